@@ -1,0 +1,11 @@
+"""MM-IMDb and MM-IMDb 2.0 in one schema, with fixed, hashed splits."""
+
+from mmimdb2.genres import GENRE_INDEX, GENRES, canonical_genre, canonical_genres, label_matrix, multi_hot
+from mmimdb2.schema import InvalidId, Movie, Person, Skip, normalize_imdb_id
+from mmimdb2.splits import Split, SplitError, packaged_split, read_split_dir, write_split_dir
+
+__all__ = [
+    "GENRES", "GENRE_INDEX", "canonical_genre", "canonical_genres", "label_matrix", "multi_hot",
+    "InvalidId", "Movie", "Person", "Skip", "normalize_imdb_id",
+    "Split", "SplitError", "packaged_split", "read_split_dir", "write_split_dir",
+]  # fmt: skip

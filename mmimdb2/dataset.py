@@ -1,0 +1,53 @@
+"""A loaded dataset: movies in the common schema, one fixed split, and the skips met on the way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mmimdb2.genres import label_matrix
+from mmimdb2.schema import Movie, Skip
+from mmimdb2.splits import Split
+
+
+@dataclass(frozen=True)
+class MovieDataset:
+    """What :func:`mmimdb2.load` returns.
+
+    ``movies`` maps ``tt`` id -> :class:`Movie`. ``split`` is restricted to the movies that loaded,
+    so every id in it has a movie; ids the split names but that failed to load are in ``skips``.
+    ``name`` is ``demo``, ``mmimdb``, ``mmimdb2`` or the folder name; ``layout`` is the on-disk
+    layout it was read from (``mmimdb`` or ``mmimdb2``).
+    """
+
+    name: str
+    layout: str
+    root: Path
+    movies: dict[str, Movie]
+    split: Split
+    skips: tuple[Skip, ...] = ()
+    version: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def part(self, part: str) -> list[Movie]:
+        """Movies of one split part, in the split file's order (never shuffled)."""
+        return [self.movies[i] for i in self.split[part]]
+
+    def labels(self, part: str) -> np.ndarray:
+        """(n, 23) label matrix of a part, columns in :data:`mmimdb2.GENRES` order."""
+        return label_matrix(m.genres for m in self.part(part))
+
+    def __iter__(self) -> Iterator[Movie]:
+        return iter(self.movies.values())
+
+    def __len__(self) -> int:
+        return len(self.movies)
+
+    def torch_view(self, part: str, *, transform=None):
+        """A ``torch.utils.data.Dataset`` over one part (torch is imported only here)."""
+        from mmimdb2.torch_dataset import MoviePartDataset
+
+        return MoviePartDataset(self.part(part), transform=transform)

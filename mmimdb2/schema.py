@@ -1,0 +1,116 @@
+"""One record for a movie of MM-IMDb or MM-IMDb 2.0, whatever layout it was read from.
+
+IDs are normalised to IMDb's ``tt`` form: MM-IMDb's 7-digit file names (``0029442``) become
+``tt0029442``, so the two datasets can be compared id for id.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mmimdb2.genres import canonical_genres, multi_hot
+
+_TT = re.compile(r"^tt\d{7,8}$")
+_BARE = re.compile(r"^\d{7,8}$")
+_NM = re.compile(r"^nm\d{7,8}$")
+
+
+class InvalidId(ValueError):
+    """A string that is not an IMDb title id (or tries to be a path)."""
+
+
+def normalize_imdb_id(raw: str) -> str:
+    """Return ``tt`` + 7-8 digits for a ``tt`` id or a bare MM-IMDb id; raise :class:`InvalidId`.
+
+    Anything else (path separators, ``..``, spaces, other prefixes) is rejected, so an id can be
+    used safely as a file name.
+    """
+    s = raw.strip() if isinstance(raw, str) else ""
+    if _TT.match(s):
+        return s
+    if _BARE.match(s):
+        return "tt" + s
+    raise InvalidId(f"not an IMDb title id (want 'tt' + 7-8 digits or 7-8 digits): {raw!r}")
+
+
+def is_person_id(raw: str | None) -> bool:
+    """True for an IMDb person id (``nm`` + 7-8 digits)."""
+    return isinstance(raw, str) and bool(_NM.match(raw))
+
+
+def normalize_name(name: str) -> str:
+    """Key for matching people by name when no ``nm`` id is known: NFKC, casefold, single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+@dataclass(frozen=True)
+class Person:
+    """A director or cast member: a display name and, when known, the IMDb ``nm`` id."""
+
+    name: str
+    imdb_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable identity for the knowledge graph: the ``nm`` id when known, else the normalised name."""
+        return self.imdb_id if self.imdb_id else "name:" + normalize_name(self.name)
+
+
+@dataclass(frozen=True)
+class Movie:
+    """One movie in the common schema.
+
+    ``raw_genres`` keeps the strings exactly as the source gave them; ``genres`` is the subset
+    that names one of the 23 labels, in canonical order. ``plots`` keeps every plot the source had
+    (MM-IMDb has several); :attr:`plot` picks the longest, as GMU (Arevalo et al. 2017) did.
+    ``sources`` maps a field name to the source that supplied it.
+    """
+
+    imdb_id: str
+    title: str = ""
+    year: int | None = None
+    raw_genres: tuple[str, ...] = ()
+    plots: tuple[str, ...] = ()
+    directors: tuple[Person, ...] = ()
+    cast: tuple[Person, ...] = ()
+    poster: Path | None = None
+    sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "imdb_id", normalize_imdb_id(self.imdb_id))
+
+    @property
+    def genres(self) -> tuple[str, ...]:
+        """Canonical genres (a subset of the 23, in :data:`mmimdb2.genres.GENRES` order)."""
+        return canonical_genres(self.raw_genres)
+
+    @property
+    def plot(self) -> str:
+        """The longest plot, or ``""`` when there is none."""
+        return max(self.plots, key=len, default="")
+
+    @property
+    def people(self) -> tuple[Person, ...]:
+        """Directors then cast."""
+        return self.directors + self.cast
+
+    def labels(self) -> np.ndarray:
+        """Length-23 multi-hot label vector."""
+        return multi_hot(self.genres)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A record left out while loading or building, and why: never a silent drop."""
+
+    item: str
+    stage: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.stage}: {self.reason}"
