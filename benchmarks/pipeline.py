@@ -1,0 +1,159 @@
+"""The benchmark's stages, each cached by its own module: load -> features -> KG -> embedding -> inputs.
+
+``prepare_inputs`` turns a dataset into the aligned arrays every model consumes (see
+:mod:`idkg.inputs`); ``run_cell`` trains and evaluates one model on them for one seed.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.protocols import AuthorsDraw, authors_draw
+from idkg.inputs import InputSpec
+from mmimdb2.dataset import MovieDataset
+from mmimdb2.splits import Split
+
+MODALITY_KEYS = {"plot": "text", "poster": "image", "kg": "kg"}
+
+
+@dataclass
+class Stopwatch:
+    """Wall seconds per stage, in the order the stages ran."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class KGSettings:
+    model: str = "RotatE"
+    dim: int = 200
+    epochs: int | None = None  # None: the embedding module's documented default
+
+
+@dataclass
+class PreparedInputs:
+    """Every row of the dataset's split, aligned: features, KG inputs, labels, and the part rows."""
+
+    ids: tuple[str, ...]
+    arrays: dict[str, np.ndarray]
+    labels: np.ndarray
+    rows: dict[str, np.ndarray]
+    spec: InputSpec
+    provenance: dict
+
+
+def _kg_dataset(dataset: MovieDataset, train_ids: tuple[str, ...]) -> MovieDataset:
+    """The dataset with its train part replaced (for the authors' protocol's separate KG draw)."""
+    rest = tuple(i for i in dataset.split.all_ids if i not in set(train_ids))
+    split = Split(dataset.split.name + "+kg-draw", {"train": train_ids, "dev": (), "test": rest})
+    return replace(dataset, split=split)
+
+
+def prepare_inputs(
+    dataset: MovieDataset,
+    *,
+    encoder,
+    kg: KGSettings,
+    device: str,
+    cache_dir: Path | None,
+    watch: Stopwatch,
+    protocol: str = "fixed",
+    protocol_seed: int = 0,
+    progress: bool = True,
+) -> PreparedInputs:
+    """Features, train-only KG and its embedding, per-movie KG inputs, labels and part rows."""
+    from benchmarks.features import extract_features
+    from idkg.embedding import embed_kg
+    from idkg.kg import build_kg
+    from idkg.kg_inputs import genre_embeddings, movie_kg_inputs
+
+    ids = dataset.split.all_ids
+    with watch.stage("features"):
+        feats = extract_features(dataset, encoder, cache_dir=cache_dir, device=device, progress=progress)
+    assert feats.ids == ids, "feature rows must follow the split's id order"
+
+    draw: AuthorsDraw | None = None
+    if protocol == "fixed":
+        offsets = np.cumsum([0] + [len(dataset.split[p]) for p in ("train", "dev", "test")])
+        rows = {p: np.arange(offsets[i], offsets[i + 1]) for i, p in enumerate(("train", "dev", "test"))}
+        kg_source = dataset
+    elif protocol == "authors":
+        draw = authors_draw(len(ids), protocol_seed)
+        rows = {"train": draw.train, "dev": draw.dev, "test": draw.test}
+        kg_source = _kg_dataset(dataset, tuple(ids[i] for i in draw.kg_train))
+    else:
+        raise ValueError(f"unknown protocol {protocol!r}; expected fixed or authors")
+
+    with watch.stage("kg"):
+        graph = build_kg(kg_source, "train")
+    with watch.stage("kg_embedding"):
+        kw = {"model": kg.model, "dim": kg.dim, "device": device, "cache_dir": cache_dir, "progress": progress}
+        if kg.epochs is not None:
+            kw["epochs"] = kg.epochs
+        emb = embed_kg(graph, **kw)
+    with watch.stage("kg_inputs"):
+        movies = [dataset.movies[i] for i in ids]
+        kgi = movie_kg_inputs(movies, graph, emb)
+        anchors = genre_embeddings(graph, emb)
+
+    arrays = {
+        "text": np.asarray(feats.text, dtype=np.float32),
+        "image": np.asarray(feats.image, dtype=np.float32),
+        "kg": np.asarray(kgi.kg, dtype=np.float32),
+        "kg_count": np.asarray(kgi.kg_count, dtype=np.float32),
+        "kg_degree": np.asarray(kgi.kg_degree, dtype=np.float32),
+    }
+    train = rows["train"]
+    spec = InputSpec(
+        text_dim=arrays["text"].shape[1],
+        image_dim=arrays["image"].shape[1],
+        kg_dim=arrays["kg"].shape[1],
+        genre_embeddings=torch.as_tensor(np.asarray(anchors, dtype=np.float32)),
+        mean_kg_count=float(arrays["kg_count"][train].mean()),
+        mean_kg_degree=float(arrays["kg_degree"][train].mean()),
+    )
+    labels = np.stack([dataset.movies[i].labels() for i in ids])
+    provenance = {
+        "encoder": {"name": encoder.name, "version": encoder.version},
+        "kg": {
+            "model": kg.model,
+            "dim": int(arrays["kg"].shape[1]),
+            "epochs": getattr(emb, "epochs", kg.epochs),
+            "hits_at_10": getattr(emb, "hits_at_10", None),
+        },
+        "kg_stats": graph.stats() if hasattr(graph, "stats") else {},
+        "zero_kg_share": {p: float((np.abs(arrays["kg"][r]).sum(1) == 0).mean()) for p, r in rows.items()},
+    }
+    if draw is not None:
+        provenance["authors_draw"] = {
+            "test_in_train": draw.overlap("train", "test"),
+            "test_in_kg_train": draw.overlap("kg_train", "test"),
+        }
+    return PreparedInputs(ids=ids, arrays=arrays, labels=labels, rows=rows, spec=spec, provenance=provenance)
+
+
+def drop_modality(arrays: dict[str, np.ndarray], drop: str | None) -> dict[str, np.ndarray]:
+    """Arrays with one modality zeroed (a missing poster, plot or KG at test time)."""
+    if drop is None:
+        return arrays
+    key = MODALITY_KEYS[drop]
+    out = dict(arrays)
+    out[key] = np.zeros_like(arrays[key])
+    if key == "kg":
+        out["kg_count"] = np.zeros_like(arrays["kg_count"])
+        out["kg_degree"] = np.zeros_like(arrays["kg_degree"])
+    return out
