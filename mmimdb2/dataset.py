@@ -46,8 +46,8 @@ class MovieDataset:
     def __len__(self) -> int:
         return len(self.movies)
 
-    def torch_view(self, part: str, *, transform=None):
-        """A ``torch.utils.data.Dataset`` over one part (torch is imported only here)."""
+    def torch_view(self, part: str, transform=None):
+        """A :class:`mmimdb2.torch_dataset.MoviePartDataset` over one part (torch is imported only here)."""
         from mmimdb2.torch_dataset import MoviePartDataset
 
         return MoviePartDataset(self.part(part), transform=transform)

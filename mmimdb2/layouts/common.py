@@ -1,0 +1,255 @@
+"""What every on-disk layout shares: safe file listing, JSON records, people, posters, MANIFEST.
+
+Each check here turns bad input into either a :class:`~mmimdb2.schema.Skip` (the loader goes on)
+or an exception with a one-line message naming the file (continuing would be wrong).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from mmimdb2.schema import InvalidId, Person, Skip, is_person_id, normalize_imdb_id
+
+
+class DatasetNotFound(FileNotFoundError):
+    """No dataset where one was asked for; the message says where to get or how to build it."""
+
+
+class DatasetError(ValueError):
+    """A dataset folder that cannot be read as a whole (unknown layout, no movies, bad DATASET.json)."""
+
+
+class ManifestError(ValueError):
+    """A file listed in MANIFEST is missing or differs from its recorded size or sha256."""
+
+
+#: Largest poster accepted, in pixels (Pillow's own default limit): a guard against
+#: decompression bombs that is checked from the header, without decoding any pixel.
+MAX_POSTER_PIXELS = 89_478_485
+
+_JPEG_EOI = b"\xff\xd9"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One scan of a ``dataset/`` folder: the JSON files by id, the other file names, and skips."""
+
+    folder: Path
+    json_files: dict[str, Path]
+    names: frozenset[str]
+    skips: tuple[Skip, ...]
+
+
+def _inside(path: Path, folder_resolved: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder_resolved)
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def scan_folder(folder: Path, id_pattern: re.Pattern[str]) -> Listing:
+    """List ``folder`` once. JSON files whose stem is not an IMDb id of this layout, and symlinks
+    that leave the folder, are skipped with their reason (never opened)."""
+    resolved = folder.resolve()
+    json_files: dict[str, Path] = {}
+    names: set[str] = set()
+    skips: list[Skip] = []
+    with os.scandir(folder) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for e in entries:
+        if e.is_symlink() and not _inside(Path(e.path), resolved):
+            skips.append(Skip(e.name, "file", "symlink leaves the dataset folder; ignored"))
+            continue
+        if not e.name.endswith(".json"):
+            names.add(e.name)
+            continue
+        stem = e.name[:-5]
+        if not id_pattern.match(stem):
+            skips.append(Skip(e.name, "file", "file name is not an IMDb title id of this layout; ignored"))
+            continue
+        try:
+            mid = normalize_imdb_id(stem)
+        except InvalidId as err:  # pragma: no cover - id_pattern is stricter
+            skips.append(Skip(e.name, "file", str(err)))
+            continue
+        if mid in json_files:
+            skips.append(Skip(e.name, "file", f"a second file for {mid} (first: {json_files[mid].name}); ignored"))
+            continue
+        json_files[mid] = Path(e.path)
+    return Listing(folder, json_files, frozenset(names), tuple(skips))
+
+
+def read_json_object(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """Parse one movie file: the object, or ``None`` and why (unreadable, corrupt, not an object)."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return None, f"unreadable: {e.strerror or e}"
+    try:
+        obj = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        return None, f"corrupt or truncated JSON ({e}); movie dropped"
+    if not isinstance(obj, dict):
+        return None, f"JSON is a {type(obj).__name__}, not an object; movie dropped"
+    return obj, None
+
+
+def _person_id(raw: Any) -> str | None:
+    """``nm`` id from an ``nm…`` string or bare digits (IMDbPY's ``person_id``); else ``None``."""
+    if isinstance(raw, int) and raw >= 0:
+        raw = str(raw)
+    if not isinstance(raw, str):
+        return None
+    s = raw.strip()
+    if s.isdigit() and len(s) <= 8:
+        s = "nm" + s.zfill(7)
+    return s if is_person_id(s) else None
+
+
+def parse_people(value: Any) -> tuple[tuple[Person, ...], int]:
+    """People from a string, a list of strings, or a list of dicts with ``name`` and an optional
+    ``imdb_id`` / ``person_id`` / ``personID`` / ``id``. Returns the people and how many entries
+    were unusable (no name), which the caller records."""
+    if value is None:
+        return (), 0
+    items = [value] if isinstance(value, (str, dict)) else value if isinstance(value, list) else None
+    if items is None:
+        return (), 1
+    people: list[Person] = []
+    bad = 0
+    for it in items:
+        if isinstance(it, str):
+            name, pid = it.strip(), None
+        elif isinstance(it, dict):
+            name = it.get("name")
+            name = name.strip() if isinstance(name, str) else ""
+            pid = None
+            for key in ("imdb_id", "person_id", "personID", "id"):
+                pid = _person_id(it.get(key))
+                if pid:
+                    break
+        else:
+            bad += 1
+            continue
+        if not name:
+            bad += 1
+            continue
+        people.append(Person(name, pid))
+    return tuple(people), bad
+
+
+def parse_plots(value: Any, *, strip_author: bool) -> tuple[str, ...] | None:
+    """All plots as a tuple of non-empty strings (``None`` if the value has the wrong type).
+
+    MM-IMDb's IMDbPY plots end in ``::author``; with ``strip_author`` that suffix is removed.
+    """
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else None
+    if items is None or not all(isinstance(p, str) for p in items):
+        return None
+    out = []
+    for p in items:
+        if strip_author and "::" in p:
+            p = p.rsplit("::", 1)[0]
+        p = p.strip()
+        if p:
+            out.append(p)
+    return tuple(out)
+
+
+def parse_year(value: Any) -> int | None:
+    """A 4-digit year from an int or a string starting with one (``"1990"``, ``"1990-05-01"``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1800 <= value <= 2200 else None
+    if isinstance(value, str):
+        m = re.match(r"^\s*(\d{4})", value)
+        return int(m.group(1)) if m else None
+    return None
+
+
+def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS) -> str | None:
+    """``None`` if ``path`` looks like a usable image, else why not.
+
+    Cheap by design: Pillow reads only the header (size, mode, format); no pixel is decoded.
+    Images larger than ``max_pixels`` are refused (decompression bombs), and a JPEG without its
+    end-of-image marker near the end of the file is reported as truncated.
+    """
+    try:
+        with path.open("rb") as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(f) as im:
+                w, h = im.size
+                fmt = im.format
+            if fmt == "JPEG":
+                f.seek(-min(64, f.seek(0, os.SEEK_END)), os.SEEK_END)
+                tail = f.read()
+    except Image.DecompressionBombError as e:
+        return f"poster refused as a decompression bomb ({e})"
+    except (OSError, SyntaxError, ValueError) as e:
+        return f"poster is not a decodable image ({type(e).__name__}: {e})"
+    if w <= 0 or h <= 0:
+        return f"poster has an empty size {w}x{h}"
+    if w * h > max_pixels:
+        return f"poster is {w}x{h} = {w * h:,} pixels, over the {max_pixels:,} limit (decompression bomb guard)"
+    if fmt == "JPEG" and _JPEG_EOI not in tail:
+        return "poster JPEG is truncated (no end-of-image marker)"
+    return None
+
+
+def read_manifest(root: Path) -> list[tuple[str, int, str]]:
+    """Parse ``<root>/MANIFEST`` lines ``sha256  size  relpath``; a malformed line is an error."""
+    path = root / "MANIFEST"
+    if not path.is_file():
+        raise ManifestError(f"{path}: no MANIFEST to verify against (only built datasets carry one)")
+    entries = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split(None, 2)
+        if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{64}", parts[0]) or not parts[1].isdigit():
+            raise ManifestError(f"{path}:{lineno}: expected 'sha256  size  relpath', got {line!r}")
+        rel = parts[2].strip()
+        if rel.startswith(("/", "\\")) or ".." in Path(rel).parts:
+            raise ManifestError(f"{path}:{lineno}: path {rel!r} leaves the dataset folder")
+        entries.append((parts[0], int(parts[1]), rel))
+    return entries
+
+
+def verify_manifest(root: Path, *, progress: bool = True) -> int:
+    """Check every file listed in MANIFEST (size, then sha256); raise :class:`ManifestError` at the
+    first mismatch, naming the file. Returns the number of files checked."""
+    from tqdm import tqdm
+
+    entries = read_manifest(root)
+    resolved = root.resolve()
+    for digest, size, rel in tqdm(entries, desc="verify MANIFEST", unit="file", disable=not progress, leave=False):
+        path = root / rel
+        if not _inside(path, resolved):
+            raise ManifestError(f"{path}: listed in MANIFEST but resolves outside the dataset folder")
+        try:
+            got_size = path.stat().st_size
+        except OSError:
+            raise ManifestError(f"{path}: listed in MANIFEST but missing") from None
+        if got_size != size:
+            raise ManifestError(f"{path}: size {got_size} differs from MANIFEST ({size})")
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        if h.hexdigest() != digest:
+            raise ManifestError(f"{path}: sha256 {h.hexdigest()[:12]}… differs from MANIFEST ({digest[:12]}…)")
+    return len(entries)
+
