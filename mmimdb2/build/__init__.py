@@ -1,0 +1,21 @@
+"""``python -m mmimdb2.build``: rebuild MM-IMDb 2.0 from its fixed manifest, resumably and politely.
+
+Each movie is assembled from pluggable sources (IMDb's TSV datasets, TMDb, OMDb, IMDb pages, a
+local archive), validated, written atomically and journalled; the output folder has the MM-IMDb
+2.0 layout of docs/formats.md with a MANIFEST of sha256s, split files and a datasheet.
+"""
+
+from __future__ import annotations
+
+try:
+    from importlib.metadata import version as _version
+
+    __version__ = _version("mmimdb2")
+except Exception:  # running from a checkout that is not installed
+    __version__ = "0"
+
+from mmimdb2.build.pipeline import BuildConfig, BuildResult, ConfigError, build
+from mmimdb2.build.sources import DEFAULT_SOURCES, SOURCES
+from mmimdb2.build.verify import VerifyReport, verify
+
+__all__ = ["BuildConfig", "BuildResult", "ConfigError", "build", "verify", "VerifyReport", "SOURCES", "DEFAULT_SOURCES", "__version__"]

@@ -1,0 +1,79 @@
+"""A local folder: the IDKG authors' released MM-IMDb 2.0 (``dataset/tt*.json`` + ``.jpg``) or saved pages.
+
+``--archive DIR`` may be the released folder (with ``dataset/`` inside), its ``dataset/`` folder,
+or a folder of saved IMDb title pages (``tt*.html``, parsed like live pages, with a ``tt*.jpg``
+beside them or the page's poster URL). The authors' JSON: ``plot`` (str or list), ``director``
+(str or list), ``cast`` (list of names), ``genres`` (list), sometimes ``title``/``year``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mmimdb2.build.sources.base import Record, Source, SourceError, Unavailable
+from mmimdb2.build.sources.imdb_html import parse_title_page
+from mmimdb2.schema import Person
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def _strs(v: object) -> list[str]:
+    items = v if isinstance(v, list) else [v]
+    out = []
+    for x in items:
+        if isinstance(x, dict):
+            x = x.get("name")
+        if isinstance(x, str) and x.strip():
+            out.append(x.split("::")[0].strip())
+    return out
+
+
+class ArchiveSource(Source):
+    """Files on disk: no requests, so it is always consulted."""
+
+    name = "archive"
+    local = True
+    licence = "Local archive: the terms under which its files were obtained apply (MM-IMDb 2.0 as released by the IDKG authors: research use)."
+
+    def prepare(self, ids: list[str]) -> None:
+        root = self.ctx.archive
+        if root is None:
+            raise Unavailable("no --archive folder given")
+        root = Path(root)
+        if not root.is_dir():
+            raise Unavailable(f"--archive {root} is not a folder")
+        self.folder = root / "dataset" if (root / "dataset").is_dir() else root
+
+    def _image(self, imdb_id: str) -> bytes | None:
+        for suf in IMAGE_SUFFIXES:
+            p = self.folder / f"{imdb_id}{suf}"
+            if p.is_file():
+                return p.read_bytes()
+        return None
+
+    def fetch(self, imdb_id: str) -> Record:
+        js, page = self.folder / f"{imdb_id}.json", self.folder / f"{imdb_id}.html"
+        if js.is_file():
+            try:
+                d = json.loads(js.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as e:
+                raise SourceError("parse", f"{js.name}: malformed JSON ({e})") from None
+            if not isinstance(d, dict):
+                raise SourceError("parse", f"{js.name}: not a JSON object")
+            rec = Record(
+                title=d["title"].strip() if isinstance(d.get("title"), str) and d["title"].strip() else None,
+                year=d["year"] if isinstance(d.get("year"), int) else None,
+                genres=tuple(_strs(d.get("genres"))) or None,
+                plots=tuple(dict.fromkeys(_strs(d.get("plot")))) or None,
+                directors=tuple(Person(n) for n in _strs(d.get("director"))) or None,
+                cast=tuple(Person(n) for n in _strs(d.get("cast"))) or None,
+            )
+        elif page.is_file():
+            rec = parse_title_page(page.read_bytes())
+        else:
+            raise SourceError("fetch", f"no {imdb_id}.json or {imdb_id}.html in {self.folder}")
+        img = self._image(imdb_id)
+        if img is not None:
+            rec.poster_bytes, rec.poster_url = img, None
+        return rec

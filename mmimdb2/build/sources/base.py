@@ -1,0 +1,153 @@
+"""What a builder source is: a named class that fetches one id and returns a partial record.
+
+Every source returns a :class:`Record` (some fields filled, the others ``None``) or raises
+:class:`SourceError` (a reason recorded in the failures report). A source that cannot work at all
+in this run (no API key, no folder) says so once through :class:`Unavailable`; one that meets a
+firewall stops itself for the rest of the run (:meth:`Source.stop`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmimdb2.build.http import FirewallBlocked, HttpError, HostRateLimiter, NotFound, PoliteSession, ResponseCache, RetryPolicy
+from mmimdb2.schema import Person
+
+#: Fields a record may carry, in the order the merged movie takes them.
+FIELDS: tuple[str, ...] = ("title", "year", "genres", "plots", "directors", "cast", "poster")
+
+
+class SourceError(RuntimeError):
+    """One id failed at one stage of one source (not found, malformed answer, ...)."""
+
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(f"{stage}: {reason}")
+        self.stage, self.reason = stage, reason
+
+
+class Unavailable(RuntimeError):
+    """The source cannot run in this configuration (missing key or folder): one-line reason."""
+
+
+@dataclass
+class Record:
+    """What one source knows about one movie; ``None`` means "this source does not say".
+
+    The poster is either bytes already at hand (``poster_bytes``) or a URL to fetch only when no
+    earlier source gave a valid poster (``poster_url``), so a build makes no needless requests.
+    """
+
+    title: str | None = None
+    year: int | None = None
+    genres: tuple[str, ...] | None = None
+    plots: tuple[str, ...] | None = None
+    directors: tuple[Person, ...] | None = None
+    cast: tuple[Person, ...] | None = None
+    poster_bytes: bytes | None = None
+    poster_url: str | None = None
+
+    def has(self, name: str) -> bool:
+        if name == "poster":
+            return self.poster_bytes is not None or bool(self.poster_url)
+        v = getattr(self, name)
+        return v is not None and v != ()
+
+
+@dataclass
+class SourceContext:
+    """What the build hands every source: shared limiter and cache, retry policy, folders, env.
+
+    ``env`` is a plain mapping (normally ``os.environ``) so tests pass keys and base URLs
+    explicitly instead of setting process-wide variables.
+    """
+
+    limiter: HostRateLimiter
+    cache: ResponseCache | None
+    retry: RetryPolicy
+    work_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    tsv_dir: Path | None = None
+    archive: Path | None = None
+    log: Callable[[str], None] = print
+
+    def session(self, headers: dict[str, str] | None = None, seed: int = 0) -> PoliteSession:
+        return PoliteSession(self.limiter, self.cache, self.retry, headers or {}, seed=seed)
+
+
+class Source:
+    """Base class: subclasses set ``name`` and implement :meth:`fetch` (and maybe :meth:`prepare`).
+
+    ``local`` sources (TSV, archive) cost no requests, so the merger always consults them (their
+    ``nm`` ids enrich people named by other sources); network sources are asked only while a
+    field is still missing.
+    """
+
+    name: str = ""
+    local: bool = False
+    licence: str = ""
+
+    def __init__(self, ctx: SourceContext) -> None:
+        self.ctx = ctx
+        self._stopped: str | None = None
+        self._stop_lock = threading.Lock()
+
+    def prepare(self, ids: list[str]) -> None:
+        """One-time work before fetching (e.g. the TSV pass); raise :class:`Unavailable` to opt out."""
+
+    def fetch(self, imdb_id: str) -> Record:
+        raise NotImplementedError
+
+    def fetch_poster(self, record: Record) -> bytes:
+        """The poster bytes of ``record`` (downloaded from ``poster_url`` when needed)."""
+        if record.poster_bytes is not None:
+            return record.poster_bytes
+        if not record.poster_url:
+            raise SourceError("poster", "no poster")
+        return self.get(record.poster_url, stage="poster").content
+
+    # -- shared plumbing -------------------------------------------------------------------
+    @property
+    def stopped(self) -> str | None:
+        """Why the source was stopped for the rest of the run, or ``None``."""
+        return self._stopped
+
+    def stop(self, reason: str) -> bool:
+        """Stop the source; True only for the call that stopped it (so the message prints once)."""
+        with self._stop_lock:
+            if self._stopped is not None:
+                return False
+            self._stopped = reason
+            return True
+
+    def get(self, url: str, params: dict[str, str] | None = None, *, stage: str = "fetch", scope: str = ""):
+        """GET through this source's polite session, turning HTTP outcomes into :class:`SourceError`."""
+        if self._stopped:
+            raise SourceError(stage, f"source stopped: {self._stopped}")
+        try:
+            return self.session.get(url, params, cache_scope=scope)
+        except FirewallBlocked as e:
+            if self.stop(str(e)):
+                self.ctx.log(f"{self.name}: {e}; stopped this source for the rest of the run. {self.firewall_advice}")
+            raise SourceError(stage, f"source stopped: {e}") from None
+        except NotFound as e:
+            raise SourceError(stage, f"not found ({e})") from None
+        except HttpError as e:
+            raise SourceError(stage, str(e)) from None
+
+    firewall_advice = (
+        "Instead, use saved pages or the authors' released folder with --archive DIR, "
+        "or TMDb/OMDb with your own key (TMDB_API_KEY / OMDB_API_KEY)."
+    )
+
+    @property
+    def session(self) -> PoliteSession:
+        s = getattr(self, "_session", None)
+        if s is None:
+            s = self._session = self.ctx.session(self.headers())
+        return s
+
+    def headers(self) -> dict[str, str]:
+        return {}

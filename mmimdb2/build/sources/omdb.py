@@ -1,0 +1,64 @@
+"""Plots, posters and credits from OMDb (``?i=tt...&plot=full&apikey=...``), with the user's key.
+
+Key: ``OMDB_API_KEY``; base URL: ``OMDB_API_URL`` (default https://www.omdbapi.com/).
+OMDb spells "unknown" as ``"N/A"``, which this source maps to "does not say".
+"""
+
+from __future__ import annotations
+
+import re
+
+from mmimdb2.build.sources.base import Record, Source, SourceError, Unavailable
+from mmimdb2.schema import Person
+
+DEFAULT_API = "https://www.omdbapi.com/"
+
+
+def _field(d: dict, key: str) -> str | None:
+    v = d.get(key)
+    return v.strip() if isinstance(v, str) and v.strip() and v.strip() != "N/A" else None
+
+
+def _names(s: str | None) -> tuple[Person, ...] | None:
+    if not s:
+        return None
+    return tuple(Person(re.sub(r"\s*\(.*?\)\s*$", "", n).strip()) for n in s.split(",") if n.strip()) or None
+
+
+class OmdbSource(Source):
+    """OMDb's by-id endpoint: one request per movie plus the poster."""
+
+    name = "omdb"
+    licence = "OMDb API: data under CC BY-NC 4.0 per OMDb's terms; requires the user's own API key."
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.key = ctx.env.get("OMDB_API_KEY", "")
+        self.api = ctx.env.get("OMDB_API_URL", DEFAULT_API)
+
+    def prepare(self, ids: list[str]) -> None:
+        if not self.key:
+            raise Unavailable("no OMDB_API_KEY in the environment")
+
+    def fetch(self, imdb_id: str) -> Record:
+        r = self.get(self.api, {"i": imdb_id, "plot": "full", "apikey": self.key})
+        try:
+            d = r.json()
+        except ValueError:
+            raise SourceError("fetch", "malformed JSON from OMDb") from None
+        if not isinstance(d, dict):
+            raise SourceError("fetch", "unexpected JSON from OMDb (not an object)")
+        if d.get("Response") == "False":
+            raise SourceError("fetch", f"OMDb: {d.get('Error', 'no result')}")
+        year = _field(d, "Year")
+        plot = _field(d, "Plot")
+        genre = _field(d, "Genre")
+        return Record(
+            title=_field(d, "Title"),
+            year=int(year[:4]) if year and year[:4].isdigit() else None,
+            genres=tuple(g.strip() for g in genre.split(",") if g.strip()) if genre else None,
+            plots=(plot,) if plot else None,
+            directors=_names(_field(d, "Director")),
+            cast=_names(_field(d, "Actors")),
+            poster_url=_field(d, "Poster"),
+        )

@@ -1,0 +1,124 @@
+"""Metadata from IMDb's TSV datasets: title, year, genres, directors and principal cast with ``nm`` ids.
+
+The files come from ``--tsv-dir`` or, when none is given, are downloaded once from IMDb's dataset
+host (``MMIMDB2_TSV_URL``, default https://datasets.imdbws.com/) into the build's work folder.
+One streaming pass per file keeps only the manifest's rows; the result is saved in the work folder
+so a resumed build does not stream again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from mmimdb2.build import tsv
+from mmimdb2.build.http import HttpError
+from mmimdb2.build.sources.base import Record, Source, SourceError, Unavailable
+from mmimdb2.io import atomic_write_json
+from mmimdb2.schema import Person
+
+DEFAULT_TSV_URL = "https://datasets.imdbws.com/"
+CAST_CATEGORIES = frozenset({"actor", "actress", "self"})
+
+
+class TsvSource(Source):
+    """IMDb's non-commercial datasets, streamed and filtered by the manifest's ids."""
+
+    name = "tsv"
+    local = True
+    licence = "IMDb non-commercial datasets: personal and non-commercial use only (https://developer.imdb.com/non-commercial-datasets/)."
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.index: dict[str, dict] = {}
+
+    def _files(self) -> dict[str, Path]:
+        if self.ctx.tsv_dir is not None:
+            folder = Path(self.ctx.tsv_dir)
+            missing = [f for f in tsv.FILES if not (folder / f).is_file()]
+            if missing:
+                raise Unavailable(f"--tsv-dir {folder} lacks {', '.join(missing)}")
+            return {f: folder / f for f in tsv.FILES}
+        base = self.ctx.env.get("MMIMDB2_TSV_URL", DEFAULT_TSV_URL).rstrip("/") + "/"
+        folder = self.ctx.work_dir / "tsv"
+        out = {}
+        for f in tsv.FILES:
+            dest = folder / f
+            if not dest.is_file():
+                self.ctx.log(f"tsv: downloading {base}{f} (once; kept in {folder})")
+                try:
+                    self.session.download(base + f, dest)
+                except HttpError as e:
+                    raise Unavailable(f"cannot download {f}: {e}; pass --tsv-dir with IMDb's TSV files") from None
+            out[f] = dest
+        return out
+
+    def prepare(self, ids: list[str]) -> None:
+        files = self._files()
+        stamp = hashlib.sha256()
+        for i in sorted(ids):
+            stamp.update(i.encode() + b"\n")
+        for f, p in sorted(files.items()):
+            st = p.stat()
+            stamp.update(f"{f}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        saved = self.ctx.work_dir / f"tsv-index-{stamp.hexdigest()[:16]}.json"
+        if saved.is_file():
+            self.index = json.loads(saved.read_text(encoding="utf-8"))
+            return
+        self.index = build_index(files, set(ids))
+        atomic_write_json(saved, self.index, indent=None)
+
+    def fetch(self, imdb_id: str) -> Record:
+        row = self.index.get(imdb_id)
+        if row is None:
+            raise SourceError("fetch", "not in IMDb's title.basics")
+        people = self.index.get("__names__", {})
+
+        def person(nm: str) -> Person | None:
+            name = people.get(nm)
+            return Person(name, nm) if name else None
+
+        directors = tuple(p for p in (person(nm) for nm in row["directors"]) if p)
+        cast = tuple(p for p in (person(nm) for nm in row["cast"]) if p)
+        return Record(
+            title=row["title"] or None,
+            year=row["year"],
+            genres=tuple(row["genres"]) or None,
+            directors=directors or None,
+            cast=cast or None,
+        )
+
+
+def build_index(files: dict[str, Path], wanted: set[str]) -> dict[str, dict]:
+    """One pass per file: {tt: {title, year, genres, directors, cast}} plus ``__names__`` {nm: name}."""
+    index: dict[str, dict] = {}
+    for row in tsv.stream_rows(files["title.basics.tsv.gz"], wanted):
+        year = row.get("startYear")
+        index[row["tconst"]] = {
+            "title": row.get("primaryTitle") or "",
+            "year": int(year) if year and year.isdigit() else None,
+            "genres": tsv.split_list(row.get("genres")),
+            "directors": [],
+            "cast": [],
+        }
+    for row in tsv.stream_rows(files["title.crew.tsv.gz"], index.keys()):
+        index[row["tconst"]]["directors"] = tsv.split_list(row.get("directors"))
+    cast: dict[str, list[tuple[int, str]]] = {}
+    for row in tsv.stream_rows(files["title.principals.tsv.gz"], index.keys()):
+        cat, nm = row.get("category"), row.get("nconst")
+        if nm and cat in CAST_CATEGORIES:
+            order = int(row["ordering"]) if (row.get("ordering") or "").isdigit() else 0
+            cast.setdefault(row["tconst"], []).append((order, nm))
+        elif nm and cat == "director" and nm not in index[row["tconst"]]["directors"]:
+            index[row["tconst"]]["directors"].append(nm)
+    for tt, rows in cast.items():
+        seen: list[str] = []
+        for _, nm in sorted(rows):
+            if nm not in seen:
+                seen.append(nm)
+        index[tt]["cast"] = seen
+    nms = {nm for r in index.values() for nm in r["directors"] + r["cast"]}
+    names = {row["nconst"]: row["primaryName"] for row in tsv.stream_rows(files["name.basics.tsv.gz"], nms) if row.get("primaryName")}
+    index["__names__"] = names  # type: ignore[assignment]
+    return index
