@@ -87,7 +87,8 @@ def format_audit(r: AuditResult) -> str:
         out.append(f"{pa:<10}" + "".join(f"{r.matrix[(pa, pb)]:>10,}" for pb in PARTS))
     out.append("")
     for pa, pb, n in r.leaks:
-        out.append(f"LEAK: A {pa} and B {pb} share {n:,} movies (training on one and evaluating on the other sees them)")
+        movies = "movie" if n == 1 else "movies"
+        out.append(f"LEAK: A {pa} and B {pb} share {n:,} {movies} (training on one and evaluating on the other sees them)")
     if not r.leaks:
         out.append("no leak: no train part shares a movie with the other side's dev or test part")
     return "\n".join(out)
