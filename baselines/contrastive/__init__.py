@@ -1,0 +1,74 @@
+"""Alternative contrastive losses that replace G-CACL inside IDKG (paper Table 5).
+
+Every loss here shares one contract, so IDKG can take any of them as ``contrastive=``::
+
+    loss = Cls(fused_dim=..., anchor_dim=..., num_genres=..., temperature=0.1, **kw)
+    value = loss(fused, labels, anchors)   # scalar tensor
+
+- ``fused``   (B, fused_dim): IDKG's fused representation F^fu.
+- ``labels``  (B, C) in {0, 1}: the genre labels, columns in :data:`mmimdb2.genres.GENRES` order.
+- ``anchors`` (C, anchor_dim): IDKG's trainable genre embeddings (initialised from the KG's
+  genre entities). Each loss owns the projection that maps them to its label embeddings.
+
+Rows (or label-level items) whose method-specific positive set is empty are left out of the
+mean; when nothing is left the loss is an exact zero that still has a gradient path to every
+input and parameter, so a trainer can call ``backward()`` on any batch.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["CGMVAE", "MCL", "MLTC", "MulCon", "check_inputs", "check_temperature", "weighted_contrast", "zero_loss"]
+
+
+def check_inputs(
+    name: str, fused: Tensor, labels: Tensor, anchors: Tensor, fused_dim: int, anchor_dim: int, num_genres: int
+) -> None:
+    """Raise a one-line ``ValueError`` naming the loss when shapes break the contract."""
+    if fused.dim() != 2 or fused.shape[1] != fused_dim:
+        raise ValueError(f"{name}: fused must be (B, {fused_dim}); got {tuple(fused.shape)}")
+    if labels.shape != (fused.shape[0], num_genres):
+        raise ValueError(f"{name}: labels must be (B={fused.shape[0]}, {num_genres}); got {tuple(labels.shape)}")
+    if anchors.shape != (num_genres, anchor_dim):
+        raise ValueError(f"{name}: anchors must be ({num_genres}, {anchor_dim}); got {tuple(anchors.shape)}")
+
+
+def zero_loss(module: nn.Module, *tensors: Tensor) -> Tensor:
+    """An exact 0 connected to ``tensors`` and ``module``'s parameters (gradients are zeros, not None)."""
+    total = sum((t.sum() * 0.0 for t in tensors if t.requires_grad), start=tensors[0].new_zeros(()))
+    for p in module.parameters():
+        if p.requires_grad:
+            total = total + p.sum() * 0.0
+    return total
+
+
+def check_temperature(name: str, temperature: float) -> float:
+    """The temperature must be a positive number; say so in the scikit-learn style otherwise."""
+    if not (isinstance(temperature, (int, float)) and temperature > 0):
+        raise ValueError(f"The 'temperature' parameter of {name} must be a float > 0. Got {temperature!r} instead.")
+    return float(temperature)
+
+
+def weighted_contrast(logits: Tensor, weights: Tensor, self_mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-anchor -sum_k w_ik log softmax_k(logits_i) / sum_k w_ik, softmax over k not self.
+
+    ``logits`` and ``weights`` are (B, K); ``self_mask`` (B, K) marks each anchor's own column,
+    which is out of both the softmax and the weights. Returns (loss per anchor, kept mask):
+    anchors whose weights sum to 0 are not kept.
+    """
+    weights = weights.masked_fill(self_mask, 0.0)
+    log_prob = logits - torch.logsumexp(logits.masked_fill(self_mask, float("-inf")), dim=1, keepdim=True)
+    log_prob = log_prob.masked_fill(self_mask, 0.0)
+    total = weights.sum(dim=1)
+    keep = total > 0
+    per_anchor = -(weights * log_prob).sum(dim=1) / total.clamp_min(torch.finfo(total.dtype).tiny)
+    return per_anchor, keep
+
+
+# Imported last: the submodules use the helpers above.
+from baselines.contrastive.cgmvae import CGMVAE  # noqa: E402
+from baselines.contrastive.mcl import MCL  # noqa: E402
+from baselines.contrastive.mltc import MLTC  # noqa: E402
+from baselines.contrastive.mulcon import MulCon  # noqa: E402

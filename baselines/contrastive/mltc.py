@@ -1,0 +1,72 @@
+"""MLTC: label-similarity-weighted contrastive loss of Su, Wang & Dai (2022), adapted to IDKG."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from baselines.contrastive import check_inputs, check_temperature, weighted_contrast, zero_loss
+
+
+class MLTC(nn.Module):
+    r"""Contrastive loss between samples, each pair weighted by how many labels it shares.
+
+    Paper: Xi'ao Su, Ran Wang, Xinyu Dai (2022), "Contrastive Learning-Enhanced Nearest
+    Neighbor Mechanism for Multi-Label Text Classification" (ACL 2022, short papers, pp. 672-679;
+    cited as "Wang et al. 2022" / MLTC in IDKG's Table 5). Its multi-label contrastive objective
+    pulls samples together in proportion to their label similarity, similarity of
+    representations being the negative Euclidean distance d of normalised vectors::
+
+        C_ij    = y_i . y_j                                 (number of shared labels)
+        beta_ij = C_ij / sum_{k != i} C_ik
+        L_i     = -sum_{j != i} beta_ij * log( exp(-d(z_i, z_j) / tau) / sum_{k != i} exp(-d(z_i, z_k) / tau) )
+        L       = mean of L_i over the anchors with sum_k C_ik > 0
+
+    Unlike the Jaccard weights of MCL, the weight grows with the raw count of shared labels, so
+    pairs of many-genre movies dominate; and similarity is a negative distance, not a cosine.
+
+    Adaptation to this interface. z_i = normalize(F^fu_i). So that the genre anchors take part
+    (label embeddings = projected anchors), the contrast set is the batch plus C label
+    prototypes e_j = W anchor_j + b (a Linear anchor_dim -> fused_dim owned here), prototype j
+    being a pseudo-sample with the single label j, hence C_ij = y_ij. Only samples are anchors.
+    ``label_prototypes=False`` gives the batch-only loss of the paper (then the anchors get no
+    gradient from this loss). The paper's kNN inference is not used: IDKG keeps its classifier.
+    """
+
+    def __init__(
+        self,
+        *,
+        fused_dim: int,
+        anchor_dim: int,
+        num_genres: int,
+        temperature: float = 0.1,
+        label_prototypes: bool = True,
+    ) -> None:
+        super().__init__()
+        self.fused_dim, self.anchor_dim, self.num_genres = fused_dim, anchor_dim, num_genres
+        self.temperature = check_temperature("MLTC", temperature)
+        self.label_prototypes = label_prototypes
+        self.label_proj = nn.Linear(anchor_dim, fused_dim)
+
+    def forward(self, fused: Tensor, labels: Tensor, anchors: Tensor) -> Tensor:
+        """Mean shared-label-weighted contrastive loss over the samples that have a positive."""
+        check_inputs("MLTC", fused, labels, anchors, self.fused_dim, self.anchor_dim, self.num_genres)
+        y = (labels > 0.5).to(fused.dtype)
+        items, item_labels = fused, y
+        if self.label_prototypes:
+            items = torch.cat([fused, self.label_proj(anchors)], dim=0)
+            item_labels = torch.cat([y, torch.eye(self.num_genres, dtype=y.dtype, device=y.device)], dim=0)
+        z = F.normalize(items, dim=-1)
+        n = fused.shape[0]
+        # Euclidean distance of unit vectors, from the Gram matrix (sqrt guarded at 0 for the gradient).
+        sq = (2.0 - 2.0 * (z[:n] @ z.T)).clamp_min(0.0)
+        dist = torch.sqrt(sq + 1e-12)
+        logits = -dist / self.temperature
+        weights = y @ item_labels.T  # shared-label counts C_ik
+        self_mask = torch.zeros_like(logits, dtype=torch.bool)
+        self_mask[:, :n] = torch.eye(n, dtype=torch.bool, device=fused.device)
+        per_anchor, keep = weighted_contrast(logits, weights, self_mask)
+        if not bool(keep.any()):
+            return zero_loss(self, fused, anchors)
+        return per_anchor[keep].mean()
