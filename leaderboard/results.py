@@ -1,0 +1,347 @@
+"""Result records: build one JSON per run, name it by its identity, merge per-seed cells.
+
+A record follows ``leaderboard/schema.json`` (every key is described there). Its identity, the
+*cell*, is (dataset name and version, split sha256, protocol, model name and config, seeds,
+encoder, KG model/dim/epochs, drop, threshold): :func:`result_key` hashes it, and the file name
+``<dataset>__<model>__<key12>.json`` is derived from it, so a rerun of the same cell overwrites the
+same file and two files with one key are duplicates. ``suite`` and provenance are not identity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import re
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from benchmarks.metrics import aggregate
+from mmimdb2.genres import GENRES
+from mmimdb2.io import atomic_write_json
+from mmimdb2.splits import PARTS, Split
+
+SCHEMA_VERSION = 1
+LEADERBOARD_DIR = Path(__file__).parent
+SCHEMA_FILE = LEADERBOARD_DIR / "schema.json"
+STAGES: tuple[str, ...] = ("load", "features", "kg", "kg_embedding", "train", "evaluate", "total")
+PROTOCOLS: tuple[str, ...] = ("fixed", "authors")
+DROPS: tuple[str | None, ...] = (None, "poster", "plot", "kg")
+
+
+class ResultError(ValueError):
+    """A record that cannot be built, written or merged; the message names the field."""
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a result record."""
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def schema_errors(record: Any) -> list[str]:
+    """Every schema violation of ``record`` as ``"<json path>: <message>"``, sorted; empty when valid."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(load_schema())
+    out = []
+    for err in validator.iter_errors(record):
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        msg = err.message if len(err.message) < 300 else err.message[:300] + "…"
+        out.append(f"{where}: {msg}")
+    return sorted(out)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses, tuples, paths and numpy scalars to plain JSON values; raises on anything else."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    item = getattr(obj, "item", None)  # numpy / torch scalars
+    if callable(item):
+        return to_jsonable(item())
+    raise ResultError(f"cannot store a {type(obj).__name__} in a result record: {obj!r}")
+
+
+def split_record(split: Split | Mapping[str, Any]) -> dict[str, Any]:
+    """``{name, sha256, parts: {train|dev|test: {sha256, size}}}`` of a :class:`Split` (or pass one through)."""
+    if isinstance(split, Split):
+        return {
+            "name": split.name,
+            "sha256": split.sha256,
+            "parts": {p: {"sha256": split.part_sha256(p), "size": len(split[p])} for p in PARTS},
+        }
+    return to_jsonable(split)
+
+
+def split_sha256_from_parts(parts: Mapping[str, Mapping[str, Any]]) -> str:
+    """The whole-split hash from its parts' hashes, as :attr:`mmimdb2.splits.Split.sha256` computes it."""
+    text = "".join(f"{p}:{parts[p]['sha256']}\n" for p in PARTS)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=_repo_root(), capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def code_version() -> dict[str, Any]:
+    """git describe, commit and dirty flag of this checkout (null outside git), plus the package version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("mmimdb2")
+    except PackageNotFoundError:
+        package = "unknown"
+    commit = _git("rev-parse", "HEAD")
+    if not commit or not re.fullmatch(r"[0-9a-f]{40}", commit):
+        return {"git": None, "commit": None, "dirty": None, "package": package}
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "git": _git("describe", "--always", "--tags"),
+        "commit": commit,
+        "dirty": None if status is None else bool(status),
+        "package": package,
+    }
+
+
+def _cpu_name() -> str:
+    name = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    name = name or platform.processor() or platform.machine() or "unknown"
+    return f"{name} ({os.cpu_count() or '?'} cores)"
+
+
+def hardware_info(device: str = "cpu") -> dict[str, Any]:
+    """Device, CPU, GPU name (when ``device`` is CUDA) and torch version of this machine."""
+    import torch
+
+    gpu = None
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        gpu = torch.cuda.get_device_name(torch.device(device))
+    return {
+        "device": str(device),
+        "cpu": _cpu_name(),
+        "gpu": gpu,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def utc_now() -> str:
+    """Current time, ISO 8601, UTC, to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def make_result(
+    *,
+    dataset: str,
+    dataset_version: str,
+    split: Split | Mapping[str, Any],
+    model: str,
+    config: Any,
+    encoder: str,
+    encoder_version: str,
+    kg: Mapping[str, Any] | None,
+    per_seed: Sequence[Mapping[str, Any]],
+    wall_time_s: Mapping[str, float],
+    protocol: str = "fixed",
+    threshold: float = 0.5,
+    head_tail: Mapping[str, Any] | None = None,
+    drop: str | None = None,
+    suite: str | None = None,
+    device: str = "cpu",
+    code: Mapping[str, Any] | None = None,
+    hardware: Mapping[str, Any] | None = None,
+    created: str | None = None,
+    validate: bool = True,
+) -> dict[str, Any]:
+    """Build one result record (schema version 1) and check it against the schema.
+
+    ``per_seed``: one ``{"seed", "metrics", "best_epoch"}`` per seed, ``metrics`` from
+    :func:`benchmarks.metrics.evaluate`; the aggregate is computed here. ``kg``: ``{"model",
+    "dim", "epochs", "hits_at_10"}`` or ``None``. ``head_tail``: from
+    :func:`benchmarks.metrics.head_tail_genres` of the training labels. ``config``: the model's
+    config (a dataclass or a dict). ``wall_time_s``: seconds per stage (missing stages count 0;
+    ``total`` defaults to the sum). ``code`` / ``hardware`` / ``created`` default to this checkout,
+    this machine (with ``device``) and now. Raises :class:`ResultError` naming every bad field.
+    """
+    if protocol not in PROTOCOLS:
+        raise ResultError(f"The 'protocol' parameter must be one of {', '.join(PROTOCOLS)}. Got {protocol!r} instead.")
+    if drop not in DROPS:
+        raise ResultError(f"The 'drop' parameter must be null, poster, plot or kg. Got {drop!r} instead.")
+    if not per_seed:
+        raise ResultError("per_seed is empty: a result needs at least one seed")
+    unknown_stages = sorted(set(wall_time_s) - set(STAGES))
+    if unknown_stages:
+        raise ResultError(f"wall_time_s has unknown stages {unknown_stages}; stages: {', '.join(STAGES)}")
+    times = {s: float(wall_time_s.get(s, 0.0)) for s in STAGES}
+    if "total" not in wall_time_s:
+        times["total"] = sum(v for s, v in times.items() if s != "total")
+
+    entries = []
+    for item in per_seed:
+        metrics = to_jsonable(item["metrics"])
+        entries.append({"seed": int(item["seed"]), "metrics": metrics, "best_epoch": item.get("best_epoch")})
+    record: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "dataset": {"name": dataset, "version": str(dataset_version)},
+        "split": split_record(split),
+        "protocol": protocol,
+        "labels": list(GENRES),
+        "threshold": float(threshold),
+        "head_tail": to_jsonable(head_tail),
+        "model": {"name": model, "config": to_jsonable(config)},
+        "encoder": {"name": encoder, "version": str(encoder_version)},
+        "kg": to_jsonable(kg),
+        "seeds": [e["seed"] for e in entries],
+        "per_seed": entries,
+        "aggregate": aggregate([e["metrics"] for e in entries]),
+        "drop": drop,
+        "suite": suite,
+        "code_version": to_jsonable(code) if code is not None else code_version(),
+        "hardware": to_jsonable(hardware) if hardware is not None else hardware_info(device),
+        "wall_time_s": times,
+        "created": created or utc_now(),
+    }
+    if validate:
+        errors = schema_errors(record)
+        if errors:
+            raise ResultError("result record does not follow leaderboard/schema.json:\n  " + "\n  ".join(errors))
+    return record
+
+
+def identity(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields that make a cell: equal identities are the same experiment."""
+    kg = record.get("kg")
+    return {
+        "dataset": [record["dataset"]["name"], record["dataset"]["version"]],
+        "split": record["split"]["sha256"],
+        "protocol": record["protocol"],
+        "model": record["model"]["name"],
+        "config": record["model"]["config"],
+        "seeds": sorted(record["seeds"]),
+        "encoder": [record["encoder"]["name"], record["encoder"]["version"]],
+        "kg": None if kg is None else [kg["model"], kg["dim"], kg["epochs"]],
+        "drop": record.get("drop"),
+        "threshold": record["threshold"],
+    }
+
+
+def _digest(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def result_key(record: Mapping[str, Any]) -> str:
+    """sha256 of the record's :func:`identity` (canonical JSON): names the file, detects duplicates."""
+    return _digest(identity(record))
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "x"
+
+
+def result_filename(record: Mapping[str, Any]) -> str:
+    """``<dataset>__<model>__<key12>.json``: the canonical file name of a record."""
+    return f"{_safe(record['dataset']['name'])}__{_safe(record['model']['name'])}__{result_key(record)[:12]}.json"
+
+
+def write_result(record: Mapping[str, Any], path: str | Path) -> Path:
+    """Check ``record`` against the schema (and for NaN), then write it atomically to ``path``."""
+    try:
+        json.dumps(record, allow_nan=False)
+    except ValueError:
+        raise ResultError(f"{path}: record holds NaN or infinity; results must be finite") from None
+    errors = schema_errors(record)
+    if errors:
+        raise ResultError(f"{path}: record does not follow leaderboard/schema.json:\n  " + "\n  ".join(errors))
+    return atomic_write_json(path, record)
+
+
+def submissions_dir(leaderboard_dir: str | Path | None = None) -> Path:
+    return Path(leaderboard_dir or LEADERBOARD_DIR) / "submissions"
+
+
+def submit_result(record: Mapping[str, Any], leaderboard_dir: str | Path | None = None) -> Path:
+    """Write ``record`` under ``<leaderboard>/submissions/`` with its canonical file name (a rerun overwrites)."""
+    return write_result(record, submissions_dir(leaderboard_dir) / result_filename(record))
+
+
+def read_result(path: str | Path) -> dict[str, Any]:
+    """Parse one result file; NaN/Infinity literals are kept as floats so the validator can name them."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ResultError(f"{path}: cannot read a JSON result ({e})") from None
+    if not isinstance(data, dict):
+        raise ResultError(f"{path}: a result must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def load_results(folder: str | Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every ``*.json`` under ``folder`` (sorted by name) with its parsed record."""
+    return [(p, read_result(p)) for p in sorted(Path(folder).glob("*.json"))]
+
+
+def merge_results(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """One record from per-seed cells of the same experiment (identity equal except for seeds).
+
+    Suites run each seed as its own cell; this joins them: per-seed entries sorted by seed, the
+    aggregate recomputed, wall times summed per stage; ``code_version``, ``hardware``, ``suite``
+    and ``created`` come from the most recently created record. Raises :class:`ResultError` when
+    identities differ or a seed repeats.
+    """
+    recs = [dict(r) for r in records]
+    if not recs:
+        raise ResultError("merge_results needs at least one record")
+    base = {k: v for k, v in identity(recs[0]).items() if k != "seeds"}
+    for r in recs[1:]:
+        other = {k: v for k, v in identity(r).items() if k != "seeds"}
+        diff = sorted(k for k in base if base[k] != other[k])
+        if diff:
+            raise ResultError(f"cannot merge results that differ in {', '.join(diff)}")
+        if r["split"]["name"] != recs[0]["split"]["name"] or r.get("head_tail") != recs[0].get("head_tail"):
+            raise ResultError("cannot merge results that differ in split name or head/tail genres")
+    entries = sorted((e for r in recs for e in r["per_seed"]), key=lambda e: e["seed"])
+    seeds = [e["seed"] for e in entries]
+    if len(set(seeds)) != len(seeds):
+        dup = sorted({s for s in seeds if seeds.count(s) > 1})
+        raise ResultError(f"cannot merge: seed(s) {dup} appear in more than one record")
+    latest = max(recs, key=lambda r: r["created"])
+    merged = dict(latest)
+    merged["per_seed"] = entries
+    merged["seeds"] = seeds
+    merged["aggregate"] = aggregate([e["metrics"] for e in entries])
+    merged["wall_time_s"] = {s: float(sum(r["wall_time_s"][s] for r in recs)) for s in STAGES}
+    return merged
+

@@ -1,0 +1,237 @@
+"""Check submissions before they reach the leaderboard: ``python -m leaderboard.validate [FILES...]``.
+
+Each file is checked against ``schema.json`` and then for what a schema cannot say: no NaN, the
+split hash registered for the dataset (``splits.json``) under the name the file gives, the split
+hash consistent with its parts, the model registered in :mod:`benchmarks.registry`, the 23 genres
+in canonical order, seeds matching the per-seed entries, the aggregate equal to the mean and
+population std of the per-seed scores (tolerance 1e-6), authors-protocol rows marked as such,
+the file named by its result key, and no two files with the same key. Every problem is listed as
+``<file>: <field>: <message>``; exit status 1 if any, else 0 with a one-line summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.metrics import SCALAR_METRICS, aggregate
+from leaderboard.results import (
+    LEADERBOARD_DIR,
+    ResultError,
+    read_result,
+    result_filename,
+    result_key,
+    schema_errors,
+    split_sha256_from_parts,
+    submissions_dir,
+)
+from leaderboard.splits import SplitsRegistryError, known_splits, names_for
+from mmimdb2.genres import GENRES
+
+#: Largest allowed difference between a stored aggregate and the one recomputed from per-seed scores.
+TOLERANCE = 1e-6
+AUTHORS_PREFIX = "authors"
+
+
+def registered_models() -> tuple[set[str] | None, str | None]:
+    """The model names of :mod:`benchmarks.registry`, or ``(None, reason)`` when it cannot be imported."""
+    try:
+        from benchmarks.registry import available_models
+    except ImportError as e:
+        return None, f"benchmarks.registry is not importable ({e}); model names were not checked"
+    try:
+        return set(available_models()), None
+    except Exception as e:  # a broken registry must not hide the other checks
+        return None, f"benchmarks.registry.available_models() failed ({e}); model names were not checked"
+
+
+def _non_finite(obj: Any, where: str = "") -> Iterable[str]:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        yield where or "(top level)"
+    elif isinstance(obj, Mapping):
+        for k, v in obj.items():
+            yield from _non_finite(v, f"{where}/{k}" if where else str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _non_finite(v, f"{where}/{i}" if where else str(i))
+
+
+def _check_split(record: Mapping[str, Any], known: Mapping[str, Mapping[str, str]]) -> list[str]:
+    problems = []
+    dataset = record["dataset"]["name"]
+    split = record["split"]
+    sha, name, protocol = split["sha256"], split["name"], record["protocol"]
+    recomputed = split_sha256_from_parts(split["parts"])
+    if recomputed != sha:
+        problems.append(f"split/sha256: {sha[:12]}… does not match the hash of its parts ({recomputed[:12]}…)")
+    if dataset not in known:
+        have = ", ".join(sorted(known)) or "none"
+        return problems + [
+            f"dataset/name: no split of dataset {dataset!r} is registered in splits.json (datasets: {have}); "
+            f"register it with python -m leaderboard.splits --add {dataset}"
+        ]
+    names = names_for(known, dataset, sha)
+    fixed_names = [n for n in names if not n.startswith(AUTHORS_PREFIX)]
+    if not names:
+        return problems + [f"split/sha256: unknown split hash {sha[:12]}… for dataset {dataset!r}; registered: "
+                           + ", ".join(f"{n} ({h[:12]}…)" for n, h in sorted(known[dataset].items()))]
+    if protocol == "fixed":
+        if name.startswith(AUTHORS_PREFIX):
+            problems.append(f"split/name: {name!r} marks an authors-protocol split but protocol is 'fixed'")
+        elif name not in fixed_names:
+            problems.append(f"split/name: {name!r} is not the name registered for this hash ({', '.join(names)})")
+    elif not name.startswith(AUTHORS_PREFIX):
+        problems.append(
+            f"split/name: protocol 'authors' row claims the fixed split {name!r}; its split name must start with "
+            f"'{AUTHORS_PREFIX}' (e.g. '{AUTHORS_PREFIX}:{fixed_names[0] if fixed_names else name}')"
+        )
+    return problems
+
+
+def _check_aggregate(record: Mapping[str, Any]) -> list[str]:
+    problems = []
+    try:
+        expected = aggregate([e["metrics"] for e in record["per_seed"]])
+    except (ValueError, KeyError) as e:
+        return [f"per_seed: cannot aggregate ({e})"]
+    stored = record["aggregate"]
+    for stat in ("mean", "std"):
+        for k in SCALAR_METRICS:
+            got, want = stored[stat][k], expected[stat][k]
+            if abs(got - want) > TOLERANCE:
+                problems.append(f"aggregate/{stat}/{k}: {got!r} does not match the per-seed values ({want:.6g})")
+        for g in GENRES:
+            got, want = stored[stat]["per_genre"][g], expected[stat]["per_genre"][g]
+            if abs(got - want) > TOLERANCE:
+                problems.append(f"aggregate/{stat}/per_genre/{g}: {got!r} does not match the per-seed values ({want:.6g})")
+    return problems
+
+
+def _check_genre_keys(record: Mapping[str, Any]) -> list[str]:
+    """Name the missing/extra genres explicitly (the schema alone says less)."""
+    problems = []
+    blocks = [(f"per_seed/{i}/metrics/per_genre", e.get("metrics", {}).get("per_genre")) for i, e in enumerate(record.get("per_seed", []))]
+    agg = record.get("aggregate", {})
+    blocks += [(f"aggregate/{s}/per_genre", agg.get(s, {}).get("per_genre")) for s in ("mean", "std") if isinstance(agg.get(s), Mapping)]
+    for where, block in blocks:
+        if not isinstance(block, Mapping):
+            continue
+        missing = [g for g in GENRES if g not in block]
+        extra = sorted(k for k in block if k not in GENRES)
+        if missing or extra:
+            problems.append(f"{where}: keys must be the 23 canonical genres (missing: {missing or 'none'}; unknown: {extra or 'none'})")
+    return problems
+
+
+def validate_record(
+    record: Mapping[str, Any],
+    *,
+    known: Mapping[str, Mapping[str, str]],
+    models: set[str] | None = None,
+    filename: str | None = None,
+) -> list[str]:
+    """Every problem of one record as ``"<field>: <message>"``; empty when it may be submitted.
+
+    ``known`` is the split registry, ``models`` the registered model names (None skips that
+    check), ``filename`` the file's name (checked against :func:`result_filename`).
+    """
+    problems = [f"{w}: NaN or infinite value" for w in _non_finite(record)]
+    labels = record.get("labels")
+    if isinstance(labels, list) and labels != list(GENRES):
+        first = next((i for i, (a, b) in enumerate(zip(labels, GENRES)) if a != b), min(len(labels), len(GENRES)))
+        got = labels[first] if first < len(labels) else "(end)"
+        problems.append(
+            f"labels: not the 23 canonical genres in order (position {first}: {got!r}, expected "
+            f"{GENRES[first] if first < len(GENRES) else '(end)'!r})"
+        )
+    problems += _check_genre_keys(record)
+    schema = schema_errors(record)
+    explicit = {p.split(": ", 1)[0] for p in problems}  # fields already named more precisely above
+    problems += [p for p in schema if p.split(": ", 1)[0] not in explicit]
+    if schema:
+        return problems
+    problems += _check_split(record, known)
+    if models is not None and record["model"]["name"] not in models:
+        problems.append(f"model/name: {record['model']['name']!r} is not a registered model; registered: {', '.join(sorted(models))}")
+    seeds = [e["seed"] for e in record["per_seed"]]
+    if record["seeds"] != seeds:
+        problems.append(f"seeds: {record['seeds']} do not match the per_seed entries {seeds}")
+    ht = record.get("head_tail")
+    if ht is not None:
+        for side in ("head", "tail"):
+            if len(ht[side]) != ht["k"]:
+                problems.append(f"head_tail/{side}: {len(ht[side])} genres, expected k={ht['k']}")
+    problems += _check_aggregate(record)
+    if filename is not None:
+        want = result_filename(record)
+        if filename != want:
+            problems.append(f"(file name): should be {want} (derived from its result key); use leaderboard.results.submit_result")
+    return problems
+
+
+def validate_files(
+    paths: Sequence[str | Path],
+    *,
+    leaderboard_dir: str | Path | None = None,
+    models: set[str] | None = None,
+    check_filenames: bool = True,
+) -> dict[Path, list[str]]:
+    """``{path: problems}`` for every file (empty list = valid), duplicates across files included."""
+    known = known_splits(leaderboard_dir)
+    report: dict[Path, list[str]] = {}
+    keys: dict[str, list[Path]] = defaultdict(list)
+    for raw in paths:
+        path = Path(raw)
+        try:
+            record = read_result(path)
+        except ResultError as e:
+            report[path] = [str(e).removeprefix(f"{path}: ")]
+            continue
+        report[path] = validate_record(record, known=known, models=models, filename=path.name if check_filenames else None)
+        try:  # any file whose identity can be read takes part in duplicate detection
+            keys[result_key(record)].append(path)
+        except (KeyError, TypeError, ValueError):
+            pass
+    for key, same in keys.items():
+        if len(same) > 1:
+            for p in same:
+                others = ", ".join(str(o) for o in same if o != p)
+                report[p].append(f"(result key): duplicate of {others} (same cell {key[:12]}…); keep one file")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m leaderboard.validate", description="Validate leaderboard submissions.")
+    p.add_argument("files", nargs="*", help="result JSON files (default: every submissions/*.json)")
+    p.add_argument("--leaderboard-dir", default=None, help="leaderboard folder (default: this package's)")
+    args = p.parse_args(argv)
+    lb = Path(args.leaderboard_dir) if args.leaderboard_dir else LEADERBOARD_DIR
+    files = [Path(f) for f in args.files] or sorted(submissions_dir(lb).glob("*.json"))
+    models, warning = registered_models()
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    try:
+        report = validate_files(files, leaderboard_dir=lb, models=models)
+    except SplitsRegistryError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    bad = {path: probs for path, probs in report.items() if probs}
+    for path, probs in bad.items():
+        for prob in probs:
+            print(f"{path}: {prob}")
+    if bad:
+        n = sum(len(v) for v in bad.values())
+        print(f"invalid: {len(bad)} of {len(report)} file(s), {n} problem(s)", file=sys.stderr)
+        return 1
+    datasets = len({read_result(f)["dataset"]["name"] for f in files})
+    print(f"ok: {len(files)} submission(s) valid across {datasets} dataset(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""Result records, their schema, the validator and the renderer (on tmp leaderboards), and the repo's own."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmarks.metrics import aggregate
+from leaderboard import render, validate
+from leaderboard.results import (
+    LEADERBOARD_DIR,
+    ResultError,
+    load_schema,
+    make_result,
+    merge_results,
+    read_result,
+    result_filename,
+    result_key,
+    submit_result,
+    write_result,
+)
+from leaderboard.splits import add_split, known_splits, packaged_entries
+from leaderboard.splits import main as splits_main
+from mmimdb2.genres import GENRES
+from mmimdb2.splits import Split
+
+MODELS = {"idkg", "gmu", "idkg-no-kg", "idkg-mulcon", "idkg-gmu"}
+SPLIT = Split("demo", {"train": ("tt0000001", "tt0000002", "tt0000003"), "dev": ("tt0000004",), "test": ("tt0000005", "tt0000006")})
+CODE = {"git": "v0.1.0-1-gabcdef0", "commit": "a" * 40, "dirty": False, "package": "0.1.0"}
+HW = {"device": "cpu", "cpu": "Test CPU (2 cores)", "gpu": None, "torch": "2.14.1"}
+
+
+def metrics(value: float, genre_value: float | None = None) -> dict:
+    """A full metrics dict: every score ``value``, every per-genre F1 ``genre_value``."""
+    g = value if genre_value is None else genre_value
+    return {**{k: value for k in ("micro", "macro", "weighted", "samples", "head", "tail")},
+            "per_genre": {name: g for name in GENRES}, "support": {name: 1 for name in GENRES}}  # fmt: skip
+
+
+def record(model: str = "gmu", values=(0.60, 0.62), *, seeds=None, config=None, protocol="fixed", split=SPLIT,
+           kg="default", drop=None, created="2026-11-25T12:00:00Z", suite=None) -> dict:  # fmt: skip
+    seeds = list(range(len(values))) if seeds is None else seeds
+    return make_result(
+        dataset="demo", dataset_version="1", split=split, model=model, config=config or {"hidden": 64, "temperature": 0.1},
+        encoder="hash:64", encoder_version="1",
+        kg={"model": "RotatE", "dim": 32, "epochs": 5, "hits_at_10": 0.4} if kg == "default" else kg,
+        per_seed=[{"seed": s, "metrics": metrics(v), "best_epoch": 3} for s, v in zip(seeds, values)],
+        wall_time_s={"load": 1.0, "train": 2.5}, protocol=protocol, drop=drop, suite=suite,
+        head_tail={"k": 6, "head": list(GENRES[:6]), "tail": list(GENRES[-6:])},
+        code=CODE, hardware=HW, created=created,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def lb(tmp_path) -> Path:
+    """An empty leaderboard folder with the demo split registered."""
+    root = tmp_path / "lb"
+    (root / "submissions").mkdir(parents=True)
+    add_split("demo", "demo", SPLIT.sha256, root)
+    return root
+
+
+def problems_of(rec: dict, **kw) -> list[str]:
+    return validate.validate_record(rec, known={"demo": {"demo": SPLIT.sha256}}, models=MODELS, **kw)
+
+
+# ----------------------------------------------------------------------------- records and schema
+
+
+def test_make_result_builds_a_valid_record():
+    rec = record()
+    assert problems_of(rec, filename=result_filename(rec)) == []
+    assert rec["schema_version"] == 1 and rec["labels"] == list(GENRES)
+    assert rec["seeds"] == [0, 1]
+    assert rec["aggregate"]["mean"]["micro"] == pytest.approx(0.61)
+    assert rec["aggregate"]["std"]["micro"] == pytest.approx(0.01)
+    assert rec["split"]["parts"]["test"] == {"sha256": SPLIT.part_sha256("test"), "size": 2}
+    assert rec["wall_time_s"]["total"] == pytest.approx(3.5) and rec["wall_time_s"]["kg"] == 0.0
+    assert result_filename(rec) == f"demo__gmu__{result_key(rec)[:12]}.json"
+
+
+def test_make_result_fills_provenance_from_this_checkout_and_machine():
+    rec = make_result(
+        dataset="demo", dataset_version="1", split=SPLIT, model="gmu", config={}, encoder="hash:64",
+        encoder_version="1", kg=None, per_seed=[{"seed": 0, "metrics": metrics(0.5), "best_epoch": None}],
+        wall_time_s={}, head_tail=None,
+    )  # fmt: skip
+    assert rec["hardware"]["device"] == "cpu" and rec["hardware"]["torch"]
+    assert rec["code_version"]["package"]
+    assert rec["created"].endswith("Z")
+
+
+def test_make_result_rejects_bad_arguments():
+    with pytest.raises(ResultError, match="protocol"):
+        record(protocol="leaky")
+    with pytest.raises(ResultError, match="micro"):
+        record(values=(1.2,))
+    with pytest.raises(ResultError, match="drop"):
+        record(drop="audio")
+
+
+def test_schema_pins_the_23_genres_in_order():
+    schema = load_schema()
+    assert schema["properties"]["labels"]["const"] == list(GENRES)
+    assert schema["$defs"]["per_genre_unit"]["required"] == list(GENRES)
+    assert schema["properties"]["schema_version"]["const"] == 1
+
+
+def _set(path: str, value):
+    def edit(rec):
+        *parents, last = path.split("/")
+        node = rec
+        for p in parents:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        if value is KeyError:
+            del node[last]
+        else:
+            node[last] = value(node[last]) if callable(value) else value
+
+    return edit
+
+
+MALFORMED = {
+    "missing field": (_set("encoder", KeyError), "'encoder' is a required property"),
+    "wrong type": (_set("threshold", "0.5"), "threshold: '0.5' is not of type 'number'"),
+    "metric above 1": (_set("per_seed/0/metrics/micro", 1.2), "per_seed/0/metrics/micro: 1.2 is greater than the maximum of 1"),
+    "negative metric": (_set("per_seed/1/metrics/per_genre/Drama", -0.1), "per_seed/1/metrics/per_genre/Drama: -0.1 is less than"),
+    "NaN metric": (_set("per_seed/0/metrics/macro", math.nan), "per_seed/0/metrics/macro: NaN or infinite value"),
+    "unknown split hash": (_set("split/sha256", "0" * 64), "split/sha256"),
+    "wrong genre order": (_set("labels", lambda g: [g[1], g[0], *g[2:]]), "labels: not the 23 canonical genres in order (position 0: 'Comedy'"),
+    "missing genre key": (_set("per_seed/0/metrics/per_genre/Western", KeyError), "per_seed/0/metrics/per_genre: keys must be the 23 canonical genres (missing: ['Western']"),
+    "mean not matching": (_set("aggregate/mean/macro", 0.7), "aggregate/mean/macro: 0.7 does not match the per-seed values (0.61)"),
+    "std not matching": (_set("aggregate/std/per_genre/Drama", 0.3), "aggregate/std/per_genre/Drama"),
+    "seeds not matching": (_set("seeds", [0, 5]), "seeds: [0, 5] do not match the per_seed entries [0, 1]"),
+    "unknown model": (_set("model/name", "bert"), "model/name: 'bert' is not a registered model"),
+    "authors row on fixed name": (_set("protocol", "authors"), "split/name: protocol 'authors' row claims the fixed split 'demo'"),
+    "fixed row on authors name": (_set("split/name", "authors:demo"), "split/name: 'authors:demo' marks an authors-protocol split"),
+    "split name not registered": (_set("split/name", "other"), "split/name: 'other' is not the name registered"),
+    "parts not matching hash": (_set("split/parts/test/sha256", "1" * 64), "split/sha256: "),
+    "unknown dataset": (_set("dataset/name", "mmimdb9"), "no split of dataset 'mmimdb9' is registered"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_validator_rejects_each_malformed_variant(case):
+    edit, expected = MALFORMED[case]
+    rec = record()
+    assert problems_of(rec) == []
+    edit(rec)
+    problems = problems_of(rec)
+    assert any(expected in p for p in problems), problems
+
+
+def test_validator_names_file_and_field_and_exits_1(lb, capsys):
+    good = submit_result(record("gmu"), lb)
+    bad_rec = record("idkg")
+    bad_rec["per_seed"][0]["metrics"]["micro"] = 1.2
+    bad = lb / "submissions" / result_filename(bad_rec)
+    bad.write_text(json.dumps(bad_rec))
+    nan_rec = record("idkg-no-kg")
+    nan = lb / "submissions" / result_filename(nan_rec)
+    nan.write_text(json.dumps(nan_rec).replace('"macro": 0.6,', '"macro": NaN,', 1))
+    rc = validate.main(["--leaderboard-dir", str(lb)])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert f"{bad}: per_seed/0/metrics/micro: 1.2 is greater than the maximum of 1" in out
+    assert f"{nan}: per_seed/0/metrics/macro: NaN or infinite value" in out
+    assert str(good) not in out
+    assert validate.main([str(good), "--leaderboard-dir", str(lb)]) == 0
+    assert "ok: 1 submission(s) valid" in capsys.readouterr().out
+
+
+def test_validator_flags_duplicates_and_misnamed_files(lb):
+    first = submit_result(record("gmu", created="2026-01-01T00:00:00Z"), lb)
+    copy = lb / "submissions" / "copy.json"
+    write_result(record("gmu", created="2026-02-02T00:00:00Z", suite="table2"), copy)  # same cell, other run
+    report = validate.validate_files([first, copy], leaderboard_dir=lb, models=MODELS)
+    assert any("duplicate of" in p and str(copy) in p for p in report[first])
+    assert any(p.startswith("(file name): should be demo__gmu__") for p in report[copy])
+
+
+def test_unreadable_file_is_reported_not_raised(lb):
+    broken = lb / "submissions" / "broken.json"
+    broken.write_text("{not json")
+    report = validate.validate_files([broken], leaderboard_dir=lb, models=MODELS)
+    assert "cannot read a JSON result" in report[broken][0]
+
+
+# ----------------------------------------------------------------------------- keys, writing, merging
+
+
+def test_result_key_is_the_cell_identity():
+    base = record()
+    assert result_key(record(created="2027-01-01T00:00:00Z", suite="table2")) == result_key(base)
+    assert result_key(record(values=(0.1, 0.2))) == result_key(base)  # scores are not identity
+    for other in (record(seeds=[0, 2]), record(config={"hidden": 32, "temperature": 0.1}), record(kg=None), record(drop="plot"),
+                  record(model="idkg"), record(protocol="authors", split={**record()["split"], "name": "authors:demo"})):  # fmt: skip
+        assert result_key(other) != result_key(base)
+
+
+def test_submit_overwrites_the_same_cell_and_writes_atomically(lb):
+    a = submit_result(record(values=(0.5,)), lb)
+    b = submit_result(record(values=(0.7,)), lb)
+    assert a == b and len(list((lb / "submissions").glob("*"))) == 1
+    assert read_result(a)["aggregate"]["mean"]["micro"] == pytest.approx(0.7)
+
+
+def test_write_result_refuses_nan_and_schema_violations(tmp_path):
+    rec = record()
+    rec["per_seed"][0]["metrics"]["micro"] = math.nan
+    with pytest.raises(ResultError, match="NaN"):
+        write_result(rec, tmp_path / "x.json")
+    rec = record()
+    del rec["hardware"]
+    with pytest.raises(ResultError, match="'hardware' is a required property"):
+        write_result(rec, tmp_path / "x.json")
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_merge_per_seed_cells_into_one_record():
+    a = record(values=(0.6,), seeds=[0], created="2026-01-01T00:00:00Z")
+    b = record(values=(0.8,), seeds=[1], created="2026-01-02T00:00:00Z")
+    merged = merge_results([b, a])
+    assert merged["seeds"] == [0, 1]
+    assert merged["aggregate"] == aggregate([a["per_seed"][0], b["per_seed"][0]])
+    assert merged["wall_time_s"]["train"] == pytest.approx(5.0)
+    assert merged["created"] == "2026-01-02T00:00:00Z"
+    assert problems_of(merged) == []
+    with pytest.raises(ResultError, match="seed"):
+        merge_results([a, a])
+    with pytest.raises(ResultError, match="model"):
+        merge_results([a, record("idkg", values=(0.5,), seeds=[1])])
+
+
+# ----------------------------------------------------------------------------- split registry
+
+
+def test_committed_split_registry_holds_the_packaged_hashes():
+    known = known_splits()
+    for dataset, entries in packaged_entries().items():
+        for name, sha in entries.items():
+            assert known[dataset][name] == sha
+
+
+def test_split_registry_cli_adds_from_a_split_folder(tmp_path, capsys):
+    from mmimdb2.splits import write_split_dir
+
+    folder = write_split_dir(SPLIT, tmp_path / "split")
+    assert splits_main(["--add", "demo", "--split-dir", str(folder), "--name", "demo", "--leaderboard-dir", str(tmp_path)]) == 0
+    assert known_splits(tmp_path) == {"demo": {"demo": SPLIT.sha256}}
+    changed = Split("demo", {**SPLIT.parts, "test": ("tt0000005",)})
+    with pytest.raises(ValueError, match="already registered"):
+        add_split("demo", "demo", changed.sha256, tmp_path)
+    assert splits_main(["--add", "demo", "--split-dir", str(tmp_path / "nope"), "--leaderboard-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+# ----------------------------------------------------------------------------- renderer
+
+
+def _fill(lb: Path) -> None:
+    """A leaderboard with rows for every table kind."""
+    for rec in (
+        record("gmu", (0.60, 0.62)),
+        record("idkg", (0.70, 0.74)),
+        record("idkg-no-kg", (0.65,), kg=None),
+        record("idkg-mulcon", (0.66, 0.66)),
+        record("idkg", (0.68,), kg={"model": "TransH", "dim": 32, "epochs": 5, "hits_at_10": None}),
+        record("idkg", (0.71,), config={"hidden": 64, "temperature": 0.3}),
+        record("idkg", (0.69,), config={"hidden": 64, "temperature": 0.7}),
+        record("idkg", (0.50,), drop="poster"),
+        record("idkg", (0.90, 0.94), protocol="authors", split={**record()["split"], "name": "authors:demo"}),
+    ):
+        submit_result(rec, lb)
+
+
+def test_render_tables_and_plots(lb):
+    _fill(lb)
+    files = render.render(lb, MODELS)
+    readme = files["README.md"].decode()
+    assert "| gmu | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 2 | hash:64 | RotatE (32d, 5 ep) | v0.1.0-1-gabcdef0 | Test CPU (2 cores) | 2026-11-25 |" in readme
+    for title in ("Main comparison (Table 2)", "Ablations (Table 3)", "KG embedding models (Table 4)",
+                  "Contrastive variants (Table 5)", "Temperature τ (Fig. 4): idkg, config `temperature`",
+                  "Missing modalities at test time", "Authors' protocol", "Inflation over the fixed protocol"):  # fmt: skip
+        assert title in readme, title
+    assert "| TransH (temperature=0.1) | 32 | 5 | — |" in readme
+    assert "| 0.3 | 71.00 ± 0.00 |" in readme and "| 0.1 | **72.00 ± 2.00** |" in readme
+    assert "| idkg | poster | 50.00 ± 0.00 | 50.00 ± 0.00 | 50.00 ± 0.00 | 50.00 ± 0.00 | -22.00 | 1 |" in readme
+    assert "| idkg | **inflation** | **+20.00** | **+20.00** | **+20.00** | **+20.00** |  |" in readme
+    fixed_at = readme.index("fixed protocol")
+    assert readme.index("Authors' protocol") > fixed_at  # authors rows follow their fixed counterpart
+    plots = sorted(k for k in files if k != "README.md")
+    assert len(plots) == 3 and any("__tau__idkg__" in p for p in plots)  # per-genre (fixed, authors) + τ sweep
+    assert all(files[p].startswith(b"\x89PNG") and f"({p})" in readme for p in plots)
+
+
+def test_render_is_deterministic(lb, tmp_path):
+    _fill(lb)
+    other = tmp_path / "lb2"
+    shutil.copytree(lb, other)
+    render.write(lb, MODELS)
+    render.write(other, MODELS)
+    a = {p.relative_to(lb): p.read_bytes() for p in lb.rglob("*") if p.is_file()}
+    b = {p.relative_to(other): p.read_bytes() for p in other.rglob("*") if p.is_file()}
+    assert a == b and Path("README.md") in a
+
+
+def test_check_catches_a_stale_readme_and_plots(lb, capsys):
+    submit_result(record("gmu"), lb)
+    assert render.main(["--check", "--leaderboard-dir", str(lb)]) == 1  # never rendered
+    assert render.main(["--leaderboard-dir", str(lb)]) == 0
+    assert render.check(lb, MODELS, plots=True) == []
+    submit_result(record("idkg"), lb)  # a new submission makes the README stale
+    assert any("is stale" in p for p in render.check(lb, MODELS))
+    render.write(lb, MODELS)
+    (lb / "plots" / "extra.png").write_bytes(b"x")
+    assert render.check(lb, MODELS) == [f"{lb / 'plots' / 'extra.png'} is no longer rendered"]
+    render.write(lb, MODELS)  # removes the stale plot
+    assert render.main(["--check", "--leaderboard-dir", str(lb)]) == 0
+    capsys.readouterr()
+
+
+def test_empty_leaderboard_says_no_results_and_how_to_submit(lb):
+    readme = render.render(lb, MODELS)["README.md"].decode()
+    assert "No results yet" in readme
+    assert "## How to submit" in readme and "--submit" in readme and "pull request" in readme
+
+
+def test_render_refuses_invalid_submissions(lb, capsys):
+    rec = record()
+    rec["aggregate"]["mean"]["micro"] = 0.9
+    (lb / "submissions" / result_filename(rec)).write_text(json.dumps(rec))
+    with pytest.raises(render.RenderError, match="aggregate/mean/micro"):
+        render.render(lb, MODELS)
+    assert render.main(["--leaderboard-dir", str(lb)]) == 2
+    assert "error: invalid submissions" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- the repo's own leaderboard
+
+
+def test_committed_submissions_are_valid():
+    models, _ = validate.registered_models()
+    files = sorted((LEADERBOARD_DIR / "submissions").glob("*.json"))
+    report = validate.validate_files(files, models=models)
+    assert {str(p): probs for p, probs in report.items() if probs} == {}
+
+
+def test_committed_readme_is_not_stale():
+    models, _ = validate.registered_models()
+    assert render.check(models=models) == [], "run python -m leaderboard.render and commit leaderboard/README.md"
