@@ -26,21 +26,18 @@ def resolve_manifest(spec: str) -> Split:
 
 
 def limit_split(split: Split, limit: int | None) -> Split:
-    """The first ids of each part, in proportion to the part sizes, ``limit`` in all (every part keeps at least one id)."""
+    """The first ids of each part, ``limit`` in all, in proportion to the part sizes (largest remainders; each part keeps one id when ``limit`` >= 3)."""
     total = sum(len(split[p]) for p in PARTS)
     if limit is None or limit >= total:
         return split
     if limit < 1:
         raise SplitError(f"The 'limit' parameter must be >= 1. Got {limit} instead.")
-    take = {p: max(1, math.floor(limit * len(split[p]) / total)) if split[p] else 0 for p in PARTS}
-    extra = limit - sum(take.values())
-    for p in sorted(PARTS, key=lambda p: -len(split[p])):
-        if extra <= 0:
-            break
-        add = min(extra, len(split[p]) - take[p])
-        take[p] += add
-        extra -= add
-    while sum(take.values()) > limit:  # tiny limits: trim the largest part
-        p = max(PARTS, key=lambda p: take[p])
-        take[p] -= 1
+    exact = {p: limit * len(split[p]) / total for p in PARTS}
+    take = {p: math.floor(exact[p]) for p in PARTS}
+    for p in sorted(PARTS, key=lambda p: -(exact[p] - take[p]))[: limit - sum(take.values())]:
+        take[p] += 1  # largest remainders first
+    for p in PARTS:  # every non-empty part keeps at least one id, taken from the largest part
+        if split[p] and take[p] == 0 and limit >= len(PARTS):
+            take[p] = 1
+            take[max(PARTS, key=lambda q: take[q])] -= 1
     return Split(split.name, {p: split[p][: take[p]] for p in PARTS})

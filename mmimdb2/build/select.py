@@ -86,21 +86,23 @@ def select_ids(cands: dict[str, tuple[str, ...]], quotas: dict[str, int], rng: n
 
 
 def stratified_split(ids: list[str], labels: dict[str, tuple[str, ...]], rng: np.random.Generator, fractions: dict[str, float] = FRACTIONS) -> Split:
-    """Iterative stratification: rarest label first, each movie to the part with the largest unmet demand."""
+    """Iterative stratification: rarest label first, each movie to the part (with room left) that most lacks its rarest label."""
     n = len(ids)
     freq = {g: 0 for g in GENRES}
     for i in ids:
         for g in labels[i]:
             freq[g] += 1
     want = {p: {g: freq[g] * f for g in GENRES} for p, f in fractions.items()}
-    size = {p: n * f for p, f in fractions.items()}
+    size = {p: round(n * f) for p, f in fractions.items()}
+    size[max(size, key=lambda p: size[p])] += n - sum(size.values())  # exact part sizes, summing to n
     parts: dict[str, list[str]] = {p: [] for p in fractions}
     base = sorted(ids)
     tie = dict(zip(base, rng.permutation(len(base)).tolist()))
     order = sorted(base, key=lambda i: (min((freq[g] for g in labels[i]), default=n), tie[i]))
     for i in order:
         rare = min(labels[i], key=lambda g: (freq[g], g))
-        p = max(fractions, key=lambda p: (want[p][rare], size[p], -list(fractions).index(p)))
+        open_parts = [p for p in fractions if size[p] > 0] or list(fractions)
+        p = max(open_parts, key=lambda p: (want[p][rare], size[p], -list(fractions).index(p)))
         parts[p].append(i)
         size[p] -= 1
         for g in labels[i]:
