@@ -8,6 +8,7 @@ splits (the demo's, a new dataset's) are added from their split folder::
     python -m leaderboard.splits --refresh                      # recompute the packaged entries
     python -m leaderboard.splits --add demo --split-dir DIR     # DIR holds train.txt, dev.txt, test.txt
     python -m leaderboard.splits --add demo                     # the split of mmimdb2.load("demo")
+    python -m leaderboard.splits --add mmimdb --split official  # MM-IMDb's split.json (needs the data)
     python -m leaderboard.splits --list
 
 Names starting with ``authors`` are reserved for rows of the authors' protocol (see the schema).
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 
 from mmimdb2.io import atomic_write_json
-from mmimdb2.splits import Split, SplitError, packaged_split, read_split_dir
+from mmimdb2.splits import Split, packaged_split, read_split_dir
 
 #: The leaderboard folder of this package (submissions, schema, splits registry, README).
 LEADERBOARD_DIR = Path(__file__).parent
@@ -91,15 +92,17 @@ def refresh_packaged(leaderboard_dir: str | Path | None = None) -> Path:
     return splits_path(leaderboard_dir)
 
 
-def _split_of(dataset: str, split_dir: str | None) -> Split:
+def _split_of(dataset: str, split_dir: str | None, split: str) -> tuple[str, Split]:
+    """(dataset name as results record it, split) from a split folder or from the loaded dataset."""
     if split_dir:
-        return read_split_dir(split_dir)
+        return dataset, read_split_dir(split_dir)
     import mmimdb2
 
     load = getattr(mmimdb2, "load", None)
     if load is None:
         raise SplitsRegistryError("mmimdb2.load is not available here; pass --split-dir DIR")
-    return load(dataset).split
+    loaded = load(dataset, split)
+    return loaded.name, loaded.split
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--refresh", action="store_true", help="recompute the packaged splits' entries")
     g.add_argument("--list", action="store_true", help="print the registry")
     p.add_argument("--split-dir", help="with --add: a folder with train.txt, dev.txt, test.txt (default: the loaded dataset's split)")
+    p.add_argument("--split", default="default", help="with --add and no --split-dir: the split variant to load (default, official, idkg, ...)")
     p.add_argument("--name", help="with --add: split name to register (default: the split's own name)")
     p.add_argument("--leaderboard-dir", default=None, help="leaderboard folder (default: this package's)")
     args = p.parse_args(argv)
@@ -122,13 +126,13 @@ def main(argv: list[str] | None = None) -> int:
             path = refresh_packaged(args.leaderboard_dir)
             print(f"refreshed {len(PACKAGED)} packaged splits in {path}")
             return 0
-        split = _split_of(args.add, args.split_dir)
+        dataset, split = _split_of(args.add, args.split_dir, args.split)
         name = args.name or split.name
-        path = add_split(args.add, name, split.sha256, args.leaderboard_dir)
+        path = add_split(dataset, name, split.sha256, args.leaderboard_dir)
         sizes = ", ".join(f"{p} {len(split[p])}" for p in split.parts)
-        print(f"registered {args.add}/{name} = {split.sha256} ({sizes}) in {path}")
+        print(f"registered {dataset}/{name} = {split.sha256} ({sizes}) in {path}")
         return 0
-    except (SplitsRegistryError, SplitError, OSError) as e:
+    except (ValueError, OSError) as e:  # SplitsRegistryError, SplitError, mmimdb2's DatasetError/DatasetNotFound
         print(f"error: {e}", file=sys.stderr)
         return 2
 

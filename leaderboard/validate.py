@@ -21,6 +21,7 @@ from typing import Any
 
 from benchmarks.metrics import SCALAR_METRICS, aggregate
 from leaderboard.results import (
+    AUTHORS_PREFIX,
     LEADERBOARD_DIR,
     ResultError,
     read_result,
@@ -35,7 +36,6 @@ from mmimdb2.genres import GENRES
 
 #: Largest allowed difference between a stored aggregate and the one recomputed from per-seed scores.
 TOLERANCE = 1e-6
-AUTHORS_PREFIX = "authors"
 
 
 def registered_models() -> tuple[set[str] | None, str | None]:

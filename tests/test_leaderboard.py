@@ -94,6 +94,12 @@ def test_make_result_fills_provenance_from_this_checkout_and_machine():
     assert rec["created"].endswith("Z")
 
 
+def test_authors_protocol_rows_are_marked_on_the_fixed_pool_split():
+    rec = record(protocol="authors")
+    assert rec["split"]["name"] == "authors:demo" and rec["split"]["sha256"] == SPLIT.sha256
+    assert problems_of(rec) == []
+
+
 def test_make_result_rejects_bad_arguments():
     with pytest.raises(ResultError, match="protocol"):
         record(protocol="leaky")
@@ -198,7 +204,7 @@ def test_result_key_is_the_cell_identity():
     assert result_key(record(created="2027-01-01T00:00:00Z", suite="table2")) == result_key(base)
     assert result_key(record(values=(0.1, 0.2))) == result_key(base)  # scores are not identity
     for other in (record(seeds=[0, 2]), record(config={"hidden": 32, "temperature": 0.1}), record(kg=None), record(drop="plot"),
-                  record(model="idkg"), record(protocol="authors", split={**record()["split"], "name": "authors:demo"})):  # fmt: skip
+                  record(model="idkg"), record(protocol="authors")):  # fmt: skip
         assert result_key(other) != result_key(base)
 
 
@@ -227,9 +233,14 @@ def test_merge_per_seed_cells_into_one_record():
     merged = merge_results([b, a])
     assert merged["seeds"] == [0, 1]
     assert merged["aggregate"] == aggregate([a["per_seed"][0], b["per_seed"][0]])
-    assert merged["wall_time_s"]["train"] == pytest.approx(5.0)
+    assert merged["wall_time_s"]["train"] == pytest.approx(5.0)  # summed over seeds
+    assert merged["wall_time_s"]["load"] == pytest.approx(1.0)  # shared preparation, counted once
+    assert merged["wall_time_s"]["total"] == pytest.approx(6.0)
+    assert merged["head_tail"] == a["head_tail"]
     assert merged["created"] == "2026-01-02T00:00:00Z"
     assert problems_of(merged) == []
+    redrawn = {**b, "head_tail": {"k": 6, "head": list(GENRES[1:7]), "tail": list(GENRES[-6:])}}
+    assert merge_results([a, redrawn])["head_tail"] is None  # seeds trained on different draws
     with pytest.raises(ResultError, match="seed"):
         merge_results([a, a])
     with pytest.raises(ResultError, match="model"):
@@ -273,7 +284,7 @@ def _fill(lb: Path) -> None:
         record("idkg", (0.71,), config={"hidden": 64, "temperature": 0.3}),
         record("idkg", (0.69,), config={"hidden": 64, "temperature": 0.7}),
         record("idkg", (0.50,), drop="poster"),
-        record("idkg", (0.90, 0.94), protocol="authors", split={**record()["split"], "name": "authors:demo"}),
+        record("idkg", (0.90, 0.94), protocol="authors"),
     ):
         submit_result(rec, lb)
 
