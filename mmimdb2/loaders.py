@@ -8,6 +8,7 @@ with a :class:`~mmimdb2.schema.Skip` for every id it loses.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -47,19 +48,36 @@ def _not_found(what: str, where: Path, name: str | None) -> DatasetNotFound:
     return DatasetNotFound(f"{what}: looked in {where}{hint}; get {_MMIMDB_SOURCE}; {_MMIMDB2_SOURCE}")
 
 
+def _ensure_demo(folder: Path) -> Path:
+    """Generate the demo on first use (``mmimdb2.demo``, imported only here); its own refusal
+    (e.g. a folder there that is not a demo) becomes a :class:`DatasetError`."""
+    err: Exception | None = None
+    try:
+        demo = importlib.import_module("mmimdb2.demo")
+    except ImportError as e:
+        demo, err = None, e
+    ensure = getattr(demo, "ensure_demo", None)
+    if ensure is None:
+        if folder.is_dir():
+            return folder
+        why = err if demo is None else "mmimdb2.demo has no ensure_demo"
+        raise _not_found(f"demo dataset missing and its generator cannot be imported ({why})", folder, "demo")
+    demo_error = getattr(demo, "DemoError", None)
+    try:
+        return Path(ensure(folder))
+    except Exception as e:
+        if isinstance(demo_error, type) and isinstance(e, demo_error):
+            raise DatasetError(str(e)) from e
+        raise
+
+
 def _locate(name_or_path: str | os.PathLike[str], data_root: str | os.PathLike[str] | None) -> tuple[str | None, Path]:
     """(dataset name or None for a path, folder)."""
     key = str(name_or_path)
     if key in DATASET_NAMES:
         folder = _data_root(data_root) / key
         if key == "demo":
-            try:
-                from mmimdb2.demo import ensure_demo
-            except ImportError as e:
-                if not folder.is_dir():
-                    raise _not_found(f"demo dataset missing and its generator cannot be imported ({e})", folder, "demo") from None
-            else:
-                folder = Path(ensure_demo(folder))
+            folder = _ensure_demo(folder)
         if not folder.is_dir():
             raise _not_found(f"dataset {key!r} not found", folder, key)
         return key, folder

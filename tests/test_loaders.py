@@ -7,7 +7,6 @@ import hashlib
 import json
 import struct
 import sys
-import time
 import types
 import zlib
 from pathlib import Path
@@ -351,13 +350,18 @@ def test_poster_header_checks(tmp_path: Path):
     assert "over the 100 limit" in check_poster(jpeg(tmp_path / "lim.jpg", size=(20, 20)), max_pixels=100)
 
 
-def test_bomb_poster_in_a_dataset_is_kept_without_poster(built_dir: Path):
+def test_bomb_or_escaping_poster_is_kept_without_poster(built_dir: Path):
     poster = built_dir / "dataset" / "tt1077368.jpg"
     poster.unlink()
     bomb_png(built_dir / "dataset" / "tt1077368.png", 20_000, 20_000)
+    outside = jpeg(built_dir.parent / "elsewhere.jpg")
+    (built_dir / "dataset" / "tt0065832.jpg").unlink()
+    (built_dir / "dataset" / "tt0065832.jpg").symlink_to(outside)
     ds = load(built_dir)
     assert ds.movies["tt1077368"].poster is None
     assert "decompression bomb" in skips_of(ds, "poster")["tt1077368.png"]
+    assert "symlink leaves the dataset folder" in skips_of(ds, "file")["tt0065832.jpg"]
+    assert ds.movies["tt0065832"].poster is None and "no poster file" in skips_of(ds, "poster")["tt0065832.json"]
 
 
 def test_named_datasets_resolve_under_the_data_root(built_dir: Path, tmp_path: Path, monkeypatch):
@@ -399,8 +403,9 @@ def _real_demo_available() -> bool:
 
 
 def test_demo_is_the_default_dataset(tmp_path: Path, monkeypatch, built_dir: Path):
-    monkeypatch.setenv("MMIMDB2_DATA", str(tmp_path / "data"))
-    if not _real_demo_available():  # until mmimdb2.demo lands: a stand-in that copies a built folder
+    """The real generator when mmimdb2.demo has it (under the session's data root, shared with other
+    tests), else a stand-in that copies a built folder."""
+    if not _real_demo_available():
         import shutil
 
         def ensure_demo(folder: Path) -> Path:
@@ -408,16 +413,28 @@ def test_demo_is_the_default_dataset(tmp_path: Path, monkeypatch, built_dir: Pat
                 shutil.copytree(built_dir, folder)
             return folder
 
+        monkeypatch.setenv("MMIMDB2_DATA", str(tmp_path / "data"))
         monkeypatch.setitem(sys.modules, "mmimdb2.demo", types.SimpleNamespace(ensure_demo=ensure_demo))
-    t = time.perf_counter()
     ds = load()
-    first = time.perf_counter() - t
-    assert ds.name == "demo" and ds.layout == "mmimdb2" and ds.root == tmp_path / "data" / "demo"
+    assert ds.name == "demo" and ds.layout == "mmimdb2" and ds.root == data_root() / "demo"
     assert all(ds.split[p] for p in ("train", "dev", "test")) and ds.split.name == "default"
-    t = time.perf_counter()
-    again = load("demo")
-    assert time.perf_counter() - t < max(5.0, first)  # second load reads, never regenerates
+    stamp = {p: p.stat().st_mtime_ns for p in sorted((ds.root / "dataset").iterdir())[:20]}
+    again = load("demo")  # a second load reads the same files, never regenerates them
+    assert {p: p.stat().st_mtime_ns for p in stamp} == stamp
     assert again.split.sha256 == ds.split.sha256 and list(again.movies) == list(ds.movies)
+
+
+def test_a_folder_in_the_demo_place_that_is_not_a_demo(tmp_path: Path, capsys):
+    if not _real_demo_available():
+        pytest.skip("mmimdb2.demo not there yet")
+    from mmimdb2.stats import main
+
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "mine.txt").write_text("user data")
+    with pytest.raises(mmimdb2.DatasetError, match="not a complete demo"):
+        load("demo", data_root=tmp_path)
+    assert main(["--data-root", str(tmp_path)]) == 2 and capsys.readouterr().err.startswith("error: ")
+    assert (tmp_path / "demo" / "mine.txt").read_text() == "user data"
 
 
 def test_torch_view_items(built_dir: Path):
