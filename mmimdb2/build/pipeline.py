@@ -145,6 +145,8 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     journal.append({"kind": "run", "started": started, "manifest": target.name, "split_sha256": target.sha256, "sources": cfg.sources})
     remove_temp_files(dataset_dir)
+    for leftover in [*work.rglob(".*.tmp"), *work.rglob(".*.part")]:  # cache entries / downloads cut by a kill
+        leftover.unlink(missing_ok=True)
 
     ids = list(target.all_ids)
     entries = journal.movies()
