@@ -86,3 +86,18 @@ def test_leftovers_of_a_crash_are_cleaned_and_the_movie_rebuilt(world, tmp_path)
     entries = Journal(jpath).entries()
     assert all(isinstance(e, dict) for e in entries) and jpath.read_bytes().endswith(b"\n")
     assert [e["id"] for e in entries if e.get("kind") == "movie"].count("tt0100005") == 1  # rebuilt once, from cache
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary_and_exit_130(world, tmp_path):
+    env = {**os.environ, **world.env}
+    world.web.delay = 0.05
+    out = tmp_path / "out"
+    proc = subprocess.Popen(cmd(world, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while journalled(out) < 3 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "interrupted: re-run the same command to continue" in stdout and "Traceback" not in stderr
+    assert 3 <= journalled(out) < 20 and not list((out / "dataset").glob(".*.tmp"))

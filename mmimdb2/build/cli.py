@@ -99,5 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before the movie loop (e.g. during the TSV pass): nothing to summarise
+        print("interrupted before any movie was processed; re-run the same command to continue", file=sys.stderr)
+        return 130
     print(result.summary())
     return result.exit_code
