@@ -304,6 +304,7 @@ def test_render_tables_and_plots(lb):
     assert "| idkg | **inflation** | **+20.00** | **+20.00** | **+20.00** | **+20.00** |  |" in readme
     fixed_at = readme.index("fixed protocol")
     assert readme.index("Authors' protocol") > fixed_at  # authors rows follow their fixed counterpart
+    assert "*Per-genre F1 of the best run of each model (top 4 by micro-F1).*" in readme
     plots = sorted(k for k in files if k != "README.md")
     assert len(plots) == 3 and any("__tau__idkg__" in p for p in plots)  # per-genre (fixed, authors) + τ sweep
     assert all(files[p].startswith(b"\x89PNG") and f"({p})" in readme for p in plots)
