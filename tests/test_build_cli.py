@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -88,6 +89,8 @@ def test_select_cli_writes_a_manifest_the_builder_reads(tmp_path, capsys):
     assert cli.main(args + ["--out", str(tmp_path / "m2")]) == 0
     a, b = read_split_dir(tmp_path / "m1"), read_split_dir(tmp_path / "m2")
     assert a.sha256 == b.sha256 and len(a.all_ids) > 20
+    sel = json.loads((tmp_path / "m1/SELECTION.json").read_text())
+    assert sel["seed"] == 3 and sel["quotas"]["Drama"] == 20 and sel["genre_counts"]["Drama"] >= 20
     assert all(int(i[2:]) % 10 != 1 and int(i[2:]) > 5 for i in a.all_ids)  # no series, enough votes
     assert cli.main(["select", "--tsv-dir", str(tmp_path), "--out", str(tmp_path / "m3")]) == 2
     assert cli.main(["select", "--tsv-dir", str(d), "--out", str(tmp_path / "m4"), "--head-tail-ratio", "0.5"]) == 2

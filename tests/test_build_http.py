@@ -78,6 +78,7 @@ def test_cache_serves_reruns_without_requests_and_hides_keys(web, tmp_path):
     assert a.json() == b.json() == {"x": 1} and b.from_cache and web.hits("/d") == 1
     assert not any(b"SECRET" in p.read_bytes() or "SECRET" in p.name for p in (tmp_path / "cache").rglob("*") if p.is_file())
     assert redact("http://h/?apikey=SECRET&i=tt1") == "http://h/?apikey=***&i=tt1"
+    assert session(tmp_path).get(web.url + "/d", {"apikey": "NEW"}).from_cache  # a new key reuses the cache
 
 
 def test_errors_and_challenges_are_not_cached(web, tmp_path):
@@ -141,3 +142,10 @@ def test_retry_after_forms_and_validation():
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
     with pytest.raises(ValueError, match="'rate' parameter"):
         HostRateLimiter(0)
+
+
+def test_retry_policy_refuses_bad_values():
+    with pytest.raises(ValueError, match="'attempts' parameter"):
+        RetryPolicy(attempts=0)
+    with pytest.raises(ValueError, match=">= 0"):
+        RetryPolicy(base=-1.0)

@@ -7,13 +7,7 @@ local archive), validated, written atomically and journalled; the output folder 
 
 from __future__ import annotations
 
-try:
-    from importlib.metadata import version as _version
-
-    __version__ = _version("mmimdb2")
-except Exception:  # running from a checkout that is not installed
-    __version__ = "0"
-
+from mmimdb2.build._version import __version__
 from mmimdb2.build.pipeline import BuildConfig, BuildResult, ConfigError, build
 from mmimdb2.build.sources import DEFAULT_SOURCES, SOURCES
 from mmimdb2.build.verify import VerifyReport, verify

@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from mmimdb2.build._version import __version__
 from mmimdb2.io import atomic_write_bytes
 
 #: The project's name for servers' logs; no URL is claimed.
@@ -31,13 +32,7 @@ USER_AGENT_NAME = "mmimdb2-build"
 
 def user_agent() -> str:
     """``mmimdb2-build/<version> (MM-IMDb 2.0 dataset builder; python-requests/<v>)``."""
-    try:
-        from importlib.metadata import version
-
-        v = version("mmimdb2")
-    except Exception:  # not installed: still name the project
-        v = "0"
-    return f"{USER_AGENT_NAME}/{v} (MM-IMDb 2.0 dataset builder, mmimdb2 project; python-requests/{requests.__version__})"
+    return f"{USER_AGENT_NAME}/{__version__} (MM-IMDb 2.0 dataset builder, mmimdb2 project; python-requests/{requests.__version__})"
 
 
 class HttpError(RuntimeError):
@@ -116,8 +111,9 @@ class HostRateLimiter:
 class ResponseCache:
     """On-disk cache of answers, keyed by sha256 of method + URL (+ auth scope), atomic writes.
 
-    The key is a hash, so API keys in URLs never reach the file names; bodies are stored as
-    received, behind one JSON header line (status, content type).
+    The key is computed from the URL with its API keys redacted, so a new key still finds the
+    cached answers and no key reaches the disk; bodies are stored as received, behind one JSON
+    header line (status, content type).
     """
 
     def __init__(self, root: str | Path) -> None:
@@ -128,7 +124,7 @@ class ResponseCache:
 
     @staticmethod
     def key(url: str, scope: str = "") -> str:
-        return hashlib.sha256(f"GET {url}\n{scope}".encode()).hexdigest()
+        return hashlib.sha256(f"GET {redact(url)}\n{scope}".encode()).hexdigest()
 
     def get(self, key: str) -> tuple[int, str, bytes] | None:
         p = self._path(key)
@@ -162,6 +158,12 @@ class RetryPolicy:
     jitter: float = 0.5
     max_retry_after: float = 300.0
     timeout: tuple[float, float] = (10.0, 30.0)
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"The 'attempts' parameter of RetryPolicy must be >= 1. Got {self.attempts!r} instead.")
+        if min(self.base, self.cap, self.jitter, self.max_retry_after) < 0:
+            raise ValueError("The delays of RetryPolicy (base, cap, jitter, max_retry_after) must be >= 0.")
 
     def backoff(self, n: int, rng: random.Random) -> float:
         d = min(self.cap, self.base * (2**n))

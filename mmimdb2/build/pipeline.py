@@ -9,6 +9,7 @@ run that was killed and resumed ends with the same bytes as one that never stopp
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 import threading
@@ -22,6 +23,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from mmimdb2.build import datasheet
+from mmimdb2.build._version import __version__
 from mmimdb2.build.http import HostRateLimiter, ResponseCache, RetryPolicy
 from mmimdb2.build.journal import Journal
 from mmimdb2.build.manifest import limit_split, resolve_manifest
@@ -212,9 +214,9 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
-    for name, src in zip([s.name for s in sources], sources):
+    for src in sources:
         if src.stopped:
-            states[name] = f"stopped: {src.stopped}"
+            states[src.name] = f"stopped: {src.stopped}"
 
     entries = journal.movies()
     built_ids = {i for i in ids if entries.get(i, {}).get("status") == "done" and movie_files_ok(dataset_dir, i, entries[i].get("sizes"))}
@@ -237,8 +239,6 @@ def finalize(
     cfg: BuildConfig, out: Path, target: Split, built_ids: set[str], entries: dict[str, dict], journal: Journal, licences: dict[str, str]
 ) -> dict[str, Counter]:
     """Write split/, failures.jsonl, DATASET.json, DATASHEET.md and MANIFEST from the data on disk."""
-    import json
-
     dataset_dir = out / "dataset"
     remove_strays(dataset_dir, built_ids)
     remove_temp_files(dataset_dir)
@@ -253,8 +253,6 @@ def finalize(
     atomic_write_text(out / "failures.jsonl", "".join(rows))
     movies = {i: json.loads((dataset_dir / f"{i}.json").read_text(encoding="utf-8")) for i in built.all_ids}
     name = "mmimdb2" if cfg.manifest in ("mmimdb2", "mmimdb2-idkg") else target.name
-    from mmimdb2.build import __version__
-
     atomic_write_json(out / "DATASET.json", {
         "name": name, "version": DATASET_VERSION, "created_by": f"mmimdb2.build {__version__}",
         "manifest": target.name, "manifest_split_sha256": target.sha256, "split_sha256": built.sha256,

@@ -5,7 +5,8 @@ command draws movies so that each genre reaches a quota (the paper's Table 1 sha
 reshaped to ``--head-tail-ratio`` and scaled by ``--scale``, or explicit ``--quota Genre=N``),
 rarest genre first, then splits them 60/10/30 with iterative label stratification (Sechidis et
 al. 2011): each movie goes to the part that most lacks its rarest label. All randomness comes
-from one ``numpy.random.Generator(seed)``, so the same TSVs and flags give the same files.
+from one ``numpy.random.Generator(seed)``, so the same TSVs and flags give the same files;
+``SELECTION.json`` beside the split files records the flags, quotas and the counts reached.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from mmimdb2.build import tsv
 from mmimdb2.build.datasheet import PAPER_TABLE1
 from mmimdb2.genres import GENRES, canonical_genre, canonical_genres
+from mmimdb2.io import atomic_write_json
 from mmimdb2.splits import PARTS, Split, write_split_dir
 
 FRACTIONS = {"train": 0.6, "dev": 0.1, "test": 0.3}
@@ -142,7 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     write_split_dir(split, a.out)
-    short = [g for g in quotas if sum(g in cands[i] for i in ids) < quotas[g]]
+    counts = {g: sum(g in cands[i] for i in ids) for g in GENRES}
+    atomic_write_json(a.out / "SELECTION.json", {
+        "seed": a.seed, "quotas": quotas, "head_tail_ratio": a.head_tail_ratio, "scale": a.scale, "min_votes": a.min_votes,
+        "candidates": len(cands), "selected": len(ids), "genre_counts": counts, "split_sha256": split.sha256,
+        "tsv": {p.name: p.stat().st_size for p in sorted(a.tsv_dir.glob("title.*.tsv.gz"))},
+    })  # fmt: skip
+    short = [g for g in quotas if counts[g] < quotas[g]]
     print(f"wrote {a.out}: " + ", ".join(f"{p} {len(split[p])}" for p in PARTS) + f" (split sha256 {split.sha256[:16]}…)")
     if short:
         print("quota not met (too few candidates): " + ", ".join(short))

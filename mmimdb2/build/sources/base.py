@@ -144,10 +144,11 @@ class Source:
 
     @property
     def session(self) -> PoliteSession:
-        s = getattr(self, "_session", None)
-        if s is None:
-            s = self._session = self.ctx.session(self.headers())
-        return s
+        with self._stop_lock:  # workers share one session (and its per-thread requests.Session)
+            s = getattr(self, "_session", None)
+            if s is None:
+                s = self._session = self.ctx.session(self.headers())
+            return s
 
     def headers(self) -> dict[str, str]:
         return {}
