@@ -1,0 +1,135 @@
+"""``python -m benchmarks.run``: from a dataset to a standardized result table in one command.
+
+load -> frozen features (cached) -> train-only KG -> PyKEEN embedding (cached) -> train each
+model for each seed (dev-selected checkpoint) -> test metrics -> table + one result JSON per model.
+With no flags beyond ``--models`` it runs on the embedded demo, on the GPU when there is one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.pipeline import KGSettings, Stopwatch
+from benchmarks.protocols import PROTOCOLS
+from benchmarks.suites import SUITES, Cell, suite_cells
+
+DEFAULT_ENCODER = "weightfree"
+DEFAULT_OUT = Path("runs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description="Train and evaluate genre classifiers on fixed, hashed splits; print a table and write results.",
+    )
+    p.add_argument("--models", nargs="+", metavar="M", help="registered model names (see --list-models)")
+    p.add_argument("--suite", choices=SUITES, help="a named experiment of the paper (cells added to --models)")
+    p.add_argument("--dataset", default="demo", help="demo (default), mmimdb, mmimdb2, or a dataset folder")
+    p.add_argument("--split", default="default", help="split variant (default, official, idkg, idkg-alt) or a split folder")
+    p.add_argument("--data-root", type=Path, default=None, help="where dataset names are looked up")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="S")
+    p.add_argument("--encoder", default=DEFAULT_ENCODER,
+                   help="feature encoder: weightfree (default; fast, no weights), offline, or clip:<model>:<pretrained>")
+    p.add_argument("--kg-model", default="RotatE", help="PyKEEN model name for the KG embedding (RotatE, TransH, ...)")
+    p.add_argument("--kg-dim", type=int, default=200)
+    p.add_argument("--kg-epochs", type=int, default=None, help="KG embedding epochs (default: the embedding's default)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs per model (default: the model's, 15)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--protocol", default="fixed", choices=PROTOCOLS,
+                   help="fixed (ours) or authors (the released re-drawn split, to measure its leakage)")
+    p.add_argument("--drop", choices=["poster", "plot", "kg"], default=None, help="remove one modality at test time")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="model config override applied to every model, e.g. --set temperature=0.3")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where result JSONs and cell results go (default ./runs)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="feature/KG cache (default $MMIMDB2_CACHE)")
+    p.add_argument("--submit", action="store_true", help="also write each result under leaderboard/submissions/")
+    p.add_argument("--force", action="store_true", help="recompute cells whose result file exists")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--list-models", action="store_true")
+    p.add_argument("--list-encoders", action="store_true")
+    return p
+
+
+def _parse_value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def parse_overrides(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = _parse_value(value.strip())
+    return out
+
+
+def plan_cells(args: argparse.Namespace) -> list[Cell]:
+    """The cells to run: the suite's, then each --models name, without duplicates."""
+    overrides = parse_overrides(args.overrides)
+    cells: list[Cell] = []
+    if args.suite:
+        cells += [Cell(c.model, {**c.config, **overrides}, c.kg_model) for c in suite_cells(args.suite)]
+    cells += [Cell(m, dict(overrides)) for m in args.models or []]
+    seen, unique = set(), []
+    for c in cells:
+        key = (c.model, tuple(sorted(c.config.items())), c.kg_model)
+        if key not in seen:
+            seen.add(key)
+            unique.append(c)
+    return unique
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from benchmarks.harness import run_benchmark
+
+        if args.list_models:
+            from benchmarks.registry import available_models
+
+            print("\n".join(available_models()))
+            return 0
+        if args.list_encoders:
+            from benchmarks.encoders import available_encoders
+
+            print("\n".join(available_encoders()))
+            return 0
+        cells = plan_cells(args)
+        if not cells:
+            print("error: nothing to run: give --models M [M ...] or --suite NAME (see --list-models)", file=sys.stderr)
+            return 2
+        from benchmarks.registry import MODEL_REGISTRY
+
+        for cell in cells:  # fail fast on a misspelt name, before any data is loaded
+            MODEL_REGISTRY.entry(cell.model)
+        start = time.perf_counter()
+        table = run_benchmark(
+            args,
+            cells,
+            kg=KGSettings(model=args.kg_model, dim=args.kg_dim, epochs=args.kg_epochs),
+            watch=Stopwatch(),
+        )
+        print(table)
+        print(f"done in {time.perf_counter() - start:.1f} s; results in {args.out}/")
+        return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished cells are kept and will be skipped on the next run", file=sys.stderr)
+        return 130
+    except (ValueError, KeyError, FileNotFoundError, RuntimeError, ImportError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

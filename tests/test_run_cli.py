@@ -1,0 +1,131 @@
+"""The benchmark CLI end to end on a small demo: table, result files, caching, protocols, drops."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import harness
+from benchmarks.protocols import authors_draw
+from benchmarks.run import main, plan_cells, build_parser
+from leaderboard.results import read_result, schema_errors
+
+FAST = ["--epochs", "2", "--kg-epochs", "1", "--kg-dim", "16", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory) -> Path:
+    from mmimdb2.demo import generate
+
+    return generate(tmp_path_factory.mktemp("demo") / "demo", n_movies=400, seed=0)
+
+
+def _run(small_demo: Path, out: Path, *extra: str, capsys=None) -> tuple[int, str]:
+    rc = main(["--dataset", str(small_demo), "--out", str(out), *FAST, *extra])
+    text = capsys.readouterr().out if capsys else ""
+    return rc, text
+
+
+def test_cli_trains_evaluates_and_writes_valid_results(small_demo, tmp_path, capsys):
+    rc, text = _run(small_demo, tmp_path, "--models", "idkg", "gmu", capsys=capsys)
+    assert rc == 0
+    assert "idkg" in text and "gmu" in text and "macro F1" in text
+    results = sorted((tmp_path / "results").glob("*.json"))
+    assert len(results) == 2
+    for path in results:
+        record = read_result(path)
+        assert schema_errors(record) == []
+        assert record["protocol"] == "fixed" and record["seeds"] == [0]
+        assert 0.0 <= record["aggregate"]["mean"]["macro"] <= 1.0
+        assert record["split"]["sha256"] and record["kg"]["model"] == "RotatE"
+
+
+def test_rerun_skips_finished_cells(small_demo, tmp_path, capsys, monkeypatch):
+    assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
+    first = read_result(next((tmp_path / "results").glob("*.json")))
+
+    def boom(*a, **k):
+        raise AssertionError("a finished cell was trained again")
+
+    monkeypatch.setattr(harness, "train_and_evaluate", boom)
+    monkeypatch.setattr(harness, "prepare_inputs", boom)
+    rc, _ = _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)
+    assert rc == 0
+    again = read_result(next((tmp_path / "results").glob("*.json")))
+    assert again["aggregate"] == first["aggregate"]
+
+
+def test_seeds_are_aggregated(small_demo, tmp_path, capsys):
+    rc, _ = _run(small_demo, tmp_path, "--models", "concat", "--seeds", "0", "1", capsys=capsys)
+    assert rc == 0
+    record = read_result(next((tmp_path / "results").glob("*.json")))
+    macros = [s["metrics"]["macro"] for s in record["per_seed"]]
+    assert record["seeds"] == [0, 1]
+    assert record["aggregate"]["mean"]["macro"] == pytest.approx(np.mean(macros))
+    assert record["aggregate"]["std"]["macro"] == pytest.approx(np.std(macros))
+
+
+def test_authors_protocol_is_marked_and_reports_inflation(small_demo, tmp_path, capsys):
+    rc, text = _run(small_demo, tmp_path, "--models", "late-fusion", "--protocol", "authors", capsys=capsys)
+    assert rc == 0
+    protocols = sorted(read_result(p)["protocol"] for p in (tmp_path / "results").glob("*.json"))
+    assert protocols == ["authors", "fixed"]
+    assert "leakage inflation of late-fusion" in text
+
+
+def test_authors_draw_leaks_like_the_released_code():
+    draw = authors_draw(10_000, seed=0)
+    assert len(draw.train) == 6000 and len(draw.test) == 3000 and len(draw.dev) == 1000
+    # independent shuffles: ~60% of the test rows are training rows, as in the released code
+    assert 0.55 < draw.overlap("train", "test") < 0.65
+    assert 0.55 < draw.overlap("kg_train", "test") < 0.65
+
+
+def test_drop_modality_zeroes_it_at_test_time(small_demo, tmp_path, capsys):
+    rc, _ = _run(small_demo, tmp_path, "--models", "late-fusion", "--drop", "poster", capsys=capsys)
+    assert rc == 0
+    assert read_result(next((tmp_path / "results").glob("*.json")))["drop"] == "poster"
+
+
+def test_suite_plans_the_papers_cells():
+    args = build_parser().parse_args(["--suite", "table4", "--models", "gmu"])
+    cells = plan_cells(args)
+    assert [c.kg_model for c in cells[:6]] == ["RotatE", "TransH", "TransR", "TransD", "ComplEx", "ConvE"]
+    assert cells[-1].model == "gmu"
+    tau = plan_cells(build_parser().parse_args(["--suite", "tau"]))
+    assert [c.config["temperature"] for c in tau] == [0.05, 0.1, 0.3, 0.5, 0.7, 0.9]
+
+
+def test_bad_input_is_one_line_error(tmp_path, capsys):
+    assert main(["--models", "no-such-model", "--dataset", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err
+    assert main(["--out", str(tmp_path)]) == 2
+    assert main(["--models", "idkg", "--set", "novalue", "--out", str(tmp_path)]) == 2
+
+
+def test_unknown_model_suggests_names(small_demo, tmp_path, capsys):
+    assert main(["--models", "idgk", "--dataset", str(small_demo), "--out", str(tmp_path), *FAST]) == 2
+    assert "Did you mean" in capsys.readouterr().err
+
+
+def test_device_auto_picks_cuda_when_available(monkeypatch):
+    import torch
+
+    from benchmarks.encoders import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert str(resolve_device("auto")).startswith("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert str(resolve_device("auto")) == "cpu"
+
+
+def test_list_models_and_encoders(capsys):
+    assert main(["--list-models"]) == 0
+    names = capsys.readouterr().out.split()
+    assert {"idkg", "gmu", "centralnet", "late-fusion", "concat"} <= set(names)
+    assert main(["--list-encoders"]) == 0
+    assert "weightfree" in capsys.readouterr().out
