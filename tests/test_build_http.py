@@ -149,3 +149,15 @@ def test_retry_policy_refuses_bad_values():
         RetryPolicy(attempts=0)
     with pytest.raises(ValueError, match=">= 0"):
         RetryPolicy(base=-1.0)
+
+
+def test_a_host_that_never_answers_is_reported_unreachable():
+    import socket
+
+    from mmimdb2.build.http import Unreachable
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(Unreachable, match="connection failed"):
+        session().get(f"http://127.0.0.1:{port}/x")

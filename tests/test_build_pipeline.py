@@ -167,3 +167,15 @@ def test_cancel_stops_cleanly_and_a_rerun_finishes(world, tmp_path):
     res2 = build(cfg)
     assert res2.complete and res2.this_run == 20 - res.built
     assert verify(out).ok
+
+
+def test_an_unreachable_source_is_stopped_after_a_few_failures(world, tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    world.env["OMDB_API_URL"] = dead + "/omdb/"
+    res, logs = run(world, tmp_path / "out", sources=("tsv", "omdb", "tmdb"))
+    assert res.complete and res.sources["omdb"].startswith("stopped: cannot connect")
+    assert len([line for line in logs if "could not connect" in line]) == 1

@@ -99,4 +99,4 @@ def test_merge_enriches_names_with_ids_and_reports_fatal_gaps():
     assert not res.ok
     got = {(p.stage, p.fatal) for p in res.problems}
     assert {("genres", False), ("plot", False), ("poster", False), ("missing", True)} <= got
-    assert sorted(p.reason for p in res.problems if p.fatal) == ["no source gave a valid genres", "no source gave a valid plot", "no source gave a valid poster"]
+    assert sorted(p.reason for p in res.problems if p.fatal) == ["no source gave a valid plot", "no source gave a valid poster", "no source gave one of the 23 genres"]

@@ -47,6 +47,10 @@ class NotFound(HttpError):
     """The server says the resource does not exist (404/410): definitive, cached."""
 
 
+class Unreachable(HttpError):
+    """Every attempt failed to connect: the host is down or there is no network."""
+
+
 class FirewallBlocked(HttpError):
     """The host answered with a bot challenge / captcha page: stop using it, do not retry."""
 
@@ -251,6 +255,7 @@ class PoliteSession:
                 return Response(url, status, ctype, body, from_cache=True)
         host = urlsplit(url).netloc
         last = "no attempt made"
+        connect_failures = 0
         for n in range(self.retry.attempts):
             self.limiter.wait(host)
             try:
@@ -260,6 +265,7 @@ class PoliteSession:
                 wait = self._jittered(n)
             except requests.ConnectionError as e:
                 last = f"connection failed ({type(e).__name__})"
+                connect_failures += 1
                 wait = self._jittered(n)
             else:
                 if is_challenge(r):
@@ -287,7 +293,8 @@ class PoliteSession:
                     raise HttpError(f"{redact(url)}: HTTP {r.status_code}", r.status_code)
             if n + 1 < self.retry.attempts:
                 self.sleep(wait)
-        raise HttpError(f"{redact(url)}: {last} after {self.retry.attempts} attempts")
+        cls = Unreachable if connect_failures == self.retry.attempts else HttpError
+        raise cls(f"{redact(url)}: {last} after {self.retry.attempts} attempts")
 
     def download(self, url: str, dest: Path, *, chunk: int = 1 << 20) -> Path:
         """Stream a large file (an IMDb TSV) to ``dest`` via a temp file and rename: never a partial file."""

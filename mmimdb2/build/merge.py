@@ -20,6 +20,9 @@ REQUIRED: tuple[str, ...] = ("title", "genres", "plot", "poster")
 WANTED: tuple[str, ...] = ("title", "year", "genres", "plot", "directors", "cast", "poster")
 
 
+_WHAT = {"title": "a title", "genres": "one of the 23 genres", "plot": "a valid plot", "poster": "a valid poster"}
+
+
 class Cancelled(Exception):
     """The build was asked to stop (Ctrl-C) between two sources of one movie."""
 
@@ -118,7 +121,7 @@ def assemble(
     fatal = [f for f in REQUIRED if f in missing()]
     if fatal:
         for f in fatal:
-            problems.append(Problem(imdb_id, "missing", "-", f"no source gave a valid {f}", fatal=True))
+            problems.append(Problem(imdb_id, "missing", "-", f"no source gave {_WHAT[f]}", fatal=True))
         return Assembled(imdb_id, None, None, problems)
 
     longest, plot_src = max(plots, key=lambda t: len(t[0]))  # first of the longest on ties

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmimdb2.build.http import FirewallBlocked, HttpError, HostRateLimiter, NotFound, PoliteSession, ResponseCache, RetryPolicy
+from mmimdb2.build.http import FirewallBlocked, HostRateLimiter, HttpError, NotFound, PoliteSession, ResponseCache, RetryPolicy, Unreachable
 from mmimdb2.schema import Person
 
 #: Fields a record may carry, in the order the merged movie takes them.
@@ -93,6 +93,7 @@ class Source:
         self.ctx = ctx
         self._stopped: str | None = None
         self._stop_lock = threading.Lock()
+        self._unreachable = 0  # consecutive requests that could not connect at all
 
     def prepare(self, ids: list[str]) -> None:
         """One-time work before fetching (e.g. the TSV pass); raise :class:`Unavailable` to opt out."""
@@ -127,7 +128,14 @@ class Source:
         if self._stopped:
             raise SourceError(stage, f"source stopped: {self._stopped}")
         try:
-            return self.session.get(url, params, cache_scope=scope)
+            r = self.session.get(url, params, cache_scope=scope)
+            self._unreachable = 0
+            return r
+        except Unreachable as e:
+            self._unreachable += 1
+            if self._unreachable >= self.max_unreachable and self.stop(f"cannot connect ({e})"):
+                self.ctx.log(f"{self.name}: {self._unreachable} requests in a row could not connect; stopped this source for the rest of the run (re-run later to retry the failed movies)")
+            raise SourceError(stage, str(e)) from None
         except FirewallBlocked as e:
             if self.stop(str(e)):
                 self.ctx.log(f"{self.name}: {e}; stopped this source for the rest of the run. {self.firewall_advice}")
@@ -136,6 +144,9 @@ class Source:
             raise SourceError(stage, f"not found ({e})") from None
         except HttpError as e:
             raise SourceError(stage, str(e)) from None
+
+    #: After this many requests in a row that could not connect, the source stops for the run.
+    max_unreachable = 3
 
     firewall_advice = (
         "Instead, use saved pages or the authors' released folder with --archive DIR, "
