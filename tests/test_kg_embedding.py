@@ -1,0 +1,125 @@
+"""PyKEEN for real on a small KG: widths, finite vectors, Hits@10, held-out sample, cache."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from idkg import embedding
+from idkg.embedding import EmbeddingError, embed_kg, holdout_indices
+from idkg.kg import KnowledgeGraph, kg_from_movies
+from idkg.kg_inputs import genre_embeddings, movie_kg_inputs
+from mmimdb2.genres import GENRES
+from mmimdb2.schema import Movie, Person
+
+FAST = dict(epochs=2, batch_size=256, eval_sample=20, eval_batch_size=32, progress=False, device="cpu")
+
+
+def small_movies(n: int = 60, seed: int = 0) -> list[Movie]:
+    """People who recur across movies, each with a favourite genre."""
+    rng = np.random.default_rng(seed)
+    fav = rng.integers(0, 6, size=40)
+    movies = []
+    for i in range(n):
+        g = int(rng.integers(0, 6))
+        pool = np.flatnonzero(fav == g)
+        people = rng.choice(pool, size=min(3, len(pool)), replace=False) if len(pool) else rng.choice(40, 3)
+        movies.append(
+            Movie(
+                f"tt{1000000 + i}",
+                raw_genres=(GENRES[g],),
+                directors=(Person(f"P{people[0]}", f"nm{people[0]:07d}"),),
+                cast=tuple(Person(f"P{p}", f"nm{p:07d}") for p in people[1:]),
+            )
+        )
+    return movies
+
+
+@pytest.fixture(scope="module")
+def small_kg() -> KnowledgeGraph:
+    return kg_from_movies(small_movies())
+
+
+@pytest.mark.parametrize("model, dim", [("RotatE", 8), ("TransH", 7)])
+def test_pykeen_trains_real_vectors_of_width_dim(small_kg, tmp_path, model, dim):
+    emb = embed_kg(small_kg, model=model, dim=dim, cache_dir=tmp_path, **FAST)
+    assert emb.model == model and not emb.from_cache
+    # RotatE is complex: dim // 2 complex dims, real and imaginary parts concatenated -> width dim
+    assert emb.vectors.shape == (small_kg.num_entities, dim) and emb.vectors.dtype == np.float32
+    assert np.isfinite(emb.vectors).all() and np.abs(emb.vectors).sum() > 0
+    assert emb.eval_triples == 20 and 0.0 <= emb.hits_at_10 <= 1.0
+    assert len(emb.losses) == 2 and all(np.isfinite(emb.losses))
+    assert emb.entity_to_id == small_kg.entity_to_id and emb.kg_sha256 == small_kg.sha256
+    assert emb.seconds_per_epoch == pytest.approx(emb.train_seconds / 2)
+    # the vectors plug straight into the per-movie inputs
+    fk = movie_kg_inputs(small_movies()[:5], small_kg, emb)
+    assert fk.kg.shape == (5, dim) and genre_embeddings(small_kg, emb).shape == (23, dim)
+
+
+def test_rotate_vectors_are_real_then_imaginary_parts(small_kg, tmp_path, monkeypatch):
+    captured = {}
+    real_vectors = embedding._real_vectors
+
+    def spy(rep):
+        captured["rep"] = rep.detach().clone()
+        return real_vectors(rep)
+
+    monkeypatch.setattr(embedding, "_real_vectors", spy)
+    emb = embed_kg(small_kg, model="RotatE", dim=6, cache_dir=tmp_path, **FAST)
+    z = captured["rep"].numpy()
+    assert np.iscomplexobj(z) and z.shape == (small_kg.num_entities, 3)
+    np.testing.assert_allclose(emb.vectors, np.concatenate([z.real, z.imag], axis=1))
+
+
+def test_second_call_is_a_cache_hit_without_training(small_kg, tmp_path, monkeypatch):
+    first = embed_kg(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **FAST)
+    files = sorted(p.suffix for p in tmp_path.iterdir())
+    assert files == [".json", ".npz"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although the cache should have been hit")
+
+    monkeypatch.setattr(embedding, "_train", no_training)
+    second = embed_kg(small_kg, model="rotate", dim=4, cache_dir=tmp_path, **FAST)  # PyKEEN's name lookup
+    assert second.from_cache
+    np.testing.assert_array_equal(second.vectors, first.vectors)
+    assert second.hits_at_10 == first.hits_at_10 and second.config == first.config
+    # another seed is another key: it must train (and so hit the patched function)
+    with pytest.raises(AssertionError, match="trained"):
+        embed_kg(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **(FAST | {"seed": 1}))
+    # a damaged sidecar is not trusted
+    side = next(tmp_path.glob("*.json"))
+    side.write_text(json.dumps({"kg_sha256": "x"}))
+    with pytest.raises(AssertionError, match="trained"):
+        embed_kg(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **FAST)
+
+
+def test_default_cache_dir_is_under_the_project_cache(small_kg, tmp_path, monkeypatch):
+    monkeypatch.setenv("MMIMDB2_CACHE", str(tmp_path / "c"))
+    monkeypatch.setattr(embedding, "_cache_root", lambda: tmp_path / "c")
+    emb = embed_kg(small_kg, model="TransH", dim=4, **(FAST | {"eval_sample": 0}))
+    assert emb.cache_path.parent == tmp_path / "c" / "kg-embeddings"
+    assert emb.hits_at_10 is None and emb.eval_triples == 0
+
+
+def test_bad_arguments_fail_with_one_clear_message(small_kg, tmp_path):
+    with pytest.raises(EmbeddingError, match="unknown KG model 'RotateX'.*rotate"):
+        embed_kg(small_kg, model="RotateX", cache_dir=tmp_path, **FAST)
+    with pytest.raises(EmbeddingError, match="complex-valued: dim .* must be even, got 5"):
+        embed_kg(small_kg, model="RotatE", dim=5, cache_dir=tmp_path, **FAST)
+    with pytest.raises(EmbeddingError, match="must be positive"):
+        embed_kg(small_kg, dim=0, cache_dir=tmp_path, **FAST)
+
+
+def test_holdout_keeps_every_entity_and_relation():
+    # a star around 0 plus one chain 1-2-3: leaves (degree 1) can never be held out
+    mapped = np.array([[0, 0, 1], [0, 0, 2], [0, 0, 3], [1, 1, 2], [2, 1, 3], [0, 1, 4]])
+    for seed in range(20):
+        held = holdout_indices(mapped, 5, 2, 10, np.random.default_rng(seed))
+        rest = np.delete(mapped, held, axis=0)
+        assert set(rest[:, [0, 2]].ravel()) == {0, 1, 2, 3, 4}
+        assert set(rest[:, 1]) == {0, 1}
+        assert 5 not in held  # (0, 1, 4): entity 4 has no other triple
+    assert len(holdout_indices(mapped, 5, 2, 0, np.random.default_rng(0))) == 0
