@@ -42,7 +42,7 @@ class CGMVAE(nn.Module):
     likelihood term is IDKG's BCE classifier here, so it is not repeated.
 
     Adaptation to this interface. x_i = F^fu_i. The label embedding e_j is the projected anchor
-    W anchor_j + b (Linear anchor_dim -> ``emb_dim``), L2-normalised so that ``temperature``
+    W anchor_j + b (Linear anchor_dim -> ``emb_dim``, default 128), L2-normalised so that ``temperature``
     has its usual meaning on cosine similarities (the authors use raw dot products with tau = 1).
     The encoders and the decoder are single Linear maps (the paper's are MLPs over raw
     features; F^fu is already a learned representation). In ``train()`` mode z_i is drawn by the
@@ -58,7 +58,7 @@ class CGMVAE(nn.Module):
         num_genres: int,
         temperature: float = 0.1,
         latent_dim: int = 64,
-        emb_dim: int | None = None,
+        emb_dim: int = 128,
         kl_weight: float = 1.0,
         contrastive_weight: float = 1.0,
         generator: torch.Generator | None = None,
@@ -68,7 +68,7 @@ class CGMVAE(nn.Module):
         self.temperature = check_temperature("CGMVAE", temperature)
         self.kl_weight, self.contrastive_weight = float(kl_weight), float(contrastive_weight)
         self.generator = generator
-        emb = emb_dim or fused_dim
+        emb = emb_dim
         self.label_proj = nn.Linear(anchor_dim, emb)
         self.label_mu = nn.Linear(emb, latent_dim)
         self.label_logvar = nn.Linear(emb, latent_dim)

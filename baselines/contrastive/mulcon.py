@@ -34,9 +34,11 @@ class MulCon(nn.Module):
         alpha_ij = softmax_d(q_j * f_i)          g_ij = D * alpha_ij * f_i
 
     (the factor D makes uniform attention return f_i unchanged). The projection head is
-    MulCon's Linear-ReLU-Linear to ``proj_dim``. Anchors with no positive (a label present once
-    in the batch) are left out of the mean instead of counting as zero as in the authors' code
-    (which divides the sum by |S|); this matches SupCon's definition of the per-anchor loss.
+    MulCon's Linear-ReLU-Linear to ``proj_dim``, hidden width ``hidden_dim`` (default
+    ``proj_dim``; the authors' head is 1024-1024-128, a narrow hidden layer keeps the step
+    cheap). Anchors with no positive (a label present once in the batch) are left out of the
+    mean instead of counting as zero as in the authors' code (which divides the sum by |S|);
+    this matches SupCon's definition of the per-anchor loss.
     """
 
     def __init__(
@@ -52,7 +54,7 @@ class MulCon(nn.Module):
         super().__init__()
         self.fused_dim, self.anchor_dim, self.num_genres = fused_dim, anchor_dim, num_genres
         self.temperature = check_temperature("MulCon", temperature)
-        hidden = hidden_dim or fused_dim
+        hidden = hidden_dim or proj_dim
         self.query = nn.Linear(anchor_dim, fused_dim)
         self.projector = nn.Sequential(nn.Linear(fused_dim, hidden), nn.ReLU(), nn.Linear(hidden, proj_dim))
 
