@@ -123,3 +123,9 @@ def test_holdout_keeps_every_entity_and_relation():
         assert set(rest[:, 1]) == {0, 1}
         assert 5 not in held  # (0, 1, 4): entity 4 has no other triple
     assert len(holdout_indices(mapped, 5, 2, 0, np.random.default_rng(0))) == 0
+
+
+@pytest.mark.parametrize("model", ["ComplEx", "TransR", "TransD", "ConvE"])
+def test_every_table4_model_trains_to_width_dim(small_kg, tmp_path, model):
+    emb = embed_kg(small_kg, model=model, dim=16, cache_dir=tmp_path, **(FAST | {"epochs": 1, "eval_sample": 0}))
+    assert emb.model == model and emb.vectors.shape == (small_kg.num_entities, 16) and np.isfinite(emb.vectors).all()
