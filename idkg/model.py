@@ -165,6 +165,7 @@ class IDKGConfig:
     def __post_init__(self) -> None:
         name = type(self).__name__
         check_param(name, "proj_dim", self.proj_dim > 0, "> 0", self.proj_dim)
+        check_param(name, "attention_width", self.attention_width in ("vector", "scalar"), "'vector' or 'scalar'", self.attention_width)
         check_param(name, "classifier_hidden", self.classifier_hidden >= 0, ">= 0", self.classifier_hidden)
         check_param(name, "dropout", 0.0 <= self.dropout < 1.0, "in [0, 1)", self.dropout)
         check_param(name, "anchor_init", self.anchor_init in ("auto", "kg", "random"), "'auto', 'kg' or 'random'", self.anchor_init)

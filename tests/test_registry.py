@@ -1,0 +1,153 @@
+"""The model registry: names, presets, errors, and a battery run on every registered model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.registry import (
+    CONTRASTIVE,
+    MODELS,
+    PRESETS,
+    Registry,
+    UnknownNameError,
+    available_models,
+    build_model,
+    get_contrastive,
+)
+from benchmarks.trainer import TensorSet, predict_proba, train
+from idkg.gcacl import GCACL
+from idkg.inputs import InputSpec
+
+#: The names the harness and the paper's tables rely on (never rename one: add an alias).
+REQUIRED = [
+    "idkg", "idkg-no-at", "idkg-no-gcacl", "idkg-no-kg", "idkg-random-anchors", "idkg-gmu",
+    "idkg-gmu-no-gcacl", "idkg-gmu-no-kg", "gmu", "gmu-3", "centralnet", "late-fusion", "concat",
+    "idkg-mulcon", "idkg-mcl", "idkg-mltc", "idkg-cgmvae", "idkg-as-released",
+]  # fmt: skip
+
+C = 23
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one intra-op thread avoids thread-pool stalls on a busy 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_required_names_are_registered_and_listed():
+    assert set(REQUIRED) <= set(available_models())
+    assert available_models() == sorted(MODELS)
+    assert set(CONTRASTIVE) == {"gcacl", "mulcon", "mcl", "mltc", "cgmvae"}
+    assert get_contrastive("gcacl") is GCACL
+
+
+def test_unknown_name_suggests_and_lists():
+    with pytest.raises(UnknownNameError) as err:
+        build_model("idkg-no-kgg", None)
+    msg = str(err.value)
+    assert msg.startswith("unknown model 'idkg-no-kgg'. Did you mean 'idkg-no-kg'")
+    assert "Available: centralnet, concat," in msg
+    with pytest.raises(KeyError, match="unknown contrastive loss 'simclr'"):
+        get_contrastive("simclr")
+
+
+def test_registering_twice_or_a_bad_target_raises():
+    r = Registry("model")
+    r.add("x", "a.b:c")
+    with pytest.raises(ValueError, match="'x' is already registered"):
+        r.add("x", "a.b:d")
+    with pytest.raises(ValueError, match="package.module:attr"):
+        r.add("y", "a.b.c")
+    r.add("z", "no_such_module_here:f")
+    with pytest.raises(ImportError, match="model 'z' needs no_such_module_here:f"):
+        r.load("z")
+
+
+def test_presets_make_variants_and_overrides_win():
+    spec = _spec()
+    assert PRESETS["idkg-no-at"] == {"use_teacher": False}
+    assert build_model("idkg-no-at", spec, proj_dim=8).config.use_teacher is False
+    assert build_model("idkg-no-at", spec, proj_dim=8, use_teacher=True).config.use_teacher is True
+    assert build_model("idkg-no-kg", spec, proj_dim=8).modalities == ("text", "image")
+    assert build_model("idkg-gmu", spec, proj_dim=8).contrastive is not None
+    assert type(build_model("idkg", spec, proj_dim=8).contrastive) is GCACL
+    assert type(build_model("idkg", spec, proj_dim=8, contrastive="gcacl").contrastive) is GCACL
+
+
+def test_registry_module_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, benchmarks.registry as r; r.available_models(); print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------- battery over the whole registry
+
+
+def _spec() -> InputSpec:
+    g = torch.Generator().manual_seed(0)
+    return InputSpec(16, 12, 8, genre_embeddings=torch.randn(C, 8, generator=g), mean_kg_count=2.0, mean_kg_degree=6.0)
+
+
+def _data(n: int, seed: int) -> TensorSet:
+    g = torch.Generator().manual_seed(seed)
+    y = (torch.rand(n, C, generator=g) < 0.2).float()
+    y[:, 0] = 1.0 - y[:, 1]  # every movie has a genre
+    feats = {
+        "text": y @ torch.randn(C, 16, generator=g) + 0.5 * torch.randn(n, 16, generator=g),
+        "image": y @ torch.randn(C, 12, generator=g) + 0.5 * torch.randn(n, 12, generator=g),
+        "kg": y @ torch.randn(C, 8, generator=g) + 0.5 * torch.randn(n, 8, generator=g),
+        "kg_count": torch.randint(0, 5, (n,), generator=g).float(),
+        "kg_degree": torch.randint(0, 30, (n,), generator=g).float(),
+    }
+    return TensorSet(feats, y, [f"tt{i:07d}" for i in range(n)])
+
+
+#: Small widths so the battery stays fast; each factory accepts the options its config defines.
+_SMALL = {"proj_dim": 16, "classifier_hidden": 16}
+_SMALL_BY_TARGET = {"baselines.centralnet:build_centralnet": {"hidden": 16}}
+
+
+def _small_overrides(name: str) -> dict:
+    target = MODELS[name]
+    if target in _SMALL_BY_TARGET:
+        return _SMALL_BY_TARGET[target]
+    if target.startswith(("idkg.model:", "baselines.gmu:")):
+        return _SMALL
+    return {}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_trains_infers_label_free_and_round_trips(name, tmp_path):
+    spec, train_set, dev = _spec(), _data(70, 1), _data(30, 2)
+    model = build_model(name, spec, **_small_overrides(name))
+    result = train(model, train_set, dev, epochs=2, batch_size=32, seed=0, progress=False, name=name)
+    assert len(result.history) == 2 and all(np.isfinite(v) for h in result.history for v in h.values())
+    assert "total" in result.history[0]
+
+    features_only = TensorSet(dev.features, torch.full_like(dev.labels, float("nan")), dev.ids)
+    proba = predict_proba(model, features_only)  # labels are NaN: any use of them would show
+    assert proba.shape == (30, C) and np.isfinite(proba).all() and ((proba >= 0) & (proba <= 1)).all()
+
+    dropped = dict(dev.features, image=torch.zeros_like(dev.features["image"]))
+    assert np.isfinite(predict_proba(model, TensorSet(dropped, dev.labels, dev.ids))).all()
+
+    path = tmp_path / "model.pt"
+    torch.save(model.state_dict(), path)
+    fresh = build_model(name, spec, **_small_overrides(name))
+    with torch.no_grad():
+        for t in fresh.state_dict().values():
+            if t.is_floating_point():
+                t.add_(1.0)  # so only the load can make the two models agree
+    fresh.load_state_dict(torch.load(path, weights_only=True))
+    fresh.eval()
+    batch = {k: v[:7] for k, v in dev.features.items()}
+    with torch.no_grad():
+        assert torch.equal(model.eval()(batch), fresh(batch))
+

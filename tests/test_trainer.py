@@ -1,0 +1,108 @@
+"""The trainer: seeded and repeatable, dev-selected checkpoint, clear failures, label-free prediction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.registry import build_model
+from benchmarks.trainer import TensorSet, TrainingError, macro_f1, predict_proba, train
+from idkg.inputs import InputSpec
+
+C = 23
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one intra-op thread avoids thread-pool stalls on a busy 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+SPEC = InputSpec(16, 12, 8, mean_kg_count=2.0, mean_kg_degree=6.0)
+
+
+def data(n: int, seed: int, signal: float = 2.0) -> TensorSet:
+    g = torch.Generator().manual_seed(seed)
+    y = (torch.rand(n, C, generator=g) < 0.2).float()
+    proto = torch.Generator().manual_seed(99)  # the same genre prototypes in every split
+    feats = {
+        "text": signal * y @ torch.randn(C, 16, generator=proto) + torch.randn(n, 16, generator=g),
+        "image": signal * y @ torch.randn(C, 12, generator=proto) + torch.randn(n, 12, generator=g),
+        "kg": torch.randn(n, 8, generator=g),
+        "kg_count": torch.randint(0, 5, (n,), generator=g).float(),
+        "kg_degree": torch.randint(0, 30, (n,), generator=g).float(),
+    }
+    return TensorSet(feats, y, [f"tt{i:07d}" for i in range(n)])
+
+
+def test_training_learns_and_keeps_the_best_dev_epoch():
+    tr, dev = data(400, 1), data(150, 2)
+    model = build_model("concat", SPEC)
+    before = macro_f1(dev.labels, predict_proba(model, dev))
+    res = train(model, tr, dev, epochs=6, batch_size=32, lr=1e-2, progress=False)
+    scores = [h["dev_macro_f1"] for h in res.history]
+    assert res.best_dev_macro_f1 == max(scores) and scores[res.best_epoch - 1] == max(scores)
+    assert res.best_dev_macro_f1 > before + 0.2
+    assert macro_f1(dev.labels, predict_proba(model, dev)) == pytest.approx(res.best_dev_macro_f1)  # best state loaded
+    assert not model.training and set(res.history[0]) == {"epoch", "total", "bce", "dev_macro_f1"}
+
+
+def test_same_seed_same_run_and_global_rng_untouched():
+    tr, dev = data(130, 1), data(40, 2)
+    state = torch.random.get_rng_state()
+    runs = []
+    for _ in range(2):
+        model = build_model("idkg", SPEC, proj_dim=16, classifier_hidden=16, dropout=0.2)
+        runs.append((train(model, tr, dev, epochs=2, batch_size=32, seed=5, progress=False), model))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert runs[0][0].history == runs[1][0].history
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][1].state_dict().values(), runs[1][1].state_dict().values()))
+    other = train(build_model("idkg", SPEC, proj_dim=16, classifier_hidden=16, dropout=0.2), tr, dev, epochs=2,
+                  batch_size=32, seed=6, progress=False)  # fmt: skip
+    assert other.history != runs[0][0].history
+
+
+def test_single_row_last_batch_does_not_break_batchnorm():
+    res = train(build_model("idkg", SPEC, proj_dim=8), data(65, 1), data(10, 2), epochs=1, batch_size=64, progress=False)
+    assert res.best_epoch == 1
+
+
+def test_nan_loss_names_model_and_epoch():
+    tr = data(40, 1)
+    bad = TensorSet(dict(tr.features, text=torch.full_like(tr.features["text"], float("nan"))), tr.labels, tr.ids)
+    with pytest.raises(TrainingError, match=r"model 'gmu' produced a non-finite loss in epoch 1 \(total=nan"):
+        train(build_model("gmu", SPEC, proj_dim=8), bad, data(10, 2), epochs=2, progress=False, name="gmu")
+
+
+def test_bad_training_inputs_are_refused_clearly():
+    with pytest.raises(TrainingError, match="dev set is empty"):
+        train(build_model("concat", SPEC), data(10, 1), data(0, 2), progress=False)
+    with pytest.raises(TrainingError, match="1 row"):
+        train(build_model("concat", SPEC), data(1, 1), data(5, 2), progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        train(build_model("concat", SPEC), data(10, 1), data(5, 2), batch_size=1, progress=False)
+
+
+def test_tensorset_checks_shapes_and_converts_arrays():
+    with pytest.raises(ValueError, match="feature 'text' has 3 rows for 2 ids"):
+        TensorSet({"text": torch.zeros(3, 4)}, torch.zeros(2, C), ["a", "b"])
+    with pytest.raises(ValueError, match="labels must be"):
+        TensorSet({}, torch.zeros(2), ["a", "b"])
+    ts = TensorSet.from_arrays({"text": np.ones((2, 4), dtype=np.float64)}, np.zeros((2, C), dtype=np.int64), ["a", "b"])
+    assert ts.features["text"].dtype == torch.float32 and ts.labels.dtype == torch.float32 and len(ts) == 2
+    sub = ts.take(torch.tensor([1]))
+    assert sub.ids == ("b",) and sub.features["text"].shape == (1, 4)
+
+
+def test_predict_proba_restores_mode_and_batches_consistently():
+    model = build_model("late-fusion", SPEC)
+    model.train()
+    d = data(50, 3)
+    p_small = predict_proba(model, d, batch_size=7)
+    assert model.training
+    assert np.allclose(p_small, predict_proba(model, d, batch_size=1000), atol=1e-6)
+    assert predict_proba(model, data(0, 1)).shape == (0, C)
