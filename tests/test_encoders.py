@@ -221,6 +221,9 @@ def test_weightfree_text_is_deterministic_and_groups_shared_words():
     assert a.shape == (4, 512) and a.dtype == np.float32
     assert _cos(a[0], a[1]) > _cos(a[0], a[2]) + 0.2
     assert not a[3].any()  # an empty plot is the zero vector
+    stop = get_encoder("weightfree").encode_texts(["The detective and a dog.", "detective dog", "the of a I"], batch_size=3)
+    np.testing.assert_array_equal(stop[0], stop[1])  # stop words and 1-char tokens carry nothing
+    assert not stop[2].any()
     np.testing.assert_allclose(np.linalg.norm(a[:3], axis=1), 1.0, rtol=1e-5)
 
 
@@ -299,3 +302,20 @@ def test_offline_encoder_gives_meaningful_features(tmp_path):
     f, has = enc.encode_images([*paths, None], batch_size=2, device="cpu", num_workers=0)
     assert f.shape == (4, 1280) and has.tolist() == [True, True, True, False]
     assert _cos(f[1], f[2]) > _cos(f[1], f[0]) + 0.1
+
+
+def test_mixed_precision_path_stays_close_to_fp32(tiny_clip, tmp_path):
+    """The autocast path used on GPUs (here bf16 on the CPU) gives nearly the fp32 features."""
+    texts = ["A heist in Rome.", "A war at sea."]
+    poster = _poster(tmp_path / "p.jpg", (120, 60, 200), band="bottom")
+    ref = get_encoder(f"clip:{tiny_clip}:none")
+    low = get_encoder(f"clip:{tiny_clip}:none", precision="bf16")
+    assert low.version == ref.version  # precision is a run setting, not part of the cache key
+    a, b = ref.encode_texts(texts, batch_size=2, device="cpu"), low.encode_texts(texts, batch_size=2, device="cpu")
+    assert a.dtype == b.dtype == np.float32
+    assert (np.sum(a * b, axis=1) > 0.99).all()
+    ia, _ = ref.encode_images([poster], batch_size=1, device="cpu", num_workers=0)
+    ib, _ = low.encode_images([poster], batch_size=1, device="cpu", num_workers=0)
+    assert float(ia[0] @ ib[0]) > 0.99
+    with pytest.raises(EncoderError, match="precision must be auto, fp16, bf16 or fp32; got 'half'"):
+        get_encoder(f"clip:{tiny_clip}:none", precision="half")

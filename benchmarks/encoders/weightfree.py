@@ -1,9 +1,11 @@
 """``weightfree``: deterministic features with no weights, for tests and the demo's fast path.
 
-Text (512-d): the plot is lower-cased and split into ``\\w+`` tokens; each distinct token gets
-the sublinear count ``1 + log(tf)`` and is hashed, with a sign, into 512 buckets (scikit-learn's
-``FeatureHasher``: MurmurHash3, seed 0, so the same word always lands in the same bucket with the
-same sign on every machine). Rows are L2-normalised; an empty plot gives a zero row.
+Text (512-d): the plot is lower-cased and split into ``\\w+`` tokens; one-character tokens and
+scikit-learn's fixed English stop-word list are dropped (otherwise "the", "a", "of" dominate every
+row); each distinct remaining token gets the sublinear count ``1 + log(tf)`` and is hashed, with a
+sign, into 512 buckets (scikit-learn's ``FeatureHasher``: MurmurHash3, seed 0, so the same word
+always lands in the same bucket with the same sign on every machine). Rows are L2-normalised; a
+plot with no content word gives a zero row.
 
 Image (512-d), from the poster decoded at reduced size (JPEG draft <= 128 px) and resized to
 64 x 64 (bilinear):
@@ -49,9 +51,16 @@ def text_features(texts: Sequence[str]) -> np.ndarray:
     """(n, 512) signed, hashed, sublinear bag of words, rows L2-normalised."""
     from sklearn.feature_extraction import FeatureHasher
 
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
     hasher = FeatureHasher(n_features=TEXT_DIM, input_type="dict", alternate_sign=True)
     bags = (
-        {tok: 1.0 + math.log(tf) for tok, tf in Counter(_TOKEN.findall(t.lower())).items()} for t in texts
+        {
+            tok: 1.0 + math.log(tf)
+            for tok, tf in Counter(_TOKEN.findall(t.lower())).items()
+            if len(tok) > 1 and tok not in ENGLISH_STOP_WORDS
+        }
+        for t in texts
     )
     x = hasher.transform(bags).toarray().astype(np.float32)
     return l2_normalize(x)
@@ -121,7 +130,8 @@ class WeightFreeEncoder:
         import PIL
 
         self.preprocessing = (
-            "text: lowercase \\w+ tokens, 1+log(tf), signed MurmurHash3 feature hashing into 512, L2; "
+            "text: lowercase \\w+ tokens, no 1-char or sklearn English stop words, 1+log(tf), "
+            "signed MurmurHash3 feature hashing into 512, L2; "
             f"image: JPEG draft {_DRAFT[0]}px, bilinear {_SIDE}x{_SIDE}, blocks {_BLOCKS}, L2; "
             f"pillow {PIL.__version__}"
         )
