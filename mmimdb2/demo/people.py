@@ -53,6 +53,24 @@ class PeoplePool:
         """Indices of the people who prefer ``genre``."""
         return np.flatnonzero(self.prefers[:, genre])
 
+    def sampler(self) -> PopularitySampler:
+        """Draws people by popularity, from anyone or from one genre's specialists."""
+        groups = [np.arange(len(self))] + [self.specialists(g) for g in range(len(GENRES))]
+        return PopularitySampler(tuple(groups), tuple(np.cumsum(self.popularity[g]) for g in groups))
+
+
+@dataclass(frozen=True)
+class PopularitySampler:
+    """Cumulative popularity of everyone (group 0) and of each genre's specialists (group 1 + genre)."""
+
+    groups: tuple[np.ndarray, ...]
+    cumulative: tuple[np.ndarray, ...]
+
+    def draw(self, rng: np.random.Generator, genre: int | None) -> int:
+        g = 0 if genre is None or not len(self.groups[1 + genre]) else 1 + genre
+        cum = self.cumulative[g]
+        return int(self.groups[g][np.searchsorted(cum, rng.random() * cum[-1])])
+
 
 def synthetic_names(rng: np.random.Generator, n: int, *, share_collisions: float) -> list[str]:
     """``n`` distinct "First Last" names (a middle initial when the pool is large), then about
@@ -93,7 +111,7 @@ def make_pool(
 
 
 def pick_people(
-    rng: np.random.Generator, pool: PeoplePool, genres: np.ndarray, k: int, *, p_match: float
+    rng: np.random.Generator, sampler: PopularitySampler, genres: np.ndarray, k: int, *, p_match: float
 ) -> list[int]:
     """``k`` distinct people for a movie with latent ``genres`` (indices): each slot, with
     probability ``p_match``, from the specialists of one of its genres, else from anyone; always
@@ -102,22 +120,15 @@ def pick_people(
     for _ in range(k * 4):
         if len(picked) == k:
             return picked
-        cand = np.arange(len(pool))
-        if len(genres) and rng.random() < p_match:
-            spec = pool.specialists(int(rng.choice(genres)))
-            if len(spec):
-                cand = spec
-        who = _by_popularity(rng, pool, cand)
+        genre = int(genres[int(rng.random() * len(genres))]) if len(genres) and rng.random() < p_match else None
+        who = sampler.draw(rng, genre)
         if who not in picked:
             picked.append(who)
     while len(picked) < k:  # a small specialist pool kept giving the same people: fill from anyone
-        picked.append(_by_popularity(rng, pool, np.setdiff1d(np.arange(len(pool)), picked)))
+        who = sampler.draw(rng, None)
+        if who not in picked:
+            picked.append(who)
     return picked
-
-
-def _by_popularity(rng: np.random.Generator, pool: PeoplePool, cand: np.ndarray) -> int:
-    w = pool.popularity[cand]
-    return int(cand[np.searchsorted(np.cumsum(w), rng.random() * w.sum())])
 
 
 def preferred_genre_names(pool: PeoplePool, i: int) -> tuple[str, ...]:

@@ -66,11 +66,20 @@ class Canvas:
 
     y: np.ndarray
     x: np.ndarray
+    #: Unit Gaussian pixel noise, twice the poster size; each poster takes a random window of it
+    #: (drawing fresh noise per poster would be most of the generator's run time).
+    noise: np.ndarray
 
     @classmethod
-    def make(cls, height: int = HEIGHT, width: int = WIDTH) -> Canvas:
+    def make(cls, rng: np.random.Generator, height: int = HEIGHT, width: int = WIDTH) -> Canvas:
         y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-        return cls(y / (height - 1), x / (width - 1))
+        noise = rng.standard_normal((2 * height, 2 * width, 3), dtype=np.float32)
+        return cls(y / (height - 1), x / (width - 1), noise)
+
+    def noise_window(self, rng: np.random.Generator) -> np.ndarray:
+        h, w = self.y.shape
+        dy, dx = int(rng.integers(h)), int(rng.integers(w))
+        return self.noise[dy : dy + h, dx : dx + w]
 
 
 def _jitter(rng: np.random.Generator, colour, amount: float) -> np.ndarray:
@@ -140,8 +149,8 @@ def draw_poster(
     shown = [g for g in genres if rng.random() < p_show]
     bg_genre = shown[int(rng.integers(len(shown)))] if shown else GENRES[int(rng.integers(len(GENRES)))]
     top, bottom, _ = PALETTES[bg_genre]
-    t = cv.y[..., None]
-    img = (1 - t) * _jitter(rng, top, 25) + t * _jitter(rng, bottom, 25)
+    t = cv.y[:, :1]  # (H, 1): a vertical gradient, one colour per row
+    img = np.repeat(((1 - t) * _jitter(rng, top, 25) + t * _jitter(rng, bottom, 25))[:, None, :], cv.y.shape[1], axis=1)
     for g in shown:
         colour = _jitter(rng, PALETTES[g][2], 20)
         img[_motif_mask(rng, cv, MOTIFS[g])] = colour
@@ -151,7 +160,7 @@ def draw_poster(
     band = (cv.y > band_y) & (cv.y < band_y + 0.1)
     img[band] = img[band] * 0.3 + (255.0 if rng.random() < 0.5 else 0.0) * 0.7
     img *= rng.uniform(0.8, 1.15)
-    img += rng.normal(0, noise, img.shape)
+    img += noise * cv.noise_window(rng)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 

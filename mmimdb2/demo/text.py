@@ -148,7 +148,7 @@ _TITLE_NOUN = ("River", "Summer", "Road", "Promise", "Harbor", "Night", "Garden"
 
 
 def _pick(rng: np.random.Generator, items: tuple[str, ...]) -> str:
-    return items[int(rng.integers(len(items)))]
+    return items[int(rng.random() * len(items))]  # much faster than rng.integers per call
 
 
 def genre_sentence(rng: np.random.Generator, genre: str) -> str:

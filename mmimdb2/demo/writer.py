@@ -152,8 +152,9 @@ def make_movies(n_movies: int, seed: int, knobs: Knobs = Knobs()) -> tuple[list[
     actors = ppl.make_pool(rs["people"], n_act, weights, affinity, names=names[n_dir:], ids=nm[n_dir:],
                            k_probs=knobs.person_genres_p)
 
+    dir_sampler, act_sampler = directors.sampler(), actors.sampler()
     ids = title_ids(rs["ids"], n_movies)
-    cv = pst.Canvas.make()
+    cv = pst.Canvas.make(rs["posters"])
     movies, images = [], np.empty((n_movies, pst.HEIGHT, pst.WIDTH, 3), dtype=np.uint8)
     for i in range(n_movies):
         g_idx = np.flatnonzero(latent[i])
@@ -164,8 +165,8 @@ def make_movies(n_movies: int, seed: int, knobs: Knobs = Knobs()) -> tuple[list[
         else:
             k_dir = 1 + int(rc.random() < 0.15)
             k_cast = int(np.clip(rc.poisson(4.2), 2, 8))
-            dirs = ppl.pick_people(rc, directors, g_idx, k_dir, p_match=knobs.p_director_match)
-            cast = ppl.pick_people(rc, actors, g_idx, k_cast, p_match=knobs.p_cast_match)
+            dirs = ppl.pick_people(rc, dir_sampler, g_idx, k_dir, p_match=knobs.p_director_match)
+            cast = ppl.pick_people(rc, act_sampler, g_idx, k_cast, p_match=knobs.p_cast_match)
         rp = rs["plots"]
         plots = [txt.make_plot(rp, _plot_genres(rp, g_names, knobs, weights, affinity),
                                p_express=knobs.p_text_express, p_distractor=knobs.p_text_distractor)]  # fmt: skip
