@@ -79,18 +79,20 @@ class DemoMovie:
     def to_json(self) -> dict:
         """The movie JSON of docs/formats.md (keys sorted on write)."""
         fields = ("title", "year", "genres", "plot", "director", "cast", "poster")
-        return {
+        out = {
             "imdb_id": self.imdb_id,
             "title": self.title,
             "year": self.year,
             "genres": self.genres,
             "plot": max(self.plots, key=len),
             "plots": self.plots,
-            "director": self.directors[0]["name"] if self.directors else "",
             "directors": self.directors,
             "cast": self.cast,
             "sources": {f: "demo" for f in fields},
         }
+        if self.directors:  # the authors' single-name key; absent (not "") when nobody is known
+            out["director"] = self.directors[0]["name"]
+        return out
 
 
 def _streams(seed: int) -> dict[str, np.random.Generator]:
