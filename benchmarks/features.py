@@ -169,7 +169,9 @@ def extract_features(
     timings = {}
     with tqdm(total=len(ids), desc=f"{encoder.name} plots", unit="item", disable=not progress) as bar:
         t = time.perf_counter()
-        text = encoder.encode_texts(texts, batch_size=batch_size, device=dev, num_workers=num_workers, on_batch=bar.update)
+        text = encoder.encode_texts(
+            texts, batch_size=batch_size, device=dev, num_workers=num_workers, on_batch=bar.update
+        )
         timings["text_s"] = time.perf_counter() - t
     with tqdm(total=len(ids), desc=f"{encoder.name} posters", unit="item", disable=not progress) as bar:
         t = time.perf_counter()
@@ -210,7 +212,8 @@ def extract_features(
             + f"; cached at {path}",
             file=sys.stderr,
         )
-    return Features(ids, text.astype(np.float32, copy=False), image, np.asarray(has_image, bool), key, encoder.name, meta)
+    text = text.astype(np.float32, copy=False)
+    return Features(ids, text, image, np.asarray(has_image, bool), key, encoder.name, meta)
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

@@ -74,6 +74,8 @@ def test_clip_name_errors(tiny_clip):
         get_encoder("clip:ViT-B-32:no_such_tag")
     with pytest.raises(EncoderError, match=r"names no weights; write clip:ViT-B-32:<tag>"):
         get_encoder("clip:ViT-B-32")
+    with pytest.raises(EncoderError, match=r"use clip:local-dir:<folder>"):
+        get_encoder("clip:hf-hub:org/repo")
 
 
 def test_missing_weights_fail_fast_in_one_line():
@@ -118,6 +120,8 @@ def test_tiny_clip_features_are_normalised_and_seeded(tiny_clip, tmp_path):
     np.testing.assert_allclose(np.linalg.norm(ta, axis=1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(ta, tb)
     assert not np.allclose(ta, tc)
+    tw = a.encode_texts(texts, batch_size=1, device="cpu", num_workers=2)  # tokenised in workers
+    np.testing.assert_array_equal(ta, tw)
 
 
 def test_tiny_clip_images_match_the_models_own_transform(tiny_clip, tmp_path):

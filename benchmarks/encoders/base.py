@@ -30,6 +30,8 @@ class Encoder(Protocol):
 
     ``version`` changes whenever the same inputs would give different vectors (code, weights);
     ``preprocessing`` names how texts and images are prepared. Both are part of the cache key.
+    Rows are float32 and L2-normalised (a zero row stays zero), so features of different
+    encoders have the same scale for the heads trained on them.
     """
 
     name: str

@@ -59,6 +59,11 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     """
     if spec.startswith(_LOCAL_DIR):
         return spec, None
+    if spec.startswith("hf-hub:"):
+        raise EncoderError(
+            f"encoder 'clip:{spec}': hub repositories are not fetched here; download the repository and "
+            "use clip:local-dir:<folder> (or clip:<model>:/path/to/checkpoint)"
+        )
     if not spec:
         return DEFAULT_MODEL, DEFAULT_PRETRAINED
     model, sep, pretrained = spec.partition(":")
@@ -74,7 +79,8 @@ class ClipEncoder:
     """Frozen OpenCLIP text and image towers (see the module docstring).
 
     Building the object is cheap: dimensions, version and preprocessing come from the model
-    config, so a feature-cache hit never loads weights. Weights load on the first ``encode_*``.
+    config, so a feature-cache hit never loads weights (a local checkpoint is hashed, though, so
+    the cache follows its contents, not its path). Weights load on the first ``encode_*``.
     ``seed`` fixes random weights (``pretrained='none'``); ``precision`` is ``auto`` (fp16 on CUDA,
     fp32 on CPU), ``fp16``, ``bf16`` or ``fp32``.
     """
@@ -107,6 +113,8 @@ class ClipEncoder:
             if not cfg_file.is_file():
                 raise EncoderError(f"{folder}: no open_clip_config.json, so 'local-dir:' cannot build a model from it")
             local = json.loads(cfg_file.read_text(encoding="utf-8"))
+            if "model_cfg" not in local:
+                raise EncoderError(f"{cfg_file}: no 'model_cfg' key, so open_clip cannot build a model from it")
             self.model_cfg = local["model_cfg"]
             pretrained_cfg = local.get("preprocess_cfg", {})
             from open_clip.factory import _find_checkpoint_in_dir  # the file open_clip will load
