@@ -28,9 +28,9 @@ N_GENRES_P: tuple[float, ...] = (0.22, 0.38, 0.27, 0.13)
 #: Pairs that co-occur more than chance (factor > 1) or hardly ever (factor < 1).
 _AFFINITY: tuple[tuple[str, str, float], ...] = (
     ("Romance", "Drama", 3.0), ("Romance", "Comedy", 3.0), ("Romance", "Musical", 3.0),
-    ("Animation", "Family", 6.0), ("Animation", "Adventure", 4.0), ("Animation", "Comedy", 2.5),
+    ("Animation", "Family", 12.0), ("Animation", "Adventure", 6.0), ("Animation", "Comedy", 2.5),
     ("Animation", "Short", 4.0), ("Family", "Adventure", 3.0), ("Family", "Comedy", 3.0),
-    ("Family", "Fantasy", 3.0), ("Crime", "Thriller", 4.0), ("Crime", "Drama", 2.5),
+    ("Family", "Fantasy", 3.0), ("Crime", "Thriller", 7.0), ("Crime", "Drama", 2.5),
     ("Crime", "Mystery", 2.5), ("Thriller", "Mystery", 3.5), ("Thriller", "Horror", 3.0),
     ("Horror", "Mystery", 2.0), ("Action", "Adventure", 3.5), ("Action", "Sci-Fi", 3.0),
     ("Action", "Thriller", 2.5), ("Action", "Crime", 2.5), ("Action", "War", 2.0),
@@ -40,8 +40,8 @@ _AFFINITY: tuple[tuple[str, str, float], ...] = (
     ("War", "Drama", 2.5), ("Music", "Drama", 2.0), ("Music", "Musical", 2.0),
     ("Musical", "Comedy", 2.5), ("Western", "Action", 2.0), ("Western", "Adventure", 1.5),
     ("Western", "Drama", 1.5), ("Sport", "Drama", 2.5), ("Sport", "Comedy", 1.5),
-    ("Film-Noir", "Crime", 8.0), ("Film-Noir", "Mystery", 5.0), ("Film-Noir", "Thriller", 5.0),
-    ("Film-Noir", "Drama", 2.0), ("Documentary", "Biography", 3.0), ("Documentary", "History", 3.0),
+    ("Film-Noir", "Crime", 25.0), ("Film-Noir", "Mystery", 8.0), ("Film-Noir", "Thriller", 5.0),
+    ("Film-Noir", "Drama", 1.0), ("Documentary", "Biography", 3.0), ("Documentary", "History", 3.0),
     ("Documentary", "Music", 3.0), ("Documentary", "Sport", 2.0), ("Short", "Comedy", 2.0),
     ("Short", "Documentary", 2.0), ("Short", "Drama", 1.2), ("Comedy", "Drama", 1.3),
     # rarely together
