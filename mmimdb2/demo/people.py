@@ -129,8 +129,3 @@ def pick_people(
         if who not in picked:
             picked.append(who)
     return picked
-
-
-def preferred_genre_names(pool: PeoplePool, i: int) -> tuple[str, ...]:
-    """The genres person ``i`` prefers (for summaries and tests)."""
-    return tuple(GENRES[j] for j in np.flatnonzero(pool.prefers[i]))

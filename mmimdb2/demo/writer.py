@@ -68,6 +68,8 @@ class Knobs:
 
 @dataclass(frozen=True)
 class DemoMovie:
+    """One generated movie, as written to ``dataset/<imdb_id>.json``."""
+
     imdb_id: str
     title: str
     year: int
@@ -136,6 +138,30 @@ def _people_entries(rng: np.random.Generator, pool: ppl.PeoplePool, idx: list[in
     return out
 
 
+def _cast(
+    rng: np.random.Generator, genres: np.ndarray, directors: ppl.PopularitySampler, actors: ppl.PopularitySampler,
+    knobs: Knobs,
+) -> tuple[list[int], list[int]]:  # fmt: skip
+    """Directors (1-2) and cast (2-8) of a movie with latent ``genres``; a few movies have nobody."""
+    if rng.random() < knobs.p_no_people:
+        return [], []
+    k_dir = 1 + int(rng.random() < 0.15)
+    k_cast = int(np.clip(rng.poisson(4.2), 2, 8))
+    return (ppl.pick_people(rng, directors, genres, k_dir, p_match=knobs.p_director_match),
+            ppl.pick_people(rng, actors, genres, k_cast, p_match=knobs.p_cast_match))  # fmt: skip
+
+
+def _plots(rng: np.random.Generator, genres: list[str], knobs: Knobs, weights, affinity) -> list[str]:
+    """One plot (maybe uninformative or misleading), and for some movies a second one."""
+    express = {"p_express": knobs.p_text_express, "p_distractor": knobs.p_text_distractor}
+    plots = [txt.make_plot(rng, _plot_genres(rng, genres, knobs, weights, affinity), **express)]
+    if rng.random() < knobs.p_second_plot:
+        second = txt.make_plot(rng, genres, **express)
+        if second != plots[0]:
+            plots.append(second)
+    return plots
+
+
 def make_movies(n_movies: int, seed: int, knobs: Knobs = Knobs()) -> tuple[list[DemoMovie], np.ndarray, Split]:
     """All demo movies, their (H, W, 3) posters and the split, from ``seed`` alone."""
     rs = _streams(seed)
@@ -161,21 +187,8 @@ def make_movies(n_movies: int, seed: int, knobs: Knobs = Knobs()) -> tuple[list[
     for i in range(n_movies):
         g_idx = np.flatnonzero(latent[i])
         g_names = [GENRES[j] for j in g_idx]
-        rc = rs["cast"]
-        if rc.random() < knobs.p_no_people:
-            dirs, cast = [], []
-        else:
-            k_dir = 1 + int(rc.random() < 0.15)
-            k_cast = int(np.clip(rc.poisson(4.2), 2, 8))
-            dirs = ppl.pick_people(rc, dir_sampler, g_idx, k_dir, p_match=knobs.p_director_match)
-            cast = ppl.pick_people(rc, act_sampler, g_idx, k_cast, p_match=knobs.p_cast_match)
-        rp = rs["plots"]
-        plots = [txt.make_plot(rp, _plot_genres(rp, g_names, knobs, weights, affinity),
-                               p_express=knobs.p_text_express, p_distractor=knobs.p_text_distractor)]  # fmt: skip
-        if rp.random() < knobs.p_second_plot:
-            second = txt.make_plot(rp, g_names, p_express=knobs.p_text_express, p_distractor=knobs.p_text_distractor)
-            if second != plots[0]:
-                plots.append(second)
+        dirs, cast = _cast(rs["cast"], g_idx, dir_sampler, act_sampler, knobs)
+        plots = _plots(rs["plots"], g_names, knobs, weights, affinity)
         ri = rs["posters"]
         shown = g_names if ri.random() >= knobs.p_poster_uninformative else []
         images[i] = pst.draw_poster(ri, cv, shown, p_show=knobs.p_poster_show, n_clutter=knobs.clutter,
@@ -183,8 +196,8 @@ def make_movies(n_movies: int, seed: int, knobs: Knobs = Knobs()) -> tuple[list[
         rt = rs["titles"]
         movies.append(DemoMovie(
             imdb_id=ids[i], title=txt.make_title(rt), year=sample_year(rt, g_names), genres=raw_genres[i],
-            plots=plots, directors=_people_entries(rc, directors, dirs, 0.0),
-            cast=_people_entries(rc, actors, cast, knobs.p_name_only),
+            plots=plots, directors=_people_entries(rs["cast"], directors, dirs, 0.0),
+            cast=_people_entries(rs["cast"], actors, cast, knobs.p_name_only),
         ))  # fmt: skip
     return movies, images, make_split(rs["split"], ids)
 
