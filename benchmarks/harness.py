@@ -48,9 +48,8 @@ def train_and_evaluate(cell: Cell, config: dict, prep: PreparedInputs, *, seed: 
     from benchmarks.registry import build_model
     from benchmarks.trainer import predict_proba, train
 
-    model_kwargs = {k: v for k, v in cell.config.items()}
-    torch.manual_seed(seed)  # parameter initialisation; the trainer seeds the batch order itself
-    model = build_model(cell.model, prep.spec, **model_kwargs)
+    # every factory initialises its parameters from its own ``seed``; the trainer seeds the batch order
+    model = build_model(cell.model, prep.spec, **{**cell.config, "seed": seed})
     result = train(
         model,
         _tensor_set(prep, "train"),
