@@ -23,15 +23,25 @@ SCORES = ("micro", "macro", "weighted", "samples", "head", "tail")
 
 
 def _cell_config(cell: Cell, args: argparse.Namespace) -> dict:
-    """The config recorded for a cell: registry presets, overrides, and the training settings."""
-    from benchmarks.registry import MODEL_REGISTRY
+    """The config recorded for a cell: the model's full resolved config and the training settings.
 
-    presets = dict(MODEL_REGISTRY.entry(cell.model).presets)
+    The model is built once on a tiny placeholder spec just to read its config dataclass, so a
+    change of a model default changes the cell's identity and is never served from a stale cache.
+    """
+    from dataclasses import asdict, is_dataclass
+
+    from benchmarks.registry import MODEL_REGISTRY, build_model
+    from idkg.inputs import InputSpec
+
+    presets = {k: v for k, v in MODEL_REGISTRY.entry(cell.model).presets.items()}
+    probe = build_model(cell.model, InputSpec(text_dim=4, image_dim=4, kg_dim=4), **cell.config)
+    resolved = asdict(probe.config) if is_dataclass(getattr(probe, "config", None)) else {}
     train = {
         "epochs": args.epochs or TRAIN_DEFAULTS["epochs"],
         "batch_size": args.batch_size or TRAIN_DEFAULTS["batch_size"],
     }
-    return {**presets, **cell.config, **train}
+    resolved.pop("seed", None)  # seeds are recorded per seed, not as config
+    return {**presets, **cell.config, **resolved, **train}
 
 
 def _tensor_set(prep: PreparedInputs, part: str, drop: str | None = None):
@@ -169,13 +179,7 @@ def format_table(records: list[dict], *, dataset_name: str) -> str:
     rows = []
     for r in records:
         mean, std = r["aggregate"]["mean"], r["aggregate"]["std"]
-        label = r["model"]["name"]
-        extra = {k: v for k, v in r["model"]["config"].items() if k in ("temperature",)}
-        if extra:
-            label += " " + " ".join(f"{k}={v}" for k, v in extra.items())
-        if r.get("kg") and r["kg"]["model"] != "RotatE":
-            label += f" kg={r['kg']['model']}"
-        rows.append([label, r["protocol"], *(_fmt(mean[s], std[s]) for s in SCORES), str(len(r["seeds"]))])
+        rows.append([_row_label(r, records), r["protocol"], *(_fmt(mean[s], std[s]) for s in SCORES), str(len(r["seeds"]))])
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
     lines = [f"test scores on {dataset_name} (threshold 0.5, dev-selected checkpoint)"]
     lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
@@ -183,6 +187,17 @@ def format_table(records: list[dict], *, dataset_name: str) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
     lines += _inflation_lines(records)
     return "\n".join(lines)
+
+
+def _row_label(record: dict, records: list[dict]) -> str:
+    """The model name, plus the config keys and KG model that tell apart its rows in this table."""
+    same = [r for r in records if r["model"]["name"] == record["model"]["name"]]
+    config = record["model"]["config"]
+    differing = sorted(k for k in config if any(r["model"]["config"].get(k) != config[k] for r in same))
+    label = " ".join([record["model"]["name"], *(f"{k}={config[k]}" for k in differing)])
+    if record.get("kg") and any(r["kg"]["model"] != record["kg"]["model"] for r in same if r.get("kg")):
+        label += f" kg={record['kg']['model']}"
+    return label
 
 
 def _inflation_lines(records: list[dict]) -> list[str]:
