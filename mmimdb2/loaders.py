@@ -27,7 +27,7 @@ from mmimdb2.layouts import (
 )
 from mmimdb2.paths import data_root as _data_root
 from mmimdb2.schema import Skip
-from mmimdb2.splits import MANIFESTS_DIR, PARTS, Split, SplitError, packaged_split, read_split_dir
+from mmimdb2.splits import MANIFESTS_DIR, PARTS, Split, SplitError, packaged_split, read_split_dir, with_packaged_name
 
 #: Dataset names resolved under the data root.
 DATASET_NAMES: tuple[str, ...] = ("demo", "mmimdb", "mmimdb2")
@@ -236,6 +236,7 @@ def load(
     expect_title = layout is MMIMDB or bool(meta)
     movies, skips = read_movies(listing, layout, expect_title=expect_title, check_posters=check_posters, progress=progress)
     kept, split_skips = _restrict(listed, source, movies, set(listing.json_files), layout)
+    kept = with_packaged_name(kept)
     extra = {"split_source": source, "split_sha256_listed": listed.sha256, "data_dir": str(data_dir)}
     return MovieDataset(
         name=name or meta.get("name") or root.resolve().name,

@@ -71,3 +71,19 @@ def test_packaged_splits_match_the_published_lists():
     assert len(set(alt["test"]) & set(s["train"])) == 6066
     assert len(set(s.all_ids) & set(old.all_ids)) > 0
     assert np.isclose(len(set(alt["train"]) & set(s["train"])) / 20245, 0.6, atol=0.02)
+
+
+def test_a_split_equal_to_a_packaged_one_takes_its_name(tmp_path):
+    from mmimdb2.splits import with_packaged_name
+
+    canon = packaged_split("mmimdb2-idkg")
+    write_split_dir(Split("whatever", canon.parts), tmp_path / "s")
+    assert with_packaged_name(read_split_dir(tmp_path / "s")).name == "mmimdb2-idkg"
+    partial = Split("partial", {p: canon[p][:-1] for p in ("train", "dev", "test")})
+    assert with_packaged_name(partial).name == "partial"
+
+
+def test_mmimdb_and_mmimdb2_share_11716_movies():
+    a = set(packaged_split("mmimdb2-idkg").all_ids)
+    b = set(packaged_split("mmimdb-idkg").all_ids)
+    assert len(a & b) == 11716
