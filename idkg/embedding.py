@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 
 from idkg.kg import KnowledgeGraph
+from mmimdb2.paths import cache_root
 from mmimdb2.io import atomic_write_bytes, atomic_write_json
 
 #: The IDKG paper's training settings (OpenKE): pass as ``embed_kg(kg, **PAPER_SETTINGS)``.
@@ -100,20 +101,9 @@ class KGEmbedding:
         return int(self.vectors.shape[1])
 
 
-def _cache_root() -> Path:
-    """The project's cache root: ``mmimdb2.paths.cache_root()`` when present, else $MMIMDB2_CACHE
-    or ``~/.cache/mmimdb2/cache``."""
-    try:
-        from mmimdb2.paths import cache_root  # type: ignore[import-not-found]
-    except ImportError:
-        env = os.environ.get("MMIMDB2_CACHE")
-        return Path(env) if env else Path.home() / ".cache" / "mmimdb2" / "cache"
-    return Path(cache_root())
-
-
 def _pykeen_home_default() -> None:
     """Keep PyKEEN's data folder (created on import) inside our cache unless PYKEEN_HOME is set."""
-    os.environ.setdefault("PYKEEN_HOME", str(_cache_root() / "pykeen"))
+    os.environ.setdefault("PYKEEN_HOME", str(cache_root() / "pykeen"))
 
 
 def resolve_model(model: str | type) -> type:
@@ -187,7 +177,7 @@ def embed_kg(
         "pykeen": pykeen.get_version(),
     }
     key = cache_key(kg, config)
-    folder = Path(cache_dir) if cache_dir is not None else _cache_root() / "kg-embeddings"
+    folder = Path(cache_dir) if cache_dir is not None else cache_root() / "kg-embeddings"
     stem = folder / f"{cls.__name__}-d{dim}-{key[:24]}"
     cached = _load(stem, kg)
     if cached is not None:

@@ -14,3 +14,14 @@ def _isolated_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MMIMDB2_DATA", str(base / "data"))
     monkeypatch.setenv("MMIMDB2_CACHE", str(base / "cache"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "xdg"))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny tensors gain nothing from intra-op threads, and on a busy 2-core machine they stall."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -19,13 +19,7 @@ from idkg.inputs import InputSpec
 from mmimdb2.genres import GENRE_INDEX, GENRES
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a loaded 2-core box they spin."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _spec(genre_embeddings: torch.Tensor | None = None) -> InputSpec:

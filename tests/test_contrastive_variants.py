@@ -13,13 +13,7 @@ from baselines.contrastive import CGMVAE, MCL, MLTC, MulCon
 LOSSES = [MulCon, MCL, MLTC, CGMVAE]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a loaded 2-core box they spin."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _set_linear(layer: nn.Linear, weight: list[list[float]], bias: list[float] | None = None) -> None:

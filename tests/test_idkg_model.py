@@ -15,13 +15,7 @@ from idkg.model import IDKG, Aligner, AttentionFusion, IDKGConfig, build_idkg, m
 B, C = 6, 23
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread avoids thread-pool stalls on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_spec(genres: bool = True) -> InputSpec:

@@ -98,7 +98,6 @@ def test_second_call_is_a_cache_hit_without_training(small_kg, tmp_path, monkeyp
 
 def test_default_cache_dir_is_under_the_project_cache(small_kg, tmp_path, monkeypatch):
     monkeypatch.setenv("MMIMDB2_CACHE", str(tmp_path / "c"))
-    monkeypatch.setattr(embedding, "_cache_root", lambda: tmp_path / "c")
     emb = embed_kg(small_kg, model="TransH", dim=4, **(FAST | {"eval_sample": 0}))
     assert emb.cache_path.parent == tmp_path / "c" / "kg-embeddings"
     assert emb.hits_at_10 is None and emb.eval_triples == 0

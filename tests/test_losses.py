@@ -11,13 +11,7 @@ from idkg.gcacl import GCACL, genre_centroids, masked_mean, negative_mask
 from idkg.teacher import attention_teacher_loss, teacher_target
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread avoids thread-pool stalls on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_teacher_target_eq6_by_hand():

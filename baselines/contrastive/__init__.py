@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["CGMVAE", "MCL", "MLTC", "MulCon", "check_inputs", "check_temperature", "weighted_contrast", "zero_loss"]
+__all__ = ["CGMVAE", "MCL", "MLTC", "MulCon", "PairWeightedContrast", "check_inputs", "check_temperature", "weighted_contrast", "zero_loss"]
 
 
 def check_inputs(
@@ -65,6 +65,56 @@ def weighted_contrast(logits: Tensor, weights: Tensor, self_mask: Tensor) -> tup
     keep = total > 0
     per_anchor = -(weights * log_prob).sum(dim=1) / total.clamp_min(torch.finfo(total.dtype).tiny)
     return per_anchor, keep
+
+
+class PairWeightedContrast(nn.Module):
+    """Samples as anchors, every other item weighted by label overlap: the shared body of MCL and MLTC.
+
+    The contrast set is the batch plus, with ``label_prototypes=True``, C label prototypes
+    ``W anchor_j + b`` (label embeddings = projected anchors), prototype j being a pseudo-sample
+    with the single label j, so the genre anchors take part. Subclasses give the pair logits
+    and weights of their paper.
+    """
+
+    def __init__(
+        self,
+        *,
+        fused_dim: int,
+        anchor_dim: int,
+        num_genres: int,
+        temperature: float = 0.1,
+        label_prototypes: bool = True,
+    ) -> None:
+        super().__init__()
+        self.fused_dim, self.anchor_dim, self.num_genres = fused_dim, anchor_dim, num_genres
+        self.temperature = check_temperature(type(self).__name__, temperature)
+        self.label_prototypes = label_prototypes
+        self.label_proj = nn.Linear(anchor_dim, fused_dim)
+
+    def pair_logits(self, z_anchors: Tensor, z_items: Tensor) -> Tensor:
+        """(B, K) similarity / temperature of unit-norm anchors and items."""
+        raise NotImplementedError
+
+    def pair_weights(self, y: Tensor, item_labels: Tensor) -> Tensor:
+        """(B, K) non-negative positive weights from the multi-hot label rows."""
+        raise NotImplementedError
+
+    def forward(self, fused: Tensor, labels: Tensor, anchors: Tensor) -> Tensor:
+        check_inputs(type(self).__name__, fused, labels, anchors, self.fused_dim, self.anchor_dim, self.num_genres)
+        y = (labels > 0.5).to(fused.dtype)
+        items, item_labels = fused, y
+        if self.label_prototypes:
+            items = torch.cat([fused, self.label_proj(anchors)], dim=0)
+            item_labels = torch.cat([y, torch.eye(self.num_genres, dtype=y.dtype, device=y.device)], dim=0)
+        z = torch.nn.functional.normalize(items, dim=-1)
+        n = fused.shape[0]
+        logits = self.pair_logits(z[:n], z)
+        self_mask = torch.zeros_like(logits, dtype=torch.bool)
+        self_mask[:, :n] = torch.eye(n, dtype=torch.bool, device=fused.device)
+        per_anchor, keep = weighted_contrast(logits, self.pair_weights(y, item_labels), self_mask)
+        if not bool(keep.any()):
+            return zero_loss(self, fused, anchors)
+        return per_anchor[keep].mean()
 
 
 # Imported last: the submodules use the helpers above.

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from baselines.contrastive import check_inputs, check_temperature, weighted_contrast, zero_loss
+from baselines.contrastive import PairWeightedContrast
 
 
 def jaccard(a: Tensor, b: Tensor) -> Tensor:
@@ -16,7 +15,7 @@ def jaccard(a: Tensor, b: Tensor) -> Tensor:
     return torch.where(union > 0, inter / union.clamp_min(1.0), torch.zeros_like(inter))
 
 
-class MCL(nn.Module):
+class MCL(PairWeightedContrast):
     r"""Multi-label supervised contrastive loss: samples as anchors, positives weighted by Jaccard.
 
     Paper: Hassanin et al. (2022), "Multi-label contrastive learning" (cited as MCL in
@@ -40,35 +39,8 @@ class MCL(nn.Module):
     batch-only loss (then the anchors get no gradient from this loss).
     """
 
-    def __init__(
-        self,
-        *,
-        fused_dim: int,
-        anchor_dim: int,
-        num_genres: int,
-        temperature: float = 0.1,
-        label_prototypes: bool = True,
-    ) -> None:
-        super().__init__()
-        self.fused_dim, self.anchor_dim, self.num_genres = fused_dim, anchor_dim, num_genres
-        self.temperature = check_temperature("MCL", temperature)
-        self.label_prototypes = label_prototypes
-        self.label_proj = nn.Linear(anchor_dim, fused_dim)
+    def pair_logits(self, z_anchors: Tensor, z_items: Tensor) -> Tensor:
+        return z_anchors @ z_items.T / self.temperature  # cosine similarity / tau
 
-    def forward(self, fused: Tensor, labels: Tensor, anchors: Tensor) -> Tensor:
-        """Mean Jaccard-weighted contrastive loss over the samples that have a positive."""
-        check_inputs("MCL", fused, labels, anchors, self.fused_dim, self.anchor_dim, self.num_genres)
-        y = (labels > 0.5).to(fused.dtype)
-        items, item_labels = fused, y
-        if self.label_prototypes:
-            items = torch.cat([fused, self.label_proj(anchors)], dim=0)
-            item_labels = torch.cat([y, torch.eye(self.num_genres, dtype=y.dtype, device=y.device)], dim=0)
-        z = F.normalize(items, dim=-1)
-        logits = z[: fused.shape[0]] @ z.T / self.temperature  # (B, B [+ C])
-        weights = jaccard(y, item_labels)
-        self_mask = torch.zeros_like(logits, dtype=torch.bool)
-        self_mask[:, : fused.shape[0]] = torch.eye(fused.shape[0], dtype=torch.bool, device=fused.device)
-        per_anchor, keep = weighted_contrast(logits, weights, self_mask)
-        if not bool(keep.any()):
-            return zero_loss(self, fused, anchors)
-        return per_anchor[keep].mean()
+    def pair_weights(self, y: Tensor, item_labels: Tensor) -> Tensor:
+        return jaccard(y, item_labels)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from baselines.contrastive import check_inputs, check_temperature, weighted_contrast, zero_loss
+from baselines.contrastive import PairWeightedContrast
 
 
-class MLTC(nn.Module):
+class MLTC(PairWeightedContrast):
     r"""Contrastive loss between samples, each pair weighted by how many labels it shares.
 
     Paper: Xi'ao Su, Ran Wang, Xinyu Dai (2022), "Contrastive Learning-Enhanced Nearest
@@ -34,39 +33,10 @@ class MLTC(nn.Module):
     gradient from this loss). The paper's kNN inference is not used: IDKG keeps its classifier.
     """
 
-    def __init__(
-        self,
-        *,
-        fused_dim: int,
-        anchor_dim: int,
-        num_genres: int,
-        temperature: float = 0.1,
-        label_prototypes: bool = True,
-    ) -> None:
-        super().__init__()
-        self.fused_dim, self.anchor_dim, self.num_genres = fused_dim, anchor_dim, num_genres
-        self.temperature = check_temperature("MLTC", temperature)
-        self.label_prototypes = label_prototypes
-        self.label_proj = nn.Linear(anchor_dim, fused_dim)
-
-    def forward(self, fused: Tensor, labels: Tensor, anchors: Tensor) -> Tensor:
-        """Mean shared-label-weighted contrastive loss over the samples that have a positive."""
-        check_inputs("MLTC", fused, labels, anchors, self.fused_dim, self.anchor_dim, self.num_genres)
-        y = (labels > 0.5).to(fused.dtype)
-        items, item_labels = fused, y
-        if self.label_prototypes:
-            items = torch.cat([fused, self.label_proj(anchors)], dim=0)
-            item_labels = torch.cat([y, torch.eye(self.num_genres, dtype=y.dtype, device=y.device)], dim=0)
-        z = F.normalize(items, dim=-1)
-        n = fused.shape[0]
+    def pair_logits(self, z_anchors: Tensor, z_items: Tensor) -> Tensor:
         # Euclidean distance of unit vectors, from the Gram matrix (sqrt guarded at 0 for the gradient).
-        sq = (2.0 - 2.0 * (z[:n] @ z.T)).clamp_min(0.0)
-        dist = torch.sqrt(sq + 1e-12)
-        logits = -dist / self.temperature
-        weights = y @ item_labels.T  # shared-label counts C_ik
-        self_mask = torch.zeros_like(logits, dtype=torch.bool)
-        self_mask[:, :n] = torch.eye(n, dtype=torch.bool, device=fused.device)
-        per_anchor, keep = weighted_contrast(logits, weights, self_mask)
-        if not bool(keep.any()):
-            return zero_loss(self, fused, anchors)
-        return per_anchor[keep].mean()
+        sq = (2.0 - 2.0 * (z_anchors @ z_items.T)).clamp_min(0.0)
+        return -torch.sqrt(sq + 1e-12) / self.temperature
+
+    def pair_weights(self, y: Tensor, item_labels: Tensor) -> Tensor:
+        return y @ item_labels.T  # shared-label counts C_ik
