@@ -71,6 +71,7 @@ def cache_key(dataset, encoder: Encoder) -> tuple[str, dict[str, str]]:
         "dataset": dataset.name,
         "dataset_version": dataset.version,
         "split_sha256": dataset.split.sha256,
+        "content_sha256": dataset.fingerprint,
         "encoder": encoder.name,
         "encoder_version": encoder.version,
         "preprocessing": encoder.preprocessing,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +42,25 @@ class MovieDataset:
     def labels(self, part: str) -> np.ndarray:
         """(n, 23) label matrix of a part, columns in :data:`mmimdb2.GENRES` order."""
         return label_matrix(m.genres for m in self.part(part))
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the split's movie records and poster sizes, in split order.
+
+        Derived caches (features) key on it, so a dataset regenerated or rebuilt with other
+        content under the same name, version and split never reuses stale features. Posters enter
+        by name and byte size (a stat, not a read), which any re-encode of a JPEG changes.
+        """
+        h = hashlib.sha256()
+        for i in self.split.all_ids:
+            m = self.movies[i]
+            size = m.poster.stat().st_size if m.poster is not None and m.poster.exists() else -1
+            record = [m.imdb_id, m.title, m.year, list(m.raw_genres), list(m.plots),
+                      [[p.name, p.imdb_id] for p in m.directors], [[p.name, p.imdb_id] for p in m.cast],
+                      m.poster.name if m.poster is not None else None, size]  # fmt: skip
+            h.update(json.dumps(record, ensure_ascii=False).encode())
+            h.update(b"\n")
+        return h.hexdigest()
 
     def __iter__(self) -> Iterator[Movie]:
         return iter(self.movies.values())

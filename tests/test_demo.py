@@ -8,6 +8,7 @@ import multiprocessing as mp
 import re
 from collections import Counter
 from pathlib import Path
+from mmimdb2.demo.writer import DEMO_VERSION
 
 import numpy as np
 import pytest
@@ -71,7 +72,7 @@ def test_generate_refuses_a_non_empty_folder_and_bad_arguments(tmp_path):
 
 def test_layout_follows_docs_formats(demo, records):
     meta = json.loads((demo / "DATASET.json").read_text())
-    assert meta == {"name": "demo", "version": "1", "created_by": "mmimdb2.demo", "seed": 0, "n_movies": N}
+    assert meta == {"name": "demo", "version": DEMO_VERSION, "created_by": "mmimdb2.demo", "seed": 0, "n_movies": N}
     assert len(records) == N
     for mid, rec in records.items():
         assert re.fullmatch(r"tt9\d{7}", mid) and rec["imdb_id"] == mid
@@ -247,3 +248,23 @@ def test_loader_reads_the_demo_without_dropping_anything(demo):
     assert name_only and all(p.key.startswith("name:") for p in name_only)
     m = ds.movies[ds.split["train"][0]]
     assert m.genres and m.plot and m.poster is not None
+
+
+def test_generator_output_is_pinned_to_its_version():
+    """Caches and results name the demo by its version: a changed output needs a new DEMO_VERSION."""
+    import hashlib
+    import tempfile
+
+    from mmimdb2.demo import generate
+    from mmimdb2.demo.writer import DEMO_VERSION
+
+    folder = Path(tempfile.mkdtemp()) / "d"
+    generate(folder, n_movies=60, seed=0)
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode() + b"\0" + p.read_bytes())
+    pinned = {"2": "d11123a7bb4378ed68c5b788e5dccddd22f2378c387947192f8f1a469ed5974c"}
+    assert h.hexdigest() == pinned.get(DEMO_VERSION), (
+        "the demo generator's output changed: bump DEMO_VERSION in mmimdb2/demo/writer.py and pin the new hash here"
+    )

@@ -136,6 +136,21 @@ def test_cache_misses_when_split_or_encoder_changes(tmp_path):
     assert cache_key(ds3, base)[0] != k0
 
 
+def test_cache_misses_when_the_content_changes_under_the_same_name(tmp_path):
+    """A regenerated or rebuilt dataset with the same name, version and split must not reuse features."""
+    import dataclasses
+
+    ds = make_dataset(tmp_path / "data")
+    k0 = cache_key(ds, get_encoder("weightfree"))[0]
+    first = ds.split.all_ids[0]
+    edited = dict(ds.movies)
+    edited[first] = dataclasses.replace(ds.movies[first], plots=("a different plot",))
+    ds2 = MovieDataset(ds.name, ds.layout, ds.root, edited, ds.split, version=ds.version)
+    assert cache_key(ds2, get_encoder("weightfree"))[0] != k0
+    assert cache_key(MovieDataset(ds.name, ds.layout, ds.root, dict(ds.movies), ds.split, version=ds.version),
+                     get_encoder("weightfree"))[0] == k0  # fmt: skip
+
+
 def test_missing_and_corrupt_posters_are_recorded(tmp_path):
     ds = make_dataset(tmp_path / "data", poster_for=lambda k: k != 2, corrupt=(5,))
     f = run(ds, get_encoder("weightfree"), tmp_path / "cache")

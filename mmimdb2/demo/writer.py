@@ -26,7 +26,7 @@ from mmimdb2.io import atomic_write_bytes, atomic_write_json
 from mmimdb2.splits import Split, write_split_dir
 
 #: Bumped whenever the generator's output changes for the same arguments.
-DEMO_VERSION = "1"
+DEMO_VERSION = "2"
 MARKER = "DATASET.json"
 SPLIT_SHARES = (0.6, 0.1, 0.3)
 
