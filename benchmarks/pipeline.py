@@ -58,7 +58,8 @@ class PreparedInputs:
 
 def _kg_dataset(dataset: MovieDataset, train_ids: tuple[str, ...]) -> MovieDataset:
     """The dataset with its train part replaced (for the authors' protocol's separate KG draw)."""
-    rest = tuple(i for i in dataset.split.all_ids if i not in set(train_ids))
+    in_train = set(train_ids)
+    rest = tuple(i for i in dataset.split.all_ids if i not in in_train)
     split = Split(dataset.split.name + "+kg-draw", {"train": train_ids, "dev": (), "test": rest})
     return replace(dataset, split=split)
 
