@@ -10,7 +10,8 @@ dpi and no metadata. PNG bytes can still differ between matplotlib/FreeType vers
 
 Tables, per (dataset, version, split hash, protocol): the main comparison (paper Table 2), the
 ablations (Table 3), KG embedding models (Table 4), contrastive variants (Table 5), the
-temperature τ (Fig. 4) and missing modalities, each when its rows are present. Rows of the
+temperature τ (Fig. 4) and missing modalities, each when its rows are present. Tables 2, 3 and 5
+show the rows at the group's most common KG model and τ; the KG and τ sweeps have their own. Rows of the
 authors' protocol get their own marked section after their fixed counterpart, with the inflation
 of every metric.
 """
@@ -282,28 +283,49 @@ def _counterpart(record: Record, pool: Sequence[Record], **override: Any) -> Rec
     return sorted(loose, key=lambda r: (-len(r["seeds"]), _ident_digest(identity(r))))[0] if loose else None
 
 
+def _mode(values: Sequence[Any]) -> Any:
+    """The most common value; ties go to the smallest, so the choice does not depend on file order."""
+    counts: dict[Any, int] = defaultdict(int)
+    for v in values:
+        counts[v] += 1
+    return min(counts, key=lambda v: (-counts[v], str(v))) if counts else None
+
+
+def _reference_rows(records: Sequence[Record]) -> list[Record]:
+    """Rows at the group's usual KG model and temperature: the sweeps get their own tables (4, Fig. 4)."""
+    kg_mode = _mode([r["kg"]["model"] for r in records if r["kg"] is not None])
+    tau_mode = _mode([t[1] for t in map(_tau_of, records) if t is not None])
+    return [
+        r for r in records
+        if (r["kg"] is None or r["kg"]["model"] == kg_mode) and (_tau_of(r) is None or _tau_of(r)[1] == tau_mode)
+    ]  # fmt: skip
+
+
 def _group_sections(
     records: Sequence[Record], slug: str, title: str, plots: dict[str, bytes], fixed_pool: Sequence[Record] | None
 ) -> list[str]:
     """The tables (and plots) of one (dataset, split, protocol) group."""
     out: list[str] = []
     full = [r for r in records if r["drop"] is None]
+    reference = _reference_rows(full)
     names = {r["model"]["name"] for r in full}
     if full:
-        labels = _labels(full)
-        out += ["#### Main comparison (Table 2)", "", *_main_table(full)]
+        labels = _labels(reference)
+        out += ["#### Main comparison (Table 2)", "", *_main_table(reference)]
         plot = f"{PLOTS}/{slug}__per_genre.png"
-        shown = _best_per_model(_sort_by_score(full, labels))
+        shown = _best_per_model(_sort_by_score(reference, labels))
         plots[plot] = _per_genre_plot(shown, labels, f"Per-genre F1 · {title}")
         out += [f"![Per-genre F1, {_esc(title)}]({plot})", "",
                 f"*Per-genre F1 of the best run of each model (top {len(shown)} by micro-F1).*", ""]  # fmt: skip
-    ablation = [r for r in full if r["model"]["name"] in ABLATIONS or r["model"]["name"].startswith("idkg-gmu")]
+    ablation = [r for r in reference if r["model"]["name"] in ABLATIONS or r["model"]["name"].startswith("idkg-gmu")]
     if any(r["model"]["name"] != "idkg" for r in ablation):
         order = {n: i for i, n in enumerate(ABLATIONS)}
         labels = _labels(ablation)
         ablation.sort(key=lambda r: (order.get(r["model"]["name"], len(order)), labels[id(r)], _ident_digest(identity(r))))
         out += ["#### Ablations (Table 3)", "", *_short_table(ablation, "Variant", lambda r: labels[id(r)])]
-    kg_rows = [r for r in full if r["model"]["name"] == "idkg" and r["kg"] is not None]
+    tau_mode = _mode([t[1] for t in map(_tau_of, full) if t is not None])
+    kg_rows = [r for r in full if r["model"]["name"] == "idkg" and r["kg"] is not None
+               and (_tau_of(r) is None or _tau_of(r)[1] == tau_mode)]  # fmt: skip
     if len({r["kg"]["model"] for r in kg_rows}) > 1:
         labels = _labels(kg_rows, ("config", "encoder"))
         kg_rows.sort(key=lambda r: (r["kg"]["model"], r["kg"]["dim"], r["kg"]["epochs"], labels[id(r)], _ident_digest(identity(r))))
@@ -315,7 +337,7 @@ def _group_sections(
             label = kg["model"] + (labels[id(r)][len("idkg"):] if labels[id(r)] != "idkg" else "")
             body.append([label, str(kg["dim"]), str(kg["epochs"]), hits, *scores, str(len(r["seeds"]))])
         out += ["#### KG embedding models (Table 4)", "", *_table(header, body)]
-    contrastive = [r for r in full if r["model"]["name"] in CONTRASTIVE]
+    contrastive = [r for r in reference if r["model"]["name"] in CONTRASTIVE]
     if names & set(CONTRASTIVE[1:]):
         order = {n: i for i, n in enumerate(CONTRASTIVE)}
         labels = _labels(contrastive)
