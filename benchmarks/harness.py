@@ -12,8 +12,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
 
 from benchmarks.pipeline import KGSettings, PreparedInputs, Stopwatch, drop_modality, prepare_inputs
 from benchmarks.suites import Cell
@@ -73,8 +71,7 @@ def train_and_evaluate(cell: Cell, config: dict, prep: PreparedInputs, *, seed: 
     )
     test = _tensor_set(prep, "test", drop).to(device)
     proba = predict_proba(model, test)
-    train_counts = prep.labels[prep.rows["train"]].sum(0)
-    metrics = evaluate(prep.labels[prep.rows["test"]], proba, train_label_counts=train_counts)
+    metrics = evaluate(prep.labels[prep.rows["test"]], proba, train_label_counts=prep.train_label_counts)
     return {"seed": seed, "metrics": metrics, "best_epoch": result.best_epoch, "train_s": result.seconds}
 
 
@@ -137,10 +134,9 @@ def run_benchmark(args: argparse.Namespace, cells: list[Cell], *, kg: KGSettings
                 stage_times = {k: v for k, v in watch.seconds.items() if k in ("load", "features", "kg", "kg_embedding")}
                 stage_times |= {"train": train_s, "evaluate": max(0.0, job.seconds["job"] - train_s)}
                 kg_info["hits_at_10"] = prep.provenance["kg"]["hits_at_10"]
-                train_counts = prep.labels[prep.rows["train"]].sum(0)
                 record = make_result(
                     **base, kg=kg_info, per_seed=[entry], wall_time_s=stage_times,
-                    head_tail=head_tail_genres(train_counts),
+                    head_tail=head_tail_genres(prep.train_label_counts),
                 )  # fmt: skip
                 write_result(record, path)
                 per_seed_records.append(record)
@@ -165,7 +161,7 @@ def _placeholder(seed: int) -> dict:
     """A per-seed entry used only to compute a job's file name before it has run."""
     from mmimdb2.genres import GENRES
 
-    zero = {s: 0.0 for s in ("micro", "macro", "weighted", "samples", "head", "tail")}
+    zero = {s: 0.0 for s in SCORES}
     return {"seed": seed, "metrics": {**zero, "per_genre": {g: 0.0 for g in GENRES}, "support": {g: 0 for g in GENRES}}}
 
 
@@ -213,8 +209,3 @@ def _inflation_lines(records: list[dict]) -> list[str]:
         ]
         out.append(f"leakage inflation of {model} (authors protocol - fixed split): " + ", ".join(diffs))
     return ([""] + out) if out else []
-
-
-def mean_scores(records: list[dict], score: str = "macro") -> dict[str, float]:
-    """model name -> mean test score (used by tests and scripts)."""
-    return {r["model"]["name"]: float(np.round(r["aggregate"]["mean"][score], 6)) for r in records}

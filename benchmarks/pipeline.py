@@ -17,6 +17,7 @@ import torch
 from benchmarks.protocols import AuthorsDraw, authors_draw
 from idkg.inputs import InputSpec
 from mmimdb2.dataset import MovieDataset
+from mmimdb2.genres import label_matrix
 from mmimdb2.splits import Split
 
 MODALITY_KEYS = {"plot": "text", "poster": "image", "kg": "kg"}
@@ -54,6 +55,11 @@ class PreparedInputs:
     rows: dict[str, np.ndarray]
     spec: InputSpec
     provenance: dict
+
+    @property
+    def train_label_counts(self) -> np.ndarray:
+        """Positives per genre in the training rows (fixes the head/tail genre sets)."""
+        return self.labels[self.rows["train"]].sum(0)
 
 
 def _kg_dataset(dataset: MovieDataset, train_ids: tuple[str, ...]) -> MovieDataset:
@@ -127,16 +133,16 @@ def prepare_inputs(
         mean_kg_count=float(arrays["kg_count"][train].mean()),
         mean_kg_degree=float(arrays["kg_degree"][train].mean()),
     )
-    labels = np.stack([dataset.movies[i].labels() for i in ids])
+    labels = label_matrix(dataset.movies[i].genres for i in ids)
     provenance = {
         "encoder": {"name": encoder.name, "version": encoder.version},
         "kg": {
             "model": kg.model,
             "dim": int(arrays["kg"].shape[1]),
-            "epochs": getattr(emb, "epochs", kg.epochs),
-            "hits_at_10": getattr(emb, "hits_at_10", None),
+            "epochs": kg.epochs,
+            "hits_at_10": emb.hits_at_10,
         },
-        "kg_stats": graph.stats() if hasattr(graph, "stats") else {},
+        "kg_stats": graph.stats(),
         "zero_kg_share": {p: float((np.abs(arrays["kg"][r]).sum(1) == 0).mean()) for p, r in rows.items()},
     }
     if draw is not None:
