@@ -1,17 +1,89 @@
-"""Atomic file writes: a temp file in the target folder, fsync, then rename.
+"""Atomic file writes and bounded JSON reads: the one place the project touches files it shares.
 
-A reader (or a crash) never sees a half-written file: either the old content or the new.
+Writes go to a temp file in the target folder, are fsynced, then renamed: a reader (or a crash)
+never sees a half-written file, only the old content or the new. The file gets the mode a plain
+``open()`` would give (0666 less the umask), not ``mkstemp``'s private 0600.
+
+Reads of JSON that a user or a download hands us are bounded in size and nesting depth and fail
+with one :class:`BadJSON` line naming the file, never a ``RecursionError`` traceback.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
+
+#: Largest JSON file :func:`read_json` reads unless told otherwise (a record or a result is a few KB).
+MAX_JSON_BYTES = 16 * 1024 * 1024
+#: Deepest nesting :func:`read_json` accepts; the project's own files nest at most 6 levels.
+MAX_JSON_DEPTH = 64
+
+
+class BadJSON(ValueError):
+    """A JSON file that is unreadable, not JSON, too large or too deeply nested; the message is one line."""
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it: there is no getter before Python 3.13)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _too_deep(obj: Any, max_depth: int) -> bool:
+    """Whether ``obj`` nests lists/dicts deeper than ``max_depth`` (iterative: no recursion to blow)."""
+    stack = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (list, dict)):
+            if depth > max_depth:
+                return True
+            stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
+def parse_json(data: str | bytes, *, what: str = "JSON", max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` that refuses nesting deeper than ``max_depth`` with a :class:`BadJSON` line."""
+    try:
+        obj = json.loads(data)
+    except RecursionError:
+        raise BadJSON(f"{what}: JSON nested too deeply") from None
+    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
+        raise BadJSON(f"{what}: not valid JSON ({e})") from None
+    if _too_deep(obj, max_depth):
+        raise BadJSON(f"{what}: JSON nested deeper than {max_depth} levels")
+    return obj
+
+
+def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """A JSON file's content, bounded: a regular file of at most ``max_bytes`` nested at most ``max_depth``.
+
+    A FIFO, device or directory is refused before it is opened, so it can neither hang nor
+    exhaust memory.
+    """
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise BadJSON(f"{path}: cannot read ({e.strerror or e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise BadJSON(f"{path}: not a regular file")
+    if st.st_size > max_bytes:
+        raise BadJSON(f"{path}: {st.st_size:,} bytes, over the {max_bytes:,}-byte limit for a JSON file")
+    try:
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as e:
+        raise BadJSON(f"{path}: cannot read ({e.strerror or e})") from None
+    if len(data) > max_bytes:
+        raise BadJSON(f"{path}: over the {max_bytes:,}-byte limit for a JSON file")
+    return parse_json(data, what=str(path), max_depth=max_depth)
 
 
 @contextmanager
@@ -24,6 +96,7 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
