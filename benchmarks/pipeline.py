@@ -108,7 +108,8 @@ def prepare_inputs(
     with watch.stage("kg"):
         graph = build_kg(kg_source, "train")
     with watch.stage("kg_embedding"):
-        kw = {"model": kg.model, "dim": kg.dim, "device": device, "cache_dir": cache_dir, "progress": progress}
+        kg_cache = Path(cache_dir) / "kg-embeddings" if cache_dir is not None else None  # beside features/, as by default
+        kw = {"model": kg.model, "dim": kg.dim, "device": device, "cache_dir": kg_cache, "progress": progress}
         if kg.epochs is not None:
             kw["epochs"] = kg.epochs
         emb = embed_kg(graph, **kw)

@@ -51,6 +51,7 @@ import os
 import sys
 import time
 import warnings
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +61,7 @@ import numpy as np
 
 from idkg.kg import KnowledgeGraph
 from mmimdb2.paths import cache_root
-from mmimdb2.io import atomic_write_bytes, atomic_write_json
+from mmimdb2.io import BadJSON, atomic_write_bytes, atomic_write_json, read_json
 
 #: The IDKG paper's training settings (OpenKE): pass as ``embed_kg(kg, **PAPER_SETTINGS)``.
 PAPER_SETTINGS: dict[str, Any] = {"optimizer": "SGD", "lr": 0.5, "epochs": 500, "batch_size": 100}
@@ -366,20 +367,49 @@ def _save(stem: Path, emb: KGEmbedding, kg: KnowledgeGraph) -> None:
     atomic_write_json(stem.with_suffix(".json"), meta)
 
 
+#: Sidecar fields a cache entry must have to be loaded.
+_META_FIELDS = ("model", "config", "kg_sha256", "hits_at_10", "eval_triples", "train_seconds", "seconds_per_epoch")
+
+
 def _load(stem: Path, kg: KnowledgeGraph) -> KGEmbedding | None:
-    """The cached embedding at ``stem`` if both files are there and match ``kg``; else None."""
+    """The cached embedding at ``stem`` if both files are there, readable and match ``kg``; else None.
+
+    No files is a plain miss. A damaged entry (zero-byte or truncated ``.npz``, a sidecar that is
+    missing, not JSON or lacks a field, or one that does not fit ``kg``) is reported in one line
+    and retrained: the new files overwrite it atomically.
+    """
     npz, side = stem.with_suffix(".npz"), stem.with_suffix(".json")
-    if not (npz.is_file() and side.is_file()):
+    if not npz.exists() and not side.exists():
         return None
     try:
-        meta = json.loads(side.read_text(encoding="utf-8"))
+        return _read_entry(npz, side, kg)
+    except _Damaged as e:
+        print(f"kg embedding: cache entry {stem.name} {e}; retraining", file=sys.stderr)
+        return None
+
+
+class _Damaged(Exception):
+    """A cache entry that cannot be used; the message says why (one line)."""
+
+
+def _read_entry(npz: Path, side: Path, kg: KnowledgeGraph) -> KGEmbedding:
+    """Both files of an entry, checked against ``kg``; :class:`_Damaged` on any problem."""
+    if not (npz.is_file() and side.is_file()):
+        raise _Damaged(f"is incomplete ({(side if npz.is_file() else npz).name} missing)")
+    try:
+        meta = read_json(side)
+    except BadJSON as e:
+        raise _Damaged(f"has an unreadable sidecar ({str(e).removeprefix(f'{side}: ')})") from None
+    if not isinstance(meta, dict) or any(k not in meta for k in _META_FIELDS):
+        raise _Damaged(f"has a sidecar without the fields {', '.join(_META_FIELDS)}")
+    try:
         with np.load(npz, allow_pickle=False) as z:
             vectors = np.asarray(z["vectors"], dtype=np.float32)
             entities = [str(e) for e in z["entities"]]
-    except (OSError, ValueError, KeyError):
-        return None  # a damaged cache entry is retrained and overwritten
-    if meta.get("kg_sha256") != kg.sha256 or tuple(entities) != kg.entities or vectors.shape[0] != len(entities):
-        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise _Damaged(f"has an unreadable .npz ({type(e).__name__}: {e or 'empty'})") from None
+    if meta["kg_sha256"] != kg.sha256 or tuple(entities) != kg.entities or vectors.ndim != 2 or vectors.shape[0] != len(entities):
+        raise _Damaged("does not match this knowledge graph")
     return KGEmbedding(
         entity_to_id={e: i for i, e in enumerate(entities)},
         vectors=vectors,

@@ -173,6 +173,24 @@ def test_corrupt_cache_file_is_recomputed(tmp_path, capsys):
     np.testing.assert_array_equal(again.text, first.text)
 
 
+@pytest.mark.parametrize("damage", ["zero-byte", "truncated", "tail-cut"])
+def test_zero_byte_or_truncated_cache_file_is_recomputed_with_one_line(tmp_path, capsys, damage):
+    ds = make_dataset(tmp_path / "data")
+    enc = Counting(get_encoder("weightfree"))
+    first = run(ds, enc, tmp_path / "cache")
+    npz = tmp_path / "cache" / "features" / f"{first.key}.npz"
+    data = npz.read_bytes()
+    npz.write_bytes({"zero-byte": b"", "truncated": data[: len(data) // 2], "tail-cut": data[:-7]}[damage])
+    capsys.readouterr()
+    again = run(ds, enc, tmp_path / "cache")
+    assert enc.calls == 4
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "unreadable" in err[0] and err[0].endswith("recomputing")
+    np.testing.assert_array_equal(again.text, first.text)
+    run(ds, enc, tmp_path / "cache")  # rewritten whole: a plain hit now
+    assert enc.calls == 4 and capsys.readouterr().err == ""
+
+
 def test_default_cache_dir_is_the_project_cache_root(tmp_path, monkeypatch):
     monkeypatch.setenv("MMIMDB2_CACHE", str(tmp_path / "root"))
     ds = make_dataset(tmp_path / "data")

@@ -128,3 +128,36 @@ def test_holdout_keeps_every_entity_and_relation():
 def test_every_table4_model_trains_to_width_dim(small_kg, tmp_path, model):
     emb = embed_kg(small_kg, model=model, dim=16, cache_dir=tmp_path, **(FAST | {"epochs": 1, "eval_sample": 0}))
     assert emb.model == model and emb.vectors.shape == (small_kg.num_entities, 16) and np.isfinite(emb.vectors).all()
+
+
+def _truncate_half(path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda npz, side: npz.write_bytes(b""), id="zero-byte-npz"),
+        pytest.param(lambda npz, side: _truncate_half(npz), id="truncated-npz"),
+        pytest.param(lambda npz, side: side.write_text(""), id="zero-byte-sidecar"),
+        pytest.param(lambda npz, side: _truncate_half(side), id="truncated-sidecar"),
+        pytest.param(lambda npz, side: side.write_text("[1, 2]"), id="sidecar-not-an-object"),
+        pytest.param(lambda npz, side: side.write_text(json.dumps({"kg_sha256": "x", "format": 1})), id="sidecar-missing-fields"),
+        pytest.param(lambda npz, side: side.unlink(), id="sidecar-missing"),
+    ],
+)
+def test_damaged_cache_entry_is_rebuilt_with_one_line_notice(small_kg, tmp_path, capsys, damage):
+    first = embed_kg(small_kg, model="TransH", dim=4, cache_dir=tmp_path, **(FAST | {"eval_sample": 0, "epochs": 1}))
+    npz = first.cache_path
+    damage(npz, npz.with_suffix(".json"))
+    capsys.readouterr()
+    again = embed_kg(small_kg, model="TransH", dim=4, cache_dir=tmp_path, **(FAST | {"eval_sample": 0, "epochs": 1}))
+    assert not again.from_cache and again.vectors.shape == first.vectors.shape
+    notice = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(notice) == 1 and notice[0].startswith("kg embedding: cache entry ") and "retraining" in notice[0]
+    # the rebuilt entry is whole again: the next call is a silent cache hit
+    third = embed_kg(small_kg, model="TransH", dim=4, cache_dir=tmp_path, **(FAST | {"eval_sample": 0, "epochs": 1}))
+    assert third.from_cache
+    np.testing.assert_array_equal(third.vectors, again.vectors)
+    assert capsys.readouterr().err == ""
