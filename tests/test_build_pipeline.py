@@ -70,7 +70,7 @@ def test_failures_are_recorded_and_exit_code_says_incomplete(world, tmp_path):
     good = w.routes["/tmdbimg/w500/p1.jpg"].body
     w.routes["/tmdbimg/w500/p1.jpg"] = Resp(200, good[: len(good) // 2])
     w.routes["/omdb/tt0100002"] = Resp(200, b"{not json", {"Content-Type": "application/json"})
-    w.routes["/imdb/title/tt0100002/"] = Resp(200, b"<html><body><p>no data here</body>")
+    w.routes["/imdb/title/tt0100002/"] = Resp(200, b"<html><body><p>no data here</body></html>")
     # tt0100003: TMDb knows nothing, OMDb gives no plot ("N/A") and the page has no plot -> missing plot
     w.routes["/tmdb/3/find/tt0100003"] = json_body({"movie_results": []})
     w.routes["/omdb/tt0100003"] = json_body({"Title": "Movie 2", "Plot": "N/A", "Poster": "N/A", "Response": "True"})
@@ -87,7 +87,7 @@ def test_failures_are_recorded_and_exit_code_says_incomplete(world, tmp_path):
     assert "does not decode" in by[("tt0100001", "tmdb", "poster")] or "cannot" in by[("tt0100001", "tmdb", "poster")]
     assert "truncated" in by[("tt0100002", "tmdb", "poster")].lower()
     assert "malformed JSON" in by[("tt0100002", "omdb", "fetch")]
-    assert "no JSON-LD" in by[("tt0100002", "imdb-html", "parse")]
+    assert "no __NEXT_DATA__ title data and no JSON-LD" in by[("tt0100002", "imdb-html", "parse")]
     assert "no TMDb movie" in by[("tt0100003", "tmdb", "find")]
     assert "HTTP 503 after 3 attempts" in by[("tt0100003", "imdb-html", "fetch")]
     assert json.loads((out / "dataset/tt0100001.json").read_text())["sources"]["poster"] == "omdb"
@@ -134,8 +134,10 @@ def test_archive_source_reads_the_authors_release(world, tmp_path):
     res, _ = run(world, tmp_path / "out", sources=("archive", "tsv"), archive=arch.parent)
     assert res.complete and len(world.web.log) == 0
     d = json.loads((tmp_path / "out/dataset/tt0100001.json").read_text())
-    assert d["plot"] == "Authors' plot 0" and d["sources"]["cast"] == "archive" and d["sources"]["title"] == "tsv"
-    assert d["cast"][0]["imdb_id"] == world.movies["tt0100001"]["cast"][0][0]  # names enriched with TSV nm ids
+    # listed first, the archive still gives only what it is authoritative for (plot, poster); the TSV the rest
+    assert d["plot"] == "Authors' plot 0" and d["sources"]["plot"] == "archive" and d["sources"]["poster"] == "archive"
+    assert d["sources"]["cast"] == "tsv" and d["sources"]["directors"] == "tsv" and d["sources"]["title"] == "tsv"
+    assert [p["imdb_id"] for p in d["cast"]] == [nm for nm, _ in world.movies["tt0100001"]["cast"]]
 
 
 def test_verify_names_a_changed_and_a_missing_file(world, tmp_path):

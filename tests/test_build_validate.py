@@ -91,8 +91,8 @@ def test_merge_takes_each_field_from_the_first_source_and_skips_needless_request
 
 def test_merge_enriches_names_with_ids_and_reports_fatal_gaps():
     arch = Fake("archive", {"tt0000001": Record(plots=("P",), genres=("Drama",), cast=(Person("Actor  A"),), poster_bytes=jpeg(1))}, local=True)
-    tsv = Fake("tsv", {"tt0000001": Record(title="T", cast=(Person("actor a", "nm0000002"),))}, local=True)
-    m = assemble("tt0000001", [arch, tsv]).movie
+    pages = Fake("pages", {"tt0000001": Record(title="T", directors=(Person("actor a", "nm0000002"),))}, local=True)
+    m = assemble("tt0000001", [arch, pages]).movie
     assert m["cast"] == [{"name": "Actor  A", "imdb_id": "nm0000002"}] and m["sources"]["cast"] == "archive"
     bad = Fake("api", {"tt0000002": Record(title="T", genres=("News",), plots=("N/A",), poster_bytes=b"junk")})
     res = assemble("tt0000002", [bad])
@@ -100,3 +100,43 @@ def test_merge_enriches_names_with_ids_and_reports_fatal_gaps():
     got = {(p.stage, p.fatal) for p in res.problems}
     assert {("genres", False), ("plot", False), ("poster", False), ("missing", True)} <= got
     assert sorted(p.reason for p in res.problems if p.fatal) == ["no source gave a valid plot", "no source gave a valid poster", "no source gave one of the 23 genres"]
+
+
+def test_merge_precedence_is_per_field_not_the_order_of_sources():
+    """TSV wins year, genres, all directors and the cast order; archive then pages win plot and poster."""
+    tsv = Fake("tsv", {"tt0000001": Record(title="T", year=1982, genres=("Drama", "History"),
+                                            directors=(Person("D1", "nm0000001"), Person("D2", "nm0000003")),
+                                            cast=(Person("B", "nm0000005"), Person("A", "nm0000004")))}, local=True)  # fmt: skip
+    page = Fake("imdb-html", {"tt0000001": Record(title="T", year=1983, genres=("Comedy",), plots=("Page plot, longer than the other.",),
+                                                  directors=(Person("D1", "nm0000001"),), cast=(Person("A", "nm0000004"), Person("B", "nm0000005")),
+                                                  poster_bytes=jpeg(2))}, local=True)  # fmt: skip
+    arch = Fake("archive", {"tt0000001": Record(year=1990, genres=("Action",), plots=("Archive plot.",), cast=(Person("A"),), poster_bytes=jpeg(3))}, local=True)
+    api = Fake("api", {"tt0000001": Record(plots=("The API's plot, the longest one of them all.",))})
+    m = assemble("tt0000001", [api, page, arch, tsv]).movie
+    assert m["year"] == 1982 and m["genres"] == ["Drama", "History"]
+    assert [d["imdb_id"] for d in m["directors"]] == ["nm0000001", "nm0000003"] and [c["name"] for c in m["cast"]] == ["B", "A"]
+    assert m["plot"] == "Archive plot." and m["plots"] == ["Archive plot.", "Page plot, longer than the other.", "The API's plot, the longest one of them all."]
+    assert m["sources"] == {"cast": "tsv", "directors": "tsv", "genres": "tsv", "plot": "archive", "poster": "archive", "title": "tsv", "year": "tsv"}
+    assert api.calls == 1  # listed first and nothing known yet: asked, as before
+    without_archive = assemble("tt0000001", [tsv, page]).movie
+    assert without_archive["sources"]["plot"] == "imdb-html" and without_archive["sources"]["poster"] == "imdb-html"
+
+
+def test_merge_refuses_a_non_movie_and_names_people_missing_from_name_basics():
+    from mmimdb2.build.sources.base import NotAMovie
+
+    class Episode(Fake):
+        def fetch(self, imdb_id):
+            raise NotAMovie("tvEpisode")
+
+    res = assemble("tt0000001", [Episode("tsv", {}, local=True), Fake("api", {"tt0000001": Record(title="T")})])
+    assert not res.ok and "tvEpisode" in res.skipped
+    assert [(p.stage, p.fatal) for p in res.problems] == [("skip", True)] and "not a movie" in res.problems[0].reason
+    tsv = Fake("tsv", {"tt0000002": Record(title="T", genres=("Drama",), directors=(Person("", "nm0000007"), Person("", "nm0000008")),
+                                           notes=(("people", "director nm0000007 is not in name.basics"), ("people", "director nm0000008 is not in name.basics")))},
+               local=True)  # fmt: skip
+    page = Fake("imdb-html", {"tt0000002": Record(plots=("P",), directors=(Person("Named Here", "nm0000007"),), poster_bytes=jpeg(4))}, local=True)
+    res = assemble("tt0000002", [tsv, page])
+    assert res.movie["directors"] == [{"name": "Named Here", "imdb_id": "nm0000007"}]
+    reasons = [p.reason for p in res.problems]
+    assert "director nm0000007 is not in name.basics" in reasons and "director nm0000008 has no name in any source; left out" in reasons

@@ -1,7 +1,8 @@
 """Command line of the builder: ``build`` (the default), ``--verify``, and ``select``.
 
-Exit codes: 0 the build is complete (or verifies), 1 incomplete (or files changed), 2 usage or
-configuration error, 130 interrupted by Ctrl-C (re-run the same command to continue).
+Exit codes: 0 the build is complete (or verifies), 1 incomplete, a field a selected source should
+give at 0% coverage (or files changed), 2 usage or configuration error (a bad option, a TSV that
+is not IMDb's), 130 interrupted by Ctrl-C (re-run the same command to continue).
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.verify:
         return _verify(args.out)
-    from mmimdb2.build.pipeline import BuildConfig, ConfigError, build
+    import os
 
+    from mmimdb2.build.pipeline import BuildConfig, ConfigError, build, build_redactor
+
+    red = build_redactor(dict(os.environ))  # the same filter the build uses: no key in what we print
     try:
         sources = parse_sources(args.sources)
         cfg = BuildConfig(
@@ -93,14 +97,14 @@ def main(argv: list[str] | None = None) -> int:
             cache_dir=args.cache_dir, progress=not args.no_progress,
         )  # fmt: skip
         result = build(cfg)
-    except (ConfigError, UnknownSource) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ConfigError, UnknownSource, OSError) as e:
+        print(red(f"error: {e}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # before the movie loop (e.g. during the TSV pass): nothing to summarise
         print("interrupted before any movie was processed; re-run the same command to continue", file=sys.stderr)
         return 130
-    print(result.summary())
+    except Exception as e:  # a bug: one redacted line (a traceback could quote a key), exit 1
+        print(red(f"error: unexpected {type(e).__name__}: {e} (please report it)"), file=sys.stderr)
+        return 1
+    print(red(result.summary()))
     return result.exit_code

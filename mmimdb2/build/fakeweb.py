@@ -118,19 +118,51 @@ def json_body(obj) -> Resp:
     return Resp(200, json.dumps(obj).encode(), {"Content-Type": "application/json"})
 
 
-def title_page(tt: str, title: str, year: int, genres: list[str], plot: str, director: tuple[str, str], actors: list[tuple[str, str]], image: str) -> bytes:
+def title_page(
+    tt: str, title: str, year: int, genres: list[str], plot: str, director: tuple[str, str], actors: list[tuple[str, str]], image: str,
+    *, title_type: str = "movie",
+) -> bytes:
+    """An IMDb title page in the 2024-25 layout, small: JSON-LD without people and with the release
+    date (a year after ``year``, as for many real films), and ``__NEXT_DATA__`` holding titleText,
+    releaseYear, titleType, titleGenres, plot, primaryImage and principalCreditsV2 with ``nm`` ids."""
+    ld_type = {"movie": "Movie", "tvMovie": "Movie", "tvEpisode": "TVEpisode", "tvSeries": "TVSeries", "videoGame": "VideoGame"}.get(title_type, "CreativeWork")
     ld = {
-        "@context": "https://schema.org", "@type": "Movie", "name": title, "genre": genres,
-        "description": plot[:60], "datePublished": f"{year}-05-01", "image": image,
-        "director": [{"@type": "Person", "url": f"https://www.imdb.com/name/{director[0]}/", "name": director[1]}],
-        "actor": [{"@type": "Person", "url": f"https://www.imdb.com/name/{n}/", "name": a} for n, a in actors],
+        "@context": "https://schema.org", "@type": ld_type, "url": f"https://www.imdb.com/title/{tt}/", "name": title,
+        "image": image, "description": plot[:60], "genre": genres, "datePublished": f"{year + 1}-02-25",
     }  # fmt: skip
-    nxt = {"props": {"pageProps": {"aboveTheFoldData": {"plot": {"plotText": {"plainText": plot}}}}}}
+
+    def credit(nm: str, name: str) -> dict:
+        return {"name": {"nameText": {"text": name, "__typename": "NameText"}, "id": nm, "__typename": "Name"}, "__typename": "CreditV2"}
+
+    def group(text: str, people: list[tuple[str, str]]) -> dict:
+        return {"totalCredits": len(people), "grouping": {"text": text, "__typename": "CreditGrouping"}, "credits": [credit(*p) for p in people]}
+
+    atf = {
+        "id": tt, "titleText": {"text": title, "__typename": "TitleText"}, "originalTitleText": {"text": title},
+        "titleType": {"text": title_type, "id": title_type, "isSeries": title_type in ("tvSeries", "tvMiniSeries"), "isEpisode": title_type == "tvEpisode"},
+        "releaseYear": {"year": year, "endYear": None, "__typename": "YearRange"},
+        "releaseDate": {"day": 25, "month": 2, "year": year + 1},
+        "titleGenres": {"genres": [{"genre": {"text": g, "__typename": "GenreItem"}} for g in genres]},
+        "plot": {"plotText": {"plainText": plot, "__typename": "Markdown"}},
+        "primaryImage": {"id": "rm1", "url": image, "width": 300, "height": 450},
+        "principalCreditsV2": [group("Director", [director]), group("Writer", [("nm0000009", "Some Writer")]), group("Stars", actors)],
+    }  # fmt: skip
+    nxt = {"props": {"pageProps": {"tconst": tt, "aboveTheFoldData": atf, "mainColumnData": {}}}, "page": "/title/[tconst]"}
     return (
         f"<!DOCTYPE html><html><head><title>{title} ({year}) - IMDb</title>"
         f'<script type="application/ld+json">{json.dumps(ld)}</script></head>'
-        f'<body><h1>{title}</h1><script id="__NEXT_DATA__" type="application/json">{json.dumps(nxt)}</script></body></html>'
+        f'<body><h1>{title}</h1><script id="__NEXT_DATA__" type="application/json">{json.dumps(nxt)}</script></body></html>\n'
     ).encode()
+
+
+def challenge_page() -> bytes:
+    """What IMDb's firewall (AWS WAF) serves instead of a title page: a script challenge, no title data."""
+    return (
+        b'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title></title>'
+        b'<script>window.gokuProps = {"key":"AQID","iv":"A6weAA","context":"x"};</script>'
+        b'<script src="https://example.token.awswaf.com/example/challenge.js"></script></head>'
+        b'<body><div id="challenge-container"></div><noscript>JavaScript is disabled</noscript></body></html>'
+    )
 
 
 @dataclass

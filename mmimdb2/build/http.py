@@ -13,7 +13,6 @@ import email.utils
 import hashlib
 import json
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -24,6 +23,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 from mmimdb2.build._version import __version__
+from mmimdb2.build.secrets import redact_url
 from mmimdb2.io import atomic_write_bytes
 
 #: The project's name for servers' logs; no URL is claimed.
@@ -55,12 +55,9 @@ class FirewallBlocked(HttpError):
     """The host answered with a bot challenge / captcha page: stop using it, do not retry."""
 
 
-_SECRET_PARAMS = re.compile(r"((?:api_?key|apikey|token|access_token)=)[^&\s]+", re.I)
-
-
 def redact(url: str) -> str:
     """The URL with API keys replaced by ``***`` (for messages and reports)."""
-    return _SECRET_PARAMS.sub(r"\1***", url)
+    return redact_url(url)
 
 
 # Markers of challenge pages: AWS WAF (what IMDb uses: HTTP 202 + x-amzn-waf-action, a page
@@ -71,11 +68,30 @@ _CHALLENGE_MARKERS = (
 )  # fmt: skip
 
 
+# Markers that only a challenge page carries (AWS WAF's script and its config, Cloudflare's
+# interstitial); the real 2024-25 IMDb title pages contain none of them.
+_STRONG_MARKERS = (b"gokuprops", b"awswaf", b"challenge.js", b"cf-chl", b"cf_chl", b"just a moment...", b"attention required!")
+
+
+def looks_like_challenge(body: bytes) -> bool:
+    """True when an HTML body is a firewall's challenge page (served with HTTP 200, or saved by a browser).
+
+    Decided on markers only challenge pages carry, in a page without the title page's embedded
+    data (``__NEXT_DATA__``), so a real page that merely mentions "captcha" is not mistaken.
+    """
+    head = body[:65536].lower()
+    if not head.lstrip().startswith((b"<", b"\xef\xbb\xbf<")):
+        return False  # JSON or an image, not a page
+    return any(m in head for m in _STRONG_MARKERS) and b"__next_data__" not in body.lower()
+
+
 def is_challenge(resp: requests.Response) -> bool:
     """True when ``resp`` is a firewall's challenge rather than the content asked for."""
     waf = resp.headers.get("x-amzn-waf-action", "")
     if waf.lower() in ("challenge", "captcha", "block"):
         return True
+    if resp.status_code == 200:
+        return looks_like_challenge(resp.content)
     if resp.status_code in (202, 403, 405, 429, 503):
         head = resp.content[:65536]
         if resp.status_code == 202 and not head.strip():
@@ -250,9 +266,12 @@ class PoliteSession:
             hit = self.cache.get(key)
             if hit is not None:
                 status, ctype, body = hit
-                if status in (404, 410):
+                if status == 200 and looks_like_challenge(body):
+                    hit = None  # a challenge cached by an older version: never serve it, ask again
+                elif status in (404, 410):
                     raise NotFound(f"{redact(url)}: HTTP {status} (cached)", status)
-                return Response(url, status, ctype, body, from_cache=True)
+                else:
+                    return Response(url, status, ctype, body, from_cache=True)
         host = urlsplit(url).netloc
         last = "no attempt made"
         connect_failures = 0
@@ -267,6 +286,8 @@ class PoliteSession:
                 last = f"connection failed ({type(e).__name__})"
                 connect_failures += 1
                 wait = self._jittered(n)
+            except (requests.RequestException, ValueError) as e:  # malformed URL or header: no retry helps
+                raise HttpError(f"{redact(url)}: invalid request ({type(e).__name__}); check the source's base URL and key") from None
             else:
                 if is_challenge(r):
                     raise FirewallBlocked(

@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 
 class Journal:
     """Thread-safe appender and reader of ``journal.jsonl``."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, redact: Callable[[object], object] | None = None) -> None:
         self.path = Path(path)
+        self._redact = redact  # the build's secret filter: no key reaches the journal
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._repair()
@@ -36,6 +38,8 @@ class Journal:
 
     def append(self, entry: dict) -> None:
         """Write one line and fsync it before returning."""
+        if self._redact is not None:
+            entry = self._redact(entry)  # type: ignore[assignment]
         line = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
         with self._lock, open(self.path, "ab") as f:
             f.write(line)

@@ -22,13 +22,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mmimdb2.build import datasheet
+from mmimdb2.build import coverage, datasheet, tsv
 from mmimdb2.build._version import __version__
 from mmimdb2.build.http import HostRateLimiter, ResponseCache, RetryPolicy
 from mmimdb2.build.journal import Journal
 from mmimdb2.build.manifest import limit_split, resolve_manifest
 from mmimdb2.build.merge import Assembled, Cancelled, assemble
-from mmimdb2.build.sources import DEFAULT_SOURCES, Source, SourceContext, Unavailable, resolve_source
+from mmimdb2.build.secrets import Redactor, redactor_for
+from mmimdb2.build.sources import DEFAULT_SOURCES, SOURCES, Source, SourceContext, Unavailable, resolve_source
 from mmimdb2.build.validate import PosterPolicy
 from mmimdb2.build.verify import WORK_DIR, write_manifest
 from mmimdb2.build.writer import movie_files_ok, remove_strays, remove_temp_files, write_movie
@@ -61,6 +62,15 @@ class BuildConfig:
     progress: bool = True
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)
 
+    def redactor(self) -> Redactor:
+        """The build's one secret filter: the values of every source's key variables in ``env``."""
+        return build_redactor(self.env)
+
+
+def build_redactor(env: dict[str, str]) -> Redactor:
+    """A :class:`Redactor` for the API keys and tokens of all registered sources found in ``env``."""
+    return redactor_for(env, [v for cls in SOURCES.values() for v in cls.secret_env])
+
 
 @dataclass
 class BuildResult:
@@ -76,14 +86,18 @@ class BuildResult:
     sources: dict[str, str]
     field_sources: dict[str, Counter]
     seconds: float
+    skipped: int = 0
+    coverage: dict[str, tuple[int, int]] = field(default_factory=dict)
+    empty: dict[str, list[str]] = field(default_factory=dict)  # field at 0% -> the sources that should give it
 
     @property
     def complete(self) -> bool:
-        return not self.interrupted and self.built == self.target
+        """Every id built or refused as a non-movie (with its reason in failures.jsonl)."""
+        return not self.interrupted and self.built + self.skipped == self.target
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.interrupted else (0 if self.complete else 1)
+        return 130 if self.interrupted else (0 if self.complete and not self.empty else 1)
 
     def summary(self) -> str:
         rows = [
@@ -91,13 +105,17 @@ class BuildResult:
             ("movies in manifest", str(self.target)),
             ("built", str(self.built)),
             ("failed (failures.jsonl)", str(self.failed)),
+            ("skipped, not movies (failures.jsonl)", str(self.skipped)),
             ("not attempted yet", str(self.pending)),
             ("processed this run", f"{self.this_run} in {self.seconds:.1f} s ({self.this_run / max(self.seconds, 1e-9):.2f}/s)"),
         ]
         rows += [(f"source {n}", s) for n, s in self.sources.items()]
         for f, c in sorted(self.field_sources.items()):
             rows.append((f"field {f}", ", ".join(f"{s} {k}" for s, k in c.most_common())))
+        rows += coverage.lines(self.coverage)
         state = "interrupted: re-run the same command to continue" if self.interrupted else ("complete" if self.complete else "INCOMPLETE")
+        if self.empty and not self.interrupted:
+            state = "FAILED: " + "; ".join(f"no built movie has {f} although {', '.join(s)} should give it" for f, s in self.empty.items())
         rows.append(("status", state))
         w = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
@@ -113,15 +131,18 @@ def _build_date(cfg: BuildConfig, journal: Journal) -> str:
 
 
 def _open_sources(cfg: BuildConfig, ctx: SourceContext, ids: list[str]) -> tuple[list[Source], dict[str, str]]:
+    """Prepare each selected source: one that cannot run is skipped with its reason; a damaged TSV stops the build."""
     active, states = [], {}
     for name in cfg.sources:
         src = resolve_source(name)(ctx)
         try:
             src.prepare(ids)
         except Unavailable as e:
-            cfg.log(f"{name}: skipped: {e}")
+            ctx.log(f"{name}: skipped: {e}")
             states[name] = f"skipped: {e}"
             continue
+        except tsv.TsvError as e:
+            raise ConfigError(f"{name}: {e}") from None
         active.append(src)
         states[name] = "used"
     return active, states
@@ -140,10 +161,12 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
         target = limit_split(manifest, cfg.limit)
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    red = cfg.redactor()
+    log = lambda s: cfg.log(red(s))  # noqa: E731 - every message of the build passes the redactor
     out = Path(cfg.out)
     dataset_dir, work = out / "dataset", out / WORK_DIR
     dataset_dir.mkdir(parents=True, exist_ok=True)
-    journal = Journal(work / "journal.jsonl")
+    journal = Journal(work / "journal.jsonl", redact=red.obj)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     journal.append({"kind": "run", "started": started, "manifest": target.name, "split_sha256": target.sha256, "sources": cfg.sources})
     remove_temp_files(dataset_dir)
@@ -151,10 +174,6 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
         leftover.unlink(missing_ok=True)
 
     ids = list(target.all_ids)
-    entries = journal.movies()
-    done = {i for i in ids if entries.get(i, {}).get("status") == "done" and movie_files_ok(dataset_dir, i, entries[i].get("sizes"))}
-    pending = [i for i in ids if i not in done]
-
     ctx = SourceContext(
         limiter=HostRateLimiter(cfg.rate),
         cache=ResponseCache(cfg.cache_dir or work / "http-cache"),
@@ -163,22 +182,30 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
         env=cfg.env,
         tsv_dir=cfg.tsv_dir,
         archive=cfg.archive,
-        log=cfg.log,
+        log=log,
     )
     sources, states = _open_sources(cfg, ctx, ids)
     if not sources:
         raise ConfigError("no usable source: " + "; ".join(f"{n} {s}" for n, s in states.items()))
+    active = sorted(s.name for s in sources)
+    entries = journal.movies()
+    done = {i for i in ids if _finished(entries.get(i), active) and movie_files_ok(dataset_dir, i, entries[i].get("sizes"))}
+    remerge = sum(1 for i in ids if entries.get(i, {}).get("status") == "done" and not _finished(entries[i], active))
+    if remerge:
+        log(f"re-merging {remerge} built movie(s): source(s) used now that were not when they were built")
+    pending = [i for i in ids if i not in done]
 
     this_run, interrupted = 0, False
 
     def work_one(imdb_id: str) -> Assembled:
         res = assemble(imdb_id, sources, policy=cfg.poster, cancel=cancel)
-        entry: dict = {"kind": "movie", "id": imdb_id, "problems": [p.as_dict() for p in res.problems]}
+        consulted = sorted(s.name for s in sources if not s.stopped)  # a stopped source is asked again next run
+        entry: dict = {"kind": "movie", "id": imdb_id, "problems": [p.as_dict() for p in res.problems], "sources": consulted}
         if res.ok:
             entry["status"] = "done"
             entry["sizes"] = write_movie(dataset_dir, imdb_id, res.movie, res.poster)  # type: ignore[arg-type]
         else:
-            entry["status"] = "failed"
+            entry["status"] = "skipped" if res.skipped else "failed"
         journal.append(entry)
         return res
 
@@ -210,7 +237,7 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
     except KeyboardInterrupt:
         interrupted = True
         cancel.set()
-        cfg.log("interrupted: finishing the movies in progress (press Ctrl-C again to abort)")
+        log("interrupted: finishing the movies in progress (press Ctrl-C again to abort)")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
@@ -221,24 +248,40 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
     entries = journal.movies()
     built_ids = {i for i in ids if entries.get(i, {}).get("status") == "done" and movie_files_ok(dataset_dir, i, entries[i].get("sizes"))}
     failed_ids = [i for i in ids if entries.get(i, {}).get("status") == "failed"]
+    skipped_ids = [i for i in ids if entries.get(i, {}).get("status") == "skipped"]
     field_sources: dict[str, Counter] = {}
+    cov: dict[str, tuple[int, int]] = {}
+    empty: dict[str, list[str]] = {}
     if not interrupted:
-        field_sources = finalize(cfg, out, target, built_ids, entries, journal, {s.name: s.licence for s in sources})
-        atomic_write_json(out / "BUILD_INFO.json", {
+        field_sources, cov = finalize(cfg, out, target, built_ids, entries, journal, {s.name: s.licence for s in sources})
+        empty = coverage.empty_fields(cov, {s.name: s.gives for s in sources}, len(built_ids))
+        for f, names in empty.items():
+            log(f"error: no built movie has {f}, although {', '.join(names)} should give it; see failures.jsonl")
+        atomic_write_json(out / "BUILD_INFO.json", red.obj({
             "runs": journal.runs(), "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "sources": states, "built": len(built_ids), "target": len(ids),
-        })  # fmt: skip
+            "sources": states, "built": len(built_ids), "skipped": len(skipped_ids), "target": len(ids),
+            "coverage": {f: {"have": k, "of": n} for f, (k, n) in cov.items()}, "empty_fields": empty,
+        }))  # fmt: skip
     return BuildResult(
         out=out, target=len(ids), built=len(built_ids), failed=len(failed_ids),
-        pending=len(ids) - len(built_ids) - len(failed_ids), this_run=this_run, interrupted=interrupted,
-        sources=states, field_sources=field_sources, seconds=time.monotonic() - t0,
+        pending=len(ids) - len(built_ids) - len(failed_ids) - len(skipped_ids), this_run=this_run, interrupted=interrupted,
+        sources={n: red(s) for n, s in states.items()}, field_sources=field_sources, seconds=time.monotonic() - t0,
+        skipped=len(skipped_ids), coverage=cov, empty=empty,
     )  # fmt: skip
+
+
+def _finished(entry: dict | None, active: list[str]) -> bool:
+    """A journalled movie that needs no work: built, by every source used now (a new source means a re-merge)."""
+    if not entry or entry.get("status") != "done":
+        return False
+    return set(active) <= set(entry.get("sources", active))
 
 
 def finalize(
     cfg: BuildConfig, out: Path, target: Split, built_ids: set[str], entries: dict[str, dict], journal: Journal, licences: dict[str, str]
-) -> dict[str, Counter]:
-    """Write split/, failures.jsonl, DATASET.json, DATASHEET.md and MANIFEST from the data on disk."""
+) -> tuple[dict[str, Counter], dict[str, tuple[int, int]]]:
+    """Write split/, failures.jsonl, DATASET.json, DATASHEET.md and MANIFEST from the data on disk; return field sources and coverage."""
+    red = cfg.redactor()
     dataset_dir = out / "dataset"
     remove_strays(dataset_dir, built_ids)
     remove_temp_files(dataset_dir)
@@ -247,7 +290,7 @@ def finalize(
     rows = []
     for i in target.all_ids:
         for p in entries.get(i, {}).get("problems", []):
-            rows.append(json.dumps(p, ensure_ascii=False, sort_keys=True) + "\n")
+            rows.append(json.dumps(red.obj(p), ensure_ascii=False, sort_keys=True) + "\n")
         if i not in entries:
             rows.append(json.dumps({"fatal": True, "id": i, "reason": "not attempted", "source": "-", "stage": "missing"}, sort_keys=True) + "\n")
     atomic_write_text(out / "failures.jsonl", "".join(rows))
@@ -269,4 +312,4 @@ def finalize(
     for m in movies.values():
         for f, s in m.get("sources", {}).items():
             per.setdefault(f, Counter())[s] += 1
-    return per
+    return per, coverage.coverage(movies.values())

@@ -20,13 +20,27 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections.abc import Collection, Iterator
+import zlib
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 NULL = "\\N"
 
 #: The files the builder reads, under their IMDb names.
 FILES = ("title.basics.tsv.gz", "title.crew.tsv.gz", "title.principals.tsv.gz", "name.basics.tsv.gz")
+
+#: IMDb's columns of each file (https://developer.imdb.com/non-commercial-datasets/), checked
+#: before a file is streamed so a wrong or shifted file fails at once, not as silently empty rows.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "title.basics.tsv.gz": ("tconst", "titleType", "primaryTitle", "originalTitle", "isAdult", "startYear", "endYear", "runtimeMinutes", "genres"),
+    "title.crew.tsv.gz": ("tconst", "directors", "writers"),
+    "title.principals.tsv.gz": ("tconst", "ordering", "nconst", "category", "job", "characters"),
+    "name.basics.tsv.gz": ("nconst", "primaryName", "birthYear", "deathYear", "primaryProfession", "knownForTitles"),
+    "title.ratings.tsv.gz": ("tconst", "averageRating", "numVotes"),
+}
+
+#: What reading a damaged file can raise: gzip's (not gzip, cut stream, bad CRC) and the OS's.
+_READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
 class TsvError(ValueError):
@@ -47,17 +61,43 @@ def header(path: str | Path) -> list[str]:
     try:
         with _open(path) as f:
             line = f.readline()
-    except (OSError, EOFError) as e:
-        raise TsvError(f"{path}: cannot read ({e})") from None
+    except _READ_ERRORS as e:
+        raise TsvError(_read_error(path, e)) from None
     if not line:
         raise TsvError(f"{path}: empty file, expected an IMDb TSV with a header row")
     return line.rstrip("\r\n").split("\t")
 
 
-def stream_rows(path: str | Path, wanted: Collection[str] | None = None) -> Iterator[dict[str, str | None]]:
+def _read_error(path: Path, e: BaseException) -> str:
+    if isinstance(e, gzip.BadGzipFile):
+        return f"{path}: not a gzip file ({e}); expected IMDb's .tsv.gz as downloaded"
+    if isinstance(e, (EOFError, zlib.error)):
+        return f"{path}: truncated or corrupt gzip ({e}); download the file again"
+    return f"{path}: cannot read ({e}); is the file complete?"
+
+
+def check_header(path: str | Path, name: str | None = None) -> list[str]:
+    """The header of ``path``, checked to hold IMDb's columns of ``name`` (default: the file's name); else :class:`TsvError`."""
+    path = Path(path)
+    want = COLUMNS.get(name or path.name)
+    cols = header(path)
+    if want is not None:
+        missing = [c for c in want if c not in cols]
+        if missing or cols[0] != want[0]:
+            raise TsvError(
+                f"{path}: not IMDb's {name or path.name} header: missing {', '.join(missing) or want[0] + ' as first column'} "
+                f"(found: {', '.join(cols[:10])}{' ...' if len(cols) > 10 else ''})"
+            )
+    return cols
+
+
+def stream_rows(
+    path: str | Path, wanted: Collection[str] | None = None, *, on_damaged: Callable[[int], None] | None = None
+) -> Iterator[dict[str, str | None]]:
     """Yield the rows (column -> value, ``\\N`` -> None) whose first column is in ``wanted``.
 
-    ``wanted=None`` yields every row. Memory stays constant: one line at a time.
+    ``wanted=None`` yields every row. Memory stays constant: one line at a time. Wanted rows with
+    the wrong number of columns are left out and counted; ``on_damaged(count)`` hears the total.
     """
     path = Path(path)
     try:
@@ -66,7 +106,7 @@ def stream_rows(path: str | Path, wanted: Collection[str] | None = None) -> Iter
             if not first:
                 raise TsvError(f"{path}: empty file, expected an IMDb TSV with a header row")
             cols = first.rstrip("\r\n").split("\t")
-            n = len(cols)
+            n, damaged = len(cols), 0
             for line in f:
                 if wanted is not None:
                     tab = line.find("\t")
@@ -74,10 +114,13 @@ def stream_rows(path: str | Path, wanted: Collection[str] | None = None) -> Iter
                         continue
                 vals = line.rstrip("\r\n").split("\t")
                 if len(vals) != n:
-                    continue  # a damaged row; IMDb's files have none, a truncated download may
+                    damaged += 1  # IMDb's files have none; a damaged copy may
+                    continue
                 yield {c: (None if v == NULL else v) for c, v in zip(cols, vals)}
-    except (OSError, EOFError) as e:
-        raise TsvError(f"{path}: cannot read ({e}); is the file complete?") from None
+    except _READ_ERRORS as e:
+        raise TsvError(_read_error(path, e)) from None
+    if damaged and on_damaged is not None:
+        on_damaged(damaged)
 
 
 def count_matching(path: str | Path, wanted: Collection[str]) -> tuple[int, int]:

@@ -35,6 +35,7 @@ class ArchiveSource(Source):
     name = "archive"
     local = True
     licence = "Local archive: the terms under which its files were obtained apply (MM-IMDb 2.0 as released by the IDKG authors: research use)."
+    gives = frozenset({"directors", "cast", "plot", "poster"})
 
     def prepare(self, ids: list[str]) -> None:
         root = self.ctx.archive
@@ -70,7 +71,7 @@ class ArchiveSource(Source):
                 cast=tuple(Person(n) for n in _strs(d.get("cast"))) or None,
             )
         elif page.is_file():
-            rec = parse_title_page(page.read_bytes())
+            rec = parse_title_page(page.read_bytes(), imdb_id)
         else:
             raise SourceError("fetch", f"no {imdb_id}.json or {imdb_id}.html in {self.folder}")
         img = self._image(imdb_id)

@@ -19,6 +19,11 @@ from mmimdb2.schema import Person
 #: Fields a record may carry, in the order the merged movie takes them.
 FIELDS: tuple[str, ...] = ("title", "year", "genres", "plots", "directors", "cast", "poster")
 
+#: IMDb title types built as movies (``titleType`` in title.basics and on title pages). Explicit on
+#: purpose: ``short``, ``video``, ``tvSeries``, ``tvEpisode``, ``tvMiniSeries``, ``tvSpecial``,
+#: ``tvShort``, ``videoGame`` ... are refused with a recorded reason, never built as movies.
+MOVIE_TITLE_TYPES: frozenset[str] = frozenset({"movie", "tvMovie"})
+
 
 class SourceError(RuntimeError):
     """One id failed at one stage of one source (not found, malformed answer, ...)."""
@@ -28,8 +33,29 @@ class SourceError(RuntimeError):
         self.stage, self.reason = stage, reason
 
 
+class NotAMovie(SourceError):
+    """The id is a title of another kind (episode, series, game ...): the movie is refused, not failed."""
+
+    def __init__(self, title_type: str) -> None:
+        kinds = ", ".join(sorted(MOVIE_TITLE_TYPES))
+        super().__init__("skip", f"titleType {title_type!r} is not a movie (built: {kinds})")
+        self.title_type = title_type
+
+
+def check_title_type(title_type: str | None) -> None:
+    """Raise :class:`NotAMovie` unless ``title_type`` is unknown (``None``) or one of :data:`MOVIE_TITLE_TYPES`."""
+    if title_type is not None and title_type not in MOVIE_TITLE_TYPES:
+        raise NotAMovie(title_type)
+
+
 class Unavailable(RuntimeError):
     """The source cannot run in this configuration (missing key or folder): one-line reason."""
+
+
+def check_secret(var: str, value: str) -> None:
+    """Refuse (as :class:`Unavailable`, naming only the variable) a key with spaces or control characters inside."""
+    if value and any(c.isspace() or not c.isprintable() for c in value):
+        raise Unavailable(f"{var} contains whitespace or control characters inside the key; set it to the bare key")
 
 
 @dataclass
@@ -48,6 +74,8 @@ class Record:
     cast: tuple[Person, ...] | None = None
     poster_bytes: bytes | None = None
     poster_url: str | None = None
+    #: Non-fatal things the source noticed, ``(stage, reason)``, kept in the failures report.
+    notes: tuple[tuple[str, str], ...] = ()
 
     def has(self, name: str) -> bool:
         if name == "poster":
@@ -88,6 +116,11 @@ class Source:
     name: str = ""
     local: bool = False
     licence: str = ""
+    #: Coverage fields (see :data:`mmimdb2.build.coverage.FIELDS`) this source should fill for most
+    #: movies; a build where one of them ends at 0% fails loudly.
+    gives: frozenset[str] = frozenset()
+    #: Environment variables holding this source's secrets (API keys, tokens), redacted from all output.
+    secret_env: tuple[str, ...] = ()
 
     def __init__(self, ctx: SourceContext) -> None:
         self.ctx = ctx

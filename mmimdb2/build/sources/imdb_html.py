@@ -1,9 +1,19 @@
-"""IMDb title pages parsed with BeautifulSoup: the JSON-LD block and the page's embedded JSON.
+"""IMDb title pages parsed with BeautifulSoup: the page's ``__NEXT_DATA__`` JSON first, JSON-LD as a fallback.
 
 For users with access to the pages (``IMDB_TITLE_URL``, default https://www.imdb.com/title/{id}/)
-and, through :func:`parse_title_page`, for saved pages read by the archive source. IMDb's pages
-are behind a firewall since 2026: its challenge (HTTP 202/403/405 from AWS WAF) stops this source
-for the run with a message; nothing here tries to get around it.
+and, through :func:`parse_title_page`, for saved pages read by the archive source.
+
+Why ``__NEXT_DATA__``: on the 2024-25 pages the JSON-LD block has name, genre, description, image
+and ``datePublished`` but no director and no actor, and ``datePublished`` is the release date (a
+year after the title's year for ~1 in 4 films). ``props.pageProps.aboveTheFoldData`` holds what a
+movie needs: ``titleText``, ``releaseYear`` (the title's year), ``titleType`` (movie, tvEpisode
+...), ``titleGenres``, ``plot``, ``primaryImage`` and ``principalCreditsV2`` (groupings Director /
+Writer / Stars with ``nm`` ids).
+
+A page that is cut short (no closing ``</html>``, or its ``__NEXT_DATA__`` JSON does not parse) is
+a failure, never a partial movie; a saved or served firewall challenge is reported as such. IMDb's
+pages are behind AWS WAF since 2026: a challenge stops this source for the run with a message;
+nothing here tries to get around it.
 """
 
 from __future__ import annotations
@@ -12,13 +22,21 @@ import html as html_lib
 import json
 import re
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, SoupStrainer
 
-from mmimdb2.build.sources.base import Record, Source, SourceError
-from mmimdb2.schema import Person
+from mmimdb2.build.http import looks_like_challenge
+from mmimdb2.build.sources.base import Record, Source, SourceError, check_title_type
+from mmimdb2.schema import Person, is_person_id
 
 DEFAULT_TITLE_URL = "https://www.imdb.com/title/{id}/"
 _NM = re.compile(r"/name/(nm\d{7,8})")
+
+#: JSON-LD ``@type`` -> IMDb ``titleType``, for pages without ``__NEXT_DATA__`` (``Movie`` also
+#: covers shorts and videos there, so it is only the best guess an old page allows).
+_LD_TYPES = {"Movie": "movie", "TVMovie": "tvMovie", "TVSeries": "tvSeries", "TVEpisode": "tvEpisode", "VideoGame": "videoGame"}
+
+#: How far from the end of a page its closing ``</html>`` may be (browsers add a newline or two).
+_TAIL = 2048
 
 
 def _as_list(v: object) -> list:
@@ -27,14 +45,28 @@ def _as_list(v: object) -> list:
     return v if isinstance(v, list) else [v]
 
 
-def _people(v: object) -> tuple[Person, ...] | None:
+def _text(v: object) -> str | None:
+    """A non-empty, unescaped, stripped string, or ``None``."""
+    return html_lib.unescape(v).strip() or None if isinstance(v, str) else None
+
+
+def _dig(d: object, *keys: str) -> object:
+    """``d[k1][k2]...`` or ``None`` when any step is missing or not a mapping."""
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
+
+
+def _ld_people(v: object) -> tuple[Person, ...] | None:
     out = []
     for p in _as_list(v):
-        if isinstance(p, dict) and p.get("@type", "Person") == "Person" and isinstance(p.get("name"), str):
+        if isinstance(p, dict) and p.get("@type", "Person") == "Person" and _text(p.get("name")):
             m = _NM.search(str(p.get("url", "")))
-            out.append(Person(html_lib.unescape(p["name"]).strip(), m.group(1) if m else None))
-        elif isinstance(p, str) and p.strip():
-            out.append(Person(p.strip()))
+            out.append(Person(_text(p["name"]), m.group(1) if m else None))  # type: ignore[arg-type]
+        elif _text(p):
+            out.append(Person(_text(p)))  # type: ignore[arg-type]
     return tuple(out) or None
 
 
@@ -45,46 +77,85 @@ def _find_ld(soup: BeautifulSoup) -> dict | None:
         except ValueError:
             continue
         for d in _as_list(data):
-            if isinstance(d, dict) and d.get("@type") in ("Movie", "TVMovie", "TVSeries", "VideoGame", "TVEpisode", "CreativeWork"):
+            if isinstance(d, dict) and d.get("@type") in (*_LD_TYPES, "CreativeWork"):
                 return d
     return None
 
 
-def _next_plot(soup: BeautifulSoup) -> str | None:
+def _above_the_fold(soup: BeautifulSoup) -> dict | None:
+    """``props.pageProps.aboveTheFoldData`` of ``__NEXT_DATA__``; a cut or malformed JSON is a failure."""
     tag = soup.find("script", id="__NEXT_DATA__")
     if tag is None:
         return None
     try:
         data = json.loads(tag.string or "")
-        plot = data["props"]["pageProps"]["aboveTheFoldData"]["plot"]["plotText"]["plainText"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return plot.strip() if isinstance(plot, str) and plot.strip() else None
+    except ValueError as e:
+        raise SourceError("parse", f"__NEXT_DATA__ JSON is cut or malformed ({e}); the page is incomplete, save or fetch it again") from None
+    atf = _dig(data, "props", "pageProps", "aboveTheFoldData")
+    return atf if isinstance(atf, dict) else None
 
 
-def parse_title_page(page: str | bytes) -> Record:
-    """A :class:`Record` from an IMDb title page; raise :class:`SourceError` ("parse") if it has no movie data."""
-    soup = BeautifulSoup(page, "html.parser")
-    ld = _find_ld(soup)
-    next_plot = _next_plot(soup)
-    if ld is None and next_plot is None:
-        raise SourceError("parse", "no JSON-LD movie block and no __NEXT_DATA__ plot in the page")
-    ld = ld or {}
-    plots = [p for p in (next_plot, ld.get("description")) if isinstance(p, str) and p.strip()]
-    plots = list(dict.fromkeys(html_lib.unescape(p).strip() for p in plots))
-    date = str(ld.get("datePublished") or "")
-    image = ld.get("image")
+def _credits(atf: dict, groupings: tuple[str, ...]) -> tuple[Person, ...] | None:
+    """People of the ``principalCreditsV2`` groupings named ``groupings`` (e.g. Director/Directors), in page order."""
+    out: list[Person] = []
+    for group in _as_list(atf.get("principalCreditsV2")):
+        if _text(_dig(group, "grouping", "text")) not in groupings:
+            continue
+        for c in _as_list(_dig(group, "credits")):
+            name, nm = _text(_dig(c, "name", "nameText", "text")), _dig(c, "name", "id")
+            if name:
+                p = Person(name, nm if is_person_id(nm) else None)  # type: ignore[arg-type]
+                if p not in out:
+                    out.append(p)
+    return tuple(out) or None
+
+
+def _genres(atf: dict) -> tuple[str, ...]:
+    items = [_text(_dig(g, "genre", "text")) for g in _as_list(_dig(atf, "titleGenres", "genres"))]
+    if not any(items):
+        items = [_text(_dig(g, "text")) for g in _as_list(_dig(atf, "genres", "genres"))]
+    return tuple(g for g in items if g)
+
+
+def _check_complete(raw: bytes) -> None:
+    if looks_like_challenge(raw):
+        raise SourceError("firewall", "the page is a firewall/bot challenge (AWS WAF or similar), not a title page; save the title page again from a browser that passed it")
+    if b"</html>" not in raw.rstrip()[-_TAIL:].lower():
+        raise SourceError("parse", "truncated page: no closing </html>; save or fetch it again")
+
+
+def parse_title_page(page: str | bytes, imdb_id: str | None = None) -> Record:
+    """A :class:`Record` from an IMDb title page.
+
+    Raise :class:`SourceError` for a challenge, a truncated page, a page of another title than
+    ``imdb_id`` or one without movie data, and :class:`NotAMovie` for an episode, series, game ...
+    """
+    raw = page.encode("utf-8") if isinstance(page, str) else page
+    _check_complete(raw)
+    soup = BeautifulSoup(raw, "html.parser", parse_only=SoupStrainer("script"))
+    atf = _above_the_fold(soup) or {}
+    ld = _find_ld(soup) or {}
+    if not atf and not ld:
+        raise SourceError("parse", "no __NEXT_DATA__ title data and no JSON-LD movie block in the page")
+    page_id = atf.get("id")
+    if imdb_id and isinstance(page_id, str) and page_id != imdb_id:
+        raise SourceError("parse", f"the page is for {page_id}, not {imdb_id}")
+    title_type = _dig(atf, "titleType", "id") if atf else _LD_TYPES.get(str(ld.get("@type")))
+    check_title_type(title_type if isinstance(title_type, str) else None)
+
+    plots = [_text(_dig(atf, "plot", "plotText", "plainText")), _text(ld.get("description"))]
+    image = _dig(atf, "primaryImage", "url") or ld.get("image")
     if isinstance(image, dict):
         image = image.get("url")
-    genres = tuple(html_lib.unescape(g).strip() for g in _as_list(ld.get("genre")) if isinstance(g, str) and g.strip())
-    name = ld.get("name")
+    year = _dig(atf, "releaseYear", "year")  # the title's year; never datePublished (the release date)
+    genres = _genres(atf) or tuple(g for g in (_text(x) for x in _as_list(ld.get("genre"))) if g)
     return Record(
-        title=html_lib.unescape(name).strip() if isinstance(name, str) and name.strip() else None,
-        year=int(date[:4]) if date[:4].isdigit() else None,
+        title=_text(_dig(atf, "titleText", "text")) or _text(ld.get("name")),
+        year=year if isinstance(year, int) and not isinstance(year, bool) else None,
         genres=genres or None,
-        plots=tuple(plots) or None,
-        directors=_people(ld.get("director")),
-        cast=_people(ld.get("actor")),
+        plots=tuple(dict.fromkeys(p for p in plots if p)) or None,
+        directors=_credits(atf, ("Director", "Directors")) or _ld_people(ld.get("director")),
+        cast=_credits(atf, ("Star", "Stars")) or _ld_people(ld.get("actor")),
         poster_url=image if isinstance(image, str) and image.startswith(("http://", "https://")) else None,
     )
 
@@ -94,14 +165,15 @@ class ImdbHtmlSource(Source):
 
     name = "imdb-html"
     licence = "IMDb pages: IMDb's conditions of use apply; data for personal and non-commercial use only."
+    gives = frozenset({"directors", "cast", "plot", "poster", "nm ids"})
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
-        self.template = ctx.env.get("IMDB_TITLE_URL", DEFAULT_TITLE_URL)
+        self.template = ctx.env.get("IMDB_TITLE_URL", DEFAULT_TITLE_URL).strip()
 
     def headers(self) -> dict[str, str]:
         return {"Accept": "text/html", "Accept-Language": "en-US,en;q=0.8"}
 
     def fetch(self, imdb_id: str) -> Record:
         r = self.get(self.template.format(id=imdb_id))
-        return parse_title_page(r.content)
+        return parse_title_page(r.content, imdb_id)

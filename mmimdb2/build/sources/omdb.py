@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from mmimdb2.build.sources.base import Record, Source, SourceError, Unavailable
+from mmimdb2.build.sources.base import Record, Source, SourceError, Unavailable, check_secret
 from mmimdb2.schema import Person
 
 DEFAULT_API = "https://www.omdbapi.com/"
@@ -30,15 +30,18 @@ class OmdbSource(Source):
 
     name = "omdb"
     licence = "OMDb API: data under CC BY-NC 4.0 per OMDb's terms; requires the user's own API key."
+    gives = frozenset({"directors", "cast", "plot", "poster"})
+    secret_env = ("OMDB_API_KEY",)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
-        self.key = ctx.env.get("OMDB_API_KEY", "")
-        self.api = ctx.env.get("OMDB_API_URL", DEFAULT_API)
+        self.key = ctx.env.get("OMDB_API_KEY", "").strip()  # a pasted key often ends with a newline
+        self.api = ctx.env.get("OMDB_API_URL", DEFAULT_API).strip()
 
     def prepare(self, ids: list[str]) -> None:
         if not self.key:
             raise Unavailable("no OMDB_API_KEY in the environment")
+        check_secret("OMDB_API_KEY", self.key)
 
     def fetch(self, imdb_id: str) -> Record:
         r = self.get(self.api, {"i": imdb_id, "plot": "full", "apikey": self.key})

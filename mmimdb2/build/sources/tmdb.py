@@ -8,7 +8,7 @@ The key is the user's: ``TMDB_API_KEY`` (v3 key, sent as ``api_key``) or ``TMDB_
 
 from __future__ import annotations
 
-from mmimdb2.build.sources.base import Record, Source, SourceError, Unavailable
+from mmimdb2.build.sources.base import Record, Source, SourceError, Unavailable, check_secret
 from mmimdb2.schema import Person
 
 DEFAULT_API = "https://api.themoviedb.org/3"
@@ -27,18 +27,22 @@ class TmdbSource(Source):
 
     name = "tmdb"
     licence = "TMDb API: this product uses the TMDb API but is not endorsed or certified by TMDb; TMDb's terms of use apply (non-commercial use with attribution)."
+    gives = frozenset({"directors", "cast", "plot", "poster"})
+    secret_env = ("TMDB_API_KEY", "TMDB_READ_TOKEN")
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         env = ctx.env
-        self.key = env.get("TMDB_API_KEY", "")
-        self.token = env.get("TMDB_READ_TOKEN", "")
-        self.api = env.get("TMDB_API_URL", DEFAULT_API).rstrip("/")
-        self.images = env.get("TMDB_IMAGE_URL", DEFAULT_IMAGES).rstrip("/")
+        self.key = env.get("TMDB_API_KEY", "").strip()  # a pasted key often ends with a newline
+        self.token = env.get("TMDB_READ_TOKEN", "").strip()
+        self.api = env.get("TMDB_API_URL", DEFAULT_API).strip().rstrip("/")
+        self.images = env.get("TMDB_IMAGE_URL", DEFAULT_IMAGES).strip().rstrip("/")
 
     def prepare(self, ids: list[str]) -> None:
         if not (self.key or self.token):
             raise Unavailable("no TMDB_API_KEY or TMDB_READ_TOKEN in the environment")
+        for var, value in (("TMDB_API_KEY", self.key), ("TMDB_READ_TOKEN", self.token)):
+            check_secret(var, value)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", "Accept": "application/json"} if self.token else {"Accept": "application/json"}

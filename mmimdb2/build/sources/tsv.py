@@ -14,12 +14,15 @@ from pathlib import Path
 
 from mmimdb2.build import tsv
 from mmimdb2.build.http import HttpError
-from mmimdb2.build.sources.base import Record, Source, SourceError, Unavailable
+from mmimdb2.build.sources.base import MOVIE_TITLE_TYPES, NotAMovie, Record, Source, SourceError, Unavailable
 from mmimdb2.io import atomic_write_json
 from mmimdb2.schema import Person
 
 DEFAULT_TSV_URL = "https://datasets.imdbws.com/"
 CAST_CATEGORIES = frozenset({"actor", "actress", "self"})
+
+#: Bumped when the saved index's content changes, so an index written by an older version is not reused.
+INDEX_VERSION = 2
 
 
 class TsvSource(Source):
@@ -28,6 +31,7 @@ class TsvSource(Source):
     name = "tsv"
     local = True
     licence = "IMDb non-commercial datasets: personal and non-commercial use only (https://developer.imdb.com/non-commercial-datasets/)."
+    gives = frozenset({"directors", "cast", "nm ids"})
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -55,8 +59,11 @@ class TsvSource(Source):
         return out
 
     def prepare(self, ids: list[str]) -> None:
+        """Check the four headers (a wrong file is :class:`~mmimdb2.build.tsv.TsvError`: the build stops), then index."""
         files = self._files()
-        stamp = hashlib.sha256()
+        for f, p in files.items():
+            tsv.check_header(p, f)
+        stamp = hashlib.sha256(f"index v{INDEX_VERSION}\n".encode())
         for i in sorted(ids):
             stamp.update(i.encode() + b"\n")
         for f, p in sorted(files.items()):
@@ -66,46 +73,64 @@ class TsvSource(Source):
         if saved.is_file():
             self.index = json.loads(saved.read_text(encoding="utf-8"))
             return
-        self.index = build_index(files, set(ids))
+        self.index = build_index(files, set(ids), log=self.ctx.log)
         atomic_write_json(saved, self.index, indent=None)
 
     def fetch(self, imdb_id: str) -> Record:
         row = self.index.get(imdb_id)
         if row is None:
             raise SourceError("fetch", "not in IMDb's title.basics")
+        if row.get("type") not in MOVIE_TITLE_TYPES:
+            raise NotAMovie(str(row.get("type")))
         people = self.index.get("__names__", {})
+        notes: list[tuple[str, str]] = []
 
-        def person(nm: str) -> Person | None:
-            name = people.get(nm)
-            return Person(name, nm) if name else None
+        def persons(role: str, nms: list[str]) -> tuple[Person, ...]:
+            """People with their names; one missing from name.basics keeps its id, an empty name and a note."""
+            out = []
+            for nm in nms:
+                name = people.get(nm)
+                if not name:
+                    notes.append(("people", f"{role} {nm} is not in name.basics"))
+                out.append(Person(name or "", nm))
+            return tuple(out)
 
-        directors = tuple(p for p in (person(nm) for nm in row["directors"]) if p)
-        cast = tuple(p for p in (person(nm) for nm in row["cast"]) if p)
+        directors, cast = persons("director", row["directors"]), persons("cast member", row["cast"])
         return Record(
             title=row["title"] or None,
             year=row["year"],
             genres=tuple(row["genres"]) or None,
             directors=directors or None,
             cast=cast or None,
+            notes=tuple(notes),
         )
 
 
-def build_index(files: dict[str, Path], wanted: set[str]) -> dict[str, dict]:
-    """One pass per file: {tt: {title, year, genres, directors, cast}} plus ``__names__`` {nm: name}."""
+def build_index(files: dict[str, Path], wanted: set[str], log=None) -> dict[str, dict]:
+    """One pass per file: {tt: {type, title, year, genres, directors, cast}} plus ``__names__`` {nm: name}.
+
+    Titles of every type are indexed (a non-movie is refused at fetch time with its type as the
+    reason); damaged rows are counted and reported through ``log``.
+    """
+
+    def damaged(name: str):
+        return lambda n: log and log(f"tsv: {n} damaged row(s) of wanted ids left out of {name} (wrong number of columns)")
+
     index: dict[str, dict] = {}
-    for row in tsv.stream_rows(files["title.basics.tsv.gz"], wanted):
+    for row in tsv.stream_rows(files["title.basics.tsv.gz"], wanted, on_damaged=damaged("title.basics.tsv.gz")):
         year = row.get("startYear")
         index[row["tconst"]] = {
+            "type": row.get("titleType"),
             "title": row.get("primaryTitle") or "",
             "year": int(year) if year and year.isdigit() else None,
             "genres": tsv.split_list(row.get("genres")),
             "directors": [],
             "cast": [],
         }
-    for row in tsv.stream_rows(files["title.crew.tsv.gz"], index.keys()):
+    for row in tsv.stream_rows(files["title.crew.tsv.gz"], index.keys(), on_damaged=damaged("title.crew.tsv.gz")):
         index[row["tconst"]]["directors"] = tsv.split_list(row.get("directors"))
     cast: dict[str, list[tuple[int, str]]] = {}
-    for row in tsv.stream_rows(files["title.principals.tsv.gz"], index.keys()):
+    for row in tsv.stream_rows(files["title.principals.tsv.gz"], index.keys(), on_damaged=damaged("title.principals.tsv.gz")):
         cat, nm = row.get("category"), row.get("nconst")
         if nm and cat in CAST_CATEGORIES:
             order = int(row["ordering"]) if (row.get("ordering") or "").isdigit() else 0
@@ -119,6 +144,10 @@ def build_index(files: dict[str, Path], wanted: set[str]) -> dict[str, dict]:
                 seen.append(nm)
         index[tt]["cast"] = seen
     nms = {nm for r in index.values() for nm in r["directors"] + r["cast"]}
-    names = {row["nconst"]: row["primaryName"] for row in tsv.stream_rows(files["name.basics.tsv.gz"], nms) if row.get("primaryName")}
+    names = {
+        row["nconst"]: row["primaryName"]
+        for row in tsv.stream_rows(files["name.basics.tsv.gz"], nms, on_damaged=damaged("name.basics.tsv.gz"))
+        if row.get("primaryName")
+    }
     index["__names__"] = names  # type: ignore[assignment]
     return index
