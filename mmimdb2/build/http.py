@@ -101,6 +101,14 @@ def is_challenge(resp: requests.Response) -> bool:
     return False
 
 
+def _host(url: str) -> str:
+    """The host of ``url`` (the rate limiter's key); a malformed URL is an :class:`HttpError` naming it, redacted."""
+    try:
+        return urlsplit(url).netloc
+    except ValueError as e:
+        raise HttpError(f"{redact(url)}: invalid request (InvalidURL: {e}); check the source's base URL") from None
+
+
 class HostRateLimiter:
     """At most ``rate`` requests per second to each host, shared by all threads.
 
@@ -272,7 +280,7 @@ class PoliteSession:
                     raise NotFound(f"{redact(url)}: HTTP {status} (cached)", status)
                 else:
                     return Response(url, status, ctype, body, from_cache=True)
-        host = urlsplit(url).netloc
+        host = _host(url)
         last = "no attempt made"
         connect_failures = 0
         for n in range(self.retry.attempts):
@@ -319,7 +327,7 @@ class PoliteSession:
 
     def download(self, url: str, dest: Path, *, chunk: int = 1 << 20) -> Path:
         """Stream a large file (an IMDb TSV) to ``dest`` via a temp file and rename: never a partial file."""
-        host = urlsplit(url).netloc
+        host = _host(url)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.part")
         last = ""
