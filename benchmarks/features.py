@@ -24,7 +24,7 @@ import numpy as np
 
 from benchmarks.encoders.base import Encoder, resolve_device
 from mmimdb2.paths import cache_root
-from mmimdb2.io import atomic_write_json, atomic_writer
+from mmimdb2.io import BadJSON, atomic_write_json, atomic_writer, read_json
 
 #: Bump when the cache file layout changes (old files are then simply not found).
 CACHE_FORMAT = 1
@@ -199,7 +199,10 @@ def extract_features(
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
+    """The sidecar's description, or {} when it is missing or damaged (it only informs; the arrays
+    were checked against the split and encoder already)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = read_json(path)
+    except BadJSON:
         return {}
+    return meta if isinstance(meta, dict) else {}

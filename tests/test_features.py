@@ -191,6 +191,17 @@ def test_zero_byte_or_truncated_cache_file_is_recomputed_with_one_line(tmp_path,
     assert enc.calls == 4 and capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize("content", ["", "[1, 2]", "[" * 100_000])
+def test_damaged_sidecar_still_serves_the_checked_arrays(tmp_path, content):
+    ds = make_dataset(tmp_path / "data")
+    enc = Counting(get_encoder("weightfree"))
+    first = run(ds, enc, tmp_path / "cache")
+    (tmp_path / "cache" / "features" / f"{first.key}.json").write_text(content)
+    again = run(ds, enc, tmp_path / "cache")
+    assert enc.calls == 2 and again.meta == {}
+    np.testing.assert_array_equal(again.image, first.image)
+
+
 def test_default_cache_dir_is_the_project_cache_root(tmp_path, monkeypatch):
     monkeypatch.setenv("MMIMDB2_CACHE", str(tmp_path / "root"))
     ds = make_dataset(tmp_path / "data")
