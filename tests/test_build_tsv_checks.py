@@ -89,3 +89,9 @@ def test_a_director_missing_from_name_basics_is_recorded(world, tmp_path):
     assert any(r["reason"] == f"director {nm} is not in name.basics" and r["source"] == "tsv" for r in rows)
     d = json.loads((out / f"dataset/{tt}.json").read_text())
     assert d["directors"] == [{"name": name, "imdb_id": nm}]  # named by the page, which has the same nm id
+
+
+def test_select_refuses_a_wrong_header_in_one_line(tmp_path, capsys):
+    write_tsv_gz(tmp_path / "title.basics.tsv.gz", ["tconst", "type", "title"], [["tt0000001", "movie", "T"]])
+    assert cli.main(["select", "--tsv-dir", str(tmp_path), "--out", str(tmp_path / "m")]) == 2
+    assert "title.basics.tsv.gz: not IMDb's title.basics.tsv.gz header: missing titleType" in one_error_line(capsys)

@@ -52,8 +52,10 @@ def read_candidates(tsv_dir: Path, *, min_votes: int = 0, title_types: frozenset
         ratings = tsv_dir / "title.ratings.tsv.gz"
         if not ratings.is_file():
             raise SelectError(f"--min-votes needs {ratings}")
-        votes = {r["tconst"]: int(r["numVotes"] or 0) for r in tsv.stream_rows(ratings)}
+        tsv.check_header(ratings)
+        votes = {r["tconst"]: int(r["numVotes"]) if (r["numVotes"] or "").isdigit() else 0 for r in tsv.stream_rows(ratings)}
     out = {}
+    tsv.check_header(tsv_dir / "title.basics.tsv.gz")
     for r in tsv.stream_rows(tsv_dir / "title.basics.tsv.gz"):
         if r.get("titleType") not in title_types or r.get("isAdult") == "1":
             continue
