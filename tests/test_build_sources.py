@@ -122,6 +122,9 @@ def test_archive_reads_release_folders_and_saved_pages(world, tmp_path):
         assert r.plots == ("First.", "Second") and r.directors[0].name == "A B" and r.poster_bytes == jpeg(1)
     with pytest.raises(SourceError, match="malformed JSON"):
         a.fetch("tt0100002")
+    (rel / "dataset/tt0100005.json").write_text(json.dumps({"title": "T", "year": "1916", "director": "Joel Coen, Ethan Coen", "plot": "P", "genres": ["Drama"]}))
+    r = a.fetch("tt0100005")  # as the authors' release writes them: year a string, directors joined with ", "
+    assert r.year == 1916 and [p.name for p in r.directors] == ["Joel Coen", "Ethan Coen"]
     r = a.fetch("tt0100003")
     assert r.title == m["title"] and r.poster_url == "https://x/p.jpg"
     with pytest.raises(SourceError, match="no tt0100004.json"):

@@ -3,7 +3,8 @@
 ``--archive DIR`` may be the released folder (with ``dataset/`` inside), its ``dataset/`` folder,
 or a folder of saved IMDb title pages (``tt*.html``, parsed like live pages, with a ``tt*.jpg``
 beside them or the page's poster URL). The authors' JSON: ``plot`` (str or list), ``director``
-(str or list), ``cast`` (list of names), ``genres`` (list), sometimes ``title``/``year``.
+(str or list; one string joins several directors with ", "), ``cast`` (list of names), ``genres``
+(list), sometimes ``title`` and ``year`` (an int or a string such as "1916").
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ def _strs(v: object) -> list[str]:
         if isinstance(x, str) and x.strip():
             out.append(x.split("::")[0].strip())
     return out
+
+
+def _year(v: object) -> int | None:
+    """The authors' ``year``: an int or a string of four digits ("1916")."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    return int(v.strip()) if isinstance(v, str) and v.strip().isdigit() and len(v.strip()) == 4 else None
+
+
+def _directors(v: object) -> list[str]:
+    """The authors' ``director``: a list, or one string joining several directors with ", "."""
+    return [n.strip() for name in _strs(v) for n in name.split(", ") if n.strip()]
 
 
 class ArchiveSource(Source):
@@ -64,10 +77,10 @@ class ArchiveSource(Source):
                 raise SourceError("parse", f"{js.name}: not a JSON object")
             rec = Record(
                 title=d["title"].strip() if isinstance(d.get("title"), str) and d["title"].strip() else None,
-                year=d["year"] if isinstance(d.get("year"), int) else None,
+                year=_year(d.get("year")),
                 genres=tuple(_strs(d.get("genres"))) or None,
                 plots=tuple(dict.fromkeys(_strs(d.get("plot")))) or None,
-                directors=tuple(Person(n) for n in _strs(d.get("director"))) or None,
+                directors=tuple(Person(n) for n in _directors(d.get("director"))) or None,
                 cast=tuple(Person(n) for n in _strs(d.get("cast"))) or None,
             )
         elif page.is_file():
