@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 
 from mmimdb2.build.fakeweb import challenge_page
-from mmimdb2.build.http import FirewallBlocked, HostRateLimiter, PoliteSession, ResponseCache
+from mmimdb2.build.http import FirewallBlocked, HostRateLimiter, PoliteSession, ResponseCache, is_challenge
 from mmimdb2.build.sources import SourceContext, SourceError, parse_title_page, resolve_source
 from mmimdb2.build.sources.base import MOVIE_TITLE_TYPES, NotAMovie
 from test_build_helpers import FAST_RETRY, Resp, title_page, web, world  # noqa: F401
@@ -106,3 +107,16 @@ def test_fake_pages_have_the_real_layout():
     assert "director" not in ld and "actor" not in ld and ld["datePublished"].startswith("2000")
     r = parse_title_page(page, "tt0000001")
     assert r.year == 1999 and r.directors[0].imdb_id == "nm0000001" and r.cast[0].imdb_id == "nm0000002"
+
+
+def test_a_streamed_download_is_not_read_into_memory_to_look_for_a_challenge():
+    class Streamed(requests.Response):
+        @property
+        def content(self):  # what a 200 check must not touch on a download
+            raise AssertionError("the body of a streamed download was read")
+
+    r = Streamed()
+    r.status_code, r.headers["Content-Type"] = 200, "application/octet-stream"
+    assert not is_challenge(r, peek=False) and not is_challenge(r)
+    r.headers["Content-Type"] = "text/html"
+    assert not is_challenge(r, peek=False)

@@ -85,13 +85,18 @@ def looks_like_challenge(body: bytes) -> bool:
     return any(m in head for m in _STRONG_MARKERS) and b"__next_data__" not in body.lower()
 
 
-def is_challenge(resp: requests.Response) -> bool:
-    """True when ``resp`` is a firewall's challenge rather than the content asked for."""
+def is_challenge(resp: requests.Response, *, peek: bool = True) -> bool:
+    """True when ``resp`` is a firewall's challenge rather than the content asked for.
+
+    A 200 answer's body is read only with ``peek`` and when it may be HTML (a streamed download
+    of a multi-GB TSV is judged by its headers alone; a challenge there fails the gzip check).
+    """
     waf = resp.headers.get("x-amzn-waf-action", "")
     if waf.lower() in ("challenge", "captcha", "block"):
         return True
     if resp.status_code == 200:
-        return looks_like_challenge(resp.content)
+        ctype = resp.headers.get("Content-Type", "").lower()
+        return peek and (not ctype or "html" in ctype) and looks_like_challenge(resp.content)
     if resp.status_code in (202, 403, 405, 429, 503):
         head = resp.content[:65536]
         if resp.status_code == 202 and not head.strip():
@@ -335,7 +340,7 @@ class PoliteSession:
             self.limiter.wait(host)
             try:
                 with self._session().get(url, timeout=self.retry.timeout, stream=True) as r:
-                    if is_challenge(r):
+                    if is_challenge(r, peek=False):
                         raise FirewallBlocked(f"{host} answered with a firewall challenge (HTTP {r.status_code})", r.status_code)
                     if r.status_code == 404:
                         raise NotFound(f"{redact(url)}: HTTP 404", 404)
