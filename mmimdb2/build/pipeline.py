@@ -1,7 +1,8 @@
 """The build: manifest -> sources -> validated movies on disk -> split, failures, datasheet, MANIFEST.
 
-Resumable by construction: movies already in the journal (with their files present) are skipped,
-the rest are assembled by a bounded pool of threads sharing one per-host rate limiter and one
+Resumable by construction: movies already in the journal (with their files present) are skipped
+unless a source is usable now that was not when they were built (they are then re-merged, so the
+new source's fields take their place by precedence); the rest are assembled by a bounded pool of threads sharing one per-host rate limiter and one
 response cache, and the final files are derived from the dataset folder and the journal only, so a
 run that was killed and resumed ends with the same bytes as one that never stopped.
 """
@@ -199,8 +200,8 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
 
     def work_one(imdb_id: str) -> Assembled:
         res = assemble(imdb_id, sources, policy=cfg.poster, cancel=cancel)
-        consulted = sorted(s.name for s in sources if not s.stopped)  # a stopped source is asked again next run
-        entry: dict = {"kind": "movie", "id": imdb_id, "problems": [p.as_dict() for p in res.problems], "sources": consulted}
+        # the sources this run could use (a firewalled one counts: re-asking it each resume would redo every movie)
+        entry: dict = {"kind": "movie", "id": imdb_id, "problems": [p.as_dict() for p in res.problems], "sources": active}
         if res.ok:
             entry["status"] = "done"
             entry["sizes"] = write_movie(dataset_dir, imdb_id, res.movie, res.poster)  # type: ignore[arg-type]
