@@ -1,9 +1,10 @@
 """Runs the planned cells: each (model config, seed) is one cached, idempotent job.
 
-A job's result file under ``<out>/cells/`` is named by the job's identity (dataset, split hash,
-protocol, model and config, encoder, KG settings, drop, seed), so a rerun skips finished jobs and
-jobs can be farmed out independently. Inputs (features, KG, embedding) are prepared only when a
-job has to run, and once per KG setting.
+A job's result file under ``<out>/cells/`` is named by a key over everything that changes its
+result (the job's identity, the data's content fingerprint, every trainer and KG-embedding
+setting; see :mod:`benchmarks.cells`), so a rerun skips finished jobs, recomputes edited or
+damaged ones, and jobs can be farmed out independently. Inputs (features, KG, embedding) are
+prepared only when a job has to run, and once per KG setting.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def run_benchmark(args: argparse.Namespace, cells: list[Cell], *, kg: KGSettings
     import mmimdb2
     from benchmarks.encoders import get_encoder, resolve_device
     from benchmarks.metrics import head_tail_genres
-    from leaderboard.results import make_result, merge_results, read_result, result_filename, submit_result, write_result
+    from benchmarks.cells import cell_key, cell_path, read_cell
+    from leaderboard.results import make_result, merge_results, result_filename, submit_result, write_result
 
     progress = not args.no_progress
     with watch.stage("load"):
@@ -112,6 +114,7 @@ def run_benchmark(args: argparse.Namespace, cells: list[Cell], *, kg: KGSettings
         for cell in cells:
             kgs = KGSettings(cell.kg_model or kg.model, kg.dim, kg.epochs or default_kg_epochs())
             config = _cell_config(cell, args)
+            key_inputs = _cell_key_inputs(dataset, encoder, config, kgs)
             per_seed_records = []
             for seed in args.seeds:
                 base = dict(
@@ -122,9 +125,10 @@ def run_benchmark(args: argparse.Namespace, cells: list[Cell], *, kg: KGSettings
                 kg_info = {"model": kgs.model, "dim": kgs.dim, "epochs": kgs.epochs, "hits_at_10": None}
                 probe = make_result(**base, kg=kg_info, per_seed=[_placeholder(seed)], wall_time_s={},
                                     code={}, hardware={}, created="", validate=False)  # fmt: skip
-                path = out / "cells" / result_filename(probe)
-                if path.exists() and not args.force:
-                    per_seed_records.append(read_result(path))
+                path = cell_path(out, probe, cell_key(probe, **key_inputs))
+                done = None if args.force else read_cell(path, probe)
+                if done is not None:
+                    per_seed_records.append(done)
                     continue
                 prep = inputs_for(kgs, protocol, seed)
                 job = Stopwatch()
@@ -146,6 +150,22 @@ def run_benchmark(args: argparse.Namespace, cells: list[Cell], *, kg: KGSettings
                 submit_result(merged)
             records.append(merged)
     return format_table(records, dataset_name=dataset.name)
+
+
+def _cell_key_inputs(dataset, encoder, config: dict, kgs: KGSettings) -> dict:
+    """What a cell's file key hashes beyond the result's identity (see :mod:`benchmarks.cells`):
+    the data's content fingerprint, the encoder's preprocessing, and every trainer and KG-embedding
+    setting, defaults included."""
+    from benchmarks.cells import settings_of
+    from benchmarks.trainer import train
+    from idkg.embedding import embed_kg
+
+    return {
+        "content_sha256": dataset.fingerprint,
+        "preprocessing": encoder.preprocessing,
+        "trainer": settings_of(train, config),
+        "kg_embedding": settings_of(embed_kg, kgs.embed_kwargs()),
+    }
 
 
 def default_kg_epochs() -> int:

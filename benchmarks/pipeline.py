@@ -44,6 +44,10 @@ class KGSettings:
     dim: int = 200
     epochs: int | None = None  # None: the embedding module's documented default
 
+    def embed_kwargs(self) -> dict:
+        """The arguments ``idkg.embedding.embed_kg`` gets for these settings (unset ones keep its defaults)."""
+        return {"model": self.model, "dim": self.dim, **({"epochs": self.epochs} if self.epochs is not None else {})}
+
 
 @dataclass
 class PreparedInputs:
@@ -109,9 +113,7 @@ def prepare_inputs(
         graph = build_kg(kg_source, "train")
     with watch.stage("kg_embedding"):
         kg_cache = Path(cache_dir) / "kg-embeddings" if cache_dir is not None else None  # beside features/, as by default
-        kw = {"model": kg.model, "dim": kg.dim, "device": device, "cache_dir": kg_cache, "progress": progress}
-        if kg.epochs is not None:
-            kw["epochs"] = kg.epochs
+        kw = {**kg.embed_kwargs(), "device": device, "cache_dir": kg_cache, "progress": progress}
         emb = embed_kg(graph, **kw)
     with watch.stage("kg_inputs"):
         movies = [dataset.movies[i] for i in ids]

@@ -13,7 +13,7 @@ from benchmarks.protocols import authors_draw
 from benchmarks.run import main, plan_cells, build_parser
 from leaderboard.results import read_result, schema_errors
 
-FAST = ["--epochs", "2", "--kg-epochs", "1", "--kg-dim", "16", "--no-progress"]
+FAST = ["--epochs", "2", "--kg-epochs", "1", "--kg-dim", "16", "--encoder", "weightfree", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +129,104 @@ def test_list_models_and_encoders(capsys):
     assert {"idkg", "gmu", "centralnet", "late-fusion", "concat"} <= set(names)
     assert main(["--list-encoders"]) == 0
     assert "weightfree" in capsys.readouterr().out
+
+
+# -- the cell cache: keyed on content and settings, damaged files recomputed --------------------
+@pytest.fixture
+def editable_demo(small_demo, tmp_path) -> Path:
+    """A private copy of the small demo, safe to edit."""
+    import shutil
+
+    return Path(shutil.copytree(small_demo, tmp_path / "demo"))
+
+
+def _count_jobs(monkeypatch) -> list[int]:
+    """Make ``harness.train_and_evaluate`` count its calls (it still trains)."""
+    calls: list[int] = []
+    real = harness.train_and_evaluate
+
+    def counting(*a, **k):
+        calls.append(k["seed"])
+        return real(*a, **k)
+
+    monkeypatch.setattr(harness, "train_and_evaluate", counting)
+    return calls
+
+
+def _edit_first_train_record(root: Path, edit) -> None:
+    mid = (root / "split" / "train.txt").read_text().split()[0]
+    path = root / "dataset" / f"{mid}.json"
+    record = json.loads(path.read_text())
+    edit(record)
+    path.write_text(json.dumps(record))
+
+
+def test_edited_data_is_recomputed_unchanged_data_is_served(editable_demo, tmp_path, capsys, monkeypatch):
+    calls = _count_jobs(monkeypatch)
+    out = tmp_path / "out"
+    assert _run(editable_demo, out, "--models", "late-fusion", capsys=capsys)[0] == 0
+    assert _run(editable_demo, out, "--models", "late-fusion", capsys=capsys)[0] == 0
+    assert len(calls) == 1  # unchanged: served from the cell cache
+    _edit_first_train_record(editable_demo, lambda r: r.update(plot="A quite different story about a lost dog."))
+    assert _run(editable_demo, out, "--models", "late-fusion", capsys=capsys)[0] == 0
+    assert len(calls) == 2  # same name, version and split, other content: recomputed
+    _edit_first_train_record(editable_demo, lambda r: r.update(genres=["Western"] if "Western" not in r["genres"] else ["Music"]))
+    assert _run(editable_demo, out, "--models", "late-fusion", capsys=capsys)[0] == 0
+    assert len(calls) == 3
+    assert _run(editable_demo, out, "--models", "late-fusion", capsys=capsys)[0] == 0
+    assert len(calls) == 3
+
+
+def test_changed_trainer_or_kg_setting_is_recomputed(small_demo, tmp_path, capsys, monkeypatch):
+    from idkg import embedding
+
+    calls = _count_jobs(monkeypatch)
+    assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
+    assert _run(small_demo, tmp_path, "--models", "late-fusion", "--batch-size", "32", capsys=capsys)[0] == 0
+    assert len(calls) == 2
+    # a KG-embedding default the result does not record (negatives per positive) still keys the cell
+    monkeypatch.setitem(embedding.embed_kg.__kwdefaults__, "num_negs_per_pos", 2)
+    assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
+    assert len(calls) == 3
+    monkeypatch.setitem(embedding.embed_kg.__kwdefaults__, "num_negs_per_pos", 1)
+    assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
+    assert len(calls) == 3  # back to the first settings: its cell is still there
+
+
+def test_settings_of_reads_defaults_and_overlays_given_values():
+    from benchmarks.cells import settings_of
+
+    def fit(data, *, lr: float = 1e-3, epochs: int = 5, seed: int = 0, device: str = "cpu", progress: bool = True):
+        return data
+
+    assert settings_of(fit) == {"lr": 1e-3, "epochs": 5}  # run-only arguments do not key a result
+    assert settings_of(fit, {"epochs": 9, "temperature": 0.3}) == {"lr": 1e-3, "epochs": 9}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda p: p.write_bytes(b""), id="zero-byte"),
+        pytest.param(lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), id="truncated"),
+        pytest.param(lambda p: p.write_bytes(b"\x00\xffgarbage"), id="garbage"),
+        pytest.param(lambda p: p.write_text("[1, 2, 3]"), id="not-an-object"),
+        pytest.param(lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "per_seed": []})), id="invalid-result"),
+        pytest.param(lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "seeds": [7]})), id="another-job"),
+    ],
+)
+def test_corrupt_cell_is_recomputed_with_one_notice(small_demo, tmp_path, capsys, monkeypatch, damage):
+    calls = _count_jobs(monkeypatch)
+    assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
+    (cell,) = (tmp_path / "cells").glob("*.json")
+    good = read_result(cell)
+    damage(cell)
+    rc = main(["--dataset", str(small_demo), "--out", str(tmp_path), *FAST, "--models", "late-fusion"])
+    err = capsys.readouterr().err
+    assert rc == 0 and len(calls) == 2
+    notices = [line for line in err.splitlines() if line.startswith("cells: ")]
+    assert len(notices) == 1 and cell.name in notices[0] and notices[0].endswith("recomputing")
+    again = read_result(cell)
+    assert schema_errors(again) == [] and again["seeds"] == good["seeds"]
+    assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
+    assert len(calls) == 2  # rewritten whole: served again
+
