@@ -20,16 +20,39 @@ from idkg.model import Aligner, bce, check_modalities, check_param, make_config,
 
 @dataclass(frozen=True)
 class LateFusionConfig:
-    """``combine``: "logits" averages the probes' logits; "probs" averages their probabilities."""
+    """``combine``: "logits" averages the probes' logits; "probs" averages their probabilities.
+
+    ``dev_weights``: after training, the modality weights of the average are chosen on dev
+    macro-F1 from a grid over the simplex (step ``weight_step``); False keeps equal weights.
+    """
 
     modalities: tuple[str, ...] = ("text", "image")
     combine: str = "probs"
+    dev_weights: bool = True
+    weight_step: float = 0.1
     seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "modalities", tuple(self.modalities))
         check_modalities("LateFusionConfig", self.modalities)
         check_param("LateFusionConfig", "combine", self.combine in ("logits", "probs"), "'logits' or 'probs'", self.combine)
+        check_param("LateFusionConfig", "weight_step", 0 < self.weight_step <= 1, "in (0, 1]", self.weight_step)
+
+
+def simplex_grid(n: int, step: float) -> list[tuple[float, ...]]:
+    """Every weight vector of ``n`` non-negative multiples of ``step`` summing to 1."""
+    k = round(1 / step)
+    out: list[tuple[float, ...]] = []
+
+    def walk(prefix: tuple[int, ...], left: int) -> None:
+        if len(prefix) == n - 1:
+            out.append(tuple(c / k for c in (*prefix, left)))
+            return
+        for c in range(left + 1):
+            walk((*prefix, c), left - c)
+
+    walk((), k)
+    return out
 
 
 class LateFusion(nn.Module):
@@ -40,16 +63,44 @@ class LateFusion(nn.Module):
         self.config = config or LateFusionConfig()
         self.modalities = self.config.modalities
         self.probes = nn.ModuleDict({m: Aligner(modality_dim(spec, m), spec.num_genres) for m in self.modalities})
+        n = len(self.modalities)
+        self.register_buffer("weights", torch.full((n,), 1.0 / n))
 
     def probe_logits(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
         return {m: self.probes[m](batch[m].to(torch.float32)) for m in self.modalities}
 
     def forward(self, batch: Mapping[str, Tensor]) -> Tensor:
-        logits = torch.stack(list(self.probe_logits(batch).values()))
+        return self._combine(torch.stack(list(self.probe_logits(batch).values())), self.weights)
+
+    def _combine(self, logits: Tensor, weights: Tensor) -> Tensor:
+        w = weights.to(logits.dtype).view(-1, 1, 1)
         if self.config.combine == "logits":
-            return logits.mean(dim=0)
-        p = torch.sigmoid(logits).mean(dim=0).clamp(1e-7, 1 - 1e-7)
+            return (w * logits).sum(dim=0)
+        p = (w * torch.sigmoid(logits)).sum(dim=0).clamp(1e-7, 1 - 1e-7)
         return torch.logit(p)  # logits of the averaged probabilities
+
+    @torch.no_grad()
+    def tune_on_dev(self, dev, threshold: str = "fixed") -> None:
+        """Choose the modality weights on dev macro-F1 (at the run's threshold policy); ties keep
+        the weights closest to equal. Called by :func:`benchmarks.trainer.train` after training."""
+        from benchmarks.trainer import macro_f1, select_threshold
+
+        if not self.config.dev_weights or len(self.modalities) < 2:
+            return
+        was = self.training
+        self.eval()
+        logits = torch.stack(list(self.probe_logits(dev.features).values()))
+        equal = torch.full_like(self.weights, 1.0 / len(self.modalities))
+        best = None
+        for w in simplex_grid(len(self.modalities), self.config.weight_step):
+            wt = torch.tensor(w, device=logits.device)
+            proba = torch.sigmoid(self._combine(logits, wt)).cpu().numpy()
+            score = macro_f1(dev.labels, proba, select_threshold(dev.labels, proba, threshold))
+            key = (round(score, 10), -float((wt.cpu() - equal.cpu()).abs().sum()))
+            if best is None or key > best[0]:
+                best = (key, wt)
+        self.weights.copy_(best[1])
+        self.train(was)
 
     def loss(self, batch: Mapping[str, Tensor], labels: Tensor) -> dict[str, Tensor]:
         """Each probe's own BCE (the probes share nothing, so this trains them independently)."""

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 
 from benchmarks.pipeline import KGSettings, PreparedInputs, Stopwatch, drop_modality, prepare_inputs
 from benchmarks.suites import Cell
 
-TRAIN_DEFAULTS = {"epochs": 15, "batch_size": 64}
+#: The training recipe of every torch model, chosen on real movies (realdev yts800, offline
+#: encoders; figures in docs/training.md). ``threshold`` is the decision-threshold policy
+#: (benchmarks.trainer.THRESHOLD_POLICIES); estimators (probes) use only ``threshold``.
+TRAIN_DEFAULTS = {"epochs": 15, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.01, "patience": 0, "threshold": "fixed"}
+ESTIMATOR_SETTINGS = ("threshold",)
 SCORES = ("micro", "macro", "weighted", "samples", "head", "tail")
 
 
@@ -32,13 +38,15 @@ def _cell_config(cell: Cell, args: argparse.Namespace) -> dict:
     from benchmarks.registry import MODEL_REGISTRY, build_model
     from idkg.inputs import InputSpec
 
+    from baselines.probes import is_estimator
+
     presets = {k: v for k, v in MODEL_REGISTRY.entry(cell.model).presets.items()}
     probe = build_model(cell.model, InputSpec(text_dim=4, image_dim=4, kg_dim=4), **cell.config)
     resolved = asdict(probe.config) if is_dataclass(getattr(probe, "config", None)) else {}
-    train = {
-        "epochs": args.epochs or TRAIN_DEFAULTS["epochs"],
-        "batch_size": args.batch_size or TRAIN_DEFAULTS["batch_size"],
-    }
+    given = {k: getattr(args, k, None) for k in TRAIN_DEFAULTS}
+    train = {k: TRAIN_DEFAULTS[k] if v is None else v for k, v in given.items()}
+    if is_estimator(probe):
+        train = {k: train[k] for k in ESTIMATOR_SETTINGS}
     resolved.pop("seed", None)  # seeds are recorded per seed, not as config
     return {**presets, **cell.config, **resolved, **train}
 
@@ -52,28 +60,46 @@ def _tensor_set(prep: PreparedInputs, part: str, drop: str | None = None):
 
 
 def train_and_evaluate(cell: Cell, config: dict, prep: PreparedInputs, *, seed: int, device, drop, progress) -> dict:
-    """Train one model for one seed on ``prep``; return its per-seed entry with test metrics."""
+    """Train one model for one seed on ``prep``; return its per-seed entry with test metrics.
+
+    The decision threshold(s) are chosen on dev by ``config["threshold"]`` and recorded in the
+    entry (a float, or ``{genre: threshold}`` for the per-genre policy).
+    """
+    import time
+
+    from baselines.probes import is_estimator
     from benchmarks.metrics import evaluate
     from benchmarks.registry import build_model
-    from benchmarks.trainer import predict_proba, train
+    from benchmarks.trainer import predict_proba, select_threshold, train
+    from mmimdb2.genres import GENRES
 
     # every factory initialises its parameters from its own ``seed``; the trainer seeds the batch order
     model = build_model(cell.model, prep.spec, **{**cell.config, "seed": seed})
-    result = train(
-        model,
-        _tensor_set(prep, "train"),
-        _tensor_set(prep, "dev"),
-        epochs=config["epochs"],
-        batch_size=config["batch_size"],
-        seed=seed,
-        device=device,
-        progress=progress,
-        name=cell.model,
-    )
-    test = _tensor_set(prep, "test", drop).to(device)
-    proba = predict_proba(model, test)
-    metrics = evaluate(prep.labels[prep.rows["test"]], proba, train_label_counts=prep.train_label_counts)
-    return {"seed": seed, "metrics": metrics, "best_epoch": result.best_epoch, "train_s": result.seconds}
+    dev_labels = prep.labels[prep.rows["dev"]]
+    if is_estimator(model):
+        t0 = time.perf_counter()
+        model.fit(_arrays(prep, "train"), prep.labels[prep.rows["train"]], _arrays(prep, "dev"), dev_labels, config["threshold"])
+        best_epoch, seconds = None, time.perf_counter() - t0
+        dev_proba, proba = model.predict_proba(_arrays(prep, "dev")), model.predict_proba(_arrays(prep, "test", drop))
+    else:
+        result = train(
+            model, _tensor_set(prep, "train"), _tensor_set(prep, "dev"),
+            epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
+            weight_decay=config["weight_decay"], patience=config["patience"], threshold=config["threshold"],
+            seed=seed, device=device, progress=progress, name=cell.model,
+        )  # fmt: skip
+        best_epoch, seconds = result.best_epoch, result.seconds
+        dev_proba = predict_proba(model, _tensor_set(prep, "dev").to(device))
+        proba = predict_proba(model, _tensor_set(prep, "test", drop).to(device))
+    threshold = select_threshold(dev_labels, dev_proba, config["threshold"])
+    metrics = evaluate(prep.labels[prep.rows["test"]], proba, threshold=threshold, train_label_counts=prep.train_label_counts)
+    recorded = float(threshold) if np.ndim(threshold) == 0 else {g: float(t) for g, t in zip(GENRES, threshold)}
+    return {"seed": seed, "metrics": metrics, "best_epoch": best_epoch, "threshold": recorded, "train_s": seconds}
+
+
+def _arrays(prep: PreparedInputs, part: str, drop: str | None = None) -> dict[str, np.ndarray]:
+    """One part's arrays (for estimators, which take numpy rather than tensors)."""
+    return drop_modality({k: v[prep.rows[part]] for k, v in prep.arrays.items()}, drop)
 
 
 def run_benchmark(args: argparse.Namespace, cells: list[Cell], *, kg: KGSettings, watch: Stopwatch) -> str:
@@ -112,8 +138,8 @@ def run_benchmark(args: argparse.Namespace, cells: list[Cell], *, kg: KGSettings
     records = []
     for protocol in protocols:
         for cell in cells:
-            kgs = KGSettings(cell.kg_model or kg.model, kg.dim, kg.epochs or default_kg_epochs())
-            config = _cell_config(cell, args)
+            kgs = replace(kg, model=cell.kg_model or kg.model, epochs=kg.epochs or default_kg_epochs())
+            config = {**_cell_config(cell, args), **kgs.recorded()}
             key_inputs = _cell_key_inputs(dataset, encoder, config, kgs)
             per_seed_records = []
             for seed in args.seeds:
@@ -197,7 +223,7 @@ def format_table(records: list[dict], *, dataset_name: str) -> str:
         mean, std = r["aggregate"]["mean"], r["aggregate"]["std"]
         rows.append([_row_label(r, records), r["protocol"], *(_fmt(mean[s], std[s]) for s in SCORES), str(len(r["seeds"]))])
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
-    lines = [f"test scores on {dataset_name} (threshold 0.5, dev-selected checkpoint)"]
+    lines = [f"test scores on {dataset_name} (thresholds chosen on dev by each row's policy, dev-selected checkpoint)"]
     lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]

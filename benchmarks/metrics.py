@@ -76,7 +76,7 @@ def head_tail_genres(
 def evaluate(
     y_true: np.ndarray,
     y_prob: np.ndarray,
-    threshold: float = 0.5,
+    threshold: float | Sequence[float] | np.ndarray = 0.5,
     genres: Sequence[str] = GENRES,
     head_tail: int = HEAD_TAIL,
     train_label_counts: Sequence[float] | np.ndarray | Mapping[str, float] | None = None,
@@ -85,7 +85,7 @@ def evaluate(
 
     ``y_true`` is the (n, 23) 0/1 label matrix, ``y_prob`` the (n, 23) predicted probabilities
     (after the sigmoid), both with columns in ``genres`` order. A genre is predicted when its
-    probability is ``>= threshold``.
+    probability is ``>= threshold``: one threshold, or one per genre (in ``genres`` order).
     """
     from sklearn.metrics import f1_score  # lazy: the leaderboard validator imports this module
 
@@ -100,11 +100,14 @@ def evaluate(
         raise ValueError("y_true must hold only 0 and 1")
     if y_prob_f.min() < 0 or y_prob_f.max() > 1:
         raise ValueError("y_prob must be probabilities in [0, 1] (apply a sigmoid to logits first)")
-    if not 0 < threshold < 1:
-        raise ValueError(f"The 'threshold' parameter must be in (0, 1). Got {threshold} instead.")
+    thr = np.asarray(threshold, dtype=np.float64)
+    if thr.shape not in ((), (len(genres),)) or not np.all((thr > 0) & (thr < 1)):
+        raise ValueError(
+            f"The 'threshold' parameter must be one value or one per genre ({len(genres)}), each in (0, 1). Got {threshold} instead."
+        )
 
     t = y_true_f.astype(np.int64)
-    p = (y_prob_f >= threshold).astype(np.int64)
+    p = (y_prob_f >= thr).astype(np.int64)
     out: dict[str, Any] = {avg: float(f1_score(t, p, average=avg, zero_division=0)) for avg in AVERAGES}
     per = f1_score(t, p, average=None, zero_division=0)
     per_genre = {g: float(per[i]) for i, g in enumerate(genres)}

@@ -43,10 +43,22 @@ class KGSettings:
     model: str = "RotatE"
     dim: int = 200
     epochs: int | None = None  # None: the embedding module's documented default
+    #: None: the embedding's defaults; idkg.embedding.PAPER_SETTINGS gives the paper's SGD, lr 0.5.
+    optimizer: str | None = None
+    lr: float | None = None
+    batch_size: int | None = None
+    #: K >= 2: training rows get cross-fitted KG inputs (benchmarks.crossfit); 0: the plain F^K.
+    cross_fit: int = 0
+
+    def recorded(self) -> dict:
+        """The settings beyond model/dim/epochs that were changed, for a result's config."""
+        return {f"kg_{k}": v for k, v in (("optimizer", self.optimizer), ("lr", self.lr),
+                ("batch_size", self.batch_size), ("cross_fit", self.cross_fit or None)) if v is not None}  # fmt: skip
 
     def embed_kwargs(self) -> dict:
         """The arguments ``idkg.embedding.embed_kg`` gets for these settings (unset ones keep its defaults)."""
-        return {"model": self.model, "dim": self.dim, **({"epochs": self.epochs} if self.epochs is not None else {})}
+        given = {k: getattr(self, k) for k in ("epochs", "optimizer", "lr", "batch_size")}
+        return {"model": self.model, "dim": self.dim, **{k: v for k, v in given.items() if v is not None}}
 
 
 @dataclass
@@ -115,10 +127,22 @@ def prepare_inputs(
         kg_cache = Path(cache_dir) / "kg-embeddings" if cache_dir is not None else None  # beside features/, as by default
         kw = {**kg.embed_kwargs(), "device": device, "cache_dir": kg_cache, "progress": progress}
         emb = embed_kg(graph, **kw)
+    labels = label_matrix(dataset.movies[i].genres for i in ids)
     with watch.stage("kg_inputs"):
         movies = [dataset.movies[i] for i in ids]
         kgi = movie_kg_inputs(movies, graph, emb)
         anchors = genre_embeddings(graph, emb)
+        if kg.cross_fit:
+            from benchmarks.crossfit import cross_fit_kg_inputs
+
+            kgi = cross_fit_kg_inputs(
+                movies, rows["train"], kgi, folds=kg.cross_fit,
+                build=lambda train_ids: build_kg(_kg_dataset(kg_source, train_ids), "train"),
+                embed=lambda g: embed_kg(g, **kw),
+            )  # fmt: skip
+    from baselines.people_vote import people_vote
+
+    people = people_vote(movies, labels, rows["train"])
 
     arrays = {
         "text": np.asarray(feats.text, dtype=np.float32),
@@ -126,6 +150,7 @@ def prepare_inputs(
         "kg": np.asarray(kgi.kg, dtype=np.float32),
         "kg_count": np.asarray(kgi.kg_count, dtype=np.float32),
         "kg_degree": np.asarray(kgi.kg_degree, dtype=np.float32),
+        "people": people,
     }
     train = rows["train"]
     spec = InputSpec(
@@ -136,7 +161,6 @@ def prepare_inputs(
         mean_kg_count=float(arrays["kg_count"][train].mean()),
         mean_kg_degree=float(arrays["kg_degree"][train].mean()),
     )
-    labels = label_matrix(dataset.movies[i].genres for i in ids)
     provenance = {
         "encoder": {"name": encoder.name, "version": encoder.version},
         "kg": {
@@ -163,7 +187,9 @@ def drop_modality(arrays: dict[str, np.ndarray], drop: str | None) -> dict[str, 
     key = MODALITY_KEYS[drop]
     out = dict(arrays)
     out[key] = np.zeros_like(arrays[key])
-    if key == "kg":
+    if key == "kg":  # the people vote reads the same metadata as the KG
         out["kg_count"] = np.zeros_like(arrays["kg_count"])
         out["kg_degree"] = np.zeros_like(arrays["kg_degree"])
+        if "people" in arrays:
+            out["people"] = np.zeros_like(arrays["people"])
     return out

@@ -97,6 +97,11 @@ def _models() -> Registry:
     r.add("centralnet", "baselines.centralnet:build_centralnet")
     r.add("late-fusion", "baselines.fusion:build_late_fusion")
     r.add("concat", "baselines.fusion:build_concat")
+    probe = "baselines.probes:build_probe"
+    r.add("probe-text", probe, features=("text",))
+    r.add("probe-image", probe, features=("image",))
+    r.add("probe-all", probe, features=("text", "image", "people"))
+    r.add("people-vote", "baselines.probes:build_people_vote")
     return r
 
 

@@ -1,9 +1,12 @@
-"""The one trainer every model goes through: AdamW on cached features, dev-selected checkpoint.
+"""The one trainer every torch model goes through: AdamW on cached features, dev-selected checkpoint.
 
 Cached features fit in memory, so all rows live on the device as tensors from the start; an
 epoch is one seeded permutation of the rows and batches are contiguous slices of the permuted
 tensors. No DataLoader, no per-sample Python. The checkpoint kept is the epoch with the best dev
-macro-F1 at threshold 0.5 (sklearn's ``f1_score``), the paper's model-selection rule.
+macro-F1 (sklearn's ``f1_score``), the paper's model-selection rule, at the decision threshold of
+the run's policy (:func:`select_threshold`: 0.5 as in the paper, or chosen on dev), with
+optional early stopping (``patience``). The training recipe (lr, weight decay, epochs, patience,
+threshold policy) is chosen on real movies; see :data:`benchmarks.harness.TRAIN_DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -108,10 +111,47 @@ def predict_proba(model: nn.Module, data: TensorSet, batch_size: int = 4096) -> 
     return torch.cat(out).numpy()
 
 
-def macro_f1(labels: np.ndarray | Tensor, proba: np.ndarray, threshold: float = 0.5) -> float:
-    """Macro-F1 over genres at ``threshold`` (genres with no positive and no prediction count as 0)."""
+def macro_f1(labels: np.ndarray | Tensor, proba: np.ndarray, threshold: float | np.ndarray = 0.5) -> float:
+    """Macro-F1 over genres at ``threshold`` (one value, or one per genre; genres with no positive
+    and no prediction count as 0)."""
     y = labels.cpu().numpy() if isinstance(labels, Tensor) else np.asarray(labels)
     return float(f1_score(y.astype(int), (proba >= threshold).astype(int), average="macro", zero_division=0))
+
+
+#: How the decision threshold is set: 0.5 (the paper), one threshold chosen on dev, or one per genre.
+THRESHOLD_POLICIES: tuple[str, ...] = ("fixed", "global", "per-genre")
+#: Candidate thresholds searched on dev.
+THRESHOLD_GRID: np.ndarray = np.round(np.arange(0.05, 0.951, 0.05), 2)
+
+
+def _best_on_grid(scores: np.ndarray) -> float:
+    """The grid threshold with the best score; ties go to the one closest to 0.5."""
+    best = scores.max()
+    ties = THRESHOLD_GRID[np.isclose(scores, best)]
+    return float(ties[np.argmin(np.abs(ties - 0.5))])
+
+
+def select_threshold(labels: np.ndarray | Tensor, proba: np.ndarray, policy: str = "global") -> float | np.ndarray:
+    """The decision threshold(s) of ``policy`` chosen on dev ``labels`` / ``proba``.
+
+    ``fixed``: 0.5. ``global``: the grid value with the best dev macro-F1. ``per-genre``: for each
+    genre the grid value with the best dev F1 of that genre; a genre without a dev positive keeps
+    the global threshold (its F1 is 0 whatever the threshold). Returns a float, or a (C,) array.
+    """
+    if policy not in THRESHOLD_POLICIES:
+        raise ValueError(f"The 'threshold' policy must be one of {', '.join(THRESHOLD_POLICIES)}. Got {policy!r} instead.")
+    if policy == "fixed":
+        return 0.5
+    y = (labels.cpu().numpy() if isinstance(labels, Tensor) else np.asarray(labels)).astype(int)
+    proba = np.asarray(proba)
+    best_global = _best_on_grid(np.array([macro_f1(y, proba, t) for t in THRESHOLD_GRID]))
+    if policy == "global":
+        return best_global
+    out = np.full(y.shape[1], best_global)
+    for g in np.flatnonzero(y.sum(axis=0) > 0):
+        per = [f1_score(y[:, g], (proba[:, g] >= t).astype(int), zero_division=0) for t in THRESHOLD_GRID]
+        out[g] = _best_on_grid(np.array(per))
+    return out
 
 
 def train(
@@ -127,16 +167,25 @@ def train(
     device: str | torch.device = "cpu",
     progress: bool = True,
     name: str | None = None,
+    patience: int = 0,
+    threshold: str = "fixed",
 ) -> TrainResult:
     """Train ``model`` with AdamW on ``train``; keep (and load) the epoch with the best dev macro-F1.
 
-    The last batch of an epoch is dropped when it has a single row (BatchNorm cannot train on
+    Dev macro-F1 is measured at the ``threshold`` policy's dev-chosen threshold(s) (see
+    :func:`select_threshold`; "fixed" is 0.5). ``patience`` > 0 stops early after that many
+    epochs without a better dev macro-F1. The last batch of an epoch is dropped when it has a single row (BatchNorm cannot train on
     one); the next permutation covers that row. A non-finite loss raises :class:`TrainingError`
     naming the model and the epoch.
     """
     name = name or type(model).__name__
-    if epochs < 1 or batch_size < 2:
-        raise ValueError(f"train: epochs must be >= 1 and batch_size >= 2; got epochs={epochs}, batch_size={batch_size}")
+    if threshold not in THRESHOLD_POLICIES:
+        raise ValueError(f"The 'threshold' policy must be one of {', '.join(THRESHOLD_POLICIES)}. Got {threshold!r} instead.")
+    if epochs < 1 or batch_size < 2 or patience < 0:
+        raise ValueError(
+            f"train: epochs must be >= 1, batch_size >= 2 and patience >= 0; got epochs={epochs}, "
+            f"batch_size={batch_size}, patience={patience}"
+        )
     if len(train) < 2:
         raise TrainingError(f"cannot train {name!r}: the training set has {len(train)} row(s), need at least 2")
     if len(dev) == 0:
@@ -178,16 +227,22 @@ def train(
                     f"model {name!r} produced a non-finite loss in epoch {epoch} ({bad}); "
                     "check the inputs for NaN/inf or lower the learning rate"
                 )
-            dev_f1 = macro_f1(dev.labels, predict_proba(model, dev))
+            dev_proba = predict_proba(model, dev)
+            dev_f1 = macro_f1(dev.labels, dev_proba, select_threshold(dev.labels, dev_proba, threshold))
             history.append({"epoch": float(epoch), **means, "dev_macro_f1": dev_f1})
             if dev_f1 > best_f1:
                 best_f1, best_epoch = dev_f1, epoch
                 best_state = copy.deepcopy(model.state_dict())
             bar.set_postfix(loss=f"{means['total']:.4f}", dev_f1=f"{dev_f1:.4f}", best=best_epoch)
+            if patience > 0 and epoch - best_epoch >= patience:
+                break
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
+    tune = getattr(model, "tune_on_dev", None)  # optional hook: late fusion weighs its modalities on dev
+    if callable(tune):
+        tune(dev.to(device), threshold)
     seconds = time.perf_counter() - t0
     if progress:
         print(

@@ -114,8 +114,20 @@ def make_head(in_dim: int, num_classes: int, hidden: int = 0, dropout: float = 0
 
 
 def bce(logits: Tensor, labels: Tensor) -> Tensor:
-    """L_class (Eq. 14): mean binary cross-entropy over movies and genres."""
+    """Mean binary cross-entropy over movies and genres (the probes' and baselines' loss)."""
     return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+
+
+#: How L_class is reduced against the auxiliary terms (see :class:`IDKGConfig`).
+LOSS_BALANCES: tuple[str, ...] = ("paper", "mean")
+
+
+def class_loss(logits: Tensor, labels: Tensor, balance: str = "paper") -> Tensor:
+    """L_class (Eq. 14). ``"paper"``: the BCE summed over the genres of a movie, as Eq. 14 writes
+    it (averaged over the batch's movies, like L_atten and L_contra); ``"mean"``: also averaged
+    over genres, i.e. 1/num_genres of the paper's L_class, so the auxiliary terms weigh 23x more."""
+    per = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), reduction="none")
+    return per.sum(dim=1).mean() if balance == "paper" else per.mean()
 
 
 class AttentionFusion(nn.Module):
@@ -157,6 +169,9 @@ class IDKGConfig:
     normalize: bool = True
     teacher_reduction: str = "mean"
     teacher_eps: float = 1e-6
+    #: "paper": L = L_class + L_atten + L_contra with L_class summed over genres (Eq. 14-15);
+    #: "mean": L_class averaged over genres too (the project's earlier balance).
+    loss_balance: str = "paper"
     weight_bce: float = 1.0
     weight_atten: float = 1.0
     weight_contra: float = 1.0
@@ -176,6 +191,7 @@ class IDKGConfig:
         check_param(name, "temperature", self.temperature > 0, "> 0", self.temperature)
         check_param(name, "teacher_reduction", self.teacher_reduction in ("mean", "sum"), "'mean' or 'sum'", self.teacher_reduction)
         check_param(name, "teacher_eps", self.teacher_eps > 0, "> 0", self.teacher_eps)
+        check_param(name, "loss_balance", self.loss_balance in LOSS_BALANCES, "'paper' or 'mean'", self.loss_balance)
         for w in ("weight_bce", "weight_atten", "weight_contra"):
             check_param(name, w, getattr(self, w) >= 0, ">= 0", getattr(self, w))
 
@@ -275,7 +291,7 @@ class IDKG(nn.Module):
         fused, gates = self.encode(batch)
         logits = self.classifier(fused)
         labels = labels.to(logits.dtype)
-        out = {"bce": bce(logits, labels)}
+        out = {"bce": class_loss(logits, labels, cfg.loss_balance)}
         total = cfg.weight_bce * out["bce"]
         if self.use_teacher:
             target = teacher_target(batch["kg_count"], batch["kg_degree"], self.mean_kg_count, self.mean_kg_degree)

@@ -89,7 +89,10 @@ def test_loss_is_sum_of_bce_atten_contra_eq15_with_weights():
     want = out["bce"] + 0.5 * out["atten"] + 2.0 * out["contra"]
     assert torch.allclose(out["total"], want)
     logits = model(batch)  # train-mode BN: same batch, same statistics
-    assert torch.allclose(out["bce"], nn.functional.binary_cross_entropy_with_logits(logits, labels))
+    per_genre = nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    assert torch.allclose(out["bce"], per_genre.sum(1).mean())  # Eq. 14: summed over genres
+    mean = small(weight_atten=0.5, weight_contra=2.0, dropout=0.0, loss_balance="mean").loss(batch, labels)
+    assert torch.allclose(mean["bce"], nn.functional.binary_cross_entropy_with_logits(logits, labels))
 
 
 def _grad_norm(p: torch.Tensor) -> float:

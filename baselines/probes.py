@@ -1,0 +1,161 @@
+"""Strong simple baselines on the frozen features: scikit-learn probes and the people vote.
+
+- ``probe-text`` / ``probe-image`` / ``probe-all``: one-vs-rest logistic regression on
+  standardised features (``StandardScaler``), the regularisation ``C`` chosen from a small grid
+  by dev macro-F1 at the run's threshold policy (0.5, or the threshold chosen on dev for each C:
+  a small C gives low probabilities, so judging every C at 0.5 favours the least regularised).
+  ``probe-all`` uses text + image + the people vote.
+- ``people-vote``: the vote itself (:mod:`baselines.people_vote`) read as probabilities; a movie
+  that shares nobody with the training set gets the training genre frequencies.
+
+They are not torch modules: the harness fits anything :func:`is_estimator` accepts directly on
+the arrays (no epochs, ``best_epoch`` null), then picks thresholds on dev like for every model. Genres with no training positive get a
+constant zero probability (``OneVsRestClassifier`` predicts the constant label).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from idkg.inputs import InputSpec
+from idkg.model import check_param, make_config
+
+#: Batch keys an estimator may read.
+FEATURE_KEYS: tuple[str, ...] = ("text", "image", "kg", "people")
+
+
+class ArrayEstimator(Protocol):
+    """What the harness needs from a non-torch model: fit on train (dev for model selection), predict."""
+
+    config: Any
+
+    def fit(
+        self, train: Mapping[str, np.ndarray], y_train: np.ndarray, dev: Mapping[str, np.ndarray], y_dev: np.ndarray,
+        threshold: str = "fixed",
+    ) -> dict: ...
+
+    def predict_proba(self, arrays: Mapping[str, np.ndarray]) -> np.ndarray: ...
+
+
+def _dev_macro_f1(y: np.ndarray, proba: np.ndarray, threshold: str) -> float:
+    from benchmarks.trainer import macro_f1, select_threshold  # lazy: keeps torch out of the import
+
+    return macro_f1(y, proba, select_threshold(y, proba, threshold))
+
+
+def _stack(arrays: Mapping[str, np.ndarray], keys: tuple[str, ...]) -> np.ndarray:
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        raise ValueError(f"probe needs feature(s) {missing}; the inputs have {sorted(arrays)}")
+    return np.concatenate([np.asarray(arrays[k], dtype=np.float64) for k in keys], axis=1)
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """``features``: batch keys concatenated; ``c_grid``: the C values tried on dev."""
+
+    features: tuple[str, ...] = ("text",)
+    c_grid: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+    max_iter: int = 2000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "features", tuple(self.features))
+        object.__setattr__(self, "c_grid", tuple(float(c) for c in self.c_grid))
+        check_param(
+            "ProbeConfig", "features",
+            len(self.features) > 0 and len(set(self.features)) == len(self.features) and set(self.features) <= set(FEATURE_KEYS),
+            f"a non-empty tuple of distinct names among {FEATURE_KEYS}", self.features,
+        )  # fmt: skip
+        check_param("ProbeConfig", "c_grid", len(self.c_grid) > 0 and min(self.c_grid) > 0, "a non-empty tuple of C > 0", self.c_grid)
+        check_param("ProbeConfig", "max_iter", self.max_iter > 0, "> 0", self.max_iter)
+
+
+class LogisticProbe:
+    """StandardScaler + one-vs-rest LogisticRegression, C chosen on dev macro-F1."""
+
+    def __init__(self, config: ProbeConfig) -> None:
+        self.config = config
+        self.pipeline = None
+        self.chosen: dict[str, Any] = {}
+
+    def _make(self, c: float):
+        lr = LogisticRegression(C=c, max_iter=self.config.max_iter, random_state=self.config.seed)
+        return make_pipeline(StandardScaler(), OneVsRestClassifier(lr))
+
+    def fit(
+        self, train: Mapping[str, np.ndarray], y_train: np.ndarray, dev: Mapping[str, np.ndarray], y_dev: np.ndarray,
+        threshold: str = "fixed",
+    ) -> dict:
+        x, xd = _stack(train, self.config.features), _stack(dev, self.config.features)
+        scores = {}
+        best = None
+        with warnings.catch_warnings():  # constant genres (no training positive) are expected
+            warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
+            for c in self.config.c_grid:
+                pipe = self._make(c).fit(x, y_train.astype(int))
+                scores[c] = _dev_macro_f1(y_dev, pipe.predict_proba(xd), threshold)
+                if best is None or scores[c] > scores[best[0]]:
+                    best = (c, pipe)
+        self.pipeline = best[1]
+        self.chosen = {"C": best[0], "dev_macro_f1_by_C": {str(c): s for c, s in scores.items()}}
+        return self.chosen
+
+    def predict_proba(self, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+        if self.pipeline is None:
+            raise RuntimeError("LogisticProbe.predict_proba called before fit")
+        return np.asarray(self.pipeline.predict_proba(_stack(arrays, self.config.features)), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class PeopleVoteConfig:
+    """The people vote as a classifier (no trainable parameters)."""
+
+    seed: int = 0
+
+
+class PeopleVote:
+    """Predicts the people vote; the training genre frequencies where the vote is empty."""
+
+    def __init__(self, config: PeopleVoteConfig) -> None:
+        self.config = config
+        self.prior: np.ndarray | None = None
+
+    def fit(
+        self, train: Mapping[str, np.ndarray], y_train: np.ndarray, dev: Mapping[str, np.ndarray], y_dev: np.ndarray,
+        threshold: str = "fixed",
+    ) -> dict:
+        self.prior = np.asarray(y_train, dtype=np.float32).mean(axis=0)
+        return {}
+
+    def predict_proba(self, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+        if self.prior is None:
+            raise RuntimeError("PeopleVote.predict_proba called before fit")
+        vote = np.asarray(_stack(arrays, ("people",)), dtype=np.float32)
+        empty = vote.sum(axis=1) == 0
+        vote[empty] = self.prior
+        return np.clip(vote, 0.0, 1.0)
+
+
+def is_estimator(model: Any) -> bool:
+    """True for a non-torch model trained by :func:`fit_estimator`."""
+    return callable(getattr(model, "fit", None)) and callable(getattr(model, "predict_proba", None))
+
+
+def build_probe(spec: InputSpec, **config: Any) -> LogisticProbe:
+    """Registry factory for ``probe-text``, ``probe-image`` and ``probe-all``."""
+    return LogisticProbe(make_config(ProbeConfig, config))
+
+
+def build_people_vote(spec: InputSpec, **config: Any) -> PeopleVote:
+    """Registry factory for ``people-vote``."""
+    return PeopleVote(make_config(PeopleVoteConfig, config))

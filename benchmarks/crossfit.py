@@ -1,0 +1,49 @@
+"""Cross-fitted F^K: a training movie's KG feature from a KG that never saw its own genre links.
+
+The plain F^K of a training movie sums the embeddings of its people, which were trained on a KG
+holding that very movie's ``title_genre``, ``director_genre`` and ``cast_genre`` triples: its F^K
+encodes its own labels, while a test movie's F^K cannot. With ``folds = K``, the training movies
+are cut into K seeded folds; fold k's F^K, N_i and S_i come from a KG (and its embedding) built
+from the other K-1 folds only, exactly as a test movie's come from the whole training KG. Dev and
+test rows keep the plain inputs. This is beyond the paper (its F^K is the plain one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from sklearn.model_selection import KFold
+
+from idkg.kg import KnowledgeGraph
+from idkg.kg_inputs import KGInputs, movie_kg_inputs
+from mmimdb2.schema import Movie
+
+
+def cross_fit_kg_inputs(
+    movies: Sequence[Movie],
+    train_rows: np.ndarray,
+    plain: KGInputs,
+    *,
+    folds: int,
+    build: Callable[[tuple[str, ...]], KnowledgeGraph],
+    embed: Callable[[KnowledgeGraph], object],
+    seed: int = 0,
+) -> KGInputs:
+    """``plain`` with the training rows' KG inputs replaced by their out-of-fold values.
+
+    ``build(train_ids)`` returns the train-only KG of those training movies and ``embed(kg)`` its
+    embedding (the caller's cached :func:`idkg.embedding.embed_kg` with the run's settings).
+    """
+    train_rows = np.asarray(train_rows, dtype=np.int64)
+    if folds < 2 or folds > len(train_rows):
+        raise ValueError(f"The 'cross_fit' parameter must be in [2, {len(train_rows)}] (the training rows). Got {folds!r} instead.")
+    kg, count, degree = plain.kg.copy(), plain.kg_count.copy(), plain.kg_degree.copy()
+    for inner, outer in KFold(n_splits=folds, shuffle=True, random_state=seed).split(train_rows):
+        graph = build(tuple(movies[i].imdb_id for i in train_rows[inner]))
+        held = [movies[i] for i in train_rows[outer]]
+        fold = movie_kg_inputs(held, graph, embed(graph))
+        kg[train_rows[outer]] = fold.kg
+        count[train_rows[outer]] = fold.kg_count
+        degree[train_rows[outer]] = fold.kg_degree
+    return KGInputs(ids=plain.ids, kg=kg, kg_count=count, kg_degree=degree)

@@ -1,0 +1,155 @@
+"""The training recipe: dev-chosen thresholds, early stopping, late fusion's dev weights, the
+Eq. 14-15 loss balance, Table 3's cumulative cells, cross-fitted F^K and the encoder default."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from baselines.fusion import simplex_grid
+from benchmarks.metrics import evaluate
+from benchmarks.registry import build_model
+from benchmarks.trainer import THRESHOLD_GRID, TensorSet, macro_f1, select_threshold, train
+from idkg.inputs import InputSpec
+from mmimdb2.genres import GENRES
+
+C = len(GENRES)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _scores(pos: list[float], neg: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Genre 0 only: the given probabilities of positives and negatives; every other genre empty."""
+    y = np.zeros((len(pos) + len(neg), C))
+    y[: len(pos), 0] = 1
+    p = np.zeros_like(y)
+    p[:, 0] = pos + neg
+    return y, p
+
+
+def test_global_threshold_is_the_best_grid_value_on_dev():
+    y, p = _scores([0.32, 0.35], [0.1, 0.2])  # any threshold in (0.2, 0.32] separates them
+    assert select_threshold(y, p, "fixed") == 0.5
+    t = select_threshold(y, p, "global")
+    assert t == 0.3  # ties (0.25, 0.3) go to the one closest to 0.5
+    assert macro_f1(y, p, t) == pytest.approx(1 / C)  # genre 0 perfect, the other 22 score 0
+
+
+def test_per_genre_thresholds_and_genres_without_dev_positives_keep_the_global_one():
+    y, p = _scores([0.32, 0.35], [0.1, 0.2])
+    y[:2, 1] = 1
+    p[:, 1] = [0.9, 0.8, 0.7, 0.1]  # genre 1: best threshold in (0.7, 0.8]
+    t = select_threshold(y, p, "per-genre")
+    assert t.shape == (C,) and t[0] == 0.3 and t[1] == 0.75
+    glob = select_threshold(y, p, "global")
+    assert (t[2:] == glob).all()
+    assert set(THRESHOLD_GRID) >= set(t)
+    with pytest.raises(ValueError, match="'threshold' policy must be one of fixed, global, per-genre"):
+        select_threshold(y, p, "best")
+
+
+def test_evaluate_takes_one_threshold_per_genre():
+    y, p = _scores([0.32, 0.35], [0.1, 0.2])
+    thr = np.full(C, 0.5)
+    assert evaluate(y, p, threshold=thr)["per_genre"][GENRES[0]] == 0.0
+    thr[0] = 0.3
+    assert evaluate(y, p, threshold=thr)["per_genre"][GENRES[0]] == 1.0
+    with pytest.raises(ValueError, match="one value or one per genre"):
+        evaluate(y, p, threshold=np.full(3, 0.5))
+
+
+SPEC = InputSpec(6, 4, 3, genre_embeddings=torch.randn(C, 3, generator=torch.Generator().manual_seed(0)),
+                 mean_kg_count=2.0, mean_kg_degree=6.0)  # fmt: skip
+
+
+def _data(n: int, seed: int, text_signal: float = 3.0, image_signal: float = 0.0) -> TensorSet:
+    g = torch.Generator().manual_seed(seed)
+    y = (torch.rand(n, C, generator=g) < 0.3).float()
+    proto = torch.Generator().manual_seed(7)
+    feats = {
+        "text": text_signal * y[:, :6] + torch.randn(n, 6, generator=g),
+        "image": image_signal * y[:, :4] @ torch.randn(4, 4, generator=proto) + torch.randn(n, 4, generator=g),
+        "kg": torch.randn(n, 3, generator=g),
+        "kg_count": torch.randint(0, 5, (n,), generator=g).float(),
+        "kg_degree": torch.randint(0, 30, (n,), generator=g).float(),
+    }
+    return TensorSet(feats, y, [f"tt{i:07d}" for i in range(n)])
+
+
+def test_early_stopping_stops_after_patience_epochs_without_gain():
+    tr, dev = _data(80, 1), _data(40, 2)
+    res = train(build_model("concat", SPEC), tr, dev, epochs=40, batch_size=16, lr=0.05, patience=2, progress=False)
+    assert len(res.history) == res.best_epoch + 2 < 40  # two epochs past the best, then stop
+    full = train(build_model("concat", SPEC), tr, dev, epochs=6, batch_size=16, lr=0.05, patience=0, progress=False)
+    assert len(full.history) == 6
+
+
+def test_simplex_grid_covers_the_weights_summing_to_one():
+    assert simplex_grid(2, 0.5) == [(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)]
+    assert len(simplex_grid(3, 0.25)) == 15 and all(math.isclose(sum(w), 1.0) for w in simplex_grid(3, 0.25))
+
+
+def test_late_fusion_weighs_an_uninformative_modality_down_on_dev():
+    tr, dev = _data(200, 1), _data(80, 2)  # text carries the labels, the poster is noise
+    model = build_model("late-fusion", SPEC)
+    train(model, tr, dev, epochs=8, batch_size=32, lr=0.05, threshold="global", progress=False)
+    w = dict(zip(model.modalities, model.weights.tolist()))
+    assert w["text"] > w["image"]
+    equal = build_model("late-fusion", SPEC, dev_weights=False)
+    train(equal, tr, dev, epochs=8, batch_size=32, lr=0.05, threshold="global", progress=False)
+    assert equal.weights.tolist() == [0.5, 0.5]
+    assert "weights" in model.state_dict()  # saved and loaded with the model
+
+
+def _zero_classifier(model):
+    last = model.classifier[-1] if isinstance(model.classifier, torch.nn.Sequential) else model.classifier
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.zero_()
+    return model
+
+
+@pytest.mark.parametrize("balance, per_movie", [("paper", C * math.log(2)), ("mean", math.log(2))])
+def test_eq14_class_loss_sums_over_genres_and_eq15_adds_the_auxiliary_terms(balance, per_movie):
+    batch = _data(8, 3)
+    model = _zero_classifier(build_model("idkg", SPEC, proj_dim=8, classifier_hidden=8, loss_balance=balance))
+    model.train()
+    out = model.loss(batch.features, batch.labels)
+    # logits 0: each genre's BCE is ln 2; Eq. 14 sums the 23 of a movie ("paper"), "mean" averages them
+    assert out["bce"].item() == pytest.approx(per_movie, rel=1e-5)
+    assert out["total"].item() == pytest.approx((out["bce"] + out["atten"] + out["contra"]).item(), rel=1e-6)
+
+
+def test_loss_balance_is_checked():
+    with pytest.raises(ValueError, match="'loss_balance' parameter of IDKGConfig must be 'paper' or 'mean'"):
+        build_model("idkg", SPEC, loss_balance="sum")
+
+
+def test_table3_is_cumulative():
+    from benchmarks.suites import suite_cells
+
+    cells = suite_cells("table3")
+    idkg_rows = [build_model(c.model, SPEC, proj_dim=8, classifier_hidden=8, **c.config) for c in cells[:4]]
+    parts = [(m.config.use_kg, m.use_teacher, m.contrastive is not None) for m in idkg_rows]
+    assert parts == [(False, False, False), (True, False, False), (True, True, False), (True, True, True)]
+    assert [c.model for c in cells[4:]] == ["gmu", "gmu-3", "idkg-gmu"]
+
+
+def test_real_datasets_default_to_clip_and_the_demo_to_weightfree():
+    from benchmarks.run import default_encoder
+
+    assert default_encoder("demo") == "weightfree"
+    assert default_encoder("../shared/realdev/yts800") == "clip"
+
+
+def test_kg_paper_settings_are_one_flag_away():
+    from benchmarks.run import build_parser, kg_settings
+    from idkg.embedding import PAPER_SETTINGS
+
+    kgs = kg_settings(build_parser().parse_args(["--models", "idkg", "--kg-paper-settings"]))
+    assert (kgs.optimizer, kgs.lr, kgs.epochs, kgs.batch_size) == ("SGD", 0.5, 500, 100)
+    assert {k: kgs.embed_kwargs()[k] for k in PAPER_SETTINGS} == PAPER_SETTINGS
+    plain = kg_settings(build_parser().parse_args(["--models", "idkg"]))
+    assert plain.recorded() == {} and "optimizer" not in plain.embed_kwargs()
