@@ -14,6 +14,12 @@ temperature τ (Fig. 4) and missing modalities, each when its rows are present. 
 show the rows at the group's most common KG model and τ; the KG and τ sweeps have their own. Rows of the
 authors' protocol get their own marked section after their fixed counterpart, with the inflation
 of every metric.
+
+Every text taken from a submission is escaped where it is written (:func:`_md` for Markdown,
+:func:`_code` for code spans, :func:`_plot_text` for matplotlib), and every table cell is kept to
+one line with its pipes escaped, so even a value that got past the validator renders inert. A
+folder with any invalid submission is refused as a whole: nothing is written, the README that
+was there stays.
 """
 
 from __future__ import annotations
@@ -22,15 +28,16 @@ import argparse
 import hashlib
 import io
 import json
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from leaderboard.results import LEADERBOARD_DIR, ResultError, identity, load_results, submissions_dir
-from leaderboard.splits import known_splits
-from leaderboard.validate import registered_models, validate_files
+from leaderboard.results import LEADERBOARD_DIR, ResultError, identity, pool_sha256, submissions_dir
+from leaderboard.splits import SplitsRegistryError, known_splits
+from leaderboard.validate import list_submissions, registered_models, report_lines, validate_and_load
 from mmimdb2.genres import GENRES
 
 README = "README.md"
@@ -49,14 +56,56 @@ Record = dict[str, Any]
 
 
 class RenderError(RuntimeError):
-    """Submissions that cannot be rendered (invalid files); the message lists the problems."""
+    """Submissions that cannot be rendered (invalid files); the message lists the problems.
+
+    ``problems`` maps each invalid file to its problems, for a caller that shortens the list.
+    """
+
+    def __init__(self, message: str, problems: Mapping[Path, Sequence[str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = dict(problems or {})
 
 
 # ----------------------------------------------------------------------------- formatting helpers
 
+#: Line breaks and other control characters (C0, DEL, C1, Unicode line/paragraph separators).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+#: Characters with a meaning in inline Markdown (GitHub's included), backslash-escaped by :func:`_md`.
+_MD_PUNCT = re.compile(r"([\\`*_\[\]{}|~!#$])")
 
-def _esc(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+
+def _one_line(text: Any) -> str:
+    return _CONTROL.sub(" ", str(text))
+
+
+def _md(text: Any) -> str:
+    """Submitted text as literal inline Markdown: one line, ``& < >`` as HTML entities, Markdown punctuation escaped."""
+    one = _one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_PUNCT.sub(r"\\\1", one)
+
+
+def _code(text: Any) -> str:
+    """Submitted text as a code span (shown literally): one line, fenced by more backticks than it holds."""
+    one = _one_line(text)
+    fence = "`" * (max((len(run) for run in re.findall("`+", one)), default=0) + 1)
+    pad = " " if one.startswith(("`", " ")) or one.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{one}{pad}{fence}"
+
+
+def _cell(text: str) -> str:
+    """A table cell, the last guard: one line, no raw ``<``/``>``, every unescaped pipe escaped."""
+    one = _one_line(text).replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"(?<!\\)\|", r"\\|", one)
+
+
+def _plot_text(text: Any) -> str:
+    """Submitted text for a matplotlib title or legend: one line, ``$`` escaped (no mathtext)."""
+    return _one_line(text).replace("$", r"\$")
+
+
+def _slug(text: str) -> str:
+    """A plot file name part: only ``A-Za-z0-9._-`` (a submitted name can never leave ``plots/``)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
 
 
 def _pm(record: Record, metric: str) -> str:
@@ -152,7 +201,7 @@ def _sort_by_score(records: Sequence[Record], labels: Mapping[int, str]) -> list
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(_esc(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return lines + [""]
 
 
@@ -175,14 +224,14 @@ def _main_table(records: Sequence[Record]) -> list[str]:
     header = ["Model", *(h for _, h in METRICS), *(h for _, h in HEAD_TAIL), "Seeds", "Encoder", "KG", "Code", "Hardware", "Date"]
     body = []
     for r, scores in zip(rows, _score_cells(rows, METRICS + HEAD_TAIL)):
-        body.append([labels[id(r)], *scores, str(len(r["seeds"])), r["encoder"]["name"], _kg_text(r),
-                     _code_text(r), _hardware_text(r), r["created"][:10]])  # fmt: skip
+        body.append([_md(labels[id(r)]), *scores, str(len(r["seeds"])), _md(r["encoder"]["name"]), _md(_kg_text(r)),
+                     _md(_code_text(r)), _md(_hardware_text(r)), _md(r["created"][:10])])  # fmt: skip
     return _table(header, body)
 
 
 def _short_table(records: Sequence[Record], first: str, first_cell) -> list[str]:
     header = [first, *(h for _, h in METRICS), "Seeds"]
-    body = [[first_cell(r), *scores, str(len(r["seeds"]))] for r, scores in zip(records, _score_cells(records, METRICS))]
+    body = [[_md(first_cell(r)), *scores, str(len(r["seeds"]))] for r, scores in zip(records, _score_cells(records, METRICS))]
     return _table(header, body)
 
 
@@ -209,13 +258,13 @@ def _per_genre_plot(records: Sequence[Record], labels: Mapping[int, str], title:
     for i, r in enumerate(records):
         mean = [r["aggregate"]["mean"]["per_genre"][g] for g in GENRES]
         std = [r["aggregate"]["std"]["per_genre"][g] for g in GENRES]
-        ax.bar(x + (i - (len(records) - 1) / 2) * width, mean, width, yerr=std, label=labels[id(r)], capsize=1.5)
+        ax.bar(x + (i - (len(records) - 1) / 2) * width, mean, width, yerr=std, label=_plot_text(labels[id(r)]), capsize=1.5)
     ax.set_xticks(x)
     ax.set_xticklabels(GENRES, rotation=60, ha="right", fontsize=8)
     ax.set_ylim(0, 1.3)  # headroom above F1 = 1 keeps the legend off the bars
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_ylabel("F1 (mean over seeds)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(_plot_text(title), fontsize=10)
     ax.legend(fontsize=7, ncol=min(4, len(records)), loc="upper center")
     fig.tight_layout()
     return _png(fig)
@@ -233,7 +282,7 @@ def _tau_plot(points: Sequence[tuple[float, Record]], title: str) -> bytes:
         ax.errorbar(taus, mean, yerr=std, marker="o", capsize=3, label=name)
     ax.set_xlabel("temperature τ")
     ax.set_ylabel("F1 × 100")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(_plot_text(title), fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return _png(fig)
@@ -315,7 +364,7 @@ def _group_sections(
         plot = f"{PLOTS}/{slug}__per_genre.png"
         shown = _best_per_model(_sort_by_score(reference, labels))
         plots[plot] = _per_genre_plot(shown, labels, f"Per-genre F1 · {title}")
-        out += [f"![Per-genre F1, {_esc(title)}]({plot})", "",
+        out += [f"![Per-genre F1, {_md(title)}]({plot})", "",
                 f"*Per-genre F1 of the best run of each model (top {len(shown)} by micro-F1).*", ""]  # fmt: skip
     ablation = [r for r in reference if r["model"]["name"] in ABLATIONS or r["model"]["name"].startswith("idkg-gmu")]
     if any(r["model"]["name"] != "idkg" for r in ablation):
@@ -335,7 +384,7 @@ def _group_sections(
             kg = r["kg"]
             hits = "—" if kg["hits_at_10"] is None else f"{kg['hits_at_10']:.3f}"
             label = kg["model"] + (labels[id(r)][len("idkg"):] if labels[id(r)] != "idkg" else "")
-            body.append([label, str(kg["dim"]), str(kg["epochs"]), hits, *scores, str(len(r["seeds"]))])
+            body.append([_md(label), str(kg["dim"]), str(kg["epochs"]), hits, *scores, str(len(r["seeds"]))])
         out += ["#### KG embedding models (Table 4)", "", *_table(header, body)]
     contrastive = [r for r in reference if r["model"]["name"] in CONTRASTIVE]
     if names & set(CONTRASTIVE[1:]):
@@ -346,11 +395,11 @@ def _group_sections(
     for digest, points in _tau_families(full):
         model = points[0][1]["model"]["name"]
         key = _tau_of(points[0][1])[0]
-        out += [f"#### Temperature τ (Fig. 4): {model}, config `{key}`", ""]
+        out += [f"#### Temperature τ (Fig. 4): {_md(model)}, config {_code(key)}", ""]
         out += _short_table([r for _, r in points], "τ", lambda r: f"{_tau_of(r)[1]:g}")
-        plot = f"{PLOTS}/{slug}__tau__{model}__{digest[:8]}.png"
+        plot = f"{PLOTS}/{slug}__tau__{_slug(model)}__{digest[:8]}.png"
         plots[plot] = _tau_plot(points, f"τ sweep · {model} · {title}")
-        out += [f"![τ sweep, {_esc(model)}]({plot})", ""]
+        out += [f"![τ sweep, {_md(model)}]({plot})", ""]
     dropped = [r for r in records if r["drop"] is not None]
     if dropped:
         labels = _labels(dropped)
@@ -360,7 +409,7 @@ def _group_sections(
         for r, scores in zip(dropped, _score_cells(dropped, METRICS)):
             ref = _counterpart(r, full, drop=None)
             delta = "—" if ref is None else _delta(r["aggregate"]["mean"]["macro"], ref["aggregate"]["mean"]["macro"])
-            body.append([labels[id(r)], r["drop"], *scores, delta, str(len(r["seeds"]))])
+            body.append([_md(labels[id(r)]), _md(r["drop"]), *scores, delta, str(len(r["seeds"]))])
         out += ["#### Missing modalities at test time", "", *_table(header, body)]
     if fixed_pool is not None:
         out += _inflation(records, fixed_pool)
@@ -372,7 +421,7 @@ def _inflation(authors: Sequence[Record], fixed: Sequence[Record]) -> list[str]:
     header = ["Model", "Protocol", *(h for _, h in METRICS), "Seeds"]
     body = []
     for r in sorted(authors, key=lambda r: (labels[id(r)], str(r["drop"]), _ident_digest(identity(r)))):
-        name = labels[id(r)] + ("" if r["drop"] is None else f" (drop {r['drop']})")
+        name = _md(labels[id(r)] + ("" if r["drop"] is None else f" (drop {r['drop']})"))
         ref = _counterpart(r, fixed, protocol="fixed")
         body.append([name, "authors", *(_pm(r, m) for m, _ in METRICS), str(len(r["seeds"]))])
         if ref is None:
@@ -446,12 +495,14 @@ def _how_to_submit(known: Mapping[str, Mapping[str, str]]) -> list[str]:
         "and a new model added to `benchmarks/registry.py`. Registered splits:",
         "",
     ]
-    rows = [[d, n, f"`{h}`"] for d in sorted(known) for n, h in sorted(known[d].items())]
+    rows = [[_md(d), _md(n), _code(h)] for d in sorted(known) for n, h in sorted(known[d].items())]
     return lines + _table(["Dataset", "Split", "sha256"], rows)
 
 
 def _group_key(r: Record) -> tuple[str, str, str, str]:
-    return (r["dataset"]["name"], r["dataset"]["version"], r["split"]["sha256"], r["protocol"])
+    """(dataset, version, registered split, protocol): an authors row's recorded hash is bound to its
+    protocol, so it is grouped by the split it drew from, next to that split's fixed rows."""
+    return (r["dataset"]["name"], r["dataset"]["version"], pool_sha256(r), r["protocol"])
 
 
 def render_files(records: Sequence[Record], known: Mapping[str, Mapping[str, str]]) -> dict[str, bytes]:
@@ -465,7 +516,7 @@ def render_files(records: Sequence[Record], known: Mapping[str, Mapping[str, str
         groups[_group_key(r)].append(r)
     datasets = sorted({(k[0], k[1]) for k in groups})
     for name, version in datasets:
-        lines += [f"## {_esc(name)}" + (f" (version {_esc(version)})" if version else ""), ""]
+        lines += [f"## {_md(name)}" + (f" (version {_md(version)})" if version else ""), ""]
         keys = [k for k in groups if k[:2] == (name, version)]
         split_names = {k: groups[k][0]["split"]["name"] for k in keys}
         shas = sorted({k[2] for k in keys}, key=lambda s: (min(split_names[k] for k in keys if k[2] == s), s))
@@ -477,15 +528,15 @@ def render_files(records: Sequence[Record], known: Mapping[str, Mapping[str, str
                 recs = groups[key]
                 split_name = sorted({r["split"]["name"] for r in recs})[0]
                 title = f"{name} · {split_name} ({sha[:12]}) · {protocol}"
-                slug = "__".join([name, version or "0", sha[:12], protocol]).replace("/", "_")
+                slug = _slug("__".join([name, version or "0", sha[:12], protocol]))
                 if protocol == "fixed":
-                    lines += [f"### Split `{_esc(split_name)}` (`{sha[:12]}`), fixed protocol", ""]
+                    lines += [f"### Split {_code(split_name)} ({_code(sha[:12])}), fixed protocol", ""]
                     parts = recs[0]["split"]["parts"]
                     lines += ["Train / dev / test: " + " / ".join(f"{parts[p]['size']:,}" for p in ("train", "dev", "test"))
-                              + f" movies. Split sha256 `{sha}`.", ""]  # fmt: skip
+                              + f" movies. Split sha256 {_code(sha)}.", ""]  # fmt: skip
                     lines += _group_sections(recs, slug, title, plots, None)
                 else:
-                    lines += [f"### ⚠ Authors' protocol on `{_esc(split_name)}` (`{sha[:12]}`): leaky, not comparable", "",
+                    lines += [f"### ⚠ Authors' protocol on {_code(split_name)} ({_code(sha[:12])}): leaky, not comparable", "",
                               "> These rows re-draw train, dev and test independently (they overlap) as the authors' "
                               "released code does. They measure leakage; they are not results on the fixed split.", ""]  # fmt: skip
                     lines += _group_sections(recs, slug, title, plots, groups.get((name, version, sha, "fixed"), []))
@@ -494,15 +545,24 @@ def render_files(records: Sequence[Record], known: Mapping[str, Mapping[str, str
     return {README: text.encode("utf-8"), **dict(sorted(plots.items()))}
 
 
+def gather(leaderboard_dir: str | Path | None = None, models: set[str] | None = None) -> tuple[list[Record], list[tuple[Path, str]]]:
+    """``(validated submissions, [(skipped file, why)])`` of a leaderboard folder.
+
+    Raises :class:`RenderError` listing every problem when any submission is invalid: rendering a
+    folder minus its bad files would silently drop rows from the README.
+    """
+    files, skipped = list_submissions(submissions_dir(leaderboard_dir))
+    report, records = validate_and_load(files, leaderboard_dir=leaderboard_dir or LEADERBOARD_DIR, models=models)
+    bad = {p: probs for p, probs in report.items() if probs}
+    if bad:
+        lines = [f"{p}: {prob}" for p, probs in bad.items() for prob in probs]
+        raise RenderError("invalid submissions (run python -m leaderboard.validate):\n  " + "\n  ".join(lines), bad)
+    return [records[p] for p in files], skipped
+
+
 def collect(leaderboard_dir: str | Path | None = None, models: set[str] | None = None) -> list[Record]:
     """The validated submissions of a leaderboard folder; raises :class:`RenderError` on any invalid one."""
-    folder = submissions_dir(leaderboard_dir)
-    files = sorted(folder.glob("*.json"))
-    report = validate_files(files, leaderboard_dir=leaderboard_dir or LEADERBOARD_DIR, models=models)
-    bad = [f"{p}: {prob}" for p, probs in report.items() for prob in probs]
-    if bad:
-        raise RenderError("invalid submissions (run python -m leaderboard.validate):\n  " + "\n  ".join(bad))
-    return [rec for _, rec in load_results(folder)]
+    return gather(leaderboard_dir, models)[0]
 
 
 def render(leaderboard_dir: str | Path | None = None, models: set[str] | None = None) -> dict[str, bytes]:
@@ -512,10 +572,14 @@ def render(leaderboard_dir: str | Path | None = None, models: set[str] | None = 
 
 def write(leaderboard_dir: str | Path | None = None, models: set[str] | None = None) -> list[Path]:
     """Render and write README.md and plots/ atomically; delete plots no longer produced."""
+    root = Path(leaderboard_dir or LEADERBOARD_DIR)
+    return write_files(root, render(root, models))
+
+
+def write_files(root: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write rendered ``files`` under ``root`` (each atomically, all rendered before the first write)."""
     from mmimdb2.io import atomic_write_bytes
 
-    root = Path(leaderboard_dir or LEADERBOARD_DIR)
-    files = render(root, models)
     written = [atomic_write_bytes(root / rel, data) for rel, data in files.items()]
     for stale in sorted((root / PLOTS).glob("*.png")):
         if f"{PLOTS}/{stale.name}" not in files:
@@ -526,7 +590,11 @@ def write(leaderboard_dir: str | Path | None = None, models: set[str] | None = N
 def check(leaderboard_dir: str | Path | None = None, models: set[str] | None = None, *, plots: bool = False) -> list[str]:
     """What is stale in the leaderboard folder (empty when up to date)."""
     root = Path(leaderboard_dir or LEADERBOARD_DIR)
-    files = render(root, models)
+    return check_files(root, render(root, models), plots=plots)
+
+
+def check_files(root: Path, files: Mapping[str, bytes], *, plots: bool = False) -> list[str]:
+    """What in ``root`` differs from the rendered ``files`` (empty when up to date)."""
     problems = []
     readme = root / README
     if not readme.is_file():
@@ -547,26 +615,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="exit 1 if README.md (or the plot set) is stale; write nothing")
     p.add_argument("--check-plots", action="store_true", help="with --check: compare PNG bytes too")
     p.add_argument("--leaderboard-dir", default=None, help="leaderboard folder (default: this package's)")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every problem and every skipped file")
     args = p.parse_args(argv)
+    root = Path(args.leaderboard_dir or LEADERBOARD_DIR)
     models, warning = registered_models()
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     try:
-        if args.check:
-            problems = check(args.leaderboard_dir, models, plots=args.check_plots)
-            for prob in problems:
-                print(prob)
-            if problems:
-                print("stale: run python -m leaderboard.render", file=sys.stderr)
-                return 1
-            print("ok: leaderboard README is up to date")
-            return 0
-        written = write(args.leaderboard_dir, models)
-        print(f"wrote {len(written)} file(s): {', '.join(str(w) for w in written)}")
-        return 0
-    except (RenderError, ResultError) as e:
+        records, skipped = gather(root, models)
+        files = render_files(records, known_splits(root))
+    except RenderError as e:
+        out, _ = report_lines(e.problems, [], verbose=args.verbose)
+        print(f"error: invalid submissions in {submissions_dir(root)}; nothing written (python -m leaderboard.validate lists them):", file=sys.stderr)
+        for line in out:
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    except (ResultError, SplitsRegistryError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    for line in report_lines({}, skipped, verbose=args.verbose)[1]:
+        print(line, file=sys.stderr)
+    if args.check:
+        problems = check_files(root, files, plots=args.check_plots)
+        for prob in problems:
+            print(prob)
+        if problems:
+            print("stale: run python -m leaderboard.render", file=sys.stderr)
+            return 1
+        print("ok: leaderboard README is up to date")
+        return 0
+    written = write_files(root, files)
+    print(f"wrote {len(written)} file(s): {', '.join(str(w) for w in written)}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,10 +1,15 @@
 """Result records: build one JSON per run, name it by its identity, merge per-seed cells.
 
 A record follows ``leaderboard/schema.json`` (every key is described there). Its identity, the
-*cell*, is (dataset name and version, split sha256, protocol, model name and config, seeds,
+*cell*, is (dataset name and version, split, protocol, model name and config, seeds,
 encoder, KG model/dim/epochs, drop, threshold): :func:`result_key` hashes it, and the file name
 ``<dataset>__<model>__<key12>.json`` is derived from it, so a rerun of the same cell overwrites the
 same file and two files with one key are duplicates. ``suite`` and provenance are not identity.
+
+The recorded ``split.sha256`` is bound to the protocol (:func:`split_sha256_from_parts`): a fixed
+row records the split's own hash, an authors-protocol row a hash over its protocol and the same
+parts, so relabelling a leaky row "fixed" leaves a hash that no longer fits and the validator says so.
+Text that reaches the rendered README is held to the strict patterns below (and escaped there).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 
 from benchmarks.metrics import aggregate
 from mmimdb2.genres import GENRES
-from mmimdb2.io import atomic_write_json
+from mmimdb2.io import BadJSON, atomic_write_json, read_json
 from mmimdb2.splits import PARTS, Split
 
 SCHEMA_VERSION = 1
@@ -37,6 +42,29 @@ AUTHORS_PREFIX = "authors"
 #: Stages shared by all seeds of a run (counted once when per-seed cells are merged).
 SHARED_STAGES: tuple[str, ...] = ("load", "features", "kg", "kg_embedding")
 DROPS: tuple[str | None, ...] = (None, "poster", "plot", "kg")
+
+#: Largest result file read. An honest record is ~11 KB (3 seeds, 23 genres, ~1.3 KB a seed), so
+#: 1 MiB is ~90x that (hundreds of seeds) yet parses in milliseconds; 50 MB would not be a result.
+MAX_RESULT_BYTES = 1024 * 1024
+#: Most JSON values (numbers, strings, ... containers included) a result may hold. An honest one has
+#: ~170 plus ~60 a seed (344 for 3 seeds); 20,000 is ~300 seeds. The schema check costs ~40 µs a
+#: value, so 1 MiB of small values would take ~20 s to validate: the cap keeps a hostile file ~1 s.
+MAX_RESULT_VALUES = 20_000
+#: Deepest nesting read: a record nests 5 levels (per_seed/i/metrics/per_genre), a config a few more.
+MAX_RESULT_DEPTH = 16
+
+#: Allowed characters of the free-text provenance fields that reach the README (hardware, encoder,
+#: dataset and code versions, config strings): no markup (``< > & ` * [ ] | \ $``), quotes or
+#: control characters (CR/LF). The schema holds the same patterns; ``$(?!\n)`` because Python's
+#: ``$`` (jsonschema uses ``re.search``) would otherwise accept one trailing newline.
+TEXT_CHARS = r"A-Za-z0-9 _.,:;=+~@%()/-"
+TEXT_PATTERN = rf"^[{TEXT_CHARS}]*$(?!\n)"
+#: Identifiers: dataset, model, KG model and suite names.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$(?!\n)"
+#: Split names (``authors:`` marks the authors' protocol).
+SPLIT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\n)"
+#: Config keys: Python identifiers (config dataclass fields; ``.`` joins nested keys in labels).
+CONFIG_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$(?!\n)"
 
 
 class ResultError(ValueError):
@@ -56,10 +84,46 @@ def schema_errors(record: Any) -> list[str]:
     validator = Draft202012Validator(load_schema())
     out = []
     for err in validator.iter_errors(record):
+        err = _specific(err)
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        msg = err.message if len(err.message) < 300 else err.message[:300] + "…"
+        msg = _pattern_message(err) if err.validator == "pattern" else err.message
+        msg = msg if len(msg) < 300 else msg[:300] + "…"
         out.append(f"{where}: {msg}")
-    return sorted(out)
+    return sorted(set(out))
+
+
+def _specific(err: Any) -> Any:
+    """For a ``oneOf`` (e.g. string-or-null) failed by a value of the right type, the branch's own error.
+
+    "'<script>' is not valid under any of the given schemas" says less than the pattern it broke.
+    """
+    while err.validator in ("oneOf", "anyOf") and err.context:
+        fitting = [e for e in err.context if e.validator != "type"]
+        if len(fitting) != 1:
+            break
+        err = fitting[0]
+    return err
+
+
+def _pattern_message(err: Any) -> str:
+    """A pattern error naming what is allowed and, for text, the characters that are not (one line)."""
+    value = err.instance
+    shown = repr(value if len(value) <= 60 else value[:60] + "…")
+    if "propertyNames" in err.schema_path:
+        return f"key {shown} is not an identifier (letters, digits and _, not starting with a digit)"
+    bad = sorted({c for c in value if not re.search(err.validator_value, c)})
+    if err.validator_value == TEXT_PATTERN and bad:
+        chars = ", ".join(repr(c) for c in bad)
+        return f"{shown} has characters not allowed in this field ({chars}); allowed: letters, digits, space and _.,:;=+~@%()/-"
+    if err.validator_value in _PATTERN_WORDS:
+        return f"{shown} is not {_PATTERN_WORDS[err.validator_value]}"
+    return f"{shown} does not match {err.validator_value!r}"
+
+
+_PATTERN_WORDS = {
+    NAME_PATTERN: "a plain name (letters, digits and ._-, starting with a letter or digit; one line)",
+    SPLIT_NAME_PATTERN: "a split name (letters, digits and ._:-, starting with a letter or digit; one line)",
+}
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -91,10 +155,32 @@ def split_record(split: Split | Mapping[str, Any]) -> dict[str, Any]:
     return to_jsonable(split)
 
 
-def split_sha256_from_parts(parts: Mapping[str, Mapping[str, Any]]) -> str:
-    """The whole-split hash from its parts' hashes, as :attr:`mmimdb2.splits.Split.sha256` computes it."""
+def split_sha256_from_parts(parts: Mapping[str, Mapping[str, Any]], protocol: str = "fixed") -> str:
+    """The split hash a row of ``protocol`` records, from its parts' hashes.
+
+    ``fixed``: the split's own hash, as :attr:`mmimdb2.splits.Split.sha256` computes it (and as
+    ``splits.json`` registers it). Any other protocol: the sha256 of a ``protocol:<name>`` line
+    followed by the same part lines, so the protocol is bound into the recorded split identity
+    and a relabelled row no longer matches.
+    """
     text = "".join(f"{p}:{parts[p]['sha256']}\n" for p in PARTS)
+    if protocol != "fixed":
+        text = f"protocol:{protocol}\n{text}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pool_sha256(record: Mapping[str, Any]) -> str:
+    """The registered (fixed) split a row ran on, or, for the authors' protocol, drew its parts from."""
+    return split_sha256_from_parts(record["split"]["parts"])
+
+
+def bind_split(split: Mapping[str, Any], protocol: str) -> dict[str, Any]:
+    """``split`` with its name marked and its sha256 bound to ``protocol`` (computed from its parts)."""
+    out = dict(split)
+    if protocol == "authors" and not str(out.get("name", "")).startswith(AUTHORS_PREFIX):
+        out["name"] = f"{AUTHORS_PREFIX}:{out.get('name', '')}"
+    out["sha256"] = split_sha256_from_parts(out["parts"], protocol)
+    return out
 
 
 def _repo_root() -> Path:
@@ -131,6 +217,15 @@ def code_version() -> dict[str, Any]:
     }
 
 
+def clean_text(text: str, max_len: int = 200) -> str:
+    """Machine-reported text (CPU or GPU name) reduced to :data:`TEXT_CHARS`, one line, at most ``max_len``.
+
+    Those names come from the OS and drivers, not the user; an odd character in them must not make
+    an otherwise good run unwritable.
+    """
+    return " ".join(re.sub(f"[^{TEXT_CHARS}]", " ", str(text)).split())[:max_len]
+
+
 def _cpu_name() -> str:
     name = ""
     try:
@@ -140,7 +235,7 @@ def _cpu_name() -> str:
                 break
     except OSError:
         pass
-    name = name or platform.processor() or platform.machine() or "unknown"
+    name = clean_text(name or platform.processor() or platform.machine()) or "unknown"
     return f"{name} ({os.cpu_count() or '?'} cores)"
 
 
@@ -150,7 +245,7 @@ def hardware_info(device: str = "cpu") -> dict[str, Any]:
 
     gpu = None
     if str(device).startswith("cuda") and torch.cuda.is_available():
-        gpu = torch.cuda.get_device_name(torch.device(device))
+        gpu = clean_text(torch.cuda.get_device_name(torch.device(device))) or "unknown GPU"
     return {
         "device": str(device),
         "cpu": _cpu_name(),
@@ -197,7 +292,8 @@ def make_result(
     config (a dataclass or a dict). ``wall_time_s``: seconds per stage (missing stages count 0;
     ``total`` defaults to the sum). ``code`` / ``hardware`` / ``created`` default to this checkout,
     this machine (with ``device``) and now. With ``protocol="authors"``, ``split`` is the fixed
-    split the authors' draws are made from, and its name gets the ``authors:`` mark. Raises
+    split the authors' draws are made from; its name gets the ``authors:`` mark and its recorded
+    sha256 is bound to the protocol (:func:`bind_split`). Raises
     :class:`ResultError` naming every bad field.
     """
     if protocol not in PROTOCOLS:
@@ -216,14 +312,11 @@ def make_result(
     entries = []
     for item in per_seed:
         metrics = to_jsonable(item["metrics"])
-        entry = {"seed": int(item["seed"]), "metrics": metrics, "best_epoch": item.get("best_epoch")}
-        if item.get("threshold") is not None:  # dev-chosen threshold(s) of this seed
-            entry["threshold"] = to_jsonable(item["threshold"])
-        entries.append(entry)
+        entries.append({"seed": int(item["seed"]), "metrics": metrics, "best_epoch": item.get("best_epoch")})
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "dataset": {"name": dataset, "version": str(dataset_version)},
-        "split": _marked(split_record(split), protocol),
+        "split": bind_split(split_record(split), protocol),
         "protocol": protocol,
         "labels": list(GENRES),
         "threshold": float(threshold),
@@ -248,18 +341,16 @@ def make_result(
     return record
 
 
-def _marked(split: dict[str, Any], protocol: str) -> dict[str, Any]:
-    if protocol == "authors" and not str(split.get("name", "")).startswith(AUTHORS_PREFIX):
-        split = {**split, "name": f"{AUTHORS_PREFIX}:{split.get('name', '')}"}
-    return split
-
-
 def identity(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields that make a cell: equal identities are the same experiment."""
+    """The fields that make a cell: equal identities are the same experiment.
+
+    ``split`` is the registered split (:func:`pool_sha256`); with ``protocol`` it determines the
+    protocol-bound hash the record stores, so keys did not change when that binding came in.
+    """
     kg = record.get("kg")
     return {
         "dataset": [record["dataset"]["name"], record["dataset"]["version"]],
-        "split": record["split"]["sha256"],
+        "split": pool_sha256(record),
         "protocol": record["protocol"],
         "model": record["model"]["name"],
         "config": record["model"]["config"],
@@ -312,15 +403,33 @@ def submit_result(record: Mapping[str, Any], leaderboard_dir: str | Path | None 
 
 
 def read_result(path: str | Path) -> dict[str, Any]:
-    """Parse one result file; NaN/Infinity literals are kept as floats so the validator can name them."""
+    """Parse one result file, bounded (:data:`MAX_RESULT_BYTES`, :data:`MAX_RESULT_DEPTH`, a regular file).
+
+    NaN/Infinity literals are kept as floats so the validator can name them.
+    """
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ResultError(f"{path}: cannot read a JSON result ({e})") from None
+        data = read_json(path, max_bytes=MAX_RESULT_BYTES, max_depth=MAX_RESULT_DEPTH)
+    except BadJSON as e:
+        raise ResultError(f"{path}: cannot read a JSON result ({str(e).removeprefix(f'{path}: ')})") from None
+    if _count_values(data, MAX_RESULT_VALUES) > MAX_RESULT_VALUES:
+        raise ResultError(f"{path}: more than {MAX_RESULT_VALUES:,} JSON values; a 3-seed result holds ~350")
     if not isinstance(data, dict):
         raise ResultError(f"{path}: a result must be a JSON object, got {type(data).__name__}")
     return data
+
+
+def _count_values(obj: Any, limit: int) -> int:
+    """How many JSON values ``obj`` holds, counting stopped once past ``limit`` (iterative)."""
+    stack, n = [obj], 0
+    while stack and n <= limit:
+        node = stack.pop()
+        n += 1
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return n
 
 
 def load_results(folder: str | Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -364,6 +473,7 @@ def merge_results(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     times |= {s: float(sum(r["wall_time_s"][s] for r in recs)) for s in ("train", "evaluate")}
     times["total"] = sum(times.values())
     merged["wall_time_s"] = times
+    merged["split"] = bind_split(merged["split"], merged["protocol"])  # cells cached before the binding
     head_tails = [r.get("head_tail") for r in recs]
     merged["head_tail"] = head_tails[0] if all(h == head_tails[0] for h in head_tails) else None
     return merged

@@ -17,16 +17,17 @@ Names starting with ``authors`` are reserved for rows of the authors' protocol (
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from mmimdb2.io import atomic_write_json
+from mmimdb2.io import BadJSON, atomic_write_json, read_json
 from mmimdb2.splits import Split, packaged_split, read_split_dir
 
 #: The leaderboard folder of this package (submissions, schema, splits registry, README).
 LEADERBOARD_DIR = Path(__file__).parent
 SPLITS_FILE = "splits.json"
+#: Largest registry read: an entry is ~100 bytes, so 1 MiB is thousands of splits.
+MAX_REGISTRY_BYTES = 1024 * 1024
 
 #: Packaged split manifests and the dataset each belongs to.
 PACKAGED: dict[str, str] = {"mmimdb2-idkg": "mmimdb2", "mmimdb2-idkg-alt": "mmimdb2", "mmimdb-idkg": "mmimdb"}
@@ -43,12 +44,12 @@ def splits_path(leaderboard_dir: str | Path | None = None) -> Path:
 def known_splits(leaderboard_dir: str | Path | None = None) -> dict[str, dict[str, str]]:
     """``{dataset: {split name: sha256}}`` from ``splits.json`` (empty when the file is absent)."""
     path = splits_path(leaderboard_dir)
-    if not path.is_file():
+    if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise SplitsRegistryError(f"{path}: not valid JSON ({e})") from None
+        data = read_json(path, max_bytes=MAX_REGISTRY_BYTES, max_depth=2)
+    except BadJSON as e:
+        raise SplitsRegistryError(str(e)) from None
     ok = isinstance(data, dict) and all(
         isinstance(v, dict) and all(isinstance(n, str) and isinstance(h, str) for n, h in v.items()) for v in data.values()
     )

@@ -1,12 +1,17 @@
 """Check submissions before they reach the leaderboard: ``python -m leaderboard.validate [FILES...]``.
 
-Each file is checked against ``schema.json`` and then for what a schema cannot say: no NaN, the
-split hash registered for the dataset (``splits.json``) under the name the file gives, the split
-hash consistent with its parts, the model registered in :mod:`benchmarks.registry`, the 23 genres
-in canonical order, seeds matching the per-seed entries, the aggregate equal to the mean and
-population std of the per-seed scores (tolerance 1e-6), authors-protocol rows marked as such,
-the file named by its result key, and no two files with the same key. Every problem is listed as
-``<file>: <field>: <message>``; exit status 1 if any, else 0 with a one-line summary.
+Each file is read bounded (a regular file of at most 1 MiB, nested at most 16 levels) and checked
+against ``schema.json`` (strict patterns for every text that reaches the README) and then for what
+a schema cannot say: no NaN, the split registered for the dataset (``splits.json``) under the name
+the file gives, the recorded split hash equal to the hash of its parts bound to its protocol (so a
+leaky authors-protocol row relabelled "fixed" fails), the model registered in
+:mod:`benchmarks.registry`, the 23 genres in canonical order, seeds matching the per-seed entries,
+the aggregate equal to the mean and population std of the per-seed scores (tolerance 1e-6),
+authors-protocol rows marked as such, the file named by its result key, and no two files with the
+same key. Problems are listed as ``<file>: <field>: <message>`` (the first
+:data:`SHOWN_PROBLEMS`, all with ``--verbose``); files in ``submissions/`` that are not results are
+skipped and counted (named with ``--verbose``). Exit status 1 if any file is invalid, else 0 with a
+one-line summary.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from benchmarks.metrics import SCALAR_METRICS, aggregate
 from leaderboard.results import (
     AUTHORS_PREFIX,
     LEADERBOARD_DIR,
+    PROTOCOLS,
     ResultError,
+    pool_sha256,
     read_result,
     result_filename,
     result_key,
@@ -36,6 +43,10 @@ from mmimdb2.genres import GENRES
 
 #: Largest allowed difference between a stored aggregate and the one recomputed from per-seed scores.
 TOLERANCE = 1e-6
+#: Problem lines printed without ``--verbose`` (the rest are counted).
+SHOWN_PROBLEMS = 20
+#: Files of ``submissions/`` that are not results and are not worth a mention.
+PLACEHOLDERS = frozenset({".gitkeep"})
 
 
 def registered_models() -> tuple[set[str] | None, str | None]:
@@ -62,23 +73,37 @@ def _non_finite(obj: Any, where: str = "") -> Iterable[str]:
 
 
 def _check_split(record: Mapping[str, Any], known: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """The split: its hash bound to the protocol and equal to its parts', registered, correctly named."""
     problems = []
     dataset = record["dataset"]["name"]
     split = record["split"]
     sha, name, protocol = split["sha256"], split["name"], record["protocol"]
-    recomputed = split_sha256_from_parts(split["parts"])
-    if recomputed != sha:
-        problems.append(f"split/sha256: {sha[:12]}… does not match the hash of its parts ({recomputed[:12]}…)")
+    bound = split_sha256_from_parts(split["parts"], protocol)
+    pool = pool_sha256(record)
+    if sha != bound:
+        other = next((p for p in PROTOCOLS if p != protocol and split_sha256_from_parts(split["parts"], p) == sha), None)
+        if other is not None and protocol == "fixed":
+            problems.append(
+                f"split/sha256: {sha[:12]}… is the {other!r}-protocol hash of these parts but protocol is 'fixed': "
+                f"a leaky {other} result relabelled as fixed (a fixed row records {bound[:12]}…); rerun it on the fixed protocol"
+            )
+        elif other is not None:
+            problems.append(
+                f"split/sha256: {sha[:12]}… is the {other!r}-protocol hash of these parts; a row of protocol {protocol!r} records the "
+                f"protocol-bound hash {bound[:12]}… (a file from before the binding: leaderboard.results.bind_split recomputes it)"
+            )
+        else:
+            problems.append(f"split/sha256: {sha[:12]}… does not match the {protocol!r}-protocol hash of its parts ({bound[:12]}…)")
     if dataset not in known:
         have = ", ".join(sorted(known)) or "none"
         return problems + [
             f"dataset/name: no split of dataset {dataset!r} is registered in splits.json (datasets: {have}); "
             f"register it with python -m leaderboard.splits --add {dataset}"
         ]
-    names = names_for(known, dataset, sha)
+    names = names_for(known, dataset, pool)
     fixed_names = [n for n in names if not n.startswith(AUTHORS_PREFIX)]
     if not names:
-        return problems + [f"split/sha256: unknown split hash {sha[:12]}… for dataset {dataset!r}; registered: "
+        return problems + [f"split/parts: the split of these parts ({pool[:12]}…) is not registered for dataset {dataset!r}; registered: "
                            + ", ".join(f"{n} ({h[:12]}…)" for n, h in sorted(known[dataset].items()))]
     if protocol == "fixed":
         if name.startswith(AUTHORS_PREFIX):
@@ -182,8 +207,20 @@ def validate_files(
     check_filenames: bool = True,
 ) -> dict[Path, list[str]]:
     """``{path: problems}`` for every file (empty list = valid), duplicates across files included."""
+    return validate_and_load(paths, leaderboard_dir=leaderboard_dir, models=models, check_filenames=check_filenames)[0]
+
+
+def validate_and_load(
+    paths: Sequence[str | Path],
+    *,
+    leaderboard_dir: str | Path | None = None,
+    models: set[str] | None = None,
+    check_filenames: bool = True,
+) -> tuple[dict[Path, list[str]], dict[Path, dict[str, Any]]]:
+    """:func:`validate_files` and the records it read, so a caller renders exactly what was checked."""
     known = known_splits(leaderboard_dir)
     report: dict[Path, list[str]] = {}
+    records: dict[Path, dict[str, Any]] = {}
     keys: dict[str, list[Path]] = defaultdict(list)
     for raw in paths:
         path = Path(raw)
@@ -192,43 +229,95 @@ def validate_files(
         except ResultError as e:
             report[path] = [str(e).removeprefix(f"{path}: ")]
             continue
+        records[path] = record
         report[path] = validate_record(record, known=known, models=models, filename=path.name if check_filenames else None)
         try:  # any file whose identity can be read takes part in duplicate detection
             keys[result_key(record)].append(path)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             pass
     for key, same in keys.items():
         if len(same) > 1:
             for p in same:
                 others = ", ".join(str(o) for o in same if o != p)
                 report[p].append(f"(result key): duplicate of {others} (same cell {key[:12]}…); keep one file")
-    return report
+    return report, records
+
+
+def list_submissions(folder: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """``(result files, [(skipped file, why)])`` of a submissions folder, both sorted by name.
+
+    Every ``*.json`` entry is a result (a directory or FIFO so named then fails validation); any
+    other entry is skipped with its reason, except :data:`PLACEHOLDERS`. Nothing is left out unsaid.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return [], []
+    files, skipped = [], []
+    for path in sorted(folder.iterdir()):
+        if path.name.endswith(".json"):
+            files.append(path)
+        elif path.name in PLACEHOLDERS:
+            continue
+        elif path.name.startswith(".") and path.name.endswith(".tmp"):
+            skipped.append((path, "temporary file of an unfinished atomic write; delete it"))
+        elif path.is_dir():
+            skipped.append((path, "a folder; results must lie directly in submissions/"))
+        else:
+            skipped.append((path, "not a result file (results are named *.json)"))
+    return files, skipped
+
+
+def report_lines(
+    problems: Mapping[Path, Sequence[str]], skipped: Sequence[tuple[Path, str]], *, verbose: bool
+) -> tuple[list[str], list[str]]:
+    """``(stdout lines, stderr lines)``: each problem as ``<file>: <problem>`` (the first
+    :data:`SHOWN_PROBLEMS` unless ``verbose``), each skipped file with its reason (``verbose``) or their count."""
+    out = [f"{path}: {prob}" for path, probs in problems.items() for prob in probs]
+    err = []
+    if not verbose and len(out) > SHOWN_PROBLEMS:
+        hidden = out[SHOWN_PROBLEMS:]
+        out = out[:SHOWN_PROBLEMS]
+        files = len({line.split(": ", 1)[0] for line in hidden})
+        out.append(f"… and {len(hidden)} more problem(s) in {files} file(s); --verbose lists them all")
+    if skipped:
+        if verbose:
+            err += [f"skipped: {path}: {why}" for path, why in skipped]
+        else:
+            err.append(f"skipped: {len(skipped)} file(s) that are not results; --verbose names them")
+    return out, err
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m leaderboard.validate", description="Validate leaderboard submissions.")
     p.add_argument("files", nargs="*", help="result JSON files (default: every submissions/*.json)")
     p.add_argument("--leaderboard-dir", default=None, help="leaderboard folder (default: this package's)")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every problem and every skipped file")
     args = p.parse_args(argv)
     lb = Path(args.leaderboard_dir) if args.leaderboard_dir else LEADERBOARD_DIR
-    files = [Path(f) for f in args.files] or sorted(submissions_dir(lb).glob("*.json"))
+    skipped: list[tuple[Path, str]] = []
+    if args.files:
+        files = [Path(f) for f in args.files]
+    else:
+        files, skipped = list_submissions(submissions_dir(lb))
     models, warning = registered_models()
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     try:
-        report = validate_files(files, leaderboard_dir=lb, models=models)
+        report, records = validate_and_load(files, leaderboard_dir=lb, models=models)
     except SplitsRegistryError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     bad = {path: probs for path, probs in report.items() if probs}
-    for path, probs in bad.items():
-        for prob in probs:
-            print(f"{path}: {prob}")
+    out, err = report_lines(bad, skipped, verbose=args.verbose)
+    for line in out:
+        print(line)
+    for line in err:
+        print(line, file=sys.stderr)
     if bad:
         n = sum(len(v) for v in bad.values())
         print(f"invalid: {len(bad)} of {len(report)} file(s), {n} problem(s)", file=sys.stderr)
         return 1
-    datasets = len({read_result(f)["dataset"]["name"] for f in files})
+    datasets = len({r["dataset"]["name"] for r in records.values()})
     print(f"ok: {len(files)} submission(s) valid across {datasets} dataset(s)")
     return 0
 

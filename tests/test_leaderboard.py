@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -17,9 +18,11 @@ from leaderboard.results import (
     load_schema,
     make_result,
     merge_results,
+    pool_sha256,
     read_result,
     result_filename,
     result_key,
+    split_sha256_from_parts,
     submit_result,
     write_result,
 )
@@ -96,7 +99,9 @@ def test_make_result_fills_provenance_from_this_checkout_and_machine():
 
 def test_authors_protocol_rows_are_marked_on_the_fixed_pool_split():
     rec = record(protocol="authors")
-    assert rec["split"]["name"] == "authors:demo" and rec["split"]["sha256"] == SPLIT.sha256
+    assert rec["split"]["name"] == "authors:demo"
+    assert pool_sha256(rec) == SPLIT.sha256 and rec["split"]["parts"] == record()["split"]["parts"]
+    assert rec["split"]["sha256"] == split_sha256_from_parts(rec["split"]["parts"], "authors") != SPLIT.sha256
     assert problems_of(rec) == []
 
 
@@ -122,10 +127,11 @@ def _set(path: str, value):
         node = rec
         for p in parents:
             node = node[int(p)] if isinstance(node, list) else node[p]
+        key = int(last) if isinstance(node, list) else last
         if value is KeyError:
-            del node[last]
+            del node[key]
         else:
-            node[last] = value(node[last]) if callable(value) else value
+            node[key] = value(node[key]) if callable(value) else value
 
     return edit
 
@@ -350,6 +356,231 @@ def test_render_refuses_invalid_submissions(lb, capsys):
         render.render(lb, MODELS)
     assert render.main(["--leaderboard-dir", str(lb)]) == 2
     assert "error: invalid submissions" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- hostile and broken input (issue 12)
+
+HOSTILE = {  # field path -> (value, character the problem must name)
+    "hardware/cpu": ("Xeon <script>alert(1)</script>", "'<'"),
+    "hardware/gpu": ("NVIDIA H100\r\n| forged | row |", "'\\r'"),
+    "hardware/torch": ("2.4.0\n", "'\\n'"),  # one trailing newline: Python's $ would accept it
+    "encoder/name": ("clip:<img src=x onerror=alert(1)>", "'<'"),
+    "encoder/version": ("1`rm -rf`", "'`'"),
+    "dataset/version": ("2\n## Fake section", "'\\n'"),
+    "code_version/git": ("v1 [click](https://evil.example)", "'['"),
+    "model/config/temperature": ("0.1 | **fake**", "'|'"),
+    "model/config/modalities/0": ("text<b>", "'<'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("field", sorted(HOSTILE))
+def test_validator_refuses_markup_and_line_breaks_in_text_fields(field):
+    value, char = HOSTILE[field]
+    rec = record(config={"hidden": 64, "temperature": 0.1, "modalities": ["text", "image"]})
+    assert problems_of(rec) == []
+    _set(field, value)(rec)
+    problems = problems_of(rec)
+    named = [p for p in problems if p.startswith(f"{field}: ")]
+    assert named and "not allowed in this field" in named[0] and char in named[0], problems
+    assert all("\n" not in p and "\r" not in p for p in problems)
+
+
+@pytest.mark.parametrize(("field", "value"), [("split/name", "demo\n"), ("suite", "table2\n"), ("model/name", "gmu\n"),
+                                              ("kg/model", "RotatE<"), ("model/config", {"bad key": 1})])  # fmt: skip
+def test_validator_refuses_bad_names_and_config_keys(field, value):
+    rec = record()
+    if field == "model/config":
+        rec["model"]["config"].update(value)
+    else:
+        _set(field, value)(rec)
+    problems = problems_of(rec)
+    assert any(p.startswith(f"{field}: ") for p in problems), problems
+
+
+def test_machine_reported_names_are_cleaned_not_refused():
+    from leaderboard.results import clean_text
+
+    assert clean_text("Intel(R) Xeon(R) CPU @ 2.20GHz\n") == "Intel(R) Xeon(R) CPU @ 2.20GHz"
+    assert clean_text("GPU™ <x>\t| y") == "GPU x y"
+
+
+def _hostile_record() -> dict:
+    """A record full of markup and line breaks, built without validation (what a bypass would hand the renderer)."""
+    rec = make_result(
+        dataset="demo", dataset_version="2\n# Fake heading", split=SPLIT, model="gmu<script>x</script>",
+        config={"hidden": 64, "note": "a|b\r\nc $x^$ `code`"}, encoder="enc<img src=x onerror=alert(1)>",
+        encoder_version="1", kg={"model": "RotatE|x", "dim": 32, "epochs": 5, "hits_at_10": None},
+        per_seed=[{"seed": 0, "metrics": metrics(0.5), "best_epoch": 1}], wall_time_s={},
+        head_tail=None, code={**CODE, "git": "v1\n<script>alert(2)</script>"},
+        hardware={**HW, "cpu": "x\r\n| forged | row |", "gpu": "[click](https://evil.example)"},
+        created="2026-11-25T12:00:00Z", validate=False,
+    )  # fmt: skip
+    rec["split"]["name"] = "de`mo\n"
+    return rec
+
+
+def test_renderer_escapes_what_slips_past_the_validator():
+    hostile = _hostile_record()
+    second = {**hostile, "model": {"name": "idkg", "config": {"hidden": 64, "note": "<b>bold</b>"}}}
+    files = render.render_files([hostile, second], {"demo": {"de|mo\n<x>": SPLIT.sha256}})
+    readme = files["README.md"].decode()
+    body = readme.split("\n", 3)[3].split("## Reading the tables")[0]  # the submitted part
+    assert "<" not in body and ">" not in body.replace("&gt;", "")
+    assert "\r" not in readme and not re.search(r"(?<!\\)\]\(https", readme)  # the link stays escaped text
+    for block in readme.split("\n\n"):
+        rows = [line for line in block.splitlines() if line.startswith("|")]
+        if rows:  # every row of a table has as many unescaped cell separators as its header
+            counts = {len(re.findall(r"(?<!\\)\|", row)) for row in rows}
+            assert len(counts) == 1, rows
+    assert not any(line.startswith("# Fake") or line.startswith("## Fake") for line in readme.splitlines())
+    assert all(p.startswith("plots/") and re.fullmatch(r"plots/[A-Za-z0-9._-]+\.png", p) for p in files if p != "README.md")
+
+
+def test_relabelled_authors_result_fails_validation_and_render(lb, capsys):
+    leaky = record("idkg", (0.90, 0.94), protocol="authors")
+    assert problems_of(leaky) == []
+    relabelled = {**leaky, "protocol": "fixed", "split": {**leaky["split"], "name": "demo"}}
+    problems = problems_of(relabelled, filename=result_filename(relabelled))  # renamed to match, too
+    assert any(p.startswith("split/sha256: ") and "relabelled as fixed" in p for p in problems), problems
+    submit_result(record("idkg", (0.70, 0.74)), lb)
+    path = lb / "submissions" / result_filename(relabelled)
+    path.write_text(json.dumps(relabelled))
+    with pytest.raises(render.RenderError, match="relabelled as fixed"):
+        render.render(lb, MODELS)
+    assert validate.main(["--leaderboard-dir", str(lb)]) == 1
+    assert "relabelled as fixed" in capsys.readouterr().out
+
+
+def test_fixed_split_hash_is_unchanged_by_the_protocol_binding():
+    rec = record()
+    assert rec["split"]["sha256"] == SPLIT.sha256 == split_sha256_from_parts(rec["split"]["parts"])
+    # authors rows keep their result key (identity names the registered split, not the bound hash)
+    old_style = record(protocol="authors")
+    old_style["split"]["sha256"] = SPLIT.sha256
+    assert result_key(old_style) == result_key(record(protocol="authors"))
+    assert any("a row of protocol 'authors' records the protocol-bound hash" in p for p in problems_of(old_style))
+
+
+def test_merge_rebinds_cells_cached_before_the_binding():
+    a = record(values=(0.6,), seeds=[0], protocol="authors")
+    b = record(values=(0.8,), seeds=[1], protocol="authors")
+    b["split"]["sha256"] = SPLIT.sha256  # a cell written by the older code
+    merged = merge_results([a, b])
+    assert merged["split"]["sha256"] == a["split"]["sha256"] and problems_of(merged) == []
+
+
+@pytest.mark.parametrize("depth", [100_000, 40])
+def test_deeply_nested_json_is_one_line_not_a_traceback(lb, capsys, depth):
+    nested = lb / "submissions" / "nested.json"
+    nested.write_text('{"a": ' * depth + "1" + "}" * depth)
+    report = validate.validate_files([nested], leaderboard_dir=lb, models=MODELS)
+    assert len(report[nested]) == 1 and "nested" in report[nested][0] and "\n" not in report[nested][0]
+    assert validate.main(["--leaderboard-dir", str(lb)]) == 1
+    assert render.main(["--leaderboard-dir", str(lb)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "nested" in err
+
+
+def test_oversized_submission_is_refused(lb):
+    path = submit_result(record("gmu"), lb)
+    assert validate.validate_files([path], leaderboard_dir=lb, models=MODELS)[path] == []
+    path.write_text(path.read_text() + " " * (50 * 1024 * 1024))  # still the same valid record, now 50 MB
+    report = validate.validate_files([path], leaderboard_dir=lb, models=MODELS)
+    assert report[path] == [f"cannot read a JSON result ({path.stat().st_size:,} bytes, over the 1,048,576-byte limit for a JSON file)"]
+
+
+def test_result_with_too_many_values_is_refused_before_the_slow_schema_check(lb):
+    big = record(config={"hidden": 64, "temperature": 0.1, "pad": [0] * 20_000})
+    path = lb / "submissions" / result_filename(big)
+    path.write_text(json.dumps(big))  # a few hundred KB: under the byte limit
+    report = validate.validate_files([path], leaderboard_dir=lb, models=MODELS)
+    assert report[path] == ["more than 20,000 JSON values; a 3-seed result holds ~350"]
+
+
+def test_fifo_named_json_is_invalid_not_a_hang(lb):
+    import os
+    import threading
+
+    fifo = lb / "submissions" / "fifo.json"
+    os.mkfifo(fifo)
+
+    def feed():  # should a regression open the FIFO, it reads "{}" instead of hanging the suite
+        try:
+            with open(fifo, "w") as f:
+                f.write("{}")
+        except BrokenPipeError:  # released below without a read: the fix never opened it
+            pass
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        report = validate.validate_files([fifo], leaderboard_dir=lb, models=MODELS)
+    finally:
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # release the feeder if nothing read
+        feeder.join(5)
+    assert len(report[fifo]) == 1 and report[fifo][0].startswith("cannot read a JSON result (not a regular file"), report[fifo]
+
+
+def test_cli_names_skipped_files_with_verbose_and_counts_them_otherwise(lb, capsys):
+    submit_result(record("gmu"), lb)
+    (lb / "submissions" / "notes.txt").write_text("x")
+    (lb / "submissions" / ".demo__gmu__x.json.abc.tmp").write_text("{")
+    (lb / "submissions" / ".gitkeep").write_text("")
+    assert validate.main(["--leaderboard-dir", str(lb)]) == 0
+    err = capsys.readouterr().err
+    assert "skipped: 2 file(s) that are not results; --verbose names them" in err
+    assert validate.main(["--leaderboard-dir", str(lb), "--verbose"]) == 0
+    err = capsys.readouterr().err
+    assert f"skipped: {lb / 'submissions' / 'notes.txt'}: not a result file" in err
+    assert "temporary file of an unfinished atomic write" in err and ".gitkeep" not in err
+    assert render.main(["--leaderboard-dir", str(lb)]) == 0
+    assert "skipped: 2 file(s)" in capsys.readouterr().err
+
+
+def test_cli_shows_a_bounded_list_of_problems_unless_verbose(lb, capsys):
+    for i in range(30):
+        rec = record("gmu", seeds=[i, i + 100])
+        rec["aggregate"]["mean"]["micro"] = 0.99
+        (lb / "submissions" / result_filename(rec)).write_text(json.dumps(rec))
+    assert validate.main(["--leaderboard-dir", str(lb)]) == 1
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert len(lines) == validate.SHOWN_PROBLEMS + 1 and "more problem(s) in" in lines[-1] and "--verbose" in lines[-1]
+    assert "invalid: 30 of 30 file(s)" in out.err
+    assert validate.main(["--leaderboard-dir", str(lb), "--verbose"]) == 1
+    assert len(capsys.readouterr().out.splitlines()) == 30
+
+
+def test_failed_render_keeps_what_was_written(lb, capsys):
+    submit_result(record("gmu"), lb)
+    assert render.main(["--leaderboard-dir", str(lb)]) == 0
+    before = {p: p.read_bytes() for p in lb.rglob("*") if p.is_file() and "submissions" not in p.parts}
+    bad = record("idkg")
+    bad["hardware"]["cpu"] = "<script>"
+    (lb / "submissions" / result_filename(bad)).write_text(json.dumps(bad))
+    assert render.main(["--leaderboard-dir", str(lb)]) == 2
+    err = capsys.readouterr().err
+    assert "nothing written" in err and "hardware/cpu" in err
+    assert {p: p.read_bytes() for p in lb.rglob("*") if p.is_file() and "submissions" not in p.parts} == before
+
+
+def test_broken_split_registry_is_one_line(lb, capsys):
+    submit_result(record("gmu"), lb)
+    (lb / "splits.json").write_text("[" * 100_000)
+    assert validate.main(["--leaderboard-dir", str(lb)]) == 2
+    assert render.main(["--leaderboard-dir", str(lb)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("error: ") == 2
+
+
+def test_schema_text_patterns_match_the_code():
+    from leaderboard import results
+
+    schema = load_schema()
+    assert schema["$defs"]["text"]["pattern"] == results.TEXT_PATTERN
+    assert schema["properties"]["split"]["properties"]["name"]["pattern"] == results.SPLIT_NAME_PATTERN
+    assert schema["properties"]["model"]["properties"]["name"]["pattern"] == results.NAME_PATTERN
+    assert schema["properties"]["model"]["properties"]["config"]["propertyNames"]["pattern"] == results.CONFIG_KEY_PATTERN
 
 
 # ----------------------------------------------------------------------------- the repo's own leaderboard
