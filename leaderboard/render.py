@@ -483,9 +483,10 @@ def _how_to_submit(known: Mapping[str, Mapping[str, str]]) -> list[str]:
         "   Each model's result goes to `leaderboard/submissions/<dataset>__<model>__<key>.json`; the key "
         "is a hash of the cell (dataset, split hash, protocol, model and config, seeds, encoder, KG, "
         "dropped modality, threshold), so rerunning the same cell overwrites its file.",
-        "2. Check the files: `python -m leaderboard.validate` lists every problem (schema, unknown split "
-        "hash, unregistered model name, scores outside [0, 1] or NaN, aggregate not matching the per-seed "
-        "scores, wrong genre order, duplicates) and exits 1 until none is left.",
+        "2. Check the files: `python -m leaderboard.validate` lists the problems (all of them with `--verbose`: "
+        "schema, markup or line breaks in a text field, unknown split hash, a split hash not bound to the "
+        "row's protocol, unregistered model name, scores outside [0, 1] or NaN, aggregate not matching the "
+        "per-seed scores, wrong genre order, duplicates, files over 1 MiB) and exits 1 until none is left.",
         "3. Re-render this page: `python -m leaderboard.render` (writes `leaderboard/README.md` and "
         "`leaderboard/plots/`).",
         "4. Open a pull request with the new JSON file(s), the re-rendered `README.md` and `plots/`. The test "

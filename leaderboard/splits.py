@@ -17,9 +17,11 @@ Names starting with ``authors`` are reserved for rows of the authors' protocol (
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
+from leaderboard.results import AUTHORS_PREFIX, NAME_PATTERN, SPLIT_NAME_PATTERN
 from mmimdb2.io import BadJSON, atomic_write_json, read_json
 from mmimdb2.splits import Split, packaged_split, read_split_dir
 
@@ -55,7 +57,28 @@ def known_splits(leaderboard_dir: str | Path | None = None) -> dict[str, dict[st
     )
     if not ok:
         raise SplitsRegistryError(f"{path}: expected {{dataset: {{split name: sha256}}}}")
+    for dataset, entries in data.items():
+        for name, sha in entries.items():
+            problem = entry_problem(dataset, name, sha)
+            if problem:
+                raise SplitsRegistryError(f"{path}: {problem}")
     return data
+
+
+def entry_problem(dataset: str, name: str, sha256: str) -> str | None:
+    """Why ``dataset/name = sha256`` cannot be a registry entry (one line), or None.
+
+    The names must be ones a result can carry (the schema's patterns), so a registered split is
+    never one that no submission could validate against.
+    """
+    where = f"{dataset!r}/{name!r}"
+    if not re.search(NAME_PATTERN, dataset):
+        return f"{where}: dataset name must be letters, digits and ._- (starting with a letter or digit)"
+    if not re.search(SPLIT_NAME_PATTERN, name) or name.startswith(AUTHORS_PREFIX):
+        return f"{where}: split name must be letters, digits and ._:- and not start with {AUTHORS_PREFIX!r} (reserved)"
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        return f"{where}: split hash is not a sha256 hex digest: {sha256[:70]!r}"
+    return None
 
 
 def names_for(known: dict[str, dict[str, str]], dataset: str, sha256: str) -> list[str]:
@@ -65,8 +88,9 @@ def names_for(known: dict[str, dict[str, str]], dataset: str, sha256: str) -> li
 
 def add_split(dataset: str, name: str, sha256: str, leaderboard_dir: str | Path | None = None) -> Path:
     """Register ``sha256`` as split ``name`` of ``dataset``; re-adding the same entry is a no-op."""
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise SplitsRegistryError(f"split hash for {dataset}/{name} is not a sha256 hex digest: {sha256!r}")
+    problem = entry_problem(dataset, name, sha256)
+    if problem:
+        raise SplitsRegistryError(problem)
     known = known_splits(leaderboard_dir)
     old = known.get(dataset, {}).get(name)
     if old is not None and old != sha256:

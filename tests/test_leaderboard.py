@@ -573,6 +573,18 @@ def test_broken_split_registry_is_one_line(lb, capsys):
     assert "Traceback" not in err and err.count("error: ") == 2
 
 
+@pytest.mark.parametrize(("dataset", "name", "sha", "why"), [
+    ("demo", "de|mo", SPLIT.sha256, "split name must be"), ("demo", "authors:demo", SPLIT.sha256, "reserved"),
+    ("de mo", "demo", SPLIT.sha256, "dataset name must be"), ("demo", "demo", "0" * 63 + "\n", "not a sha256"),
+])  # fmt: skip
+def test_split_registry_refuses_names_no_result_could_carry(tmp_path, dataset, name, sha, why):
+    with pytest.raises(ValueError, match=why):
+        add_split(dataset, name, sha, tmp_path)
+    (tmp_path / "splits.json").write_text(json.dumps({dataset: {name: sha}}))
+    with pytest.raises(ValueError, match=why):
+        known_splits(tmp_path)
+
+
 def test_schema_text_patterns_match_the_code():
     from leaderboard import results
 
