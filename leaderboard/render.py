@@ -58,12 +58,19 @@ Record = dict[str, Any]
 class RenderError(RuntimeError):
     """Submissions that cannot be rendered (invalid files); the message lists the problems.
 
-    ``problems`` maps each invalid file to its problems, for a caller that shortens the list.
+    ``problems`` maps each invalid file to its problems and ``skipped`` lists the non-result files
+    with their reasons, for a caller that shortens the lists.
     """
 
-    def __init__(self, message: str, problems: Mapping[Path, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        problems: Mapping[Path, Sequence[str]] | None = None,
+        skipped: Sequence[tuple[Path, str]] = (),
+    ) -> None:
         super().__init__(message)
         self.problems = dict(problems or {})
+        self.skipped = list(skipped)
 
 
 # ----------------------------------------------------------------------------- formatting helpers
@@ -557,7 +564,7 @@ def gather(leaderboard_dir: str | Path | None = None, models: set[str] | None = 
     bad = {p: probs for p, probs in report.items() if probs}
     if bad:
         lines = [f"{p}: {prob}" for p, probs in bad.items() for prob in probs]
-        raise RenderError("invalid submissions (run python -m leaderboard.validate):\n  " + "\n  ".join(lines), bad)
+        raise RenderError("invalid submissions (run python -m leaderboard.validate):\n  " + "\n  ".join(lines), bad, skipped)
     return [records[p] for p in files], skipped
 
 
@@ -626,10 +633,12 @@ def main(argv: list[str] | None = None) -> int:
         records, skipped = gather(root, models)
         files = render_files(records, known_splits(root))
     except RenderError as e:
-        out, _ = report_lines(e.problems, [], verbose=args.verbose)
+        out, skipped_lines = report_lines(e.problems, e.skipped, verbose=args.verbose)
         print(f"error: invalid submissions in {submissions_dir(root)}; nothing written (python -m leaderboard.validate lists them):", file=sys.stderr)
         for line in out:
             print(f"  {line}", file=sys.stderr)
+        for line in skipped_lines:
+            print(line, file=sys.stderr)
         return 2
     except (ResultError, SplitsRegistryError) as e:
         print(f"error: {e}", file=sys.stderr)

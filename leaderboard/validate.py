@@ -272,12 +272,13 @@ def report_lines(
 ) -> tuple[list[str], list[str]]:
     """``(stdout lines, stderr lines)``: each problem as ``<file>: <problem>`` (the first
     :data:`SHOWN_PROBLEMS` unless ``verbose``), each skipped file with its reason (``verbose``) or their count."""
-    out = [f"{path}: {prob}" for path, probs in problems.items() for prob in probs]
+    pairs = [(path, prob) for path, probs in problems.items() for prob in probs]
+    shown = pairs if verbose else pairs[:SHOWN_PROBLEMS]
+    out = [f"{path}: {prob}" for path, prob in shown]
     err = []
-    if not verbose and len(out) > SHOWN_PROBLEMS:
-        hidden = out[SHOWN_PROBLEMS:]
-        out = out[:SHOWN_PROBLEMS]
-        files = len({line.split(": ", 1)[0] for line in hidden})
+    if len(shown) < len(pairs):
+        hidden = pairs[len(shown) :]
+        files = len({path for path, _ in hidden})
         out.append(f"… and {len(hidden)} more problem(s) in {files} file(s); --verbose lists them all")
     if skipped:
         if verbose:
