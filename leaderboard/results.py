@@ -312,7 +312,10 @@ def make_result(
     entries = []
     for item in per_seed:
         metrics = to_jsonable(item["metrics"])
-        entries.append({"seed": int(item["seed"]), "metrics": metrics, "best_epoch": item.get("best_epoch")})
+        entry = {"seed": int(item["seed"]), "metrics": metrics, "best_epoch": item.get("best_epoch")}
+        if item.get("threshold") is not None:  # dev-chosen threshold(s) of this seed
+            entry["threshold"] = to_jsonable(item["threshold"])
+        entries.append(entry)
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "dataset": {"name": dataset, "version": str(dataset_version)},
