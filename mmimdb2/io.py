@@ -10,6 +10,7 @@ with one :class:`BadJSON` line naming the file, never a ``RecursionError`` trace
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -61,10 +62,52 @@ def parse_json(data: str | bytes, *, what: str = "JSON", max_depth: int = MAX_JS
     return obj
 
 
+class NotRegularFile(OSError):
+    """A path that names a FIFO, device, socket or directory where a plain file was expected."""
+
+
+def _kind(mode: int) -> str:
+    """What a non-regular file is, in words, for the one-line message."""
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):  # fmt: skip
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
+def open_regular(path: str | Path) -> BinaryIO:
+    """``open(path, "rb")`` that only ever opens a regular file.
+
+    The open is non-blocking, so a FIFO cannot hang it, and the opened descriptor is checked with
+    ``fstat`` (no race between a check and the open); a FIFO, device or directory raises
+    :class:`NotRegularFile` before a byte is read.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(errno.EINVAL, f"not a regular file ({_kind(mode)})", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular_bytes(path: str | Path, *, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; :class:`OSError` otherwise (never a hang
+    on a FIFO, never an unbounded read of ``/dev/zero``)."""
+    with open_regular(path) as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise OSError(errno.EFBIG, f"over the {max_bytes:,}-byte limit", str(path))
+    return data
+
+
 def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """A JSON file's content, bounded: a regular file of at most ``max_bytes`` nested at most ``max_depth``.
 
-    A FIFO, device or directory is refused before it is opened, so it can neither hang nor
+    A FIFO, device or directory is refused before it is read, so it can neither hang nor
     exhaust memory.
     """
     path = Path(path)
@@ -73,16 +116,17 @@ def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES, max_depth: i
     except OSError as e:
         raise BadJSON(f"{path}: cannot read ({e.strerror or e})") from None
     if not stat.S_ISREG(st.st_mode):
-        raise BadJSON(f"{path}: not a regular file")
+        raise BadJSON(f"{path}: not a regular file ({_kind(st.st_mode)})")
     if st.st_size > max_bytes:
         raise BadJSON(f"{path}: {st.st_size:,} bytes, over the {max_bytes:,}-byte limit for a JSON file")
     try:
-        with path.open("rb") as f:
-            data = f.read(max_bytes + 1)
+        data = read_regular_bytes(path, max_bytes=max_bytes)
+    except NotRegularFile as e:
+        raise BadJSON(f"{path}: {e.strerror}") from None
     except OSError as e:
+        if e.errno == errno.EFBIG:
+            raise BadJSON(f"{path}: over the {max_bytes:,}-byte limit for a JSON file") from None
         raise BadJSON(f"{path}: cannot read ({e.strerror or e})") from None
-    if len(data) > max_bytes:
-        raise BadJSON(f"{path}: over the {max_bytes:,}-byte limit for a JSON file")
     return parse_json(data, what=str(path), max_depth=max_depth)
 
 

@@ -9,11 +9,11 @@ with a :class:`~mmimdb2.schema.Skip` for every id it loses.
 from __future__ import annotations
 
 import importlib
-import json
 import os
 from pathlib import Path
 
 from mmimdb2.dataset import MovieDataset
+from mmimdb2.io import BadJSON, read_json
 from mmimdb2.layouts import (
     MMIMDB,
     MMIMDB2,
@@ -111,12 +111,12 @@ def detect_layout(root: Path, data_dir: Path) -> Layout:
 
 def _read_dataset_json(root: Path) -> dict[str, str]:
     path = root / "DATASET.json"
-    if not path.is_file():
+    if not path.exists():
         return {}
     try:
-        obj = json.loads(path.read_bytes())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{path}: unreadable ({e})") from None
+        obj = read_json(path)
+    except BadJSON as e:
+        raise DatasetError(f"unreadable DATASET.json: {e}") from None
     if not isinstance(obj, dict):
         raise DatasetError(f"{path}: expected a JSON object, got {type(obj).__name__}")
     return {k: str(v) for k, v in obj.items() if isinstance(v, (str, int, float))}

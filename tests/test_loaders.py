@@ -123,7 +123,7 @@ def test_mmimdb_official_split_fields_and_every_skip(mmimdb_dir: Path):
     assert ds.split.sha256 != ds.extra["split_sha256_listed"]  # three listed ids were lost
 
     json_skips = skips_of(ds, "json")
-    assert "corrupt or truncated JSON" in json_skips[f"{MM_TRAIN[2]}.json"]
+    assert "not valid JSON" in json_skips[f"{MM_TRAIN[2]}.json"]  # corrupt or truncated
     assert "not an object" in json_skips[f"{MM_TRAIN[3]}.json"]
     assert "no genre among the 23" in skips_of(ds, "genres")[f"{MM_TRAIN[4]}.json"] and t4 not in ds.movies
     assert "'News'" in skips_of(ds, "unknown-genre")[f"{MM_TRAIN[1]}.json"]

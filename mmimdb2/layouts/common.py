@@ -7,9 +7,9 @@ or an exception with a one-line message naming the file (continuing would be wro
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 
 from PIL import Image
 
+from mmimdb2.io import BadJSON, NotRegularFile, open_regular, read_json, read_regular_bytes
 from mmimdb2.schema import InvalidId, Person, Skip, is_person_id, normalize_imdb_id
 
 
@@ -35,6 +36,9 @@ class ManifestError(ValueError):
 #: Largest poster accepted, in pixels (Pillow's own default limit): a guard against
 #: decompression bombs that is checked from the header, without decoding any pixel.
 MAX_POSTER_PIXELS = 89_478_485
+
+#: Largest MANIFEST read (a full MM-IMDb 2.0 build lists ~68k files in ~7 MB).
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 _JPEG_EOI = b"\xff\xd9"
 
@@ -57,18 +61,42 @@ def _inside(path: Path, folder_resolved: Path) -> bool:
     return True
 
 
+def _not_regular(entry: os.DirEntry[str]) -> str | None:
+    """Why a directory entry cannot be a movie or poster file (a FIFO, device, socket), else
+    ``None``. Checked before anything is opened: opening a FIFO would block the loader forever."""
+    try:
+        mode = entry.stat().st_mode  # follows a symlink, which has already been found to stay inside
+    except OSError as e:
+        return f"cannot stat ({e.strerror or e})"
+    if stat.S_ISREG(mode):
+        return None
+    kind = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+            stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a directory"}.get(stat.S_IFMT(mode), "not a plain file")  # fmt: skip
+    return f"{kind}, not a regular file; ignored (never opened)"
+
+
 def scan_folder(folder: Path, id_pattern: re.Pattern[str]) -> Listing:
-    """List ``folder`` once. JSON files whose stem is not an IMDb id of this layout, and symlinks
-    that leave the folder, are skipped with their reason (never opened)."""
+    """List ``folder`` once. Each entry that cannot be a movie file is skipped with its reason and
+    never opened: JSON names that are not an IMDb id of this layout, symlinks that leave the
+    folder, FIFOs and devices (which would hang or flood a read), and a second file for a movie
+    already listed under another spelling of its id (``tt00100811`` beside ``tt0100811``; the
+    file named by the canonical id is the one read). Plain subfolders are not files and are
+    passed over, unless named like a movie file (``*.json``)."""
     resolved = folder.resolve()
     json_files: dict[str, Path] = {}
     names: set[str] = set()
     skips: list[Skip] = []
     with os.scandir(folder) as it:
         entries = sorted(it, key=lambda e: e.name)
+    candidates: dict[str, list[os.DirEntry[str]]] = {}
     for e in entries:
         if e.is_symlink() and not _inside(Path(e.path), resolved):
             skips.append(Skip(e.name, "file", "symlink leaves the dataset folder; ignored"))
+            continue
+        why = _not_regular(e)
+        if why is not None:
+            if not e.is_dir() or e.name.endswith(".json"):
+                skips.append(Skip(e.name, "file", why))
             continue
         if not e.name.endswith(".json"):
             names.add(e.name)
@@ -82,23 +110,24 @@ def scan_folder(folder: Path, id_pattern: re.Pattern[str]) -> Listing:
         except InvalidId as err:  # pragma: no cover - id_pattern is stricter
             skips.append(Skip(e.name, "file", str(err)))
             continue
-        if mid in json_files:
-            skips.append(Skip(e.name, "file", f"a second file for {mid} (first: {json_files[mid].name}); ignored"))
-            continue
-        json_files[mid] = Path(e.path)
-    return Listing(folder, json_files, frozenset(names), tuple(skips))
+        candidates.setdefault(mid, []).append(e)
+    for mid, found in candidates.items():
+        # the file whose name is the canonical spelling (or, for MM-IMDb, its bare digits) wins
+        found.sort(key=lambda e: (e.name[:-5] not in (mid, mid[2:]), e.name))
+        json_files[mid] = Path(found[0].path)
+        for other in found[1:]:
+            skips.append(Skip(other.name, "file", f"a second file for {mid} (read: {found[0].name}); ignored"))
+    return Listing(folder, dict(sorted(json_files.items())), frozenset(names), tuple(skips))
 
 
 def read_json_object(path: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """Parse one movie file: the object, or ``None`` and why (unreadable, corrupt, not an object)."""
+    """Parse one movie file: the object, or ``None`` and why (unreadable, not a regular file, too
+    large, corrupt, nested too deeply, not an object). Never raises for bad content."""
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        return None, f"unreadable: {e.strerror or e}"
-    try:
-        obj = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        return None, f"corrupt or truncated JSON ({e}); movie dropped"
+        obj = read_json(path)
+    except BadJSON as e:
+        why = str(e).removeprefix(f"{path}: ")
+        return None, f"{why}; movie dropped"
     if not isinstance(obj, dict):
         return None, f"JSON is a {type(obj).__name__}, not an object; movie dropped"
     return obj, None
@@ -188,7 +217,7 @@ def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS) -> str | No
     end-of-image marker near the end of the file is reported as truncated.
     """
     try:
-        with path.open("rb") as f, warnings.catch_warnings():
+        with open_regular(path) as f, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(f) as im:
                 w, h = im.size
@@ -196,6 +225,8 @@ def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS) -> str | No
             if fmt == "JPEG":
                 f.seek(-min(64, f.seek(0, os.SEEK_END)), os.SEEK_END)
                 tail = f.read()
+    except NotRegularFile as e:
+        return f"poster is {e.strerror}; never read"
     except Image.DecompressionBombError as e:
         return f"poster refused as a decompression bomb ({e})"
     except (OSError, SyntaxError, ValueError) as e:
@@ -212,10 +243,14 @@ def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS) -> str | No
 def read_manifest(root: Path) -> list[tuple[str, int, str]]:
     """Parse ``<root>/MANIFEST`` lines ``sha256  size  relpath``; a malformed line is an error."""
     path = root / "MANIFEST"
-    if not path.is_file():
+    if not path.exists():
         raise ManifestError(f"{path}: no MANIFEST to verify against (only built datasets carry one)")
+    try:
+        text = read_regular_bytes(path, max_bytes=MAX_MANIFEST_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
     entries = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split(None, 2)
@@ -246,9 +281,12 @@ def verify_manifest(root: Path, *, progress: bool = True) -> int:
         if got_size != size:
             raise ManifestError(f"{path}: size {got_size} differs from MANIFEST ({size})")
         h = hashlib.sha256()
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
+        try:
+            with open_regular(path) as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError as e:
+            raise ManifestError(f"{path}: listed in MANIFEST but cannot be read ({e.strerror or e})") from None
         if h.hexdigest() != digest:
             raise ManifestError(f"{path}: sha256 {h.hexdigest()[:12]}… differs from MANIFEST ({digest[:12]}…)")
     return len(entries)

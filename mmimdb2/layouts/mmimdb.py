@@ -6,9 +6,9 @@ label-stratified split of Arevalo et al. (15,552 / 2,608 / 7,799), loaded as ``o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from mmimdb2.io import BadJSON, read_json
 from mmimdb2.schema import InvalidId, normalize_imdb_id
 from mmimdb2.splits import PARTS, Split, SplitError
 
@@ -16,9 +16,9 @@ from mmimdb2.splits import PARTS, Split, SplitError
 def read_split_json(path: Path, name: str = "official") -> Split:
     """Read ``split.json``; any bad id, missing part or overlap is a :class:`SplitError` naming the file."""
     try:
-        obj = json.loads(path.read_bytes())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SplitError(f"{path}: cannot read split file ({e})") from None
+        obj = read_json(path)
+    except BadJSON as e:
+        raise SplitError(f"cannot read split file {e}") from None
     if not isinstance(obj, dict):
         raise SplitError(f"{path}: expected an object with {', '.join(PARTS)} lists, got {type(obj).__name__}")
     parts: dict[str, tuple[str, ...]] = {}
