@@ -1,7 +1,8 @@
 """One record for a movie of MM-IMDb or MM-IMDb 2.0, whatever layout it was read from.
 
-IDs are normalised to IMDb's ``tt`` form: MM-IMDb's 7-digit file names (``0029442``) become
-``tt0029442``, so the two datasets can be compared id for id.
+IDs are normalised to IMDb's one canonical ``tt`` form: MM-IMDb's 7-digit file names (``0029442``)
+become ``tt0029442``, and a spelling with extra leading zeros (``tt00100811``) becomes the 7-digit
+``tt0100811`` IMDb uses (8 digits only for numbers that need them), so one movie has one id.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import numpy as np
 
 from mmimdb2.genres import canonical_genres, multi_hot
 
-_TT = re.compile(r"^tt\d{7,8}$")
-_BARE = re.compile(r"^\d{7,8}$")
+_TT = re.compile(r"^tt([0-9]{7,8})\Z")
+_BARE = re.compile(r"^([0-9]{7,8})\Z")
 _NM = re.compile(r"^nm\d{7,8}$")
 
 
@@ -25,17 +26,19 @@ class InvalidId(ValueError):
 
 
 def normalize_imdb_id(raw: str) -> str:
-    """Return ``tt`` + 7-8 digits for a ``tt`` id or a bare MM-IMDb id; raise :class:`InvalidId`.
+    """Return the canonical ``tt`` id for a ``tt`` id or a bare MM-IMDb id; raise :class:`InvalidId`.
 
+    Canonical is IMDb's spelling: ``tt`` + the number zero-padded to 7 digits, 8 only when the
+    number needs them (``tt00100811`` and ``0100811`` -> ``tt0100811``; ``tt10000000`` stays).
     Anything else (path separators, ``..``, spaces, other prefixes) is rejected, so an id can be
     used safely as a file name.
     """
     s = raw.strip() if isinstance(raw, str) else ""
-    if _TT.match(s):
-        return s
-    if _BARE.match(s):
-        return "tt" + s
-    raise InvalidId(f"not an IMDb title id (want 'tt' + 7-8 digits or 7-8 digits): {raw!r}")
+    m = _TT.match(s) or _BARE.match(s)
+    if not m:
+        shown = raw if not isinstance(raw, str) or len(raw) <= 40 else raw[:40] + "…"
+        raise InvalidId(f"not an IMDb title id (want 'tt' + 7-8 digits or 7-8 digits): {shown!r}")
+    return f"tt{int(m.group(1)):07d}"
 
 
 def is_person_id(raw: str | None) -> bool:

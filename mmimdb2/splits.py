@@ -1,7 +1,7 @@
 """Fixed, hashed splits: files of ids, never re-drawn, checked disjoint on load.
 
-The hash of a split part is the sha256 of its ids, normalised to ``tt`` form, sorted, one per
-line with a trailing newline. It identifies *which movies* are in the part, independent of file
+The hash of a split part is the sha256 of its ids, normalised to the canonical ``tt`` form
+(:func:`mmimdb2.schema.normalize_imdb_id`), sorted, one per line with a trailing newline. It identifies *which movies* are in the part, independent of file
 order or MM-IMDb's bare-digit spelling. The split's own hash combines its parts' hashes, so one
 string names the whole train/dev/test assignment on the leaderboard.
 """
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmimdb2.io import atomic_write_text
+from mmimdb2.io import atomic_write_text, read_regular_bytes
 from mmimdb2.schema import InvalidId, normalize_imdb_id
 
 PARTS: tuple[str, ...] = ("train", "dev", "test")
@@ -22,6 +24,12 @@ PARTS: tuple[str, ...] = ("train", "dev", "test")
 #: Split id lists shipped inside the package, copied byte for byte from the IDKG authors'
 #: repository (aoluming/IDKG @ d06a10bf); ``SHA256SUMS`` in each folder pins the files.
 MANIFESTS_DIR = Path(__file__).parent / "manifests"
+
+#: Largest split id file or SHA256SUMS read (the packaged lists are ~0.3 MB); a bound, so a huge
+#: or endless file fails with one line instead of exhausting memory.
+MAX_SPLIT_FILE_BYTES = 64 * 1024 * 1024
+
+_SUMS_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
 
 
 class SplitError(ValueError):
@@ -45,7 +53,29 @@ class Split:
         missing = [p for p in PARTS if p not in self.parts]
         if missing:
             raise SplitError(f"split {self.name!r} has no {', '.join(missing)} part")
-        self.check_disjoint()
+        object.__setattr__(self, "parts", self._canonical_parts())
+
+    def _canonical_parts(self) -> dict[str, tuple[str, ...]]:
+        """Parts with every id in canonical form; a bad id, an overlap or a movie listed twice
+        (under any spelling) is a :class:`SplitError` naming it."""
+        seen: dict[str, tuple[str, str]] = {}  # canonical id -> (part, spelling as listed)
+        parts: dict[str, tuple[str, ...]] = {}
+        for part, ids in self.parts.items():
+            out = []
+            for raw in ids:
+                try:
+                    i = normalize_imdb_id(raw)
+                except InvalidId as e:
+                    raise SplitError(f"split {self.name!r}: part {part}: {e}") from None
+                if i in seen:
+                    first_part, first_raw = seen[i]
+                    where = "twice in" if first_part == part else f"in both {first_part} and"
+                    spelled = f" (listed as {first_raw} and {raw})" if first_raw != raw else ""
+                    raise SplitError(f"split {self.name!r}: {i} is {where} {part}{spelled}")
+                seen[i] = (part, raw)
+                out.append(i)
+            parts[part] = tuple(out)
+        return parts
 
     def __getitem__(self, part: str) -> tuple[str, ...]:
         if part not in self.parts:
@@ -74,14 +104,9 @@ class Split:
         return {i: p for p, ids in self.parts.items() for i in ids}
 
     def check_disjoint(self) -> None:
-        """Raise :class:`SplitError` naming the first overlap between two parts, or a duplicate."""
-        seen: dict[str, str] = {}
-        for part, ids in self.parts.items():
-            for i in ids:
-                if i in seen:
-                    where = "twice in" if seen[i] == part else f"in both {seen[i]} and"
-                    raise SplitError(f"split {self.name!r}: {i} is {where} {part}")
-                seen[i] = part
+        """Raise :class:`SplitError` naming the first overlap between two parts, or a duplicate
+        (construction already checks; kept for callers that re-check)."""
+        self._canonical_parts()
 
     def restrict(self, available: Iterable[str], name: str | None = None) -> Split:
         """The same split keeping only ``available`` ids (file order kept)."""
@@ -89,40 +114,91 @@ class Split:
         return Split(name or self.name, {p: tuple(i for i in ids if i in keep) for p, ids in self.parts.items()})
 
 
+def _read_bounded(path: Path) -> bytes:
+    """A split folder file's bytes: a regular file (never a FIFO or device) of bounded size."""
+    try:
+        return read_regular_bytes(path, max_bytes=MAX_SPLIT_FILE_BYTES)
+    except OSError as e:
+        raise SplitError(f"{path}: cannot read split file ({e.strerror or e})") from None
+
+
 def _read_id_file(path: Path) -> tuple[str, ...]:
-    ids = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    """Ids of one part file, canonical; a bad id, or one movie on two lines (under any spelling),
+    is a :class:`SplitError` naming the file and line."""
+    try:
+        text = _read_bounded(path).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SplitError(f"{path}: not UTF-8 text ({e})") from None
+    ids: list[str] = []
+    first: dict[str, tuple[int, str]] = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         try:
-            ids.append(normalize_imdb_id(line))
+            i = normalize_imdb_id(line)
         except InvalidId as e:
             raise SplitError(f"{path}:{lineno}: {e}") from None
+        if i in first:
+            at, raw = first[i]
+            spelled = "" if raw == line else f" (as {raw}; {line} is the same movie)"
+            raise SplitError(f"{path}:{lineno}: {i} is already listed on line {at}{spelled}")
+        first[i] = (lineno, line)
+        ids.append(i)
     return tuple(ids)
 
 
+def _member(folder: Path, name: str, where: str) -> Path:
+    """``folder / name`` if ``name`` is a plain file name whose file lies inside ``folder``.
+
+    Refused with one line starting ``where``: absolute paths, ``..`` or any separator, a missing
+    file, and a symlink whose target lies outside the folder. A name is never a path to follow.
+    """
+    if os.path.isabs(name) or name.startswith(("/", "\\")):
+        raise SplitError(f"{where} is an absolute path; entries must be file names inside {folder}")
+    if "/" in name or "\\" in name or name in (".", "..") or "\0" in name:
+        raise SplitError(f"{where} is not a plain file name inside {folder} (no '/', '\\' or '..')")
+    path = folder / name
+    try:
+        path.resolve(strict=True).relative_to(folder.resolve())
+    except FileNotFoundError:
+        raise SplitError(f"{where}: no such file in {folder}") from None
+    except (OSError, RuntimeError, ValueError):
+        raise SplitError(f"{where} resolves outside {folder} (a symlink leaving the folder)") from None
+    return path
+
+
 def _check_sums(folder: Path) -> None:
+    """Check every file ``SHA256SUMS`` lists; each entry must name a regular file in ``folder``."""
     sums = folder / "SHA256SUMS"
-    if not sums.is_file():
+    if not sums.exists() and not sums.is_symlink():
         return
-    for line in sums.read_text().splitlines():
+    try:
+        text = _read_bounded(sums).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SplitError(f"{sums}: not UTF-8 text ({e})") from None
+    for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        digest, fname = line.split(maxsplit=1)
-        got = hashlib.sha256((folder / fname.strip()).read_bytes()).hexdigest()
+        m = _SUMS_LINE.match(line.rstrip("\r"))
+        if not m:
+            raise SplitError(f"{sums}:{lineno}: expected 'sha256  name' (sha256sum format), got {line[:80]!r}")
+        digest, name = m.group(1).lower(), m.group(2).strip()
+        path = _member(folder, name, f"{sums}:{lineno}: entry {name!r}")
+        got = hashlib.sha256(_read_bounded(path)).hexdigest()
         if got != digest:
-            raise SplitError(f"{folder / fname.strip()}: sha256 {got[:12]}… does not match SHA256SUMS ({digest[:12]}…)")
+            raise SplitError(f"{path}: sha256 {got[:12]}… does not match SHA256SUMS ({digest[:12]}…)")
 
 
 def read_split_dir(folder: str | Path, name: str | None = None) -> Split:
     """Read ``train.txt``, ``dev.txt``, ``test.txt`` (one IMDb id a line), checking ``SHA256SUMS`` if present."""
     folder = Path(folder)
-    missing = [f"{p}.txt" for p in PARTS if not (folder / f"{p}.txt").is_file()]
+    missing = [f"{p}.txt" for p in PARTS if not (folder / f"{p}.txt").exists()]
     if missing:
         raise SplitError(f"{folder}: split folder lacks {', '.join(missing)}")
     _check_sums(folder)
-    return Split(name or folder.name, {p: _read_id_file(folder / f"{p}.txt") for p in PARTS})
+    files = {p: _member(folder, f"{p}.txt", f"{folder / p}.txt") for p in PARTS}
+    return Split(name or folder.name, {p: _read_id_file(f) for p, f in files.items()})
 
 
 def write_split_dir(split: Split, folder: str | Path) -> Path:

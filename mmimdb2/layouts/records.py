@@ -43,9 +43,9 @@ class Layout:
 
 
 #: Arevalo et al.'s archive: ``dataset/0029442.json`` (an IMDbPY dump) + ``.jpeg``.
-MMIMDB = Layout("mmimdb", re.compile(r"^\d{7,8}$"), (".jpeg", ".jpg", ".png"), True, "mmimdb")
+MMIMDB = Layout("mmimdb", re.compile(r"^[0-9]{7,8}\Z"), (".jpeg", ".jpg", ".png"), True, "mmimdb")
 #: MM-IMDb 2.0, as the IDKG authors released it and as this project builds it: ``tt0100811.json`` + ``.jpg``.
-MMIMDB2 = Layout("mmimdb2", re.compile(r"^tt\d{7,8}$"), (".jpg", ".jpeg", ".png"), False, "mmimdb2")
+MMIMDB2 = Layout("mmimdb2", re.compile(r"^tt[0-9]{7,8}\Z"), (".jpg", ".jpeg", ".png"), False, "mmimdb2")
 LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (MMIMDB, MMIMDB2)}
 
 
