@@ -7,6 +7,8 @@ LEAK: a model trained on one and evaluated on the other has seen it. Exit code 1
 
 A side is a dataset (``demo``, ``mmimdb``, ``mmimdb2`` or a folder, with ``--split-a/-b``), a
 packaged split (``packaged:mmimdb2-idkg``, works with no data downloaded) or a split folder.
+Movies a dataset side skipped while loading are named with their reasons (the first few, all
+with ``--verbose``): a movie the audit cannot see is never silently out of the comparison.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mmimdb2.loaders import DATASET_NAMES, load
-from mmimdb2.schema import InvalidId
+from mmimdb2.schema import InvalidId, Skip
+from mmimdb2.skip_report import by_stage, format_skips, skips_json
 from mmimdb2.splits import MANIFESTS_DIR, PARTS, Split, packaged_split, read_split_dir
 from mmimdb2.stats import CliParser
 
@@ -29,10 +32,12 @@ LEAK_PAIRS: tuple[tuple[str, str], ...] = (("train", "test"), ("train", "dev"), 
 
 @dataclass(frozen=True)
 class Side:
-    """One side of an audit: a label for the report and its split (ids already in ``tt`` form)."""
+    """One side of an audit: a label for the report, its split (ids already in ``tt`` form) and
+    what loading it skipped (a dataset side only)."""
 
     label: str
     split: Split
+    skips: tuple[Skip, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ def resolve_side(spec: str, split: str = "default", data_root: str | None = None
     if spec not in DATASET_NAMES and (path / "train.txt").is_file() and not (path / "dataset").is_dir():
         return Side(str(path), read_split_dir(path))
     ds = load(spec, split, data_root=data_root, check_posters=False)
-    return Side(f"{spec} [{ds.split.name}, {ds.extra.get('split_source', '')}]", ds.split)
+    return Side(f"{spec} [{ds.split.name}, {ds.extra.get('split_source', '')}]", ds.split, ds.skips)
 
 
 def audit(a: Side, b: Side) -> AuditResult:
@@ -73,12 +78,22 @@ def audit(a: Side, b: Side) -> AuditResult:
     return AuditResult(a, b, matrix, shared, leaks)
 
 
-def format_audit(r: AuditResult) -> str:
-    """Plain-text report: both sides, shared movies, the part x part matrix, one line per leak."""
+def _side_skips(tag: str, side: Side, verbose: bool) -> list[str]:
+    if not side.skips:
+        return []
+    stages = ", ".join(f"{k} {v:,}" for k, v in by_stage(side.skips).items())
+    return [f"{tag}: {len(side.skips):,} skipped while loading ({stages}):"] + format_skips(side.skips, verbose=verbose)
+
+
+def format_audit(r: AuditResult, *, verbose: bool = False) -> str:
+    """Plain-text report: both sides, what each skipped, shared movies, the part x part matrix,
+    one line per leak."""
     na, nb = len(r.a.split.all_ids), len(r.b.split.all_ids)
     out = [
         f"A: {r.a.label}: " + ", ".join(f"{p} {len(r.a.split[p]):,}" for p in PARTS) + f" (sha256 {r.a.split.sha256[:16]}…)",
         f"B: {r.b.label}: " + ", ".join(f"{p} {len(r.b.split[p]):,}" for p in PARTS) + f" (sha256 {r.b.split.sha256[:16]}…)",
+        *_side_skips("A", r.a, verbose),
+        *_side_skips("B", r.b, verbose),
         f"shared movies: {r.shared:,} ({100 * r.shared / max(na, 1):.1f}% of A, {100 * r.shared / max(nb, 1):.1f}% of B)",
         "",
         "A \\ B".ljust(10) + "".join(f"{p:>10}" for p in PARTS),
@@ -96,8 +111,10 @@ def format_audit(r: AuditResult) -> str:
 
 def audit_json(r: AuditResult) -> dict[str, Any]:
     return {
-        "a": {"label": r.a.label, "sha256": r.a.split.sha256, "sizes": {p: len(r.a.split[p]) for p in PARTS}},
-        "b": {"label": r.b.label, "sha256": r.b.split.sha256, "sizes": {p: len(r.b.split[p]) for p in PARTS}},
+        "a": {"label": r.a.label, "sha256": r.a.split.sha256, "sizes": {p: len(r.a.split[p]) for p in PARTS},
+              "skips": skips_json(r.a.skips)},
+        "b": {"label": r.b.label, "sha256": r.b.split.sha256, "sizes": {p: len(r.b.split[p]) for p in PARTS},
+              "skips": skips_json(r.b.skips)},
         "shared": r.shared,
         "matrix": {f"{pa}/{pb}": n for (pa, pb), n in r.matrix.items()},
         "leaks": [{"a": pa, "b": pb, "movies": n} for pa, pb, n in r.leaks],
@@ -112,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--split-a", default="default", help="split of A when A is a dataset (default: its own)")
     ap.add_argument("--split-b", default="default", help="split of B when B is a dataset (default: its own)")
     ap.add_argument("--data-root", default=None, help="folder holding the named datasets (else $MMIMDB2_DATA)")
-    ap.add_argument("--json", action="store_true", help="print the result as JSON")
+    ap.add_argument("--json", action="store_true", help="print the result as JSON (every skip included)")
+    ap.add_argument("--verbose", "-v", action="store_true", help="name every file a dataset side skipped (default: the first few)")
     args = ap.parse_args(argv)
     try:
         a = resolve_side(args.a, args.split_a, args.data_root)
@@ -121,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     r = audit(a, b)
-    print(json.dumps(audit_json(r), indent=2) if args.json else format_audit(r))
+    print(json.dumps(audit_json(r), indent=2) if args.json else format_audit(r, verbose=args.verbose))
     return 1 if r.leaked else 0
 
 

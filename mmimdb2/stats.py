@@ -3,6 +3,7 @@
 Prints per-split genre counts in the shape of the IDKG paper's Table 1 (with the paper's counts
 beside them for MM-IMDb and MM-IMDb 2.0), plot length, cast size, directors per movie, poster
 coverage, skips by stage and the split hashes, so two copies of a dataset can be compared at a glance.
+Every skipped file is named with its reason: the first few by default, all with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any, NoReturn
 from mmimdb2.dataset import MovieDataset
 from mmimdb2.genres import GENRES, unknown_genres
 from mmimdb2.loaders import load
-from mmimdb2.schema import InvalidId, Movie
+from mmimdb2.schema import InvalidId, Movie, Skip
+from mmimdb2.skip_report import by_stage, format_skips, skips_json
 from mmimdb2.splits import PARTS
 
 #: Whole-dataset genre counts from Table 1 of the IDKG paper (ACM MM '23). They look like counts
@@ -90,14 +92,16 @@ def dataset_stats(ds: MovieDataset) -> dict[str, Any]:
         "paper_reference": PAPER_TABLE1.get(ds.layout),
         "unknown_raw_genres": dict(unknown.most_common()),
         "parts": {p: _part_stats(ms) for p, ms in parts.items()},
-        "skips_by_stage": dict(Counter(s.stage for s in ds.skips).most_common()),
+        "skips_by_stage": by_stage(ds.skips),
+        "skips": skips_json(ds.skips),
         "split_sha256": {**ds.split.hashes, "split": ds.split.sha256},
         "split_sha256_listed": ds.extra.get("split_sha256_listed", ds.split.sha256),
     }
 
 
-def format_stats(st: dict[str, Any]) -> str:
-    """A plain-text report: Table 1 shape first, then summaries, skips and hashes."""
+def format_stats(st: dict[str, Any], *, verbose: bool = False) -> str:
+    """A plain-text report: Table 1 shape first, then summaries, skips and hashes. Skipped files
+    are named with their reasons: all with ``verbose``, else the first few and how many more."""
     cols = [*PARTS, "total"]
     ref = st["paper_reference"]
     out = [
@@ -135,6 +139,7 @@ def format_stats(st: dict[str, Any]) -> str:
         out.append(f"{label:<22}" + "".join(f"{fmt(st['parts'][c]):>10}" for c in cols))
     skips = st["skips_by_stage"]
     out += ["", "skips by stage: " + (", ".join(f"{k} {v:,}" for k, v in skips.items()) if skips else "none")]
+    out += format_skips([Skip(**x) for x in st.get("skips", [])], verbose=verbose)
     out += ["", "split sha256:"] + [f"  {k:<6} {v}" for k, v in st["split_sha256"].items()]
     if st["split_sha256_listed"] != st["split_sha256"]["split"]:
         out.append(f"  (as listed before restriction to loaded movies: {st['split_sha256_listed']})")
@@ -148,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--split", default="default", help="default, official, idkg, idkg-alt, a packaged split, or a split folder")
     ap.add_argument("--data-root", default=None, help="folder holding the named datasets (else $MMIMDB2_DATA)")
     ap.add_argument("--verify", action="store_true", help="check every file against <root>/MANIFEST first")
-    ap.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    ap.add_argument("--json", action="store_true", help="print the statistics as JSON (every skip included)")
+    ap.add_argument("--verbose", "-v", action="store_true", help="name every skipped file with its reason (default: the first few)")
     args = ap.parse_args(argv)
     try:
         ds = load(args.dataset, args.split, data_root=args.data_root, verify=args.verify)
@@ -156,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     st = dataset_stats(ds)
-    print(json.dumps(st, indent=2) if args.json else format_stats(st))
+    print(json.dumps(st, indent=2) if args.json else format_stats(st, verbose=args.verbose))
     return 0
 
 
