@@ -22,7 +22,9 @@ from benchmarks.suites import Cell
 #: The training recipe of every torch model, chosen on real movies (realdev yts800, offline
 #: encoders; figures in docs/training.md). ``threshold`` is the decision-threshold policy
 #: (benchmarks.trainer.THRESHOLD_POLICIES); estimators (probes) use only ``threshold``.
-TRAIN_DEFAULTS = {"epochs": 15, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.01, "patience": 0, "threshold": "fixed"}
+TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.1, "patience": 8, "threshold": "global"}
+#: Per-model departures from TRAIN_DEFAULTS, each chosen on that model's own dev figures.
+MODEL_TRAIN_DEFAULTS: dict[str, dict] = {"late-fusion": {"weight_decay": 10.0}}
 ESTIMATOR_SETTINGS = ("threshold",)
 SCORES = ("micro", "macro", "weighted", "samples", "head", "tail")
 
@@ -44,7 +46,8 @@ def _cell_config(cell: Cell, args: argparse.Namespace) -> dict:
     probe = build_model(cell.model, InputSpec(text_dim=4, image_dim=4, kg_dim=4), **cell.config)
     resolved = asdict(probe.config) if is_dataclass(getattr(probe, "config", None)) else {}
     given = {k: getattr(args, k, None) for k in TRAIN_DEFAULTS}
-    train = {k: TRAIN_DEFAULTS[k] if v is None else v for k, v in given.items()}
+    defaults = {**TRAIN_DEFAULTS, **MODEL_TRAIN_DEFAULTS.get(cell.model, {})}
+    train = {k: defaults[k] if v is None else v for k, v in given.items()}
     if is_estimator(probe):
         train = {k: train[k] for k in ESTIMATOR_SETTINGS}
     resolved.pop("seed", None)  # seeds are recorded per seed, not as config
@@ -123,6 +126,7 @@ def run_benchmark(args: argparse.Namespace, cells: list[Cell], *, kg: KGSettings
         f"sha256 {dataset.split.sha256[:12]}; encoder {encoder.name}; device {device}",
         file=sys.stderr,
     )
+    report_dropped(dataset, out, verbose=args.verbose)
 
     prepared: dict[tuple, PreparedInputs] = {}
 
@@ -176,6 +180,19 @@ def run_benchmark(args: argparse.Namespace, cells: list[Cell], *, kg: KGSettings
                 submit_result(merged)
             records.append(merged)
     return format_table(records, dataset_name=dataset.name)
+
+
+def report_dropped(dataset, out: Path, *, verbose: bool) -> Path:
+    """Say which listed movies this run cannot use: one line of counts per part and reason, every
+    drop with ``verbose``; all of them recorded under ``<out>/dropped/``."""
+    from benchmarks.dropped import drop_lines, dropped_movies, missing_inputs, summary_line, write_record
+
+    drops, missing = dropped_movies(dataset), missing_inputs(dataset)
+    path = write_record(out / "dropped", dataset, drops, missing)
+    print(summary_line(dataset, drops, missing, path), file=sys.stderr)
+    if verbose and drops:
+        print("\n".join(drop_lines(drops)), file=sys.stderr)
+    return path
 
 
 def _cell_key_inputs(dataset, encoder, config: dict, kgs: KGSettings) -> dict:

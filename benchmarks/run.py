@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the paper's KG embedding training: SGD, lr 0.5, 500 epochs, batch 100 (idkg.embedding.PAPER_SETTINGS)")
     p.add_argument("--kg-cross-fit", type=int, default=0, metavar="K",
                    help="K >= 2: a training movie's F^K from a KG built without its fold (beyond the paper); 0: plain")
-    p.add_argument("--epochs", type=int, default=None, help="training epochs per model (default: the model's, 15)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs per model (default: TRAIN_DEFAULTS, 30, early-stopped on dev)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: benchmarks.harness.TRAIN_DEFAULTS)")
     p.add_argument("--weight-decay", type=float, default=None, help="AdamW weight decay (default: TRAIN_DEFAULTS)")
@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--submit", action="store_true", help="also write each result under leaderboard/submissions/")
     p.add_argument("--force", action="store_true", help="recompute cells whose result file exists")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="list every movie the split lists but the run leaves out, with its reason (default: counts)")
     p.add_argument("--list-models", action="store_true")
     p.add_argument("--list-encoders", action="store_true")
     return p

@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from mmimdb2.io import open_regular
 from mmimdb2.schema import Movie
 
 #: Size of the black placeholder image given for a movie without a poster.
@@ -43,7 +44,7 @@ class MoviePartDataset(Dataset):
     def _image(self, movie: Movie) -> tuple[Image.Image, bool]:
         if movie.poster is not None:
             try:
-                with Image.open(movie.poster) as im:
+                with open_regular(movie.poster) as f, Image.open(f) as im:  # a FIFO put there later cannot hang a worker
                     return im.convert("RGB"), True
             except (OSError, SyntaxError, ValueError) as e:
                 warnings.warn(f"{movie.poster}: poster cannot be decoded ({e}); using a black placeholder", stacklevel=3)

@@ -316,3 +316,17 @@ def test_two_files_for_one_movie_keep_the_canonical_one_and_name_both(ds_dir: Pa
     assert len(ds.movies) == 4 and ds.movies[T1].title == T1  # the file named by the canonical id is read
     why = _skips(ds, "file")["tt00100811.json"]
     assert why == f"a second file for {T1} (read: {T1}.json); ignored"
+
+
+def test_torch_view_poster_swapped_for_a_fifo_after_load(ds_dir: Path):
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    poster = ds_dir / "dataset" / f"{T4}.jpg"
+    Image.new("RGB", (4, 6), (10, 200, 10)).save(poster, "JPEG")
+    view = load(ds_dir).torch_view("test")
+    poster.unlink()
+    os.mkfifo(poster)
+    with deadline(), pytest.warns(UserWarning, match="not a regular file"):
+        item = view[0]
+    assert item["has_image"] is False and item["imdb_id"] == T4

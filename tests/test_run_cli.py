@@ -230,3 +230,55 @@ def test_corrupt_cell_is_recomputed_with_one_notice(small_demo, tmp_path, capsys
     assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
     assert len(calls) == 2  # rewritten whole: served again
 
+
+# -- movies the split lists but the run cannot use ------------------------------------------------
+def _break_records(root: Path) -> dict[str, str]:
+    """Damage four listed movies in three ways the loader drops, and strip two kept ones of an input."""
+    parts = {p: (root / "split" / f"{p}.txt").read_text().split() for p in ("train", "dev", "test")}
+    broken = {"json": parts["train"][0], "genres": parts["dev"][0], "no-file": parts["test"][0], "no-file-2": parts["test"][1]}
+    (root / "dataset" / f"{broken['json']}.json").write_text('{"title": "cut off')
+    rec = json.loads((root / "dataset" / f"{broken['genres']}.json").read_text())
+    (root / "dataset" / f"{broken['genres']}.json").write_text(json.dumps({**rec, "genres": ["News"]}))
+    (root / "dataset" / f"{broken['no-file']}.json").unlink()
+    (root / "dataset" / f"{broken['no-file-2']}.json").unlink()
+    broken["no-poster"] = parts["train"][1]
+    (root / "dataset" / f"{broken['no-poster']}.jpg").unlink()
+    broken["no-plot"] = parts["train"][2]
+    rec = json.loads((root / "dataset" / f"{broken['no-plot']}.json").read_text())
+    rec.pop("plot", None), rec.pop("plots", None)
+    (root / "dataset" / f"{broken['no-plot']}.json").write_text(json.dumps(rec))
+    return broken
+
+
+def test_dropped_movies_are_counted_in_one_line_and_recorded(editable_demo, tmp_path, capsys):
+    broken = _break_records(editable_demo)
+    rc, _ = _run(editable_demo, tmp_path, "--models", "late-fusion", capsys=None)
+    err = capsys.readouterr().err
+    assert rc == 0
+    (line,) = [x for x in err.splitlines() if x.startswith("dropped ")]
+    assert line.startswith("dropped 4 of 400 listed movies: train 1 (json 1); dev 1 (genres 1); test 2 (no-file 2)")
+    assert "kept with zero features for no poster: train 1; no plot: train 1" in line
+    assert not any(broken[k] in err for k in ("json", "genres", "no-file"))  # ids only with --verbose
+    (record_path,) = (tmp_path / "dropped").glob("*.json")
+    assert str(record_path) in line
+    record = json.loads(record_path.read_text())
+    got = {(d["id"], d["part"], d["reason"]) for d in record["dropped"]}
+    assert got == {(broken["json"], "train", "json"), (broken["genres"], "dev", "genres"),
+                   (broken["no-file"], "test", "no-file"), (broken["no-file-2"], "test", "no-file")}  # fmt: skip
+    assert record["kept_without"] == {"poster": {"train": [broken["no-poster"]]}, "plot": {"train": [broken["no-plot"]]}}
+    assert record["used"] == {"train": 239, "dev": 39, "test": 118}
+
+
+def test_verbose_lists_every_dropped_movie(editable_demo, tmp_path, capsys):
+    broken = _break_records(editable_demo)
+    assert _run(editable_demo, tmp_path, "--models", "late-fusion", "--verbose", capsys=None)[0] == 0
+    err = capsys.readouterr().err.splitlines()
+    for key, part in (("json", "train"), ("genres", "dev"), ("no-file", "test"), ("no-file-2", "test")):
+        (hit,) = [x for x in err if x.startswith(f"  {broken[key]}: dropped from {part} (")]
+        assert "\n" not in hit
+
+
+def test_clean_dataset_says_nothing_was_dropped(small_demo, tmp_path, capsys):
+    assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=None)[0] == 0
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if x.startswith("dropped ")]
+    assert line.startswith("dropped 0 of 400 listed movies; ids in ")
