@@ -34,6 +34,8 @@ def normalize_imdb_id(raw: str) -> str:
     used safely as a file name.
     """
     s = raw.strip() if isinstance(raw, str) else ""
+    if s[:2] == "tt" and s.isascii() and s[2:].isdigit() and (len(s) == 9 or (len(s) == 10 and s[2] != "0")):
+        return s  # already canonical: the common case, kept cheap (splits hold ~34k ids)
     m = _TT.match(s) or _BARE.match(s)
     if not m:
         shown = raw if not isinstance(raw, str) or len(raw) <= 40 else raw[:40] + "…"
