@@ -86,6 +86,7 @@ def _models() -> Registry:
     r.add("idkg-random-anchors", idkg, anchor_init="random")
     r.add("idkg-mulcon", idkg, contrastive="mulcon")
     r.add("idkg-mcl", idkg, contrastive="mcl")
+    r.add("idkg-jaccard-supcon", idkg, contrastive="jaccard-supcon")  # what "mcl" computes (see its module)
     r.add("idkg-mltc", idkg, contrastive="mltc")
     r.add("idkg-cgmvae", idkg, contrastive="cgmvae")
     r.add("idkg-as-released", "baselines.as_released:build")
@@ -110,6 +111,7 @@ def _contrastive() -> Registry:
     r.add("gcacl", "idkg.gcacl:GCACL")
     r.add("mulcon", "baselines.contrastive.mulcon:MulCon")
     r.add("mcl", "baselines.contrastive.mcl:MCL")
+    r.add("jaccard-supcon", "baselines.contrastive.mcl:MCL")
     r.add("mltc", "baselines.contrastive.mltc:MLTC")
     r.add("cgmvae", "baselines.contrastive.cgmvae:CGMVAE")
     return r

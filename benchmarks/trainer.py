@@ -3,7 +3,7 @@
 Cached features fit in memory, so all rows live on the device as tensors from the start; an
 epoch is one seeded permutation of the rows and batches are contiguous slices of the permuted
 tensors. No DataLoader, no per-sample Python. The checkpoint kept is the epoch with the best dev
-macro-F1 (sklearn's ``f1_score``), the paper's model-selection rule, at the decision threshold of
+macro-F1 (sklearn's ``f1_score``) at the decision threshold of
 the run's policy (:func:`select_threshold`: 0.5 as in the paper, or chosen on dev), with
 optional early stopping (``patience``). The training recipe (lr, weight decay, epochs, patience,
 threshold policy) is chosen on real movies; see :data:`benchmarks.harness.TRAIN_DEFAULTS`.

@@ -7,7 +7,8 @@ model), trained with PyKEEN's sLCWA training loop and PyKEEN's default loss for 
 Our defaults and why
 --------------------
 The paper trained with OpenKE: SGD, lr 0.5, 500 epochs, "batch 100" (see :data:`PAPER_SETTINGS`;
-pass ``**PAPER_SETTINGS`` to reproduce it. OpenKE's loader takes a *number of batches* per epoch,
+pass ``**PAPER_SETTINGS`` to reproduce it, or ``--kg-paper-settings`` to ``python -m benchmarks.run``; ``--kg-optimizer``
+and ``--kg-lr`` set one of them. OpenKE's loader takes a *number of batches* per epoch,
 so that figure may mean 100 batches rather than 100 triples). With PyKEEN's sLCWA loop, Adam at a
 large batch converges in far fewer epochs and keeps a GPU busy, so the defaults are Adam, lr 0.01,
 batch 1024, 1 negative per positive and 20 epochs. On a 54k-triple synthetic movie KG (dim 200,

@@ -4,7 +4,10 @@ IDKG aligns the frozen plot (F^T), poster (F^I) and KG (F^K) features into one s
 h(x) = Linear(BatchNorm1d(x)) (Eq. 5), weighs each with a sigmoid gate from one linear layer
 shared by the three modalities (A^T, A^I, A^K), sums them into F^fu and classifies F^fu. Training
 adds the Attention Teacher on A^K (Eq. 6-7, :mod:`idkg.teacher`) and G-CACL on F^fu (Eq. 8-13,
-:mod:`idkg.gcacl`): L = L_class + L_atten + L_contra (Eq. 14-15).
+:mod:`idkg.gcacl`): L = L_class + L_atten + L_contra (Eq. 14-15), with L_class the binary
+cross-entropy summed over the genres of a movie as Eq. 14 writes it (``loss_balance="paper"``;
+``"mean"`` also averages over genres, which makes the auxiliary terms 23x heavier), each term
+averaged over the batch's movies. Training settings: ``docs/training.md``.
 
 Choices where the paper is silent, each a config option:
 

@@ -153,3 +153,39 @@ def test_kg_paper_settings_are_one_flag_away():
     assert {k: kgs.embed_kwargs()[k] for k in PAPER_SETTINGS} == PAPER_SETTINGS
     plain = kg_settings(build_parser().parse_args(["--models", "idkg"]))
     assert plain.recorded() == {} and "optimizer" not in plain.embed_kwargs()
+
+
+def test_cross_fitted_fk_never_sees_a_training_movies_own_fold():
+    from types import SimpleNamespace
+
+    from benchmarks.crossfit import cross_fit_kg_inputs
+    from idkg.kg import kg_from_movies
+    from idkg.kg_inputs import movie_kg_inputs
+    from mmimdb2.schema import Movie, Person
+
+    def movie(i, people, genres):
+        return Movie(f"tt{i:07d}", raw_genres=genres, directors=(Person(people[0]),), cast=tuple(Person(p) for p in people[1:]))
+
+    # rows 0-3 train; "Solo" credits only row 3, "Pat" rows 0-2; row 4 is a test movie
+    movies = [movie(0, ("Pat",), ("Drama",)), movie(1, ("Pat",), ("Comedy",)), movie(2, ("Pat",), ("Drama",)),
+              movie(3, ("Solo",), ("Horror",)), movie(4, ("Pat",), ("Drama",))]  # fmt: skip
+    train_rows = np.arange(4)
+
+    def embed(kg):  # one-hot degree vectors: F^K = sum over the movie's people of their KG degree
+        return SimpleNamespace(entity_to_id=kg.entity_to_id, vectors=np.asarray(kg.degree, np.float32)[:, None], kg_sha256=kg.sha256)
+
+    full = kg_from_movies(movies[:4])
+    plain = movie_kg_inputs(movies, full, embed(full))
+    built: list[tuple[str, ...]] = []
+
+    def build(ids):
+        built.append(ids)
+        return kg_from_movies([m for m in movies if m.imdb_id in ids])
+
+    out = cross_fit_kg_inputs(movies, train_rows, plain, folds=4, build=build, embed=embed)
+    assert len(built) == 4 and all(len(ids) == 3 for ids in built)  # leave-one-out KGs of the training rows
+    assert plain.kg_count[3] == 1 and out.kg_count[3] == 0 and not out.kg[3].any()  # Solo is only in its own fold
+    assert out.kg[0, 0] < plain.kg[0, 0]  # Pat's degree without row 0's links
+    np.testing.assert_array_equal(out.kg[4], plain.kg[4])  # test rows keep the plain F^K
+    with pytest.raises(ValueError, match="'cross_fit' parameter must be in \\[2, 4\\]"):
+        cross_fit_kg_inputs(movies, train_rows, plain, folds=1, build=build, embed=embed)

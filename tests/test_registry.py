@@ -36,7 +36,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def test_required_names_are_registered_and_listed():
     assert set(REQUIRED) <= set(available_models())
     assert available_models() == sorted(MODELS)
-    assert set(CONTRASTIVE) == {"gcacl", "mulcon", "mcl", "mltc", "cgmvae"}
+    assert set(CONTRASTIVE) == {"gcacl", "mulcon", "mcl", "jaccard-supcon", "mltc", "cgmvae"}
+    assert CONTRASTIVE["jaccard-supcon"] == CONTRASTIVE["mcl"]  # the descriptive name of the same loss
     assert get_contrastive("gcacl") is GCACL
 
 

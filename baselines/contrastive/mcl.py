@@ -1,4 +1,10 @@
-"""MCL: multi-label supervised contrastive loss with Jaccard-weighted positives (Hassanin et al. 2022)."""
+"""Jaccard-weighted multi-label SupCon, the stand-in for the "MCL" row of IDKG's Table 5.
+
+Named for what it computes: the project has not checked this loss against the paper IDKG's
+Table 5 cites as MCL, so it does not claim to be that method. The registry keeps the old names
+(``mcl``, ``idkg-mcl``, referred to by result files) and adds ``jaccard-supcon`` /
+``idkg-jaccard-supcon`` for the same loss.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +24,8 @@ def jaccard(a: Tensor, b: Tensor) -> Tensor:
 class MCL(PairWeightedContrast):
     r"""Multi-label supervised contrastive loss: samples as anchors, positives weighted by Jaccard.
 
-    Paper: Hassanin et al. (2022), "Multi-label contrastive learning" (cited as MCL in
-    IDKG's Table 5); the multi-label
-    supervised contrastive form implemented is the one that extends SupCon (Khosla et al. 2020)
-    by weighting every in-batch pair by the overlap of the two label sets::
+    SupCon (Khosla et al. 2020) extended to multi-label data by weighting every in-batch pair by
+    the overlap of the two label sets (not verified to be the method IDKG's Table 5 calls MCL)::
 
         w_ik = |Y_i ∩ Y_k| / |Y_i ∪ Y_k|                     (Jaccard, 0 for the anchor itself)
         L_i  = -1 / sum_k w_ik * sum_{k != i} w_ik * log( exp(s_ik / tau) / sum_{a != i} exp(s_ia / tau) )
