@@ -111,3 +111,30 @@ def test_registered_probes_are_estimators_with_recorded_features(name):
     assert is_estimator(model)
     if name == "probe-all":
         assert model.config.features == ("text", "image", "people")
+
+
+def test_harness_fits_estimators_and_records_dev_thresholds(tmp_path, capsys):
+    from benchmarks.run import main
+    from leaderboard.results import read_result, schema_errors
+    from mmimdb2.demo import generate
+
+    demo = generate(tmp_path / "demo", n_movies=120, seed=0)
+    fast = ["--epochs", "2", "--kg-epochs", "1", "--kg-dim", "16", "--encoder", "weightfree", "--no-progress"]
+    out = tmp_path / "out"
+    args = ["--dataset", str(demo), "--out", str(out), *fast, "--models", "probe-text", "people-vote", "late-fusion"]
+    assert main([*args, "--threshold", "per-genre"]) == 0
+    assert main([*args[:-3], "probe-all"]) == 0  # default policy: one global threshold
+    records = {(r["model"]["name"], r["model"]["config"]["threshold"]): r
+               for r in map(read_result, (out / "results").glob("*.json"))}  # fmt: skip
+    assert set(records) == {("probe-text", "per-genre"), ("people-vote", "per-genre"), ("late-fusion", "per-genre"),
+                            ("probe-all", "global")}  # fmt: skip
+    for (name, policy), r in records.items():
+        assert schema_errors(r) == []
+        entry = r["per_seed"][0]
+        if policy == "per-genre":
+            assert set(entry["threshold"]) == set(GENRES)
+        else:
+            assert 0 < entry["threshold"] < 1
+        assert (entry["best_epoch"] is None) == (name != "late-fusion")
+    assert "epochs" not in records[("probe-all", "global")]["model"]["config"]  # estimators have no epochs
+    assert "probe-text" in capsys.readouterr().out

@@ -189,3 +189,23 @@ def test_cross_fitted_fk_never_sees_a_training_movies_own_fold():
     np.testing.assert_array_equal(out.kg[4], plain.kg[4])  # test rows keep the plain F^K
     with pytest.raises(ValueError, match="'cross_fit' parameter must be in \\[2, 4\\]"):
         cross_fit_kg_inputs(movies, train_rows, plain, folds=1, build=build, embed=embed)
+
+
+def test_defaulted_clip_without_weights_is_one_line_naming_encoder_offline(monkeypatch, capsys, tmp_path):
+    import benchmarks.harness as harness
+    from benchmarks.encoders.base import EncoderError
+    from benchmarks.run import main
+
+    seen = {}
+
+    def no_weights(args, cells, **kw):
+        seen["encoder"] = args.encoder
+        raise EncoderError("cannot fetch the weights of clip:ViT-B-32-quickgelu:laion400m_e32: no network or hub access")
+
+    monkeypatch.setattr(harness, "run_benchmark", no_weights)
+    assert main(["--dataset", str(tmp_path), "--models", "idkg", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert seen["encoder"] == "clip" and len(err.splitlines()) == 1
+    assert err.startswith("error: cannot fetch the weights") and "pass --encoder offline" in err
+    assert main(["--dataset", str(tmp_path), "--models", "idkg", "--encoder", "clip", "--out", str(tmp_path / "o")]) == 2
+    assert "pass --encoder offline" not in capsys.readouterr().err  # asked for explicitly: the plain message
