@@ -138,3 +138,15 @@ def test_harness_fits_estimators_and_records_dev_thresholds(tmp_path, capsys):
         assert (entry["best_epoch"] is None) == (name != "late-fusion")
     assert "epochs" not in records[("probe-all", "global")]["model"]["config"]  # estimators have no epochs
     assert "probe-text" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("block_weights", [True, False])
+def test_probe_gives_every_block_the_same_total_variance(block_weights):
+    train, ytr = _separable(120, 0)
+    train["image"] = np.random.default_rng(3).normal(scale=50.0, size=(120, 40)).astype(np.float32)  # wide, loud noise
+    probe = LogisticProbe(ProbeConfig(features=("text", "image"), c_grid=(1.0,), block_weights=block_weights))
+    probe.fit(train, ytr, train, ytr)
+    z = probe.pipeline[:-1].transform(np.concatenate([train["text"], train["image"]], axis=1))
+    text_var, image_var = z[:, :10].var(axis=0).sum(), z[:, 10:].var(axis=0).sum()
+    # standardised columns have variance 1; scaled by 1/sqrt(width) a block sums to 1, unscaled to its width
+    np.testing.assert_allclose([text_var, image_var], [1.0, 1.0] if block_weights else [10.0, 40.0], rtol=1e-4)
