@@ -66,7 +66,7 @@ class NotRegularFile(OSError):
     """A path that names a FIFO, device, socket or directory where a plain file was expected."""
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
     """What a non-regular file is, in words, for the one-line message."""
     for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):  # fmt: skip
@@ -86,7 +86,7 @@ def open_regular(path: str | Path) -> BinaryIO:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise NotRegularFile(errno.EINVAL, f"not a regular file ({_kind(mode)})", str(path))
+            raise NotRegularFile(errno.EINVAL, f"not a regular file ({file_kind(mode)})", str(path))
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -96,8 +96,12 @@ def open_regular(path: str | Path) -> BinaryIO:
 
 def read_regular_bytes(path: str | Path, *, max_bytes: int) -> bytes:
     """The bytes of a regular file of at most ``max_bytes``; :class:`OSError` otherwise (never a hang
-    on a FIFO, never an unbounded read of ``/dev/zero``)."""
+    on a FIFO, never an unbounded read of ``/dev/zero``). A file whose size is already over the
+    limit is refused before a byte is read; the bounded read catches one that grows meanwhile."""
     with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
+            raise OSError(errno.EFBIG, f"{size:,} bytes, over the {max_bytes:,}-byte limit", str(path))
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise OSError(errno.EFBIG, f"over the {max_bytes:,}-byte limit", str(path))
@@ -110,22 +114,13 @@ def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES, max_depth: i
     A FIFO, device or directory is refused before it is read, so it can neither hang nor
     exhaust memory.
     """
-    path = Path(path)
-    try:
-        st = path.stat()
-    except OSError as e:
-        raise BadJSON(f"{path}: cannot read ({e.strerror or e})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise BadJSON(f"{path}: not a regular file ({_kind(st.st_mode)})")
-    if st.st_size > max_bytes:
-        raise BadJSON(f"{path}: {st.st_size:,} bytes, over the {max_bytes:,}-byte limit for a JSON file")
     try:
         data = read_regular_bytes(path, max_bytes=max_bytes)
     except NotRegularFile as e:
         raise BadJSON(f"{path}: {e.strerror}") from None
     except OSError as e:
         if e.errno == errno.EFBIG:
-            raise BadJSON(f"{path}: over the {max_bytes:,}-byte limit for a JSON file") from None
+            raise BadJSON(f"{path}: {e.strerror} for a JSON file") from None
         raise BadJSON(f"{path}: cannot read ({e.strerror or e})") from None
     return parse_json(data, what=str(path), max_depth=max_depth)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image
 
-from mmimdb2.io import BadJSON, NotRegularFile, open_regular, read_json, read_regular_bytes
+from mmimdb2.io import BadJSON, NotRegularFile, file_kind, open_regular, read_json, read_regular_bytes
 from mmimdb2.schema import InvalidId, Person, Skip, is_person_id, normalize_imdb_id
 
 
@@ -70,9 +70,7 @@ def _not_regular(entry: os.DirEntry[str]) -> str | None:
         return f"cannot stat ({e.strerror or e})"
     if stat.S_ISREG(mode):
         return None
-    kind = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
-            stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a directory"}.get(stat.S_IFMT(mode), "not a plain file")  # fmt: skip
-    return f"{kind}, not a regular file; ignored (never opened)"
+    return f"{file_kind(mode)}, not a regular file; ignored (never opened)"
 
 
 def scan_folder(folder: Path, id_pattern: re.Pattern[str]) -> Listing:
