@@ -22,7 +22,7 @@ from benchmarks.suites import Cell
 #: The training recipe of every torch model, chosen on real movies (realdev yts800, offline
 #: encoders; figures in docs/training.md). ``threshold`` is the decision-threshold policy
 #: (benchmarks.trainer.THRESHOLD_POLICIES); estimators (probes) use only ``threshold``.
-TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.1, "patience": 8, "threshold": "global"}
+TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.1, "patience": 8, "threshold": "global", "select": "f1"}
 #: Per-model departures from TRAIN_DEFAULTS, each chosen on that model's own dev figures.
 MODEL_TRAIN_DEFAULTS: dict[str, dict] = {"late-fusion": {"weight_decay": 10.0}}
 ESTIMATOR_SETTINGS = ("threshold",)
@@ -62,19 +62,14 @@ def _tensor_set(prep: PreparedInputs, part: str, drop: str | None = None):
     return TensorSet.from_arrays(arrays, prep.labels[rows], [prep.ids[i] for i in rows])
 
 
-def train_and_evaluate(cell: Cell, config: dict, prep: PreparedInputs, *, seed: int, device, drop, progress) -> dict:
-    """Train one model for one seed on ``prep``; return its per-seed entry with test metrics.
-
-    The decision threshold(s) are chosen on dev by ``config["threshold"]`` and recorded in the
-    entry (a float, or ``{genre: threshold}`` for the per-genre policy).
-    """
+def fit_and_predict(cell: Cell, config: dict, prep: PreparedInputs, *, seed: int, device, drop, progress) -> dict:
+    """Train one model for one seed on ``prep``'s train rows (dev picks checkpoint and thresholds);
+    return ``{"proba": test probabilities, "threshold", "best_epoch", "train_s"}``."""
     import time
 
     from baselines.probes import is_estimator
-    from benchmarks.metrics import evaluate
     from benchmarks.registry import build_model
     from benchmarks.trainer import predict_proba, select_threshold, train
-    from mmimdb2.genres import GENRES
 
     # every factory initialises its parameters from its own ``seed``; the trainer seeds the batch order
     model = build_model(cell.model, prep.spec, **{**cell.config, "seed": seed})
@@ -89,15 +84,29 @@ def train_and_evaluate(cell: Cell, config: dict, prep: PreparedInputs, *, seed: 
             model, _tensor_set(prep, "train"), _tensor_set(prep, "dev"),
             epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
             weight_decay=config["weight_decay"], patience=config["patience"], threshold=config["threshold"],
-            seed=seed, device=device, progress=progress, name=cell.model,
+            select=config["select"], seed=seed, device=device, progress=progress, name=cell.model,
         )  # fmt: skip
         best_epoch, seconds = result.best_epoch, result.seconds
         dev_proba = predict_proba(model, _tensor_set(prep, "dev").to(device))
         proba = predict_proba(model, _tensor_set(prep, "test", drop).to(device))
     threshold = select_threshold(dev_labels, dev_proba, config["threshold"])
-    metrics = evaluate(prep.labels[prep.rows["test"]], proba, threshold=threshold, train_label_counts=prep.train_label_counts)
+    return {"proba": proba, "threshold": threshold, "best_epoch": best_epoch, "train_s": seconds}
+
+
+def train_and_evaluate(cell: Cell, config: dict, prep: PreparedInputs, *, seed: int, device, drop, progress) -> dict:
+    """Train one model for one seed on ``prep``; return its per-seed entry with test metrics.
+
+    The decision threshold(s) are chosen on dev by ``config["threshold"]`` and recorded in the
+    entry (a float, or ``{genre: threshold}`` for the per-genre policy).
+    """
+    from benchmarks.metrics import evaluate
+    from mmimdb2.genres import GENRES
+
+    fit = fit_and_predict(cell, config, prep, seed=seed, device=device, drop=drop, progress=progress)
+    threshold = fit["threshold"]
+    metrics = evaluate(prep.labels[prep.rows["test"]], fit["proba"], threshold=threshold, train_label_counts=prep.train_label_counts)
     recorded = float(threshold) if np.ndim(threshold) == 0 else {g: float(t) for g, t in zip(GENRES, threshold)}
-    return {"seed": seed, "metrics": metrics, "best_epoch": best_epoch, "threshold": recorded, "train_s": seconds}
+    return {"seed": seed, "metrics": metrics, "best_epoch": fit["best_epoch"], "threshold": recorded, "train_s": fit["train_s"]}
 
 
 def _arrays(prep: PreparedInputs, part: str, drop: str | None = None) -> dict[str, np.ndarray]:

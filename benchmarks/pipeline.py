@@ -170,7 +170,7 @@ def prepare_inputs(
             "hits_at_10": emb.hits_at_10,
         },
         "kg_stats": graph.stats(),
-        "zero_kg_share": {p: float((np.abs(arrays["kg"][r]).sum(1) == 0).mean()) for p, r in rows.items()},
+        "zero_kg_share": {p: float((np.abs(arrays["kg"][r]).sum(1) == 0).mean()) for p, r in rows.items() if len(r)},
     }
     if draw is not None:
         provenance["authors_draw"] = {

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", default=None, choices=["fixed", "global", "per-genre"],
                    help="decision threshold: fixed 0.5 (the paper), or chosen on dev, globally or per genre "
                         "(default: TRAIN_DEFAULTS)")
+    p.add_argument("--select", default=None, choices=["f1", "loss", "ap"],
+                   help="what picks the checkpoint on dev: macro-F1, BCE loss or macro average precision "
+                        "(default: TRAIN_DEFAULTS)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--protocol", default="fixed", choices=PROTOCOLS,
                    help="fixed (ours) or authors (the released re-drawn split, to measure its leakage)")

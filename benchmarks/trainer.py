@@ -154,6 +154,32 @@ def select_threshold(labels: np.ndarray | Tensor, proba: np.ndarray, policy: str
     return out
 
 
+#: What picks the checkpoint (and drives early stopping) on dev: macro-F1 at the run's threshold
+#: policy, the dev binary cross-entropy (lower is better), or the macro average precision.
+SELECTION_METRICS: tuple[str, ...] = ("f1", "loss", "ap")
+
+
+def dev_score(labels: np.ndarray | Tensor, proba: np.ndarray, metric: str, threshold: str = "fixed") -> float:
+    """The checkpoint score of ``metric`` on dev (higher is better; ``loss`` is negated BCE).
+
+    ``ap`` averages sklearn's ``average_precision_score`` over the genres with a dev positive
+    (a genre without one has no defined AP).
+    """
+    y = (labels.cpu().numpy() if isinstance(labels, Tensor) else np.asarray(labels)).astype(int)
+    proba = np.asarray(proba, dtype=np.float64)
+    if metric == "f1":
+        return macro_f1(y, proba, select_threshold(y, proba, threshold))
+    if metric == "loss":
+        p = np.clip(proba, 1e-7, 1 - 1e-7)
+        return float(np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    if metric == "ap":
+        from sklearn.metrics import average_precision_score
+
+        cols = np.flatnonzero(y.sum(axis=0) > 0)
+        return float(average_precision_score(y[:, cols], proba[:, cols], average="macro")) if len(cols) else 0.0
+    raise ValueError(f"The 'select' metric must be one of {', '.join(SELECTION_METRICS)}. Got {metric!r} instead.")
+
+
 def train(
     model: nn.Module,
     train: TensorSet,
@@ -169,6 +195,7 @@ def train(
     name: str | None = None,
     patience: int = 0,
     threshold: str = "fixed",
+    select: str = "f1",
 ) -> TrainResult:
     """Train ``model`` with AdamW on ``train``; keep (and load) the epoch with the best dev macro-F1.
 
@@ -181,6 +208,8 @@ def train(
     name = name or type(model).__name__
     if threshold not in THRESHOLD_POLICIES:
         raise ValueError(f"The 'threshold' policy must be one of {', '.join(THRESHOLD_POLICIES)}. Got {threshold!r} instead.")
+    if select not in SELECTION_METRICS:
+        raise ValueError(f"The 'select' metric must be one of {', '.join(SELECTION_METRICS)}. Got {select!r} instead.")
     if epochs < 1 or batch_size < 2 or patience < 0:
         raise ValueError(
             f"train: epochs must be >= 1, batch_size >= 2 and patience >= 0; got epochs={epochs}, "
@@ -201,7 +230,7 @@ def train(
     starts = [s for s in range(0, n, batch_size) if n - s >= 2]
 
     history: list[dict[str, float]] = []
-    best_f1, best_epoch, best_state = -math.inf, 0, None
+    best_score, best_f1, best_epoch, best_state = -math.inf, -math.inf, 0, None
     bar = tqdm(range(1, epochs + 1), desc=f"train {name}", unit="epoch", disable=not progress, file=sys.stderr)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)  # dropout and any other in-model randomness
@@ -229,9 +258,10 @@ def train(
                 )
             dev_proba = predict_proba(model, dev)
             dev_f1 = macro_f1(dev.labels, dev_proba, select_threshold(dev.labels, dev_proba, threshold))
-            history.append({"epoch": float(epoch), **means, "dev_macro_f1": dev_f1})
-            if dev_f1 > best_f1:
-                best_f1, best_epoch = dev_f1, epoch
+            score = dev_f1 if select == "f1" else dev_score(dev.labels, dev_proba, select)
+            history.append({"epoch": float(epoch), **means, "dev_macro_f1": dev_f1, "dev_score": score})
+            if score > best_score:
+                best_score, best_f1, best_epoch = score, dev_f1, epoch
                 best_state = copy.deepcopy(model.state_dict())
             bar.set_postfix(loss=f"{means['total']:.4f}", dev_f1=f"{dev_f1:.4f}", best=best_epoch)
             if patience > 0 and epoch - best_epoch >= patience:

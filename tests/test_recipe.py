@@ -209,3 +209,23 @@ def test_defaulted_clip_without_weights_is_one_line_naming_encoder_offline(monke
     assert err.startswith("error: cannot fetch the weights") and "pass --encoder offline" in err
     assert main(["--dataset", str(tmp_path), "--models", "idkg", "--encoder", "clip", "--out", str(tmp_path / "o")]) == 2
     assert "pass --encoder offline" not in capsys.readouterr().err  # asked for explicitly: the plain message
+
+
+def test_dev_score_metrics_against_hand_computed_values():
+    from benchmarks.trainer import dev_score
+
+    y = np.array([[1, 0], [0, 0], [1, 1]])
+    p = np.array([[0.8, 0.4], [0.3, 0.2], [0.6, 0.9]])
+    # BCE by hand: -(ln .8 + ln .6 + ln .7 + ln .8 + ln .6 + ln .9) / 6, negated so higher is better
+    bce = -(math.log(0.8) + math.log(0.6) + math.log(0.7) + math.log(0.8) + math.log(0.6) + math.log(0.9)) / 6
+    assert dev_score(y, p, "loss") == pytest.approx(-bce)
+    # AP genre 0: ranks .8 (pos), .6 (pos) -> 1.0; genre 1: .9 (pos) first -> 1.0
+    assert dev_score(y, p, "ap") == pytest.approx(1.0)
+    p2 = np.array([[0.5, 0.4], [0.9, 0.2], [0.6, 0.1]])
+    # genre 0: .9 (neg), .6 (pos), .5 (pos) -> (1/2 + 2/3) / 2; genre 1: .1 is last of 3 -> 1/3
+    assert dev_score(y, p2, "ap") == pytest.approx(((0.5 + 2 / 3) / 2 + 1 / 3) / 2)
+    # a genre without a dev positive is left out of the AP mean
+    assert dev_score(np.array([[1, 0], [0, 0]]), np.array([[0.9, 0.5], [0.1, 0.5]]), "ap") == pytest.approx(1.0)
+    assert dev_score(y, p, "f1") == pytest.approx(macro_f1(y, p, select_threshold(y, p, "fixed")))
+    with pytest.raises(ValueError, match="'select' metric must be one of f1, loss, ap"):
+        dev_score(y, p, "auc")

@@ -1,0 +1,63 @@
+"""Cross-validation on train + dev: folds never touch test, every pooled movie is scored once per seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import cv
+from benchmarks.cv import fold_splits, halves, pooled_macro_f1
+
+FAST = ["--epochs", "2", "--kg-epochs", "1", "--kg-dim", "16", "--encoder", "weightfree", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory) -> Path:
+    from mmimdb2.demo import generate
+
+    return generate(tmp_path_factory.mktemp("demo") / "demo", n_movies=160, seed=1)
+
+
+def test_folds_cover_train_and_dev_once_and_never_hold_a_test_movie(small_demo):
+    import mmimdb2
+
+    ds = mmimdb2.load(small_demo)
+    pool = set(ds.split["train"]) | set(ds.split["dev"])
+    held_all = []
+    for fold in fold_splits(ds, 3):
+        train, held = set(fold.split["train"]), set(fold.split["dev"])
+        assert not train & held and train | held == pool
+        assert fold.split["test"] == () and not (train | held) & set(ds.split["test"])
+        held_all += fold.split["dev"]
+    assert sorted(held_all) == sorted(pool)
+    with pytest.raises(ValueError, match="'folds' parameter must be in"):
+        list(fold_splits(ds, 1))
+
+
+def test_halves_score_every_held_row_exactly_once_with_the_other_half_as_dev():
+    from benchmarks.pipeline import PreparedInputs
+
+    prep = PreparedInputs(ids=(), arrays={}, labels=np.zeros((10, 2)), rows={"train": np.arange(3), "dev": np.arange(3, 10), "test": np.array([], int)}, spec=None, provenance={})
+    a, b = halves(prep, "f")
+    assert sorted([*a.prep.rows["test"], *b.prep.rows["test"]]) == list(range(3, 10))
+    assert list(a.prep.rows["dev"]) == list(b.prep.rows["test"]) and list(b.prep.rows["dev"]) == list(a.prep.rows["test"])
+    assert list(prep.rows["dev"]) == list(range(3, 10))  # the shared inputs are not modified
+
+
+def test_pooled_macro_f1_is_computed_over_the_concatenated_rows():
+    y1, p1 = np.array([[1, 0]]), np.array([[True, False]])
+    y2, p2 = np.array([[1, 1], [0, 1]]), np.array([[False, True], [False, False]])
+    # genre 0: tp 1, fn 1 -> F1 2/3; genre 1: tp 1, fn 1 -> 2/3 (per fold, fold 1's genre 1 would be 0)
+    assert pooled_macro_f1([y1, y2], [p1, p2]) == pytest.approx(2 / 3)
+
+
+def test_cv_cli_prints_a_table_and_refuses_bad_input(small_demo, capsys):
+    rc = cv.main(["--dataset", str(small_demo), "--folds", "2", "--models", "probe-text", "late-fusion", *FAST])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert "2 folds" in out.out and "test not used" in out.out
+    assert "probe-text" in out.out and "late-fusion" in out.out
+    assert cv.main(["--dataset", str(small_demo), "--models", "idgk", *FAST]) == 2
+    assert "unknown model 'idgk'" in capsys.readouterr().err
