@@ -162,6 +162,10 @@ class IDKGConfig:
     dropout: float = 0.1
     use_kg: bool = True
     use_teacher: bool = True
+    #: share of training rows whose KG inputs (F^K, N_i, S_i) are zeroed in each step: every
+    #: training movie is in the train-only KG, while a test movie whose people are all new has an
+    #: empty F^K, which the model would otherwise never meet in training (beyond the paper).
+    kg_dropout: float = 0.15
     #: include the contrastive term (G-CACL, or the injected loss of Table 5).
     use_gcacl: bool = True
     #: "auto" (KG genre entities when the KG is used and available, else random), "kg" or "random".
@@ -189,6 +193,7 @@ class IDKGConfig:
         check_param(name, "attention_width", self.attention_width in ("vector", "scalar"), "'vector' or 'scalar'", self.attention_width)
         check_param(name, "classifier_hidden", self.classifier_hidden >= 0, ">= 0", self.classifier_hidden)
         check_param(name, "dropout", 0.0 <= self.dropout < 1.0, "in [0, 1)", self.dropout)
+        check_param(name, "kg_dropout", 0.0 <= self.kg_dropout < 1.0, "in [0, 1)", self.kg_dropout)
         check_param(name, "anchor_init", self.anchor_init in ("auto", "kg", "random"), "'auto', 'kg' or 'random'", self.anchor_init)
         check_param(name, "anchor_dim", self.anchor_dim is None or self.anchor_dim > 0, "None or > 0", self.anchor_dim)
         check_param(name, "temperature", self.temperature > 0, "> 0", self.temperature)
@@ -291,6 +296,8 @@ class IDKG(nn.Module):
     def loss(self, batch: Mapping[str, Tensor], labels: Tensor) -> dict[str, Tensor]:
         """L = w·L_class + w·L_atten + w·L_contra (Eq. 15) and its components."""
         cfg = self.config
+        if self.training and cfg.kg_dropout > 0 and "kg" in self.modalities:
+            batch = drop_kg_rows(batch, cfg.kg_dropout)
         fused, gates = self.encode(batch)
         logits = self.classifier(fused)
         labels = labels.to(logits.dtype)
@@ -307,6 +314,18 @@ class IDKG(nn.Module):
             total = total + cfg.weight_contra * out["contra"]
         out["total"] = total
         return out
+
+
+def drop_kg_rows(batch: Mapping[str, Tensor], share: float) -> dict[str, Tensor]:
+    """``batch`` with the KG inputs of a random ``share`` of its rows zeroed, as for a movie
+    whose people the KG does not know (F^K = 0, N_i = S_i = 0)."""
+    keep = (torch.rand(batch["kg"].shape[0], device=batch["kg"].device) >= share).to(batch["kg"].dtype)
+    out = dict(batch)
+    out["kg"] = batch["kg"] * keep[:, None]
+    for key in ("kg_count", "kg_degree"):
+        if key in batch:
+            out[key] = batch[key] * keep.to(batch[key].dtype)
+    return out
 
 
 def build_idkg(

@@ -237,3 +237,27 @@ def test_factory_is_seeded_and_leaves_global_rng_alone():
     c = small(seed=4)
     assert not torch.equal(a.aligners["text"].proj.weight, c.aligners["text"].proj.weight)
     assert math.isfinite(float(a.loss(*tiny_batch())["total"].detach()))
+
+
+def test_kg_dropout_zeroes_whole_rows_of_kg_inputs_in_training_only():
+    from idkg.model import drop_kg_rows
+
+    batch, labels = tiny_batch()
+    torch.manual_seed(0)
+    big = {k: v.repeat(50, *([1] * (v.ndim - 1))) for k, v in batch.items()}
+    dropped = drop_kg_rows(big, 0.3)
+    gone = dropped["kg"].abs().sum(1) == 0
+    assert 0.15 < gone.float().mean() < 0.45  # about the share asked for, whole rows at once
+    for key in ("kg", "kg_count", "kg_degree"):
+        assert bool((dropped[key][gone] == 0).all()) and torch.equal(dropped[key][~gone], big[key][~gone])
+    assert torch.equal(dropped["text"], big["text"]) and torch.equal(dropped["image"], big["image"])
+    model = small(kg_dropout=0.5).eval()
+    with torch.no_grad():  # eval and forward never drop: predictions stay deterministic
+        assert torch.equal(model(batch), model(batch))
+    model.train()
+    torch.manual_seed(1)
+    a = model.loss(batch, labels)["total"]
+    torch.manual_seed(1)
+    assert torch.equal(a, model.loss(batch, labels)["total"])  # seeded like dropout
+    with pytest.raises(ValueError, match="'kg_dropout' parameter of IDKGConfig must be in \\[0, 1\\)"):
+        small(kg_dropout=1.0)
