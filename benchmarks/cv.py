@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if other:
             raise ValueError(f"benchmarks.cv embeds one KG model per call ({kg.model}); run {', '.join(other)} with --kg-model")
         folds: list[Fold] = []
-        for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds)), desc="cv folds", unit="fold", file=sys.stderr)):
+        for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds)), desc="cv folds", unit="fold", file=sys.stderr, disable=args.no_progress)):
             prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=str(device), cache_dir=args.cache_dir,
                                   watch=Stopwatch(), progress=False)  # fmt: skip
             folds += halves(prep, f"cv{k}", seed=k)
