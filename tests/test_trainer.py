@@ -42,7 +42,20 @@ def test_training_learns_and_keeps_the_best_dev_epoch():
     assert res.best_dev_macro_f1 == max(scores) and scores[res.best_epoch - 1] == max(scores)
     assert res.best_dev_macro_f1 > before + 0.2
     assert macro_f1(dev.labels, predict_proba(model, dev)) == pytest.approx(res.best_dev_macro_f1)  # best state loaded
-    assert not model.training and set(res.history[0]) == {"epoch", "total", "bce", "dev_macro_f1"}
+    assert not model.training and set(res.history[0]) == {"epoch", "total", "bce", "dev_macro_f1", "dev_score"}
+
+
+def test_select_loss_keeps_the_epoch_with_the_lowest_dev_bce():
+    tr, dev = data(400, 1), data(150, 2)
+    model = build_model("concat", SPEC)
+    res = train(model, tr, dev, epochs=6, batch_size=32, lr=1e-2, progress=False, select="loss")
+    scores = [h["dev_score"] for h in res.history]  # minus the dev BCE
+    assert scores[res.best_epoch - 1] == max(scores)
+    p = np.clip(predict_proba(model, dev), 1e-7, 1 - 1e-7)
+    y = dev.labels.numpy()
+    assert float(np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))) == pytest.approx(max(scores), abs=1e-5)  # best state loaded
+    with pytest.raises(ValueError, match="'select' metric must be one of f1, loss, ap"):
+        train(model, tr, dev, epochs=1, progress=False, select="auc")
 
 
 def test_same_seed_same_run_and_global_rng_untouched():
