@@ -160,6 +160,7 @@ def prepare_inputs(
         genre_embeddings=torch.as_tensor(np.asarray(anchors, dtype=np.float32)),
         mean_kg_count=float(arrays["kg_count"][train].mean()),
         mean_kg_degree=float(arrays["kg_degree"][train].mean()),
+        empty_kg_share=float((arrays["kg_count"][rows["dev"]] == 0).mean()) if len(rows["dev"]) else None,
     )
     provenance = {
         "encoder": {"name": encoder.name, "version": encoder.version},

@@ -38,3 +38,6 @@ class InputSpec:
     mean_kg_count: float = 1.0
     #: S̄: mean over the training movies of ``kg_degree``.
     mean_kg_degree: float = 1.0
+    #: share of the dev movies whose F^K is empty (nobody of theirs in the train-only KG): the
+    #: KG dropout of ``kg_dropout="auto"``; None when unknown. Read from dev metadata, not labels.
+    empty_kg_share: float | None = None

@@ -165,7 +165,9 @@ class IDKGConfig:
     #: share of training rows whose KG inputs (F^K, N_i, S_i) are zeroed in each step: every
     #: training movie is in the train-only KG, while a test movie whose people are all new has an
     #: empty F^K, which the model would otherwise never meet in training (beyond the paper).
-    kg_dropout: float = 0.15
+    #: "auto": the share of dev movies with an empty F^K (InputSpec.empty_kg_share; 0.15 when the
+    #: spec does not know it), capped at 0.5. On realdev, 0.1-0.2 all helped (docs/training.md).
+    kg_dropout: float | str = "auto"
     #: include the contrastive term (G-CACL, or the injected loss of Table 5).
     use_gcacl: bool = True
     #: "auto" (KG genre entities when the KG is used and available, else random), "kg" or "random".
@@ -193,7 +195,10 @@ class IDKGConfig:
         check_param(name, "attention_width", self.attention_width in ("vector", "scalar"), "'vector' or 'scalar'", self.attention_width)
         check_param(name, "classifier_hidden", self.classifier_hidden >= 0, ">= 0", self.classifier_hidden)
         check_param(name, "dropout", 0.0 <= self.dropout < 1.0, "in [0, 1)", self.dropout)
-        check_param(name, "kg_dropout", 0.0 <= self.kg_dropout < 1.0, "in [0, 1)", self.kg_dropout)
+        check_param(
+            name, "kg_dropout", self.kg_dropout == "auto" or (isinstance(self.kg_dropout, (int, float)) and 0.0 <= self.kg_dropout < 1.0),
+            "'auto' or in [0, 1)", self.kg_dropout,
+        )  # fmt: skip
         check_param(name, "anchor_init", self.anchor_init in ("auto", "kg", "random"), "'auto', 'kg' or 'random'", self.anchor_init)
         check_param(name, "anchor_dim", self.anchor_dim is None or self.anchor_dim > 0, "None or > 0", self.anchor_dim)
         check_param(name, "temperature", self.temperature > 0, "> 0", self.temperature)
@@ -255,6 +260,7 @@ class IDKG(nn.Module):
         if self.use_teacher:
             check_param(owner, "InputSpec.mean_kg_count", spec.mean_kg_count > 0, "> 0 (N̄ of Eq. 6)", spec.mean_kg_count)
             check_param(owner, "InputSpec.mean_kg_degree", spec.mean_kg_degree > 0, "> 0 (S̄ of Eq. 6)", spec.mean_kg_degree)
+        self.kg_dropout = resolve_kg_dropout(config.kg_dropout, spec)
         self.mean_kg_count = float(spec.mean_kg_count)
         self.mean_kg_degree = float(spec.mean_kg_degree)
 
@@ -296,8 +302,8 @@ class IDKG(nn.Module):
     def loss(self, batch: Mapping[str, Tensor], labels: Tensor) -> dict[str, Tensor]:
         """L = w·L_class + w·L_atten + w·L_contra (Eq. 15) and its components."""
         cfg = self.config
-        if self.training and cfg.kg_dropout > 0 and "kg" in self.modalities:
-            batch = drop_kg_rows(batch, cfg.kg_dropout)
+        if self.training and self.kg_dropout > 0 and "kg" in self.modalities:
+            batch = drop_kg_rows(batch, self.kg_dropout)
         fused, gates = self.encode(batch)
         logits = self.classifier(fused)
         labels = labels.to(logits.dtype)
@@ -314,6 +320,18 @@ class IDKG(nn.Module):
             total = total + cfg.weight_contra * out["contra"]
         out["total"] = total
         return out
+
+
+#: KG dropout of "auto" when the spec does not know the dev share of empty F^K, and its cap.
+FALLBACK_KG_DROPOUT, MAX_AUTO_KG_DROPOUT = 0.15, 0.5
+
+
+def resolve_kg_dropout(value: float | str, spec: InputSpec) -> float:
+    """The share of training rows to drop: ``value``, or for "auto" the dev share of empty F^K."""
+    if value != "auto":
+        return float(value)
+    share = spec.empty_kg_share
+    return FALLBACK_KG_DROPOUT if share is None else min(float(share), MAX_AUTO_KG_DROPOUT)
 
 
 def drop_kg_rows(batch: Mapping[str, Tensor], share: float) -> dict[str, Tensor]:

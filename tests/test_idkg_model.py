@@ -260,5 +260,19 @@ def test_kg_dropout_zeroes_whole_rows_of_kg_inputs_in_training_only():
     a = model.loss(batch, labels)["total"]
     torch.manual_seed(1)
     assert torch.equal(a, model.loss(batch, labels)["total"])  # seeded like dropout
-    with pytest.raises(ValueError, match="'kg_dropout' parameter of IDKGConfig must be in \\[0, 1\\)"):
+    with pytest.raises(ValueError, match="'kg_dropout' parameter of IDKGConfig must be 'auto' or in"):
         small(kg_dropout=1.0)
+
+
+def test_auto_kg_dropout_follows_the_dev_share_of_empty_fk():
+    from dataclasses import replace
+
+    from idkg.model import FALLBACK_KG_DROPOUT, MAX_AUTO_KG_DROPOUT
+
+    spec = tiny_spec()
+    assert build_idkg(spec, proj_dim=16).kg_dropout == FALLBACK_KG_DROPOUT  # unknown share
+    assert build_idkg(replace(spec, empty_kg_share=0.14), proj_dim=16).kg_dropout == pytest.approx(0.14)
+    assert build_idkg(replace(spec, empty_kg_share=0.9), proj_dim=16).kg_dropout == MAX_AUTO_KG_DROPOUT
+    assert build_idkg(replace(spec, empty_kg_share=0.9), proj_dim=16, kg_dropout=0.0).kg_dropout == 0.0
+    with pytest.raises(ValueError, match="'kg_dropout' parameter of IDKGConfig must be 'auto' or in"):
+        build_idkg(spec, kg_dropout="half")
