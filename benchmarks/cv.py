@@ -72,11 +72,11 @@ def cross_validate(cell: Cell, config: dict, folds: list[Fold], seeds: list[int]
     """One pooled macro-F1 per seed for ``cell`` trained with ``config`` on every fold."""
     from benchmarks.harness import fit_and_predict
 
-    scores = []
+    scores, memo = [], {}
     for seed in seeds:
         labels, predictions = [], []
         for fold in folds:
-            fit = fit_and_predict(cell, config, fold.prep, seed=seed, device=device, drop=None, progress=False)
+            fit = fit_and_predict(cell, config, fold.prep, seed=seed, device=device, drop=None, progress=False, memo=memo)
             labels.append(fold.prep.labels[fold.prep.rows["test"]])
             predictions.append(fit["proba"] >= fit["threshold"])
         scores.append(pooled_macro_f1(labels, predictions))

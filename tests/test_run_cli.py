@@ -282,3 +282,21 @@ def test_clean_dataset_says_nothing_was_dropped(small_demo, tmp_path, capsys):
     assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=None)[0] == 0
     (line,) = [x for x in capsys.readouterr().err.splitlines() if x.startswith("dropped ")]
     assert line.startswith("dropped 0 of 400 listed movies; ids in ")
+
+
+def test_seed_independent_probes_are_fitted_once_per_run(small_demo, tmp_path, capsys, monkeypatch):
+    from baselines.probes import LogisticProbe
+
+    fits = []
+    real = LogisticProbe.fit
+
+    def counting(self, *a, **k):
+        fits.append(1)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(LogisticProbe, "fit", counting)
+    rc, _ = _run(small_demo, tmp_path, "--models", "probe-text", "--seeds", "0", "1", "2", capsys=capsys)
+    assert rc == 0 and len(fits) == 1
+    record = read_result(next((tmp_path / "results").glob("*probe-text*.json")))
+    macros = [s["metrics"]["macro"] for s in record["per_seed"]]
+    assert len(macros) == 3 and macros[0] == macros[1] == macros[2]
