@@ -50,9 +50,9 @@ class ArrayEstimator(Protocol):
 
 
 def _dev_macro_f1(y: np.ndarray, proba: np.ndarray, threshold: str) -> float:
-    from benchmarks.trainer import macro_f1, select_threshold  # lazy: keeps torch out of the import
+    from benchmarks.trainer import dev_score  # lazy: keeps torch out of the import
 
-    return macro_f1(y, proba, select_threshold(y, proba, threshold))
+    return dev_score(y, proba, "f1", threshold)
 
 
 def _scale_columns(x: np.ndarray, weights: np.ndarray) -> np.ndarray:

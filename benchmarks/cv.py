@@ -17,20 +17,12 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from benchmarks.pipeline import KGSettings, PreparedInputs, Stopwatch
 from benchmarks.suites import Cell
-
-
-@dataclass(frozen=True)
-class Fold:
-    """One scored half of a held fold: the inputs with rows ``train`` / ``dev`` (selection) / ``test`` (scored)."""
-
-    name: str
-    prep: PreparedInputs
 
 
 def fold_splits(dataset, folds: int, seed: int = 0):
@@ -47,16 +39,17 @@ def fold_splits(dataset, folds: int, seed: int = 0):
         yield replace(dataset, split=Split(f"{dataset.split.name}+cv{k}of{folds}", parts))
 
 
-def halves(prep: PreparedInputs, name: str, seed: int = 0) -> list[Fold]:
-    """The held rows (``prep.rows["dev"]``) cut in two seeded halves, each scored once with the other as dev."""
+def halves(prep: PreparedInputs, seed: int = 0) -> list[PreparedInputs]:
+    """The held rows (``prep.rows["dev"]``) cut in two seeded halves, each scored once with the other
+    as dev: two shallow copies of ``prep`` with rows ``train`` / ``dev`` (selection) / ``test`` (scored)."""
     held = prep.rows["dev"]
     perm = np.random.default_rng(seed).permutation(len(held))
     a, b = np.sort(held[perm[: len(held) // 2]]), np.sort(held[perm[len(held) // 2 :]])
     out = []
-    for i, (dev, scored) in enumerate(((a, b), (b, a))):
+    for dev, scored in ((a, b), (b, a)):
         q = copy.copy(prep)
         q.rows = {"train": prep.rows["train"], "dev": dev, "test": scored}
-        out.append(Fold(f"{name}/{i}", q))
+        out.append(q)
     return out
 
 
@@ -68,7 +61,7 @@ def pooled_macro_f1(labels: list[np.ndarray], predictions: list[np.ndarray]) -> 
     return float(f1_score(y, p, average="macro", zero_division=0))
 
 
-def cross_validate(cell: Cell, config: dict, folds: list[Fold], seeds: list[int], *, device="cpu") -> list[float]:
+def cross_validate(cell: Cell, config: dict, folds: list[PreparedInputs], seeds: list[int], *, device="cpu") -> list[float]:
     """One pooled macro-F1 per seed for ``cell`` trained with ``config`` on every fold."""
     from benchmarks.harness import fit_and_predict
 
@@ -76,8 +69,8 @@ def cross_validate(cell: Cell, config: dict, folds: list[Fold], seeds: list[int]
     for seed in seeds:
         labels, predictions = [], []
         for fold in folds:
-            fit = fit_and_predict(cell, config, fold.prep, seed=seed, device=device, drop=None, progress=False, memo=memo)
-            labels.append(fold.prep.labels[fold.prep.rows["test"]])
+            fit = fit_and_predict(cell, config, fold, seed=seed, device=device, drop=None, progress=False, memo=memo)
+            labels.append(fold.labels[fold.rows["test"]])
             predictions.append(fit["proba"] >= fit["threshold"])
         scores.append(pooled_macro_f1(labels, predictions))
     return scores
@@ -97,19 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import mmimdb2
     from benchmarks.encoders import get_encoder, resolve_device
-    from benchmarks.harness import _cell_config
+    from benchmarks.harness import cell_config
     from benchmarks.pipeline import prepare_inputs
-    from benchmarks.registry import MODEL_REGISTRY
-    from benchmarks.run import default_encoder, kg_settings, plan_cells
+    from benchmarks.run import checked_cells, default_encoder, kg_settings
     from tqdm.auto import tqdm
 
     args = build_parser().parse_args(argv)
     try:
-        cells = plan_cells(args)
-        if not cells:
-            raise ValueError("nothing to run: give --models M [M ...] or --suite NAME (see --list-models)")
-        for cell in cells:  # a misspelt name fails before any data is loaded
-            MODEL_REGISTRY.entry(cell.model)
+        cells = checked_cells(args)
         dataset = mmimdb2.load(args.dataset, args.split, data_root=args.data_root)
         encoder = get_encoder(args.encoder or default_encoder(args.dataset))
         device = resolve_device(args.device)
@@ -117,20 +105,20 @@ def main(argv: list[str] | None = None) -> int:
         other = sorted({c.kg_model for c in cells if c.kg_model and c.kg_model != kg.model})
         if other:
             raise ValueError(f"benchmarks.cv embeds one KG model per call ({kg.model}); run {', '.join(other)} with --kg-model")
-        folds: list[Fold] = []
+        folds: list[PreparedInputs] = []
         for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds)), desc="cv folds", unit="fold", file=sys.stderr, disable=args.no_progress)):
             prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=str(device), cache_dir=args.cache_dir,
                                   watch=Stopwatch(), progress=False)  # fmt: skip
-            folds += halves(prep, f"cv{k}", seed=k)
+            folds += halves(prep, seed=k)
         rows = []
         for cell in cells:
-            scores = cross_validate(cell, _cell_config(cell, args), folds, list(args.seeds), device=device)
+            scores = cross_validate(cell, cell_config(cell, args), folds, list(args.seeds), device=device)
             rows.append((cell.label, float(np.mean(scores)), float(np.std(scores))))
             print(f"{cell.label}: pooled cv macro-F1 {rows[-1][1]:.4f} ± {rows[-1][2]:.4f}", file=sys.stderr)
     except (ValueError, KeyError, OSError, RuntimeError, ImportError) as exc:
         print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
         return 2
-    n = sum(len(f.prep.rows["test"]) for f in folds)
+    n = sum(len(f.rows["test"]) for f in folds)
     print(f"cross-validated macro-F1 on {dataset.name} train + dev ({args.folds} folds, {n} pooled movies, seeds "
           f"{' '.join(map(str, args.seeds))}; test not used)")  # fmt: skip
     width = max([len("model"), *(len(r[0]) for r in rows)])

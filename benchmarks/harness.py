@@ -29,7 +29,7 @@ ESTIMATOR_SETTINGS = ("threshold",)
 SCORES = ("micro", "macro", "weighted", "samples", "head", "tail")
 
 
-def _cell_config(cell: Cell, args: argparse.Namespace) -> dict:
+def cell_config(cell: Cell, args: argparse.Namespace) -> dict:
     """The config recorded for a cell: the model's full resolved config and the training settings.
 
     The model is built once on a tiny placeholder spec just to read its config dataclass, so a
@@ -167,7 +167,7 @@ def run_benchmark(args: argparse.Namespace, cells: list[Cell], *, kg: KGSettings
     for protocol in protocols:
         for cell in cells:
             kgs = replace(kg, model=cell.kg_model or kg.model, epochs=kg.epochs or default_kg_epochs())
-            config = {**_cell_config(cell, args), **kgs.recorded()}
+            config = {**cell_config(cell, args), **kgs.recorded()}
             key_inputs = _cell_key_inputs(dataset, encoder, config, kgs)
             per_seed_records = []
             for seed in args.seeds:

@@ -153,6 +153,7 @@ def prepare_inputs(
         "people": people,
     }
     train = rows["train"]
+    empty_kg = np.abs(arrays["kg"]).sum(1) == 0  # nobody of the movie's people in the train-only KG
     spec = InputSpec(
         text_dim=arrays["text"].shape[1],
         image_dim=arrays["image"].shape[1],
@@ -160,7 +161,7 @@ def prepare_inputs(
         genre_embeddings=torch.as_tensor(np.asarray(anchors, dtype=np.float32)),
         mean_kg_count=float(arrays["kg_count"][train].mean()),
         mean_kg_degree=float(arrays["kg_degree"][train].mean()),
-        empty_kg_share=float((arrays["kg_count"][rows["dev"]] == 0).mean()) if len(rows["dev"]) else None,
+        empty_kg_share=float(empty_kg[rows["dev"]].mean()) if len(rows["dev"]) else None,
     )
     provenance = {
         "encoder": {"name": encoder.name, "version": encoder.version},
@@ -171,7 +172,7 @@ def prepare_inputs(
             "hits_at_10": emb.hits_at_10,
         },
         "kg_stats": graph.stats(),
-        "zero_kg_share": {p: float((np.abs(arrays["kg"][r]).sum(1) == 0).mean()) for p, r in rows.items() if len(r)},
+        "zero_kg_share": {p: float(empty_kg[r].mean()) for p, r in rows.items() if len(r)},
     }
     if draw is not None:
         provenance["authors_draw"] = {

@@ -110,6 +110,18 @@ def plan_cells(args: argparse.Namespace) -> list[Cell]:
     return unique
 
 
+def checked_cells(args: argparse.Namespace) -> list[Cell]:
+    """:func:`plan_cells`, refusing an empty plan or a misspelt model name before any data is loaded."""
+    from benchmarks.registry import MODEL_REGISTRY
+
+    cells = plan_cells(args)
+    if not cells:
+        raise ValueError("nothing to run: give --models M [M ...] or --suite NAME (see --list-models)")
+    for cell in cells:
+        MODEL_REGISTRY.entry(cell.model)
+    return cells
+
+
 def default_encoder(dataset: str) -> str:
     """weightfree for the demo (fast, no weights); the paper's CLIP for every real dataset."""
     return DEFAULT_ENCODER if dataset == "demo" else "clip"
@@ -146,14 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print("\n".join(available_encoders()))
             return 0
-        cells = plan_cells(args)
-        if not cells:
-            print("error: nothing to run: give --models M [M ...] or --suite NAME (see --list-models)", file=sys.stderr)
-            return 2
-        from benchmarks.registry import MODEL_REGISTRY
-
-        for cell in cells:  # fail fast on a misspelt name, before any data is loaded
-            MODEL_REGISTRY.entry(cell.model)
+        cells = checked_cells(args)
         defaulted = args.encoder is None
         args.encoder = args.encoder or default_encoder(args.dataset)
         start = time.perf_counter()

@@ -166,9 +166,9 @@ def dev_score(labels: np.ndarray | Tensor, proba: np.ndarray, metric: str, thres
     (a genre without one has no defined AP).
     """
     y = (labels.cpu().numpy() if isinstance(labels, Tensor) else np.asarray(labels)).astype(int)
-    proba = np.asarray(proba, dtype=np.float64)
-    if metric == "f1":
+    if metric == "f1":  # at the probabilities' own precision, as every threshold is compared
         return macro_f1(y, proba, select_threshold(y, proba, threshold))
+    proba = np.asarray(proba, dtype=np.float64)
     if metric == "loss":
         p = np.clip(proba, 1e-7, 1 - 1e-7)
         return float(np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
@@ -257,7 +257,7 @@ def train(
                     "check the inputs for NaN/inf or lower the learning rate"
                 )
             dev_proba = predict_proba(model, dev)
-            dev_f1 = macro_f1(dev.labels, dev_proba, select_threshold(dev.labels, dev_proba, threshold))
+            dev_f1 = dev_score(dev.labels, dev_proba, "f1", threshold)
             score = dev_f1 if select == "f1" else dev_score(dev.labels, dev_proba, select)
             history.append({"epoch": float(epoch), **means, "dev_macro_f1": dev_f1, "dev_score": score})
             if score > best_score:

@@ -40,9 +40,9 @@ def test_halves_score_every_held_row_exactly_once_with_the_other_half_as_dev():
     from benchmarks.pipeline import PreparedInputs
 
     prep = PreparedInputs(ids=(), arrays={}, labels=np.zeros((10, 2)), rows={"train": np.arange(3), "dev": np.arange(3, 10), "test": np.array([], int)}, spec=None, provenance={})
-    a, b = halves(prep, "f")
-    assert sorted([*a.prep.rows["test"], *b.prep.rows["test"]]) == list(range(3, 10))
-    assert list(a.prep.rows["dev"]) == list(b.prep.rows["test"]) and list(b.prep.rows["dev"]) == list(a.prep.rows["test"])
+    a, b = halves(prep)
+    assert sorted([*a.rows["test"], *b.rows["test"]]) == list(range(3, 10))
+    assert list(a.rows["dev"]) == list(b.rows["test"]) and list(b.rows["dev"]) == list(a.rows["test"])
     assert list(prep.rows["dev"]) == list(range(3, 10))  # the shared inputs are not modified
 
 
