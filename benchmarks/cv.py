@@ -92,24 +92,25 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.encoders import get_encoder, resolve_device
     from benchmarks.harness import cell_config
     from benchmarks.pipeline import prepare_inputs
-    from benchmarks.run import checked_cells, default_encoder, kg_settings
+    from benchmarks.run import checked_cells, default_encoder, encoder_hint, kg_settings
     from tqdm.auto import tqdm
 
     args = build_parser().parse_args(argv)
     try:
         cells = checked_cells(args)
         dataset = mmimdb2.load(args.dataset, args.split, data_root=args.data_root)
-        encoder = get_encoder(args.encoder or default_encoder(args.dataset))
         device = resolve_device(args.device)
         kg: KGSettings = kg_settings(args)
         other = sorted({c.kg_model for c in cells if c.kg_model and c.kg_model != kg.model})
         if other:
             raise ValueError(f"benchmarks.cv embeds one KG model per call ({kg.model}); run {', '.join(other)} with --kg-model")
         folds: list[PreparedInputs] = []
-        for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds)), desc="cv folds", unit="fold", file=sys.stderr, disable=args.no_progress)):
-            prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=str(device), cache_dir=args.cache_dir,
-                                  watch=Stopwatch(), progress=False)  # fmt: skip
-            folds += halves(prep, seed=k)
+        with encoder_hint(args.encoder is None):
+            encoder = get_encoder(args.encoder or default_encoder(args.dataset))
+            for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds)), desc="cv folds", unit="fold", file=sys.stderr, disable=args.no_progress)):
+                prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=str(device), cache_dir=args.cache_dir,
+                                      watch=Stopwatch(), progress=False)  # fmt: skip
+                folds += halves(prep, seed=k)
         rows = []
         for cell in cells:
             scores = cross_validate(cell, cell_config(cell, args), folds, list(args.seeds), device=device)

@@ -22,7 +22,7 @@ from benchmarks.suites import Cell
 #: The training recipe of every torch model, chosen on real movies (realdev yts800, offline
 #: encoders; figures in docs/training.md). ``threshold`` is the decision-threshold policy
 #: (benchmarks.trainer.THRESHOLD_POLICIES); estimators (probes) use only ``threshold``.
-TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.1, "patience": 8, "threshold": "global", "select": "loss"}
+TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.1, "patience": 8, "threshold": "global", "select": "loss", "ema": 0.0}
 #: Per-model departures from TRAIN_DEFAULTS, each chosen on that model's own dev figures.
 MODEL_TRAIN_DEFAULTS: dict[str, dict] = {"late-fusion": {"weight_decay": 10.0}}
 ESTIMATOR_SETTINGS = ("threshold",)
@@ -93,7 +93,7 @@ def fit_and_predict(
             model, _tensor_set(prep, "train"), _tensor_set(prep, "dev"),
             epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
             weight_decay=config["weight_decay"], patience=config["patience"], threshold=config["threshold"],
-            select=config["select"], seed=seed, device=device, progress=progress, name=cell.model,
+            select=config["select"], ema=config.get("ema", 0.0), seed=seed, device=device, progress=progress, name=cell.model,
         )  # fmt: skip
         best_epoch, seconds = result.best_epoch, result.seconds
         dev_proba = predict_proba(model, _tensor_set(prep, "dev").to(device))

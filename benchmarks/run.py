@@ -8,6 +8,7 @@ With no flags beyond ``--models`` it runs on the embedded demo, on the GPU when 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: TRAIN_DEFAULTS)")
     p.add_argument("--select", default=None, choices=["f1", "loss", "ap"],
                    help="what picks the checkpoint on dev: macro-F1, BCE loss or macro average precision "
+                        "(default: TRAIN_DEFAULTS)")
+    p.add_argument("--ema", type=float, default=None,
+                   help="decay per step of the weight average that dev judges and the checkpoint keeps; 0: off "
                         "(default: TRAIN_DEFAULTS)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--protocol", default="fixed", choices=PROTOCOLS,
@@ -127,6 +131,20 @@ def default_encoder(dataset: str) -> str:
     return DEFAULT_ENCODER if dataset == "demo" else "clip"
 
 
+@contextlib.contextmanager
+def encoder_hint(defaulted: bool):
+    """Where the encoder was defaulted (the paper's CLIP for a real dataset) and cannot load, say
+    how to run without its weights; an encoder asked for by name keeps its own message."""
+    try:
+        yield
+    except EncoderError as e:
+        if not defaulted:
+            raise
+        raise EncoderError(
+            f"{e}. The default encoder of a real dataset is the paper's CLIP; pass --encoder offline to run without its weights"
+        ) from None
+
+
 def kg_settings(args: argparse.Namespace) -> KGSettings:
     """The KG embedding settings of the command line; --kg-paper-settings fills the unset ones."""
     from idkg.embedding import PAPER_SETTINGS
@@ -162,14 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         defaulted = args.encoder is None
         args.encoder = args.encoder or default_encoder(args.dataset)
         start = time.perf_counter()
-        try:
+        with encoder_hint(defaulted):
             table = run_benchmark(args, cells, kg=kg_settings(args), watch=Stopwatch())
-        except EncoderError as e:
-            if not defaulted:
-                raise
-            raise EncoderError(
-                f"{e}. The default encoder of a real dataset is the paper's CLIP; pass --encoder offline to run without its weights"
-            ) from None
         print(table)
         print(f"done in {time.perf_counter() - start:.1f} s; results in {args.out}/")
         return 0

@@ -79,6 +79,13 @@ class TrainResult:
     seconds: float = 0.0
 
 
+def _ema_copy(model: nn.Module, decay: float) -> nn.Module:
+    """An exponential moving average of ``model``'s parameters and buffers (torch.optim.swa_utils)."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
 def _device_of(model: nn.Module) -> torch.device:
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
@@ -111,11 +118,16 @@ def predict_proba(model: nn.Module, data: TensorSet, batch_size: int = 4096) -> 
     return torch.cat(out).numpy()
 
 
+def _label_array(labels: np.ndarray | Tensor) -> np.ndarray:
+    """0/1 labels as an int numpy array, from a tensor on any device or an array."""
+    return (labels.cpu().numpy() if isinstance(labels, Tensor) else np.asarray(labels)).astype(int)
+
+
 def macro_f1(labels: np.ndarray | Tensor, proba: np.ndarray, threshold: float | np.ndarray = 0.5) -> float:
     """Macro-F1 over genres at ``threshold`` (one value, or one per genre; genres with no positive
     and no prediction count as 0)."""
-    y = labels.cpu().numpy() if isinstance(labels, Tensor) else np.asarray(labels)
-    return float(f1_score(y.astype(int), (proba >= threshold).astype(int), average="macro", zero_division=0))
+    y = _label_array(labels)
+    return float(f1_score(y, (proba >= threshold).astype(int), average="macro", zero_division=0))
 
 
 #: How the decision threshold is set: 0.5 (the paper), one threshold chosen on dev, or one per genre.
@@ -142,7 +154,7 @@ def select_threshold(labels: np.ndarray | Tensor, proba: np.ndarray, policy: str
         raise ValueError(f"The 'threshold' policy must be one of {', '.join(THRESHOLD_POLICIES)}. Got {policy!r} instead.")
     if policy == "fixed":
         return 0.5
-    y = (labels.cpu().numpy() if isinstance(labels, Tensor) else np.asarray(labels)).astype(int)
+    y = _label_array(labels)
     proba = np.asarray(proba)
     best_global = _best_on_grid(np.array([macro_f1(y, proba, t) for t in THRESHOLD_GRID]))
     if policy == "global":
@@ -165,7 +177,7 @@ def dev_score(labels: np.ndarray | Tensor, proba: np.ndarray, metric: str, thres
     ``ap`` averages sklearn's ``average_precision_score`` over the genres with a dev positive
     (a genre without one has no defined AP).
     """
-    y = (labels.cpu().numpy() if isinstance(labels, Tensor) else np.asarray(labels)).astype(int)
+    y = _label_array(labels)
     if metric == "f1":  # at the probabilities' own precision, as every threshold is compared
         return macro_f1(y, proba, select_threshold(y, proba, threshold))
     proba = np.asarray(proba, dtype=np.float64)
@@ -196,6 +208,7 @@ def train(
     patience: int = 0,
     threshold: str = "fixed",
     select: str = "f1",
+    ema: float = 0.0,
 ) -> TrainResult:
     """Train ``model`` with AdamW on ``train``; keep (and load) the epoch with the best dev macro-F1.
 
@@ -204,12 +217,18 @@ def train(
     epochs without a better dev macro-F1. The last batch of an epoch is dropped when it has a single row (BatchNorm cannot train on
     one); the next permutation covers that row. A non-finite loss raises :class:`TrainingError`
     naming the model and the epoch.
+
+    ``ema`` in (0, 1): dev scores, and the checkpoint kept is, an exponential moving average of
+    the weights (and BatchNorm statistics) with that decay per step (torch's ``AveragedModel``);
+    on a few hundred movies single-step weights are noisy. 0: the raw weights.
     """
     name = name or type(model).__name__
     if threshold not in THRESHOLD_POLICIES:
         raise ValueError(f"The 'threshold' policy must be one of {', '.join(THRESHOLD_POLICIES)}. Got {threshold!r} instead.")
     if select not in SELECTION_METRICS:
         raise ValueError(f"The 'select' metric must be one of {', '.join(SELECTION_METRICS)}. Got {select!r} instead.")
+    if not 0.0 <= ema < 1.0:
+        raise ValueError(f"The 'ema' decay must be in [0, 1). Got {ema!r} instead.")
     if epochs < 1 or batch_size < 2 or patience < 0:
         raise ValueError(
             f"train: epochs must be >= 1, batch_size >= 2 and patience >= 0; got epochs={epochs}, "
@@ -225,6 +244,8 @@ def train(
     model.to(device)
     train_d = train.to(device)
     optimizer = _adamw(model, lr=lr, weight_decay=weight_decay)
+    averaged = _ema_copy(model, ema) if ema > 0 else None
+    scored = averaged.module if averaged is not None else model  # what dev judges and the checkpoint keeps
     order = torch.Generator().manual_seed(seed)
     n = len(train_d)
     starts = [s for s in range(0, n, batch_size) if n - s >= 2]
@@ -246,6 +267,8 @@ def train(
                 optimizer.zero_grad(set_to_none=True)
                 losses["total"].backward()
                 optimizer.step()
+                if averaged is not None:
+                    averaged.update_parameters(model)
                 for k, v in losses.items():
                     v = v.detach()
                     sums[k] = sums[k] + v if k in sums else v
@@ -256,13 +279,13 @@ def train(
                     f"model {name!r} produced a non-finite loss in epoch {epoch} ({bad}); "
                     "check the inputs for NaN/inf or lower the learning rate"
                 )
-            dev_proba = predict_proba(model, dev)
+            dev_proba = predict_proba(scored, dev)
             dev_f1 = dev_score(dev.labels, dev_proba, "f1", threshold)
             score = dev_f1 if select == "f1" else dev_score(dev.labels, dev_proba, select)
             history.append({"epoch": float(epoch), **means, "dev_macro_f1": dev_f1, "dev_score": score})
             if score > best_score:
                 best_score, best_f1, best_epoch = score, dev_f1, epoch
-                best_state = copy.deepcopy(model.state_dict())
+                best_state = copy.deepcopy(scored.state_dict())
             bar.set_postfix(loss=f"{means['total']:.4f}", dev_f1=f"{dev_f1:.4f}", best=best_epoch)
             if patience > 0 and epoch - best_epoch >= patience:
                 break

@@ -61,3 +61,22 @@ def test_cv_cli_prints_a_table_and_refuses_bad_input(small_demo, capsys):
     assert "probe-text" in out.out and "late-fusion" in out.out
     assert cv.main(["--dataset", str(small_demo), "--models", "idgk", *FAST]) == 2
     assert "unknown model 'idgk'" in capsys.readouterr().err
+
+
+def test_cv_with_a_defaulted_clip_without_weights_names_encoder_offline(small_demo, monkeypatch, capsys):
+    import benchmarks.encoders as encoders
+    from benchmarks.encoders.base import EncoderError
+
+    asked = []
+
+    def no_weights(name):
+        asked.append(name)
+        raise EncoderError(f"cannot fetch the weights of {name}: no network or hub access")
+
+    monkeypatch.setattr(encoders, "get_encoder", no_weights)
+    args = ["--dataset", str(small_demo), "--folds", "2", "--models", "probe-text", "--no-progress"]
+    assert cv.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert asked == ["clip"] and len(err.splitlines()) == 1 and "pass --encoder offline" in err
+    assert cv.main([*args, "--encoder", "clip"]) == 2
+    assert "pass --encoder offline" not in capsys.readouterr().err  # asked for by name: its own message

@@ -113,3 +113,43 @@ def test_predict_proba_restores_mode_and_batches_consistently():
     assert model.training
     assert np.allclose(p_small, predict_proba(model, d, batch_size=1000), atol=1e-6)
     assert predict_proba(model, data(0, 1)).shape == (0, C)
+
+
+class _Linear(torch.nn.Module):
+    """A deterministic linear classifier on the text block (no dropout, no BatchNorm)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = torch.nn.Linear(16, C)
+
+    def forward(self, batch):
+        return self.fc(batch["text"])
+
+    def loss(self, batch, labels):
+        total = torch.nn.functional.binary_cross_entropy_with_logits(self(batch), labels)
+        return {"total": total}
+
+
+def test_ema_keeps_the_moving_average_of_the_weights():
+    tr, dev = data(8, 1), data(20, 2)
+    decay, lr = 0.6, 0.05
+    kept = _Linear()
+    train(kept, tr, dev, epochs=1, batch_size=4, lr=lr, weight_decay=0.0, progress=False, ema=decay)
+    # by hand: the same two AdamW steps, then the average (the first update copies the weights)
+    raw = _Linear()
+    opt = torch.optim.AdamW(raw.parameters(), lr=lr, weight_decay=0.0)
+    perm = torch.randperm(8, generator=torch.Generator().manual_seed(0))
+    steps = []
+    for s in (0, 4):
+        rows = perm[s : s + 4]
+        opt.zero_grad()
+        raw.loss({"text": tr.features["text"][rows]}, tr.labels[rows])["total"].backward()
+        opt.step()
+        steps.append({k: v.detach().clone() for k, v in raw.state_dict().items()})
+    expected = {k: decay * steps[0][k] + (1 - decay) * steps[1][k] for k in steps[0]}
+    for k, v in kept.state_dict().items():
+        torch.testing.assert_close(v, expected[k])
+        assert not torch.allclose(v, steps[1][k])  # not the raw last step
+    with pytest.raises(ValueError, match="'ema' decay must be in"):
+        train(_Linear(), tr, dev, epochs=1, progress=False, ema=1.0)
