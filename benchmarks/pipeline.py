@@ -138,7 +138,7 @@ def prepare_inputs(
             kgi = cross_fit_kg_inputs(
                 movies, rows["train"], kgi, folds=kg.cross_fit,
                 build=lambda train_ids: build_kg(_kg_dataset(kg_source, train_ids), "train"),
-                embed=lambda g: embed_kg(g, **kw),
+                embed=lambda g: embed_kg(g, **kw), reference=emb,
             )  # fmt: skip
     from baselines.people_vote import people_vote
 

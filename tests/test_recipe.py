@@ -182,13 +182,33 @@ def test_cross_fitted_fk_never_sees_a_training_movies_own_fold():
         built.append(ids)
         return kg_from_movies([m for m in movies if m.imdb_id in ids])
 
-    out = cross_fit_kg_inputs(movies, train_rows, plain, folds=4, build=build, embed=embed)
+    out = cross_fit_kg_inputs(movies, train_rows, plain, folds=4, build=build, embed=embed, reference=embed(full))
     assert len(built) == 4 and all(len(ids) == 3 for ids in built)  # leave-one-out KGs of the training rows
     assert plain.kg_count[3] == 1 and out.kg_count[3] == 0 and not out.kg[3].any()  # Solo is only in its own fold
     assert out.kg[0, 0] < plain.kg[0, 0]  # Pat's degree without row 0's links
     np.testing.assert_array_equal(out.kg[4], plain.kg[4])  # test rows keep the plain F^K
     with pytest.raises(ValueError, match="'cross_fit' parameter must be in \\[2, 4\\]"):
-        cross_fit_kg_inputs(movies, train_rows, plain, folds=1, build=build, embed=embed)
+        cross_fit_kg_inputs(movies, train_rows, plain, folds=1, build=build, embed=embed, reference=embed(full))
+
+
+def test_a_fold_embedding_is_rotated_back_onto_the_plain_one():
+    from types import SimpleNamespace
+
+    from benchmarks.crossfit import align_embedding
+
+    rng = np.random.default_rng(0)
+    names = [f"e{i}" for i in range(12)]
+    plain = SimpleNamespace(entity_to_id={n: i for i, n in enumerate(names)}, vectors=rng.normal(size=(12, 3)).astype(np.float32))
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))  # a random orthogonal change of coordinates
+    # the fold's KG lacks e0 and e1 (its held movie's people) and lists the rest in another order
+    order = names[:1:-1]
+    fold_vectors = np.stack([plain.vectors[plain.entity_to_id[n]] for n in order]) @ q.T
+    fold = SimpleNamespace(entity_to_id={n: i for i, n in enumerate(order)}, vectors=fold_vectors, kg_sha256="abc")
+    out = align_embedding(fold, plain)
+    assert out.shared == 10 and out.kg_sha256 == "abc" and out.entity_to_id is fold.entity_to_id
+    np.testing.assert_allclose(out.vectors, np.stack([plain.vectors[plain.entity_to_id[n]] for n in order]), atol=1e-5)
+    with pytest.raises(ValueError, match="cannot align a fold's KG embedding: 2 shared entities for width 3"):
+        align_embedding(SimpleNamespace(entity_to_id={"e0": 0, "e1": 1, "x": 2}, vectors=np.eye(3)), plain)
 
 
 def test_defaulted_clip_without_weights_is_one_line_naming_encoder_offline(monkeypatch, capsys, tmp_path):
