@@ -81,8 +81,8 @@ def fit_and_predict(
     model = build_model(cell.model, prep.spec, **{**cell.config, "seed": seed})
     dev_labels = prep.labels[prep.rows["dev"]]
     key = (cell.model, repr(sorted(config.items())), id(prep), drop)
-    if memo is not None and getattr(model, "seed_independent", False) and key in memo:
-        return {**memo[key], "train_s": 0.0}  # nothing was trained for this seed
+    if memo is not None and getattr(model, "seed_independent", False) and key in memo and memo[key][0] is prep:
+        return {**memo[key][1], "train_s": 0.0}  # nothing was trained for this seed
     if is_estimator(model):
         t0 = time.perf_counter()
         model.fit(_arrays(prep, "train"), prep.labels[prep.rows["train"]], _arrays(prep, "dev"), dev_labels, config["threshold"])
@@ -101,7 +101,7 @@ def fit_and_predict(
     threshold = select_threshold(dev_labels, dev_proba, config["threshold"])
     out = {"proba": proba, "threshold": threshold, "best_epoch": best_epoch, "train_s": seconds}
     if memo is not None and getattr(model, "seed_independent", False):
-        memo[key] = out
+        memo[key] = (prep, out)  # holding prep keeps its id from being reused by other inputs
     return out
 
 
