@@ -43,17 +43,18 @@ def align_embedding(emb, reference) -> AlignedEmbedding:
     the entities both embeddings hold (``scipy.linalg.orthogonal_procrustes``)."""
     from scipy.linalg import orthogonal_procrustes
 
+    own, ref = np.asarray(emb.vectors, dtype=np.float64), np.asarray(reference.vectors, dtype=np.float64)
     shared = [e for e in emb.entity_to_id if e in reference.entity_to_id]
-    dim = np.asarray(emb.vectors).shape[1]
-    if np.asarray(reference.vectors).shape[1] != dim or len(shared) < dim:
+    dim = own.shape[1]
+    if ref.shape[1] != dim or len(shared) < dim:
         raise ValueError(
             f"cannot align a fold's KG embedding: {len(shared)} shared entities for width {dim} "
-            f"(reference width {np.asarray(reference.vectors).shape[1]}); use fewer cross-fit folds or a smaller --kg-dim"
+            f"(reference width {ref.shape[1]}); use fewer cross-fit folds or a smaller --kg-dim"
         )
-    a = np.asarray(emb.vectors, dtype=np.float64)[[emb.entity_to_id[e] for e in shared]]
-    b = np.asarray(reference.vectors, dtype=np.float64)[[reference.entity_to_id[e] for e in shared]]
+    a = own[[emb.entity_to_id[e] for e in shared]]
+    b = ref[[reference.entity_to_id[e] for e in shared]]
     rotation, _ = orthogonal_procrustes(a, b)
-    vectors = (np.asarray(emb.vectors, dtype=np.float64) @ rotation).astype(np.float32)
+    vectors = (own @ rotation).astype(np.float32)
     return AlignedEmbedding(emb.entity_to_id, vectors, getattr(emb, "kg_sha256", None), len(shared))
 
 

@@ -93,7 +93,7 @@ def fit_and_predict(
             model, _tensor_set(prep, "train"), _tensor_set(prep, "dev"),
             epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
             weight_decay=config["weight_decay"], patience=config["patience"], threshold=config["threshold"],
-            select=config["select"], ema=config.get("ema", 0.0), seed=seed, device=device, progress=progress, name=cell.model,
+            select=config["select"], ema=config["ema"], seed=seed, device=device, progress=progress, name=cell.model,
         )  # fmt: skip
         best_epoch, seconds = result.best_epoch, result.seconds
         dev_proba = predict_proba(model, _tensor_set(prep, "dev").to(device))
