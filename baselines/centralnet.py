@@ -89,13 +89,13 @@ class CentralNet(nn.Module):
     def forward(self, batch: Mapping[str, Tensor]) -> Tensor:
         return self.branch_logits(batch)[0]
 
-    def loss(self, batch: Mapping[str, Tensor], labels: Tensor) -> dict[str, Tensor]:
-        """BCE of the central head plus w times each unimodal head's BCE."""
+    def loss(self, batch: Mapping[str, Tensor], labels: Tensor, pos_weight: Tensor | None = None) -> dict[str, Tensor]:
+        """BCE of the central head plus w times each unimodal head's BCE (``pos_weight``: :func:`bce`)."""
         central, unimodal = self.branch_logits(batch)
-        out = {"bce": bce(central, labels)}
+        out = {"bce": bce(central, labels, pos_weight)}
         total = out["bce"]
         for m, logits in unimodal.items():
-            out[f"bce_{m}"] = bce(logits, labels)
+            out[f"bce_{m}"] = bce(logits, labels, pos_weight)
             total = total + self.config.unimodal_weight * out[f"bce_{m}"]
         out["total"] = total
         return out

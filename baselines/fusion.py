@@ -102,9 +102,9 @@ class LateFusion(nn.Module):
         self.weights.copy_(best[1])
         self.train(was)
 
-    def loss(self, batch: Mapping[str, Tensor], labels: Tensor) -> dict[str, Tensor]:
+    def loss(self, batch: Mapping[str, Tensor], labels: Tensor, pos_weight: Tensor | None = None) -> dict[str, Tensor]:
         """Each probe's own BCE (the probes share nothing, so this trains them independently)."""
-        out = {f"bce_{m}": bce(z, labels) for m, z in self.probe_logits(batch).items()}
+        out = {f"bce_{m}": bce(z, labels, pos_weight) for m, z in self.probe_logits(batch).items()}
         out["total"] = sum(out.values())
         return out
 
@@ -140,8 +140,8 @@ class ConcatFusion(nn.Module):
         x = torch.cat([batch[m].to(torch.float32) for m in self.modalities], dim=1)
         return self.head(self.norm(x))
 
-    def loss(self, batch: Mapping[str, Tensor], labels: Tensor) -> dict[str, Tensor]:
-        out = {"bce": bce(self(batch), labels)}
+    def loss(self, batch: Mapping[str, Tensor], labels: Tensor, pos_weight: Tensor | None = None) -> dict[str, Tensor]:
+        out = {"bce": bce(self(batch), labels, pos_weight)}
         out["total"] = out["bce"]
         return out
 

@@ -43,7 +43,7 @@ class ArrayEstimator(Protocol):
 
     def fit(
         self, train: Mapping[str, np.ndarray], y_train: np.ndarray, dev: Mapping[str, np.ndarray], y_dev: np.ndarray,
-        threshold: str = "fixed",
+        threshold: str = "fixed", class_weight: str = "none",
     ) -> dict: ...
 
     def predict_proba(self, arrays: Mapping[str, np.ndarray]) -> np.ndarray: ...
@@ -103,8 +103,9 @@ class LogisticProbe:
         self.pipeline = None
         self.chosen: dict[str, Any] = {}
 
-    def _make(self, c: float, weights: np.ndarray):
-        lr = LogisticRegression(C=c, max_iter=self.config.max_iter, random_state=self.config.seed)
+    def _make(self, c: float, weights: np.ndarray, class_weight: str = "none"):
+        lr = LogisticRegression(C=c, max_iter=self.config.max_iter, random_state=self.config.seed,
+                                class_weight=None if class_weight == "none" else class_weight)  # fmt: skip
         scale = FunctionTransformer(_scale_columns, kw_args={"weights": weights})
         return make_pipeline(StandardScaler(), scale, OneVsRestClassifier(lr))
 
@@ -117,8 +118,14 @@ class LogisticProbe:
 
     def fit(
         self, train: Mapping[str, np.ndarray], y_train: np.ndarray, dev: Mapping[str, np.ndarray], y_dev: np.ndarray,
-        threshold: str = "fixed",
+        threshold: str = "fixed", class_weight: str = "none",
     ) -> dict:
+        """Fit one pipeline per C of the grid on train, keep the best by dev macro-F1.
+        ``class_weight="balanced"``: sklearn's class weights in every genre's regression."""
+        from benchmarks.trainer import CLASS_WEIGHTS
+
+        if class_weight not in CLASS_WEIGHTS:
+            raise ValueError(f"The 'class_weight' must be one of {', '.join(CLASS_WEIGHTS)}. Got {class_weight!r} instead.")
         x, xd = _stack(train, self.config.features), _stack(dev, self.config.features)
         scores = {}
         best = None
@@ -126,7 +133,7 @@ class LogisticProbe:
             warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
             weights = self._column_weights(train)
             for c in self.config.c_grid:
-                pipe = self._make(c, weights).fit(x, y_train.astype(int))
+                pipe = self._make(c, weights, class_weight).fit(x, y_train.astype(int))
                 scores[c] = _dev_macro_f1(y_dev, pipe.predict_proba(xd), threshold)
                 if best is None or scores[c] > scores[best[0]]:
                     best = (c, pipe)
@@ -158,8 +165,9 @@ class PeopleVote:
 
     def fit(
         self, train: Mapping[str, np.ndarray], y_train: np.ndarray, dev: Mapping[str, np.ndarray], y_dev: np.ndarray,
-        threshold: str = "fixed",
+        threshold: str = "fixed", class_weight: str = "none",
     ) -> dict:
+        """Store the training genre frequencies (the vote has nothing to fit or weigh)."""
         self.prior = np.asarray(y_train, dtype=np.float32).mean(axis=0)
         return {}
 

@@ -22,10 +22,10 @@ from benchmarks.suites import Cell
 #: The training recipe of every torch model, chosen on real movies (realdev yts800, offline
 #: encoders; figures in docs/training.md). ``threshold`` is the decision-threshold policy
 #: (benchmarks.trainer.THRESHOLD_POLICIES); estimators (probes) use only ``threshold``.
-TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.1, "patience": 8, "threshold": "global", "select": "loss", "ema": 0.0}
+TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.1, "patience": 8, "threshold": "global", "select": "loss", "ema": 0.0, "class_weight": "none"}
 #: Per-model departures from TRAIN_DEFAULTS, each chosen on that model's own dev figures.
-MODEL_TRAIN_DEFAULTS: dict[str, dict] = {"late-fusion": {"weight_decay": 10.0}}
-ESTIMATOR_SETTINGS = ("threshold",)
+MODEL_TRAIN_DEFAULTS: dict[str, dict] = {"late-fusion": {"weight_decay": 10.0}, "idkg-as-released": {"class_weight": "none"}}
+ESTIMATOR_SETTINGS = ("threshold", "class_weight")
 SCORES = ("micro", "macro", "weighted", "samples", "head", "tail")
 
 
@@ -85,7 +85,8 @@ def fit_and_predict(
         return {**memo[key][1], "train_s": 0.0}  # nothing was trained for this seed
     if is_estimator(model):
         t0 = time.perf_counter()
-        model.fit(_arrays(prep, "train"), prep.labels[prep.rows["train"]], _arrays(prep, "dev"), dev_labels, config["threshold"])
+        model.fit(_arrays(prep, "train"), prep.labels[prep.rows["train"]], _arrays(prep, "dev"), dev_labels,
+                  config["threshold"], class_weight=config["class_weight"])  # fmt: skip
         best_epoch, seconds = None, time.perf_counter() - t0
         dev_proba, proba = model.predict_proba(_arrays(prep, "dev")), model.predict_proba(_arrays(prep, "test", drop))
     else:
@@ -93,7 +94,7 @@ def fit_and_predict(
             model, _tensor_set(prep, "train"), _tensor_set(prep, "dev"),
             epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
             weight_decay=config["weight_decay"], patience=config["patience"], threshold=config["threshold"],
-            select=config["select"], ema=config["ema"], seed=seed, device=device, progress=progress, name=cell.model,
+            select=config["select"], ema=config["ema"], class_weight=config["class_weight"], seed=seed, device=device, progress=progress, name=cell.model,
         )  # fmt: skip
         best_epoch, seconds = result.best_epoch, result.seconds
         dev_proba = predict_proba(model, _tensor_set(prep, "dev").to(device))

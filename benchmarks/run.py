@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ema", type=float, default=None,
                    help="decay per step of the weight average that dev judges and the checkpoint keeps; 0: off "
                         "(default: TRAIN_DEFAULTS)")
+    p.add_argument("--class-weight", default=None, choices=["none", "balanced"],
+                   help="weigh each genre's positives by n_negative / n_positive in the loss (probes: sklearn's "
+                        "class_weight) or not (default: TRAIN_DEFAULTS)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--protocol", default="fixed", choices=PROTOCOLS,
                    help="fixed (ours) or authors (the released re-drawn split, to measure its leakage)")

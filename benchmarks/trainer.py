@@ -192,6 +192,35 @@ def dev_score(labels: np.ndarray | Tensor, proba: np.ndarray, metric: str, thres
     raise ValueError(f"The 'select' metric must be one of {', '.join(SELECTION_METRICS)}. Got {metric!r} instead.")
 
 
+#: How each genre's positive terms are weighted in the training loss: plain BCE (``none``), or
+#: ``balanced``: by n_negative / n_positive over the training rows (:func:`genre_pos_weight`).
+CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
+
+
+def genre_pos_weight(labels: np.ndarray | Tensor) -> Tensor:
+    """Per genre, n_negative / n_positive over the training rows: the ``pos_weight`` of
+    ``class_weight="balanced"`` (the ratio of sklearn's "balanced" class weights). A genre without
+    a positive or without a negative gets 1 (there is nothing to balance)."""
+    y = _label_array(labels)
+    pos = y.sum(axis=0).astype(np.float64)
+    neg = len(y) - pos
+    ratio = np.divide(neg, pos, out=np.ones_like(pos), where=(pos > 0) & (neg > 0))
+    return torch.as_tensor(ratio, dtype=torch.float32)
+
+
+def _loss_fn(model: nn.Module, name: str, class_weight: str, labels: Tensor):
+    """``model.loss`` with the genre weights of ``class_weight`` bound (a one-line error for a
+    model whose loss takes none)."""
+    import inspect
+
+    if class_weight == "none":
+        return model.loss
+    if "pos_weight" not in inspect.signature(model.loss).parameters:
+        raise ValueError(f"model {name!r} computes its own loss and takes no class weights; run it with --class-weight none")
+    weight = genre_pos_weight(labels).to(labels.device)
+    return lambda batch, y: model.loss(batch, y, pos_weight=weight)
+
+
 def train(
     model: nn.Module,
     train: TensorSet,
@@ -209,6 +238,7 @@ def train(
     threshold: str = "fixed",
     select: str = "f1",
     ema: float = 0.0,
+    class_weight: str = "none",
 ) -> TrainResult:
     """Train ``model`` with AdamW on ``train``; keep (and load) the epoch with the best dev macro-F1.
 
@@ -221,12 +251,18 @@ def train(
     ``ema`` in (0, 1): dev scores, and the checkpoint kept is, an exponential moving average of
     the weights (and BatchNorm statistics) with that decay per step (torch's ``AveragedModel``);
     on a few hundred movies single-step weights are noisy. 0: the raw weights.
+
+    ``class_weight="balanced"`` weighs each genre's positive terms by n_negative / n_positive of
+    ``train`` (:func:`genre_pos_weight`): macro-F1 counts a rare genre as much as Drama, and plain
+    BCE leaves rare genres' probabilities far below any shared threshold.
     """
     name = name or type(model).__name__
     if threshold not in THRESHOLD_POLICIES:
         raise ValueError(f"The 'threshold' policy must be one of {', '.join(THRESHOLD_POLICIES)}. Got {threshold!r} instead.")
     if select not in SELECTION_METRICS:
         raise ValueError(f"The 'select' metric must be one of {', '.join(SELECTION_METRICS)}. Got {select!r} instead.")
+    if class_weight not in CLASS_WEIGHTS:
+        raise ValueError(f"The 'class_weight' must be one of {', '.join(CLASS_WEIGHTS)}. Got {class_weight!r} instead.")
     if not 0.0 <= ema < 1.0:
         raise ValueError(f"The 'ema' decay must be in [0, 1). Got {ema!r} instead.")
     if epochs < 1 or batch_size < 2 or patience < 0:
@@ -244,6 +280,7 @@ def train(
     model.to(device)
     train_d = train.to(device)
     optimizer = _adamw(model, lr=lr, weight_decay=weight_decay)
+    loss_of = _loss_fn(model, name, class_weight, train_d.labels)
     averaged = _ema_copy(model, ema) if ema > 0 else None
     scored = averaged.module if averaged is not None else model  # what dev judges and the checkpoint keeps
     order = torch.Generator().manual_seed(seed)
@@ -263,7 +300,7 @@ def train(
             sums: dict[str, Tensor] = {}
             for s in starts:
                 batch = {k: v[s : s + batch_size] for k, v in feats.items()}
-                losses = model.loss(batch, labels[s : s + batch_size])
+                losses = loss_of(batch, labels[s : s + batch_size])
                 optimizer.zero_grad(set_to_none=True)
                 losses["total"].backward()
                 optimizer.step()

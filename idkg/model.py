@@ -116,20 +116,26 @@ def make_head(in_dim: int, num_classes: int, hidden: int = 0, dropout: float = 0
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, num_classes))
 
 
-def bce(logits: Tensor, labels: Tensor) -> Tensor:
-    """Mean binary cross-entropy over movies and genres (the probes' and baselines' loss)."""
-    return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+def bce(logits: Tensor, labels: Tensor, pos_weight: Tensor | None = None) -> Tensor:
+    """Mean binary cross-entropy over movies and genres (the probes' and baselines' loss);
+    ``pos_weight`` (num_genres,) multiplies each genre's positive term (the trainer's ``class_weight``)."""
+    return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), pos_weight=_on(pos_weight, logits))
+
+
+def _on(pos_weight: Tensor | None, logits: Tensor) -> Tensor | None:
+    return None if pos_weight is None else pos_weight.to(device=logits.device, dtype=logits.dtype)
 
 
 #: How L_class is reduced against the auxiliary terms (see :class:`IDKGConfig`).
 LOSS_BALANCES: tuple[str, ...] = ("paper", "mean")
 
 
-def class_loss(logits: Tensor, labels: Tensor, balance: str = "paper") -> Tensor:
+def class_loss(logits: Tensor, labels: Tensor, balance: str = "paper", pos_weight: Tensor | None = None) -> Tensor:
     """L_class (Eq. 14). ``"paper"``: the BCE summed over the genres of a movie, as Eq. 14 writes
     it (averaged over the batch's movies, like L_atten and L_contra); ``"mean"``: also averaged
-    over genres, i.e. 1/num_genres of the paper's L_class, so the auxiliary terms weigh 23x more."""
-    per = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), reduction="none")
+    over genres, i.e. 1/num_genres of the paper's L_class, so the auxiliary terms weigh 23x more.
+    ``pos_weight`` as in :func:`bce`."""
+    per = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), reduction="none", pos_weight=_on(pos_weight, logits))
     return per.sum(dim=1).mean() if balance == "paper" else per.mean()
 
 
@@ -299,15 +305,16 @@ class IDKG(nn.Module):
         fused, _ = self.encode(batch)
         return self.classifier(fused)
 
-    def loss(self, batch: Mapping[str, Tensor], labels: Tensor) -> dict[str, Tensor]:
-        """L = w·L_class + w·L_atten + w·L_contra (Eq. 15) and its components."""
+    def loss(self, batch: Mapping[str, Tensor], labels: Tensor, pos_weight: Tensor | None = None) -> dict[str, Tensor]:
+        """L = w·L_class + w·L_atten + w·L_contra (Eq. 15) and its components; ``pos_weight``
+        weighs L_class's positive terms per genre (:func:`bce`)."""
         cfg = self.config
         if self.training and self.kg_dropout > 0 and "kg" in self.modalities:
             batch = drop_kg_rows(batch, self.kg_dropout)
         fused, gates = self.encode(batch)
         logits = self.classifier(fused)
         labels = labels.to(logits.dtype)
-        out = {"bce": class_loss(logits, labels, cfg.loss_balance)}
+        out = {"bce": class_loss(logits, labels, cfg.loss_balance, pos_weight)}
         total = cfg.weight_bce * out["bce"]
         if self.use_teacher:
             target = teacher_target(batch["kg_count"], batch["kg_degree"], self.mean_kg_count, self.mean_kg_degree)

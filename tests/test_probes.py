@@ -86,6 +86,25 @@ def test_probe_picks_c_on_dev_and_predicts_probabilities():
     assert (proba[:, GENRES.index("Short")] == 0).all()  # no training positive: never predicted
 
 
+def test_balanced_probe_uses_sklearns_class_weights_and_lifts_rare_genres():
+    rng = np.random.default_rng(0)
+    n = 300
+    y = np.zeros((n, len(GENRES)), dtype=np.float32)
+    y[:, 0] = rng.random(n) < 0.05  # a rare genre, weakly visible in the features
+    text = (0.8 * y[:, :1] + rng.normal(size=(n, 6))).astype(np.float32)
+    arrays = {"text": text}
+    plain, balanced = (LogisticProbe(ProbeConfig(features=("text",), c_grid=(1.0,))) for _ in range(2))
+    plain.fit(arrays, y, arrays, y, "global")
+    balanced.fit(arrays, y, arrays, y, "global", class_weight="balanced")
+    fitted = balanced.pipeline[-1].estimators_[0]
+    assert fitted.class_weight == "balanced" and plain.pipeline[-1].estimators_[0].class_weight is None
+    # each class weighs the same in total: the rare genre's probabilities rise well above its 5 % rate
+    rate, lifted, kept = y[:, 0].mean(), balanced.predict_proba(arrays)[:, 0].mean(), plain.predict_proba(arrays)[:, 0].mean()
+    assert kept == pytest.approx(rate, abs=0.01) and lifted > 3 * rate
+    with pytest.raises(ValueError, match="'class_weight' must be one of none, balanced"):
+        plain.fit(arrays, y, arrays, y, "global", class_weight="auto")
+
+
 def test_probe_names_missing_features():
     train, ytr = _separable(50, 0)
     with pytest.raises(ValueError, match="probe needs feature\\(s\\) \\['kg'\\]"):

@@ -122,6 +122,30 @@ def test_eq14_class_loss_sums_over_genres_and_eq15_adds_the_auxiliary_terms(bala
     assert out["total"].item() == pytest.approx((out["bce"] + out["atten"] + out["contra"]).item(), rel=1e-6)
 
 
+def test_eq14_class_loss_with_genre_weights_weighs_each_positive_term():
+    batch = _data(8, 3)
+    model = _zero_classifier(build_model("idkg", SPEC, proj_dim=8, classifier_hidden=8))
+    model.train()
+    w = torch.linspace(0.5, 4.0, C)
+    out = model.loss(batch.features, batch.labels, pos_weight=w)
+    # logits 0: a positive's term is w_g ln 2, a negative's ln 2; Eq. 14 sums them over genres
+    y = batch.labels
+    want = math.log(2) * (y * w + (1 - y)).sum(1).mean()
+    assert out["bce"].item() == pytest.approx(want.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["gmu", "idkg-gmu", "centralnet", "late-fusion", "concat"])
+def test_every_torch_baseline_weighs_its_bce_by_the_genre_weights(name):
+    batch = _data(8, 3)
+    model = build_model(name, SPEC)
+    model.eval()  # no dropout: the three calls see the same function
+    plain = model.loss(batch.features, batch.labels)
+    same = model.loss(batch.features, batch.labels, pos_weight=torch.ones(C))
+    heavier = model.loss(batch.features, batch.labels, pos_weight=torch.full((C,), 3.0))
+    torch.testing.assert_close(same["total"], plain["total"])
+    assert heavier["total"].item() > plain["total"].item()  # every positive term counts 3x
+
+
 def test_loss_balance_is_checked():
     with pytest.raises(ValueError, match="'loss_balance' parameter of IDKGConfig must be 'paper' or 'mean'"):
         build_model("idkg", SPEC, loss_balance="sum")
@@ -249,3 +273,17 @@ def test_dev_score_metrics_against_hand_computed_values():
     assert dev_score(y, p, "f1") == pytest.approx(macro_f1(y, p, select_threshold(y, p, "fixed")))
     with pytest.raises(ValueError, match="'select' metric must be one of f1, loss, ap"):
         dev_score(y, p, "auc")
+
+
+def test_class_weight_is_a_recorded_training_setting_of_every_model():
+    from benchmarks.harness import TRAIN_DEFAULTS, cell_config
+    from benchmarks.run import build_parser
+    from benchmarks.suites import Cell
+
+    args = build_parser().parse_args([])
+    assert cell_config(Cell(model="idkg"), args)["class_weight"] == TRAIN_DEFAULTS["class_weight"]
+    probe = cell_config(Cell(model="probe-text"), args)
+    assert probe["class_weight"] == TRAIN_DEFAULTS["class_weight"] and "lr" not in probe  # probes: threshold + weights
+    assert cell_config(Cell(model="idkg-as-released"), args)["class_weight"] == "none"  # the released loss, as released
+    forced = build_parser().parse_args(["--class-weight", "none"])
+    assert cell_config(Cell(model="gmu"), forced)["class_weight"] == "none"

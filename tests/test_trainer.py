@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchmarks.registry import build_model
-from benchmarks.trainer import TensorSet, TrainingError, macro_f1, predict_proba, train
+from benchmarks.trainer import TensorSet, TrainingError, genre_pos_weight, macro_f1, predict_proba, train
 from idkg.inputs import InputSpec
 
 C = 23
@@ -153,3 +153,45 @@ def test_ema_keeps_the_moving_average_of_the_weights():
         assert not torch.allclose(v, steps[1][k])  # not the raw last step
     with pytest.raises(ValueError, match="'ema' decay must be in"):
         train(_Linear(), tr, dev, epochs=1, progress=False, ema=1.0)
+
+
+def test_genre_pos_weight_is_negatives_over_positives_per_genre():
+    y = np.array([[1, 0, 0, 1], [1, 1, 0, 1], [0, 0, 0, 1], [1, 0, 0, 1]])
+    # genre 0: 3 positives, 1 negative; genre 1: 1 and 3; genre 2: no positive; genre 3: no negative
+    torch.testing.assert_close(genre_pos_weight(y), torch.tensor([1 / 3, 3.0, 1.0, 1.0]))
+    torch.testing.assert_close(genre_pos_weight(torch.as_tensor(y, dtype=torch.float32)), genre_pos_weight(y))
+
+
+class _Weighable(_Linear):
+    def loss(self, batch, labels, pos_weight=None):
+        logits = self(batch)
+        return {"total": torch.nn.functional.binary_cross_entropy_with_logits(logits, labels, pos_weight=pos_weight)}
+
+
+def test_balanced_class_weight_trains_on_the_positive_weighted_bce_of_the_training_rows():
+    tr, dev = data(8, 1), data(20, 2)
+    kept = _Weighable()
+    train(kept, tr, dev, epochs=1, batch_size=8, lr=0.05, weight_decay=0.0, progress=False, class_weight="balanced")
+    # by hand: one AdamW step on the whole (permuted) training set with pos_weight = neg / pos
+    raw = _Weighable()
+    opt = torch.optim.AdamW(raw.parameters(), lr=0.05, weight_decay=0.0)
+    y = tr.labels
+    pos = y.sum(0)
+    w = torch.where((pos > 0) & (pos < len(y)), (len(y) - pos) / pos.clamp_min(1), torch.ones_like(pos))
+    perm = torch.randperm(8, generator=torch.Generator().manual_seed(0))
+    opt.zero_grad()
+    raw.loss({"text": tr.features["text"][perm]}, y[perm], pos_weight=w)["total"].backward()
+    opt.step()
+    for k, v in kept.state_dict().items():
+        torch.testing.assert_close(v, raw.state_dict()[k])
+    plain = _Weighable()
+    train(plain, tr, dev, epochs=1, batch_size=8, lr=0.05, weight_decay=0.0, progress=False)
+    assert not torch.allclose(plain.fc.weight, kept.fc.weight)  # the weights changed the step
+
+
+def test_class_weight_refuses_unknown_values_and_models_that_take_no_weights():
+    tr, dev = data(8, 1), data(20, 2)
+    with pytest.raises(ValueError, match="'class_weight' must be one of none, balanced"):
+        train(_Weighable(), tr, dev, epochs=1, progress=False, class_weight="inverse")
+    with pytest.raises(ValueError, match="takes no class weights; run it with --class-weight none"):
+        train(_Linear(), tr, dev, epochs=1, progress=False, class_weight="balanced")
