@@ -7,10 +7,11 @@ features needs to train at one learning rate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -55,6 +56,21 @@ def simplex_grid(n: int, step: float) -> list[tuple[float, ...]]:
     return out
 
 
+def best_weights(n: int, step: float, proba_of: Callable[[tuple[float, ...]], np.ndarray], labels, threshold: str) -> tuple[float, ...]:
+    """The weights on the simplex grid whose combined dev probabilities ``proba_of(w)`` score the
+    best dev macro-F1 at the run's threshold policy; ties keep the weights closest to equal."""
+    from benchmarks.trainer import macro_f1, select_threshold
+
+    best = None
+    for w in simplex_grid(n, step):
+        proba = proba_of(w)
+        score = macro_f1(labels, proba, select_threshold(labels, proba, threshold))
+        key = (round(score, 10), -sum(abs(x - 1.0 / n) for x in w))
+        if best is None or key > best[0]:
+            best = (key, w)
+    return best[1]
+
+
 class LateFusion(nn.Module):
     """One BN + linear probe per modality, trained side by side, combined at the decision level."""
 
@@ -81,25 +97,18 @@ class LateFusion(nn.Module):
 
     @torch.no_grad()
     def tune_on_dev(self, dev, threshold: str = "fixed") -> None:
-        """Choose the modality weights on dev macro-F1 (at the run's threshold policy); ties keep
-        the weights closest to equal. Called by :func:`benchmarks.trainer.train` after training."""
-        from benchmarks.trainer import macro_f1, select_threshold
-
+        """Choose the modality weights on dev (:func:`best_weights`). Called by
+        :func:`benchmarks.trainer.train` after training."""
         if not self.config.dev_weights or len(self.modalities) < 2:
             return
         was = self.training
         self.eval()
         logits = torch.stack(list(self.probe_logits(dev.features).values()))
-        equal = torch.full_like(self.weights, 1.0 / len(self.modalities))
-        best = None
-        for w in simplex_grid(len(self.modalities), self.config.weight_step):
-            wt = torch.tensor(w, device=logits.device)
-            proba = torch.sigmoid(self._combine(logits, wt)).cpu().numpy()
-            score = macro_f1(dev.labels, proba, select_threshold(dev.labels, proba, threshold))
-            key = (round(score, 10), -float((wt.cpu() - equal.cpu()).abs().sum()))
-            if best is None or key > best[0]:
-                best = (key, wt)
-        self.weights.copy_(best[1])
+
+        def proba(w: tuple[float, ...]) -> np.ndarray:
+            return torch.sigmoid(self._combine(logits, torch.tensor(w, device=logits.device))).cpu().numpy()
+
+        self.weights.copy_(torch.tensor(best_weights(len(self.modalities), self.config.weight_step, proba, dev.labels, threshold)))
         self.train(was)
 
     def loss(self, batch: Mapping[str, Tensor], labels: Tensor, pos_weight: Tensor | None = None) -> dict[str, Tensor]:

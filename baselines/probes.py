@@ -148,6 +148,61 @@ class LogisticProbe:
 
 
 @dataclass(frozen=True)
+class ProbeFusionConfig:
+    """Late fusion of probes: one :class:`LogisticProbe` per modality (each with its own C from
+    ``c_grid``), their probabilities averaged with weights chosen on dev (step ``weight_step``)."""
+
+    modalities: tuple[str, ...] = ("text", "image")
+    c_grid: tuple[float, ...] = ProbeConfig.c_grid
+    weight_step: float = 0.1
+    max_iter: int = 2000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "modalities", tuple(self.modalities))
+        object.__setattr__(self, "c_grid", tuple(float(c) for c in self.c_grid))
+        check_param("ProbeFusionConfig", "modalities", len(self.modalities) >= 2 and len(set(self.modalities)) == len(self.modalities)
+                    and set(self.modalities) <= set(FEATURE_KEYS), f"two or more distinct names among {FEATURE_KEYS}", self.modalities)  # fmt: skip
+        check_param("ProbeFusionConfig", "weight_step", 0 < self.weight_step <= 1, "in (0, 1]", self.weight_step)
+
+
+class ProbeLateFusion:
+    """Late fusion at the decision level of the scikit-learn probes: the classic late-fusion
+    baseline, built from the strongest unimodal members (the torch ``late-fusion`` trains BN +
+    linear members with AdamW instead). Dev picks each member's C, then the modality weights."""
+
+    seed_independent = True
+
+    def __init__(self, config: ProbeFusionConfig) -> None:
+        self.config = config
+        self.members: dict[str, LogisticProbe] = {}
+        self.weights: tuple[float, ...] | None = None
+
+    def fit(
+        self, train: Mapping[str, np.ndarray], y_train: np.ndarray, dev: Mapping[str, np.ndarray], y_dev: np.ndarray,
+        threshold: str = "fixed", class_weight: str = "none",
+    ) -> dict:
+        """Fit each modality's probe, then choose the weights of their average on dev macro-F1."""
+        from baselines.fusion import best_weights  # lazy: keeps torch out of the import
+
+        cfg = self.config
+        chosen = {}
+        for m in cfg.modalities:
+            probe = LogisticProbe(ProbeConfig(features=(m,), c_grid=cfg.c_grid, max_iter=cfg.max_iter, seed=cfg.seed))
+            chosen[m] = probe.fit(train, y_train, dev, y_dev, threshold, class_weight)["C"]
+            self.members[m] = probe
+        dev_proba = np.stack([self.members[m].predict_proba(dev) for m in cfg.modalities])
+        self.weights = best_weights(len(cfg.modalities), cfg.weight_step, lambda w: np.tensordot(w, dev_proba, axes=1), y_dev, threshold)
+        return {"C": chosen, "weights": dict(zip(cfg.modalities, self.weights))}
+
+    def predict_proba(self, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+        if self.weights is None:
+            raise RuntimeError("ProbeLateFusion.predict_proba called before fit")
+        proba = np.stack([self.members[m].predict_proba(arrays) for m in self.config.modalities])
+        return np.tensordot(np.asarray(self.weights, dtype=np.float32), proba, axes=1).astype(np.float32)
+
+
+@dataclass(frozen=True)
 class PeopleVoteConfig:
     """The people vote as a classifier (no trainable parameters)."""
 
@@ -188,6 +243,11 @@ def is_estimator(model: Any) -> bool:
 def build_probe(spec: InputSpec, **config: Any) -> LogisticProbe:
     """Registry factory for ``probe-text``, ``probe-image`` and ``probe-all``."""
     return LogisticProbe(make_config(ProbeConfig, config))
+
+
+def build_probe_fusion(spec: InputSpec, **config: Any) -> ProbeLateFusion:
+    """Registry factory for ``late-fusion-probes``."""
+    return ProbeLateFusion(make_config(ProbeFusionConfig, config))
 
 
 def build_people_vote(spec: InputSpec, **config: Any) -> PeopleVote:

@@ -22,7 +22,7 @@ from benchmarks.suites import Cell
 #: The training recipe of every torch model, chosen on real movies (realdev yts800, offline
 #: encoders; figures in docs/training.md). ``threshold`` is the decision-threshold policy
 #: (benchmarks.trainer.THRESHOLD_POLICIES); estimators (probes) use only ``threshold``.
-TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 3e-3, "weight_decay": 0.1, "patience": 8, "threshold": "global", "select": "loss", "ema": 0.0, "class_weight": "balanced"}
+TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.1, "patience": 8, "threshold": "global", "select": "loss", "ema": 0.0, "class_weight": "balanced"}
 #: Per-model departures from TRAIN_DEFAULTS, each chosen on that model's own dev figures.
 MODEL_TRAIN_DEFAULTS: dict[str, dict] = {"late-fusion": {"weight_decay": 10.0}, "idkg-as-released": {"class_weight": "none"}}
 ESTIMATOR_SETTINGS = ("threshold", "class_weight")

@@ -103,6 +103,7 @@ def _models() -> Registry:
     r.add("probe-image", probe, features=("image",))
     r.add("probe-all", probe, features=("text", "image", "people"))
     r.add("people-vote", "baselines.probes:build_people_vote")
+    r.add("late-fusion-probes", "baselines.probes:build_probe_fusion")
     return r
 
 

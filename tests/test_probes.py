@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from baselines.people_vote import people_matrix, people_vote
-from baselines.probes import LogisticProbe, PeopleVote, PeopleVoteConfig, ProbeConfig, is_estimator
+from baselines.probes import LogisticProbe, PeopleVote, PeopleVoteConfig, ProbeConfig, ProbeFusionConfig, ProbeLateFusion, is_estimator
 from benchmarks.registry import build_model
 from idkg.inputs import InputSpec
 from mmimdb2.genres import GENRES, label_matrix
@@ -105,6 +105,27 @@ def test_balanced_probe_uses_sklearns_class_weights_and_lifts_rare_genres():
         plain.fit(arrays, y, arrays, y, "global", class_weight="auto")
 
 
+def test_probe_late_fusion_weighs_the_informative_modality_and_averages_member_probabilities():
+    proto = np.random.default_rng(7).normal(size=(len(GENRES), 10))  # one text prototype for both parts
+
+    def part(n, seed):  # text carries the labels, the image is noise
+        rng = np.random.default_rng(seed)
+        y = (rng.random((n, len(GENRES))) < 0.3).astype(np.float32)
+        return {"text": (y @ proto + 0.5 * rng.normal(size=(n, 10))).astype(np.float32), "image": rng.normal(size=(n, 4))}, y
+
+    (train, ytr), (dev, ydev) = part(200, 0), part(60, 1)
+    fused = ProbeLateFusion(ProbeFusionConfig(c_grid=(1.0,), weight_step=0.25))
+    chosen = fused.fit(train, ytr, dev, ydev, "global")
+    w = chosen["weights"]
+    assert w["text"] > w["image"] and sum(w.values()) == pytest.approx(1.0)
+    text, image = (fused.members[m].predict_proba(dev) for m in ("text", "image"))
+    np.testing.assert_allclose(fused.predict_proba(dev), w["text"] * text + w["image"] * image, rtol=1e-5)
+    with pytest.raises(ValueError, match="'modalities' parameter of ProbeFusionConfig"):
+        ProbeFusionConfig(modalities=("text",))
+    with pytest.raises(RuntimeError, match="before fit"):
+        ProbeLateFusion(ProbeFusionConfig()).predict_proba(dev)
+
+
 def test_probe_names_missing_features():
     train, ytr = _separable(50, 0)
     with pytest.raises(ValueError, match="probe needs feature\\(s\\) \\['kg'\\]"):
@@ -124,7 +145,7 @@ def test_people_vote_model_falls_back_to_the_training_prior():
     assert proba[1, 0] == 1.0 and proba[1].sum() == 1.0
 
 
-@pytest.mark.parametrize("name", ["probe-text", "probe-image", "probe-all", "people-vote"])
+@pytest.mark.parametrize("name", ["probe-text", "probe-image", "probe-all", "people-vote", "late-fusion-probes"])
 def test_registered_probes_are_estimators_with_recorded_features(name):
     model = build_model(name, InputSpec(text_dim=4, image_dim=4, kg_dim=4))
     assert is_estimator(model)
