@@ -122,10 +122,9 @@ class LogisticProbe:
     ) -> dict:
         """Fit one pipeline per C of the grid on train, keep the best by dev macro-F1.
         ``class_weight="balanced"``: sklearn's class weights in every genre's regression."""
-        from benchmarks.trainer import CLASS_WEIGHTS
+        from benchmarks.trainer import check_class_weight  # lazy: keeps torch out of the import
 
-        if class_weight not in CLASS_WEIGHTS:
-            raise ValueError(f"The 'class_weight' must be one of {', '.join(CLASS_WEIGHTS)}. Got {class_weight!r} instead.")
+        check_class_weight(class_weight)
         x, xd = _stack(train, self.config.features), _stack(dev, self.config.features)
         scores = {}
         best = None

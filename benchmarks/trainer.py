@@ -197,6 +197,12 @@ def dev_score(labels: np.ndarray | Tensor, proba: np.ndarray, metric: str, thres
 CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 
 
+def check_class_weight(class_weight: str) -> None:
+    """The one-line error for an unknown ``class_weight`` (the trainer's and the probes')."""
+    if class_weight not in CLASS_WEIGHTS:
+        raise ValueError(f"The 'class_weight' must be one of {', '.join(CLASS_WEIGHTS)}. Got {class_weight!r} instead.")
+
+
 def genre_pos_weight(labels: np.ndarray | Tensor) -> Tensor:
     """Per genre, n_negative / n_positive over the training rows: the ``pos_weight`` of
     ``class_weight="balanced"`` (the ratio of sklearn's "balanced" class weights). A genre without
@@ -261,8 +267,7 @@ def train(
         raise ValueError(f"The 'threshold' policy must be one of {', '.join(THRESHOLD_POLICIES)}. Got {threshold!r} instead.")
     if select not in SELECTION_METRICS:
         raise ValueError(f"The 'select' metric must be one of {', '.join(SELECTION_METRICS)}. Got {select!r} instead.")
-    if class_weight not in CLASS_WEIGHTS:
-        raise ValueError(f"The 'class_weight' must be one of {', '.join(CLASS_WEIGHTS)}. Got {class_weight!r} instead.")
+    check_class_weight(class_weight)
     if not 0.0 <= ema < 1.0:
         raise ValueError(f"The 'ema' decay must be in [0, 1). Got {ema!r} instead.")
     if epochs < 1 or batch_size < 2 or patience < 0:
