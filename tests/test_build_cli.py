@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from mmimdb2.build import cli
-from mmimdb2.build.manifest import limit_split, resolve_manifest
-from mmimdb2.build.select import reshape_quotas, select_ids, stratified_split
+from mmimdb2.builder import cli
+from mmimdb2.builder.manifest import limit_split, resolve_manifest
+from mmimdb2.builder.select import reshape_quotas, select_ids, stratified_split
 from mmimdb2.genres import GENRES
 from mmimdb2.splits import read_split_dir
 from test_build_helpers import web, world, write_tsv_gz  # noqa: F401

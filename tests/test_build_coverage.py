@@ -6,8 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from mmimdb2.build import cli
-from mmimdb2.build.coverage import coverage, empty_fields
+from mmimdb2.builder import cli
+from mmimdb2.builder.coverage import coverage, empty_fields
 from test_build_helpers import jpeg, title_page, web, world  # noqa: F401
 from test_build_pipeline import run
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mmimdb2.build.http import (
+from mmimdb2.builder.http import (
     FirewallBlocked,
     HostRateLimiter,
     HttpError,
@@ -154,7 +154,7 @@ def test_retry_policy_refuses_bad_values():
 def test_a_host_that_never_answers_is_reported_unreachable():
     import socket
 
-    from mmimdb2.build.http import Unreachable
+    from mmimdb2.builder.http import Unreachable
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

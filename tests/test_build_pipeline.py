@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import mmimdb2
-from mmimdb2.build import BuildConfig, build, verify
+from mmimdb2.builder import BuildConfig, build, verify
 from test_build_helpers import FAST_RETRY, Resp, json_body, web, world  # noqa: F401
 
 

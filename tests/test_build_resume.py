@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from mmimdb2.build.journal import Journal
+from mmimdb2.builder.journal import Journal
 from test_build_helpers import web, world  # noqa: F401
 
-EXCLUDED = {"BUILD_INFO.json"}  # run times: the one file allowed to differ (see mmimdb2.build.verify)
+EXCLUDED = {"BUILD_INFO.json"}  # run times: the one file allowed to differ (see mmimdb2.builder.verify)
 
 
 def snapshot(out: Path) -> dict[str, bytes]:

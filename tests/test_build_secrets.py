@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmimdb2.build import cli
-from mmimdb2.build.secrets import Redactor
-from mmimdb2.build.sources.tmdb import TmdbSource
+from mmimdb2.builder import cli
+from mmimdb2.builder.secrets import Redactor
+from mmimdb2.builder.sources.tmdb import TmdbSource
 from test_build_helpers import web, world  # noqa: F401
 
 TMDB_KEY = "tmdb-SEKRET-4f9a2c"

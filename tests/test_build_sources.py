@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mmimdb2.build import tsv
-from mmimdb2.build.http import HostRateLimiter, ResponseCache
-from mmimdb2.build.sources import SOURCES, SourceContext, SourceError, Unavailable, parse_sources, parse_title_page, resolve_source
-from mmimdb2.build.sources.tsv import build_index
+from mmimdb2.builder import tsv
+from mmimdb2.builder.http import HostRateLimiter, ResponseCache
+from mmimdb2.builder.sources import SOURCES, SourceContext, SourceError, Unavailable, parse_sources, parse_title_page, resolve_source
+from mmimdb2.builder.sources.tsv import build_index
 from test_build_helpers import FAST_RETRY, Resp, json_body, title_page, web, world, write_tsv_gz  # noqa: F401
 
 

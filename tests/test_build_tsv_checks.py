@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mmimdb2.build import cli, tsv
+from mmimdb2.builder import cli, tsv
 from test_build_helpers import web, world, write_tsv_gz  # noqa: F401
 from test_build_pipeline import failures, run
 

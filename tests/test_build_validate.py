@@ -7,9 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from mmimdb2.build.merge import assemble
-from mmimdb2.build.sources.base import Record, Source, SourceError
-from mmimdb2.build.validate import Invalid, PosterPolicy, check_genres, clean_plot, clean_poster
+from mmimdb2.builder.merge import assemble
+from mmimdb2.builder.sources.base import Record, Source, SourceError
+from mmimdb2.builder.validate import Invalid, PosterPolicy, check_genres, clean_plot, clean_poster
 from mmimdb2.schema import Person
 from test_build_helpers import jpeg
 
@@ -123,7 +123,7 @@ def test_merge_precedence_is_per_field_not_the_order_of_sources():
 
 
 def test_merge_refuses_a_non_movie_and_names_people_missing_from_name_basics():
-    from mmimdb2.build.sources.base import NotAMovie
+    from mmimdb2.builder.sources.base import NotAMovie
 
     class Episode(Fake):
         def fetch(self, imdb_id):

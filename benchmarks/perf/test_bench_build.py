@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mmimdb2.build import BuildConfig, build, tsv
-from mmimdb2.build.fakeweb import FAST_RETRY, FakeWeb, make_world
+from mmimdb2.builder import BuildConfig, build, tsv
+from mmimdb2.builder.fakeweb import FAST_RETRY, FakeWeb, make_world
 
 WANTED = 34_000  # about the size of MM-IMDb 2.0
 

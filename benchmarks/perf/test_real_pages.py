@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from mmimdb2.build import BuildConfig, build
-from mmimdb2.build.fakeweb import FAST_RETRY, FakeWeb, Resp, jpeg
-from mmimdb2.build.http import HostRateLimiter, ResponseCache
-from mmimdb2.build.sources import SourceContext, parse_title_page, resolve_source
+from mmimdb2.builder import BuildConfig, build
+from mmimdb2.builder.fakeweb import FAST_RETRY, FakeWeb, Resp, jpeg
+from mmimdb2.builder.http import HostRateLimiter, ResponseCache
+from mmimdb2.builder.sources import SourceContext, parse_title_page, resolve_source
 
 PAGES = Path(__file__).resolve().parents[2].parent / "shared" / "realdev" / "imdb_pages"
 FIELDS = ("title", "year", "genres", "directors", "stars", "plot", "poster_url")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from mmimdb2.build.sources.base import Record, Source, SourceError, Unavailable, check_secret
+from mmimdb2.builder.sources.base import Record, Source, SourceError, Unavailable, check_secret
 from mmimdb2.schema import Person
 
 DEFAULT_API = "https://www.omdbapi.com/"

@@ -22,8 +22,8 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
-from mmimdb2.build._version import __version__
-from mmimdb2.build.secrets import redact_url
+from mmimdb2.builder._version import __version__
+from mmimdb2.builder.secrets import redact_url
 from mmimdb2.io import atomic_write_bytes
 
 #: The project's name for servers' logs; no URL is claimed.

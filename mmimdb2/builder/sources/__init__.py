@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import difflib
 
-from mmimdb2.build.sources.archive import ArchiveSource
-from mmimdb2.build.sources.base import FIELDS, Record, Source, SourceContext, SourceError, Unavailable
-from mmimdb2.build.sources.imdb_html import ImdbHtmlSource, parse_title_page
-from mmimdb2.build.sources.omdb import OmdbSource
-from mmimdb2.build.sources.tmdb import TmdbSource
-from mmimdb2.build.sources.tsv import TsvSource
+from mmimdb2.builder.sources.archive import ArchiveSource
+from mmimdb2.builder.sources.base import FIELDS, Record, Source, SourceContext, SourceError, Unavailable
+from mmimdb2.builder.sources.imdb_html import ImdbHtmlSource, parse_title_page
+from mmimdb2.builder.sources.omdb import OmdbSource
+from mmimdb2.builder.sources.tmdb import TmdbSource
+from mmimdb2.builder.sources.tsv import TsvSource
 
 SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (TsvSource, TmdbSource, OmdbSource, ImdbHtmlSource, ArchiveSource)}
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw
 
-from mmimdb2.build.http import RetryPolicy
+from mmimdb2.builder.http import RetryPolicy
 from mmimdb2.genres import GENRES
 
 #: Retries with millisecond delays, so tests of 429/503/timeouts run fast.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmimdb2.build.writer import sha256_file
+from mmimdb2.builder.writer import sha256_file
 from mmimdb2.io import atomic_write_text
 
 MANIFEST = "MANIFEST"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mmimdb2.build.sources.base import Record, Source, SourceError, Unavailable
-from mmimdb2.build.sources.imdb_html import parse_title_page
+from mmimdb2.builder.sources.base import Record, Source, SourceError, Unavailable
+from mmimdb2.builder.sources.imdb_html import parse_title_page
 from mmimdb2.schema import Person
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mmimdb2.build import tsv
-from mmimdb2.build.datasheet import PAPER_TABLE1
+from mmimdb2.builder import tsv
+from mmimdb2.builder.datasheet import PAPER_TABLE1
 from mmimdb2.genres import GENRES, canonical_genre, canonical_genres
 from mmimdb2.io import atomic_write_json
 from mmimdb2.splits import PARTS, Split, write_split_dir

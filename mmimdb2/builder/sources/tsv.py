@@ -12,9 +12,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from mmimdb2.build import tsv
-from mmimdb2.build.http import HttpError
-from mmimdb2.build.sources.base import MOVIE_TITLE_TYPES, NotAMovie, Record, Source, SourceError, Unavailable
+from mmimdb2.builder import tsv
+from mmimdb2.builder.http import HttpError
+from mmimdb2.builder.sources.base import MOVIE_TITLE_TYPES, NotAMovie, Record, Source, SourceError, Unavailable
 from mmimdb2.io import atomic_write_json
 from mmimdb2.schema import Person
 
@@ -59,7 +59,7 @@ class TsvSource(Source):
         return out
 
     def prepare(self, ids: list[str]) -> None:
-        """Check the four headers (a wrong file is :class:`~mmimdb2.build.tsv.TsvError`: the build stops), then index."""
+        """Check the four headers (a wrong file is :class:`~mmimdb2.builder.tsv.TsvError`: the build stops), then index."""
         files = self._files()
         for f, p in files.items():
             tsv.check_header(p, f)

@@ -8,7 +8,7 @@ The key is the user's: ``TMDB_API_KEY`` (v3 key, sent as ``api_key``) or ``TMDB_
 
 from __future__ import annotations
 
-from mmimdb2.build.sources.base import Record, Source, SourceError, Unavailable, check_secret
+from mmimdb2.builder.sources.base import Record, Source, SourceError, Unavailable, check_secret
 from mmimdb2.schema import Person
 
 DEFAULT_API = "https://api.themoviedb.org/3"

@@ -24,8 +24,8 @@ import re
 
 from bs4 import BeautifulSoup, SoupStrainer
 
-from mmimdb2.build.http import looks_like_challenge
-from mmimdb2.build.sources.base import Record, Source, SourceError, check_title_type
+from mmimdb2.builder.http import looks_like_challenge
+from mmimdb2.builder.sources.base import Record, Source, SourceError, check_title_type
 from mmimdb2.schema import Person, is_person_id
 
 DEFAULT_TITLE_URL = "https://www.imdb.com/title/{id}/"

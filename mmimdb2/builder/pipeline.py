@@ -23,17 +23,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mmimdb2.build import coverage, datasheet, tsv
-from mmimdb2.build._version import __version__
-from mmimdb2.build.http import HostRateLimiter, ResponseCache, RetryPolicy
-from mmimdb2.build.journal import Journal
-from mmimdb2.build.manifest import limit_split, resolve_manifest
-from mmimdb2.build.merge import Assembled, Cancelled, assemble
-from mmimdb2.build.secrets import Redactor, redactor_for
-from mmimdb2.build.sources import DEFAULT_SOURCES, SOURCES, Source, SourceContext, Unavailable, resolve_source
-from mmimdb2.build.validate import PosterPolicy
-from mmimdb2.build.verify import WORK_DIR, write_manifest
-from mmimdb2.build.writer import movie_files_ok, remove_strays, remove_temp_files, write_movie
+from mmimdb2.builder import coverage, datasheet, tsv
+from mmimdb2.builder._version import __version__
+from mmimdb2.builder.http import HostRateLimiter, ResponseCache, RetryPolicy
+from mmimdb2.builder.journal import Journal
+from mmimdb2.builder.manifest import limit_split, resolve_manifest
+from mmimdb2.builder.merge import Assembled, Cancelled, assemble
+from mmimdb2.builder.secrets import Redactor, redactor_for
+from mmimdb2.builder.sources import DEFAULT_SOURCES, SOURCES, Source, SourceContext, Unavailable, resolve_source
+from mmimdb2.builder.validate import PosterPolicy
+from mmimdb2.builder.verify import WORK_DIR, write_manifest
+from mmimdb2.builder.writer import movie_files_ok, remove_strays, remove_temp_files, write_movie
 from mmimdb2.io import atomic_write_json, atomic_write_text
 from mmimdb2.splits import Split, write_split_dir
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from mmimdb2.build.sources.base import NotAMovie, Record, Source, SourceError
-from mmimdb2.build.validate import Invalid, PosterPolicy, check_genres, clean_plot, clean_poster
+from mmimdb2.builder.sources.base import NotAMovie, Record, Source, SourceError
+from mmimdb2.builder.validate import Invalid, PosterPolicy, check_genres, clean_plot, clean_poster
 from mmimdb2.schema import Person, normalize_name
 
 #: Fields a movie must have to be written; directors and cast are kept when known (coverage is reported).

@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from mmimdb2.build.http import RetryPolicy
-from mmimdb2.build.sources import DEFAULT_SOURCES, SOURCES, UnknownSource, parse_sources
+from mmimdb2.builder.http import RetryPolicy
+from mmimdb2.builder.sources import DEFAULT_SOURCES, SOURCES, UnknownSource, parse_sources
 
 
 def _rate(s: str) -> float:
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _verify(out: Path) -> int:
-    from mmimdb2.build.verify import VerifyError, verify
+    from mmimdb2.builder.verify import VerifyError, verify
 
     try:
         rep = verify(out)
@@ -77,7 +77,7 @@ def _verify(out: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["select"]:
-        from mmimdb2.build.select import main as select_main
+        from mmimdb2.builder.select import main as select_main
 
         return select_main(argv[1:])
     args = build_parser().parse_args(argv)
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return _verify(args.out)
     import os
 
-    from mmimdb2.build.pipeline import BuildConfig, ConfigError, build, build_redactor
+    from mmimdb2.builder.pipeline import BuildConfig, ConfigError, build, build_redactor
 
     red = build_redactor(dict(os.environ))  # the same filter the build uses: no key in what we print
     try:

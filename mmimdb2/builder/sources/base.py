@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmimdb2.build.http import FirewallBlocked, HostRateLimiter, HttpError, NotFound, PoliteSession, ResponseCache, RetryPolicy, Unreachable
+from mmimdb2.builder.http import FirewallBlocked, HostRateLimiter, HttpError, NotFound, PoliteSession, ResponseCache, RetryPolicy, Unreachable
 from mmimdb2.schema import Person
 
 #: Fields a record may carry, in the order the merged movie takes them.
@@ -116,7 +116,7 @@ class Source:
     name: str = ""
     local: bool = False
     licence: str = ""
-    #: Coverage fields (see :data:`mmimdb2.build.coverage.FIELDS`) this source should fill for most
+    #: Coverage fields (see :data:`mmimdb2.builder.coverage.FIELDS`) this source should fill for most
     #: movies; a build where one of them ends at 0% fails loudly.
     gives: frozenset[str] = frozenset()
     #: Environment variables holding this source's secrets (API keys, tokens), redacted from all output.
