@@ -29,6 +29,20 @@ def test_registry_names_and_did_you_mean():
     assert parse_sources(" tmdb , tsv ") == ["tmdb", "tsv"]
 
 
+def test_unknown_source_is_one_line_with_did_you_mean_and_available():
+    from mmimdb2.builder.sources import DEFAULT_SOURCES, UnknownSource
+    from mmimdb2.registry import UnknownNameError
+
+    for call in (lambda: resolve_source("imdb_html"), lambda: parse_sources("tsv,imdb_html")):
+        with pytest.raises(UnknownSource) as info:
+            call()
+        msg = str(info.value)
+        assert isinstance(info.value, UnknownNameError) and isinstance(info.value, ValueError)
+        assert "\n" not in msg and msg.startswith("unknown source 'imdb_html'.")
+        assert "Did you mean 'imdb-html'?" in msg and "Available: archive, imdb-html, omdb, tmdb, tsv" in msg
+    assert all(n in SOURCES for n in DEFAULT_SOURCES)
+
+
 def test_tsv_source_gives_metadata_with_nm_ids(world, tmp_path):
     src = resolve_source("tsv")(ctx(world, tmp_path))
     src.prepare(world.ids)

@@ -70,7 +70,7 @@ class BuildConfig:
 
 def build_redactor(env: dict[str, str]) -> Redactor:
     """A :class:`Redactor` for the API keys and tokens of all registered sources found in ``env``."""
-    return redactor_for(env, [v for cls in SOURCES.values() for v in cls.secret_env])
+    return redactor_for(env, [v for name in SOURCES for v in SOURCES.load(name).secret_env])
 
 
 @dataclass

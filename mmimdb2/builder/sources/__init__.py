@@ -1,8 +1,7 @@
-"""The builder's sources, one registry: name -> class. Order of use is the user's ``--sources``."""
+"""The builder's sources, one :class:`~mmimdb2.registry.Registry`: name -> class. Order of use is the
+user's ``--sources``."""
 
 from __future__ import annotations
-
-import difflib
 
 from mmimdb2.builder.sources.archive import ArchiveSource
 from mmimdb2.builder.sources.base import FIELDS, Record, Source, SourceContext, SourceError, Unavailable
@@ -10,25 +9,25 @@ from mmimdb2.builder.sources.imdb_html import ImdbHtmlSource, parse_title_page
 from mmimdb2.builder.sources.omdb import OmdbSource
 from mmimdb2.builder.sources.tmdb import TmdbSource
 from mmimdb2.builder.sources.tsv import TsvSource
+from mmimdb2.registry import Registry, UnknownNameError
 
-SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (TsvSource, TmdbSource, OmdbSource, ImdbHtmlSource, ArchiveSource)}
+
+class UnknownSource(UnknownNameError):
+    """A ``--sources`` name that is not registered, or a ``--sources`` list that cannot be used."""
+
+
+SOURCES: Registry[type[Source]] = Registry("source", error=UnknownSource)
+for _cls in (TsvSource, TmdbSource, OmdbSource, ImdbHtmlSource, ArchiveSource):
+    SOURCES.add(_cls.name, _cls, doc=(_cls.__doc__ or "").strip().split("\n")[0])
+del _cls
 
 #: Local first (the authors' files, then IMDb's TSVs), then the APIs, then IMDb's pages.
 DEFAULT_SOURCES: tuple[str, ...] = ("archive", "tsv", "tmdb", "omdb", "imdb-html")
 
 
-class UnknownSource(ValueError):
-    """A ``--sources`` name that is not registered."""
-
-
 def resolve_source(name: str) -> type[Source]:
     """The class registered under ``name``; an unknown name gets "Did you mean ...? Available: ..."."""
-    try:
-        return SOURCES[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, SOURCES, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise UnknownSource(f"unknown source {name!r}.{hint} Available: {', '.join(SOURCES)}") from None
+    return SOURCES.load(name)
 
 
 def parse_sources(spec: str) -> list[str]:
@@ -36,8 +35,7 @@ def parse_sources(spec: str) -> list[str]:
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if not names:
         raise UnknownSource("--sources is empty; available: " + ", ".join(SOURCES))
-    for n in names:
-        resolve_source(n)
+    names = [SOURCES.canonical(n) for n in names]  # an unknown name: one line with "Did you mean"
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise UnknownSource(f"source named twice in --sources: {', '.join(sorted(dup))}")
