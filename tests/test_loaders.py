@@ -452,3 +452,16 @@ def test_torch_view_items(built_dir: Path):
     assert [train[k]["imdb_id"] for k in range(len(train))] == list(ds.split["train"])
     assert train[1]["text"] == "one two three four" and train[1]["has_image"] is True
     assert train[1]["image"].tolist() == [6, 9]
+
+
+def test_layouts_registry_and_unknown_layout_is_one_line_with_did_you_mean():
+    from mmimdb2.layouts import LAYOUTS, MMIMDB, MMIMDB2
+    from mmimdb2.registry import UnknownNameError
+
+    assert LAYOUTS.names() == ["mmimdb", "mmimdb2"]
+    assert LAYOUTS.load("mmimdb") is MMIMDB and LAYOUTS.load("mmimdb2") is MMIMDB2
+    with pytest.raises(UnknownNameError) as info:
+        LAYOUTS.load("mmimbd2")
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith("unknown layout 'mmimbd2'.")
+    assert "Did you mean 'mmimdb2'" in msg and "Available: mmimdb, mmimdb2" in msg

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from mmimdb2.genres import canonical_genres, unknown_genres
 from mmimdb2.layouts.common import Listing, check_poster, parse_people, parse_plots, parse_year, read_json_object
+from mmimdb2.registry import Registry
 from mmimdb2.schema import InvalidId, Movie, Skip, normalize_imdb_id
 
 
@@ -46,7 +47,11 @@ class Layout:
 MMIMDB = Layout("mmimdb", re.compile(r"^[0-9]{7,8}\Z"), (".jpeg", ".jpg", ".png"), True, "mmimdb")
 #: MM-IMDb 2.0, as the IDKG authors released it and as this project builds it: ``tt0100811.json`` + ``.jpg``.
 MMIMDB2 = Layout("mmimdb2", re.compile(r"^tt[0-9]{7,8}\Z"), (".jpg", ".jpeg", ".png"), False, "mmimdb2")
-LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (MMIMDB, MMIMDB2)}
+#: The layouts by name (a :class:`~mmimdb2.registry.Registry`): ``LAYOUTS.load("mmimdb2")`` is
+#: :data:`MMIMDB2`; an unknown name is one line with "Did you mean ...? Available: ...".
+LAYOUTS: Registry[Layout] = Registry("layout")
+LAYOUTS.add(MMIMDB.name, MMIMDB, doc="Arevalo et al.'s MM-IMDb archive: 0029442.json + .jpeg")
+LAYOUTS.add(MMIMDB2.name, MMIMDB2, doc="MM-IMDb 2.0: tt0100811.json + .jpg")
 
 
 def _drop(item: str, stage: str, reason: str) -> tuple[None, list[Skip]]:
