@@ -21,8 +21,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from benchmarks.pipeline import KGSettings, PreparedInputs, Stopwatch
-from benchmarks.suites import Cell
+from benchmarks.pipeline import PreparedInputs, Stopwatch
+from benchmarks.spec import CellSpec
 
 
 def fold_splits(dataset, folds: int, seed: int = 0):
@@ -61,15 +61,15 @@ def pooled_macro_f1(labels: list[np.ndarray], predictions: list[np.ndarray]) -> 
     return float(f1_score(y, p, average="macro", zero_division=0))
 
 
-def cross_validate(cell: Cell, config: dict, folds: list[PreparedInputs], seeds: list[int], *, device="cpu") -> list[float]:
-    """One pooled macro-F1 per seed for ``cell`` trained with ``config`` on every fold."""
+def cross_validate(cs: CellSpec, folds: list[PreparedInputs], seeds: list[int], *, device="cpu") -> list[float]:
+    """One pooled macro-F1 per seed for the cell ``cs`` trained on every fold."""
     from benchmarks.harness import fit_and_predict
 
     scores, memo = [], {}
     for seed in seeds:
         labels, predictions = [], []
         for fold in folds:
-            fit = fit_and_predict(cell, config, fold, seed=seed, device=device, drop=None, progress=False, memo=memo)
+            fit = fit_and_predict(cs, fold, seed=seed, device=device, progress=False, memo=memo)
             labels.append(fold.labels[fold.rows["test"]])
             predictions.append(fit["proba"] >= fit["threshold"])
         scores.append(pooled_macro_f1(labels, predictions))
@@ -90,30 +90,29 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import mmimdb2
     from benchmarks.encoders import get_encoder, resolve_device
-    from benchmarks.harness import cell_config
     from benchmarks.pipeline import prepare_inputs
-    from benchmarks.run import checked_cells, default_encoder, encoder_hint, kg_settings
+    from benchmarks.run import encoder_hint, spec_from_args
     from tqdm.auto import tqdm
 
     args = build_parser().parse_args(argv)
     try:
-        cells = checked_cells(args)
-        dataset = mmimdb2.load(args.dataset, args.split, data_root=args.data_root)
-        device = resolve_device(args.device)
-        kg: KGSettings = kg_settings(args)
-        other = sorted({c.kg_model for c in cells if c.kg_model and c.kg_model != kg.model})
+        spec, options = spec_from_args(args)
+        cell_specs = [spec.cell_spec(c) for c in spec.cells()]
+        other = sorted({cs.kg.embedding.model for cs in cell_specs} - {spec.kg.embedding.model})
         if other:
-            raise ValueError(f"benchmarks.cv embeds one KG model per call ({kg.model}); run {', '.join(other)} with --kg-model")
+            raise ValueError(f"benchmarks.cv embeds one KG model per call ({spec.kg.embedding.model}); run {', '.join(other)} with --kg-model")
+        dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root)
+        device = resolve_device(options.device)
         folds: list[PreparedInputs] = []
-        with encoder_hint(args.encoder is None):
-            encoder = get_encoder(args.encoder or default_encoder(args.dataset))
-            for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds)), desc="cv folds", unit="fold", file=sys.stderr, disable=args.no_progress)):
-                prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=str(device), cache_dir=args.cache_dir,
+        with encoder_hint(spec.encoder.name is None):
+            encoder = get_encoder(spec.resolved_encoder())
+            for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds)), desc="cv folds", unit="fold", file=sys.stderr, disable=not options.progress)):
+                prep = prepare_inputs(ds, encoder=encoder, kg=spec.kg, device=str(device), cache_dir=options.cache_dir,
                                       watch=Stopwatch(), progress=False)  # fmt: skip
                 folds += halves(prep, seed=k)
         rows = []
-        for cell in cells:
-            scores = cross_validate(cell, cell_config(cell, args), folds, list(args.seeds), device=device)
+        for cell, cs in zip(spec.cells(), cell_specs):
+            scores = cross_validate(cs, folds, list(spec.seeds), device=device)
             rows.append((cell.label, float(np.mean(scores)), float(np.std(scores))))
             print(f"{cell.label}: pooled cv macro-F1 {rows[-1][1]:.4f} ± {rows[-1][2]:.4f}", file=sys.stderr)
     except (ValueError, KeyError, OSError, RuntimeError, ImportError) as exc:
@@ -121,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     n = sum(len(f.rows["test"]) for f in folds)
     print(f"cross-validated macro-F1 on {dataset.name} train + dev ({args.folds} folds, {n} pooled movies, seeds "
-          f"{' '.join(map(str, args.seeds))}; test not used)")  # fmt: skip
+          f"{' '.join(map(str, spec.seeds))}; test not used)")  # fmt: skip
     width = max([len("model"), *(len(r[0]) for r in rows)])
     print(f"{'model'.ljust(width)}  macro-F1")
     for label, mean, std in sorted(rows, key=lambda r: -r[1]):

@@ -1,20 +1,21 @@
 """The benchmark's stages, each cached by its own module: load -> features -> KG -> embedding -> inputs.
 
 ``prepare_inputs`` turns a dataset into the aligned arrays every model consumes (see
-:mod:`idkg.inputs`); ``run_cell`` trains and evaluates one model on them for one seed.
+:mod:`idkg.inputs`); :mod:`benchmarks.harness` trains and evaluates the models on them.
 """
 
 from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from benchmarks.protocols import AuthorsDraw, authors_draw
+from benchmarks.spec import KGSpec
 from idkg.inputs import InputSpec
 from mmimdb2.dataset import MovieDataset
 from mmimdb2.genres import label_matrix
@@ -36,29 +37,6 @@ class Stopwatch:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-
-
-@dataclass(frozen=True)
-class KGSettings:
-    model: str = "RotatE"
-    dim: int = 200
-    epochs: int | None = None  # None: the embedding module's documented default
-    #: None: the embedding's defaults; idkg.embedding.PAPER_SETTINGS gives the paper's SGD, lr 0.5.
-    optimizer: str | None = None
-    lr: float | None = None
-    batch_size: int | None = None
-    #: K >= 2: training rows get cross-fitted KG inputs (benchmarks.crossfit); 0: the plain F^K.
-    cross_fit: int = 0
-
-    def recorded(self) -> dict:
-        """The settings beyond model/dim/epochs that were changed, for a result's config."""
-        return {f"kg_{k}": v for k, v in (("optimizer", self.optimizer), ("lr", self.lr),
-                ("batch_size", self.batch_size), ("cross_fit", self.cross_fit or None)) if v is not None}  # fmt: skip
-
-    def embed_kwargs(self) -> dict:
-        """The arguments ``idkg.embedding.embed_kg`` gets for these settings (unset ones keep its defaults)."""
-        given = {k: getattr(self, k) for k in ("epochs", "optimizer", "lr", "batch_size")}
-        return {"model": self.model, "dim": self.dim, **{k: v for k, v in given.items() if v is not None}}
 
 
 @dataclass
@@ -90,7 +68,7 @@ def prepare_inputs(
     dataset: MovieDataset,
     *,
     encoder,
-    kg: KGSettings,
+    kg: KGSpec,
     device: str,
     cache_dir: Path | None,
     watch: Stopwatch,
@@ -125,7 +103,7 @@ def prepare_inputs(
         graph = build_kg(kg_source, "train")
     with watch.stage("kg_embedding"):
         kg_cache = Path(cache_dir) / "kg-embeddings" if cache_dir is not None else None  # beside features/, as by default
-        kw = {**kg.embed_kwargs(), "device": device, "cache_dir": kg_cache, "progress": progress}
+        kw = {**asdict(kg.embedding), "device": device, "cache_dir": kg_cache, "progress": progress}
         emb = embed_kg(graph, **kw)
     labels = label_matrix(dataset.movies[i].genres for i in ids)
     with watch.stage("kg_inputs"):
@@ -166,9 +144,9 @@ def prepare_inputs(
     provenance = {
         "encoder": {"name": encoder.name, "version": encoder.version},
         "kg": {
-            "model": kg.model,
+            "model": kg.embedding.model,
             "dim": int(arrays["kg"].shape[1]),
-            "epochs": kg.epochs,
+            "epochs": kg.embedding.epochs,
             "hits_at_10": emb.hits_at_10,
         },
         "kg_stats": graph.stats(),

@@ -1,118 +1,75 @@
-"""Model and contrastive-loss registries: names -> lazily imported "package.module:attr" targets.
+"""Models and contrastive losses: names -> lazily imported ``"package.module:attr"`` factories.
 
-A model name is the only way the harness (and the ``--models`` choices of the CLI) reaches a
-model. A variant is a name with preset keyword arguments over another target (``idkg-no-at`` =
-``idkg`` with ``use_teacher=False``); a ``contrastive`` preset or override names an entry of
-:data:`CONTRASTIVE`, which is resolved here and injected into the model, so ``idkg/`` never
-imports ``baselines/`` or ``benchmarks/``. Registered names are referred to by result files:
-never rename one, add an alias instead.
+A model name is the only way the harness (and the ``--models`` choices) reaches a model. A variant
+is a name with preset keyword arguments over another factory (``idkg-no-at`` = ``idkg`` with
+``use_teacher=False``); an alias is a second name of one entry (``idkg-gmu-no-gcacl`` is
+``gmu-3``), recorded and rendered under the canonical name. Each entry names its config dataclass
+(``extra["config"]``), whether it is a scikit-learn style estimator, and its departures from the
+training recipe (``extra["train"]``, each chosen on that model's own dev figures). A
+``contrastive`` preset or override names an entry of :data:`CONTRASTIVE_REGISTRY`, resolved here
+and injected into the model, so ``idkg/`` never imports ``baselines/`` or ``benchmarks/``.
+Registered names are referred to by result files: never rename one, add an alias instead.
 """
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
 import importlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the registry itself stays torch-free: the CLI and the validator import it
+from mmimdb2.registry import Entry, Registry, UnknownNameError
+
+if TYPE_CHECKING:  # the registry itself stays torch-free: the CLI imports it
     from torch import nn
 
     from idkg.inputs import InputSpec
 
-
-class UnknownNameError(KeyError):
-    """A name that is not registered; the message suggests close ones and lists all."""
-
-    def __str__(self) -> str:  # KeyError would quote the whole message
-        return str(self.args[0])
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One registered name: its lazy target and the keyword presets that make it a variant."""
-
-    target: str
-    presets: Mapping[str, Any] = field(default_factory=dict)
-
-
-class Registry:
-    """Names -> :class:`Entry`, filled once at import; adding a name twice raises."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self._entries: dict[str, Entry] = {}
-
-    def add(self, name: str, target: str, **presets: Any) -> None:
-        if name in self._entries:
-            raise ValueError(f"{self.kind} {name!r} is already registered (as {self._entries[name].target})")
-        module, sep, attr = target.partition(":")
-        if not (module and sep and attr):
-            raise ValueError(f"{self.kind} {name!r}: target must be 'package.module:attr'; got {target!r}")
-        self._entries[name] = Entry(target, MappingProxyType(dict(presets)))
-
-    def names(self) -> list[str]:
-        return sorted(self._entries)
-
-    def entry(self, name: str) -> Entry:
-        try:
-            return self._entries[name]
-        except KeyError:
-            close = difflib.get_close_matches(str(name), self._entries, n=3, cutoff=0.5)
-            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise UnknownNameError(
-                f"unknown {self.kind} {name!r}.{hint} Available: {', '.join(self.names())}"
-            ) from None
-
-    def load(self, name: str) -> Any:
-        """Import and return the target object of ``name``."""
-        target = self.entry(name).target
-        module, _, attr = target.partition(":")
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ImportError(f"{self.kind} {name!r} needs {target}, which could not be loaded: {exc}") from exc
+__all__ = [
+    "CONTRASTIVE_REGISTRY", "MODEL_REGISTRY", "UnknownNameError", "available_contrastive", "available_models",
+    "build_model", "get_contrastive", "model_config", "model_entry",
+]  # fmt: skip
 
 
 def _models() -> Registry:
-    r = Registry("model")
-    idkg, gmu = "idkg.model:build_idkg", "baselines.gmu:build_gmu"
-    r.add("idkg", idkg)
-    r.add("idkg-no-at", idkg, use_teacher=False)
-    r.add("idkg-no-gcacl", idkg, use_gcacl=False)
-    r.add("idkg-no-kg", idkg, use_kg=False)
-    r.add("idkg-random-anchors", idkg, anchor_init="random")
-    r.add("idkg-mulcon", idkg, contrastive="mulcon")
-    r.add("idkg-mcl", idkg, contrastive="mcl")
-    r.add("idkg-jaccard-supcon", idkg, contrastive="jaccard-supcon")  # what "mcl" computes (see its module)
-    r.add("idkg-mltc", idkg, contrastive="mltc")
-    r.add("idkg-cgmvae", idkg, contrastive="cgmvae")
-    r.add("idkg-as-released", "baselines.as_released:build")
-    r.add("gmu", gmu)
-    r.add("gmu-3", gmu, use_kg=True)
-    r.add("idkg-gmu", gmu, use_kg=True, use_gcacl=True)
-    r.add("idkg-gmu-no-gcacl", gmu, use_kg=True, use_gcacl=False)
-    r.add("idkg-gmu-no-kg", gmu, use_kg=False, use_gcacl=True)
-    r.add("centralnet", "baselines.centralnet:build_centralnet")
-    r.add("late-fusion", "baselines.fusion:build_late_fusion")
-    r.add("concat", "baselines.fusion:build_concat")
-    probe = "baselines.probes:build_probe"
-    r.add("probe-text", probe, features=("text",))
-    r.add("probe-image", probe, features=("image",))
-    r.add("probe-all", probe, features=("text", "image", "people"))
-    r.add("people-vote", "baselines.probes:build_people_vote")
-    r.add("late-fusion-probes", "baselines.probes:build_probe_fusion")
+    r: Registry = Registry("model")
+    idkg = dict(target="idkg.model:build_idkg", extra={"config": "idkg.model:IDKGConfig"})
+    gmu = dict(target="baselines.gmu:build_gmu", extra={"config": "baselines.gmu:GMUConfig"})
+    r.add("idkg", **idkg)
+    r.add("idkg-no-at", **idkg, use_teacher=False)
+    r.add("idkg-no-gcacl", **idkg, use_gcacl=False)
+    r.add("idkg-no-kg", **idkg, use_kg=False)
+    r.add("idkg-random-anchors", **idkg, anchor_init="random")
+    r.add("idkg-mulcon", **idkg, contrastive="mulcon")
+    # Jaccard-weighted SupCon, the stand-in for Table 5's MCL row (see baselines/contrastive/mcl.py)
+    r.add("idkg-mcl", **idkg, aliases=("idkg-jaccard-supcon",), contrastive="mcl")
+    r.add("idkg-mltc", **idkg, contrastive="mltc")
+    r.add("idkg-cgmvae", **idkg, contrastive="cgmvae")
+    r.add("idkg-as-released", "baselines.as_released:build", extra={"train": {"class_weight": "none"}})
+    r.add("gmu", **gmu)
+    r.add("gmu-3", **gmu, aliases=("idkg-gmu-no-gcacl",), use_kg=True)
+    r.add("idkg-gmu", **gmu, use_kg=True, use_gcacl=True)
+    r.add("idkg-gmu-no-kg", **gmu, use_kg=False, use_gcacl=True)
+    r.add("centralnet", "baselines.centralnet:build_centralnet", extra={"config": "baselines.centralnet:CentralNetConfig"})
+    late = {"config": "baselines.fusion:LateFusionConfig", "train": {"weight_decay": 10.0}}
+    r.add("late-fusion", "baselines.fusion:build_late_fusion", extra=late)
+    r.add("concat", "baselines.fusion:build_concat", extra={"config": "baselines.fusion:ConcatConfig"})
+    probe = dict(target="baselines.probes:build_probe", extra={"config": "baselines.probes:ProbeConfig", "estimator": True})
+    r.add("probe-text", **probe, features=("text",))
+    r.add("probe-image", **probe, features=("image",))
+    r.add("probe-all", **probe, features=("text", "image", "people"))
+    r.add("people-vote", "baselines.probes:build_people_vote",
+          extra={"config": "baselines.probes:PeopleVoteConfig", "estimator": True})  # fmt: skip
+    r.add("late-fusion-probes", "baselines.probes:build_probe_fusion",
+          extra={"config": "baselines.probes:ProbeFusionConfig", "estimator": True})  # fmt: skip
     return r
 
 
 def _contrastive() -> Registry:
-    r = Registry("contrastive loss")
+    r: Registry = Registry("contrastive loss")
     r.add("gcacl", "idkg.gcacl:GCACL")
     r.add("mulcon", "baselines.contrastive.mulcon:MulCon")
-    r.add("mcl", "baselines.contrastive.mcl:MCL")
-    r.add("jaccard-supcon", "baselines.contrastive.mcl:MCL")
+    r.add("mcl", "baselines.contrastive.mcl:MCL", aliases=("jaccard-supcon",))
     r.add("mltc", "baselines.contrastive.mltc:MLTC")
     r.add("cgmvae", "baselines.contrastive.cgmvae:CGMVAE")
     return r
@@ -121,48 +78,54 @@ def _contrastive() -> Registry:
 MODEL_REGISTRY: Registry = _models()
 CONTRASTIVE_REGISTRY: Registry = _contrastive()
 
-#: Read-only views: model name -> "module:factory", and its preset keyword arguments.
-MODELS: Mapping[str, str] = MappingProxyType({n: MODEL_REGISTRY.entry(n).target for n in MODEL_REGISTRY.names()})
-PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
-    {n: MODEL_REGISTRY.entry(n).presets for n in MODEL_REGISTRY.names()}
-)
-#: Contrastive-loss name -> "module:Class" (the interface of :class:`idkg.gcacl.GCACL`).
-CONTRASTIVE: Mapping[str, str] = MappingProxyType(
-    {n: CONTRASTIVE_REGISTRY.entry(n).target for n in CONTRASTIVE_REGISTRY.names()}
-)
-
 
 def available_models() -> list[str]:
-    """Every registered model name, sorted."""
+    """Every registered model name, sorted (aliases resolve to these)."""
     return MODEL_REGISTRY.names()
 
 
 def available_contrastive() -> list[str]:
-    """Every registered contrastive-loss name, sorted."""
     return CONTRASTIVE_REGISTRY.names()
 
 
-def get_contrastive(name: str) -> type["nn.Module"]:
+def model_entry(name: str) -> Entry:
+    """The registry entry of ``name`` (an alias gives its canonical entry); unknown: one line."""
+    return MODEL_REGISTRY.entry(name)
+
+
+def get_contrastive(name: str) -> type[nn.Module]:
     """The contrastive-loss class registered as ``name``."""
     return CONTRASTIVE_REGISTRY.load(name)
 
 
-def get_model_factory(name: str) -> Callable[..., "nn.Module"]:
-    """``factory(spec, **overrides)`` for ``name``: presets applied, overrides win, losses resolved."""
-    entry = MODEL_REGISTRY.entry(name)
-    target = MODEL_REGISTRY.load(name)
-
-    def factory(spec: "InputSpec", **overrides: Any) -> "nn.Module":
-        kwargs = {**entry.presets, **overrides}
-        if isinstance(kwargs.get("contrastive"), str):
-            kwargs["contrastive"] = get_contrastive(kwargs["contrastive"])
-        return target(spec, **kwargs)
-
-    factory.__name__ = f"build_{name.replace('-', '_')}"
-    factory.__doc__ = f"Build model {name!r} ({entry.target}, presets {dict(entry.presets)})."
-    return factory
+def _kwargs(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Presets overlaid by ``overrides``, a contrastive loss named by its canonical name."""
+    kwargs = {**model_entry(name).presets, **overrides}
+    if isinstance(kwargs.get("contrastive"), str):
+        kwargs["contrastive"] = CONTRASTIVE_REGISTRY.canonical(kwargs["contrastive"])
+    return kwargs
 
 
-def build_model(name: str, spec: "InputSpec", **overrides: Any) -> "nn.Module":
+def model_config(name: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The full resolved config of model ``name`` with ``overrides``: its presets, the overrides and
+    every field of its config dataclass (defaults included, ``seed`` left out: seeds are recorded
+    per seed). An unknown option is one line naming the model's options. Builds no model."""
+    from idkg.model import make_config
+
+    kwargs = _kwargs(name, overrides or {})
+    target = model_entry(name).extra.get("config")
+    if target is None:
+        return kwargs
+    module, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    resolved = dataclasses.asdict(make_config(cls, {k: v for k, v in kwargs.items() if k != "contrastive"}))
+    resolved.pop("seed", None)
+    return {**kwargs, **resolved}
+
+
+def build_model(name: str, spec: InputSpec, **overrides: Any) -> nn.Module:
     """Build the registered model ``name`` from an InputSpec; ``overrides`` replace config defaults."""
-    return get_model_factory(name)(spec, **overrides)
+    kwargs = _kwargs(name, overrides)
+    if isinstance(kwargs.get("contrastive"), str):
+        kwargs["contrastive"] = get_contrastive(kwargs["contrastive"])
+    return model_entry(name).load()(spec, **kwargs)

@@ -2,83 +2,91 @@
 
 load -> frozen features (cached) -> train-only KG -> PyKEEN embedding (cached) -> train each
 model for each seed (dev-selected checkpoint) -> test metrics -> table + one result JSON per model.
-With no flags beyond ``--models`` it runs on the embedded demo, on the GPU when there is one.
+With no flags beyond ``--models`` it runs on the embedded demo, on the GPU when there is one. The
+command line becomes a :class:`benchmarks.spec.RunSpec` here (:func:`spec_from_args`); nothing
+below this module sees argparse.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 import time
 from pathlib import Path
 
 from benchmarks.encoders.base import EncoderError
-from benchmarks.pipeline import KGSettings, Stopwatch
 from benchmarks.protocols import PROTOCOLS
-from benchmarks.suites import SUITES, Cell, suite_cells
+from benchmarks.spec import DROPS, DataSpec, EncoderSpec, KGSpec, RunOptions, RunSpec, TrainSpec
+from benchmarks.suites import SUITES
+from idkg.embedding_spec import PAPER, EmbeddingSpec
+from mmimdb2.metrics import CLASS_WEIGHTS, SELECTION_METRICS, THRESHOLD_POLICIES
 
-#: The demo's encoder (fast, no weights); a real dataset defaults to the paper's CLIP.
-DEFAULT_ENCODER = "weightfree"
-DEFAULT_OUT = Path("runs")
+_TRAIN, _KG, _OPTIONS = TrainSpec(), EmbeddingSpec(), RunOptions()
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line; every default shown is read from the spec's dataclasses, never restated."""
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.run",
         description="Train and evaluate genre classifiers on fixed, hashed splits; print a table and write results.",
     )
     p.add_argument("--models", nargs="+", metavar="M", help="registered model names (see --list-models)")
     p.add_argument("--suite", choices=SUITES, help="a named experiment of the paper (cells added to --models)")
-    p.add_argument("--dataset", default="demo", help="demo (default), mmimdb, mmimdb2, or a dataset folder")
-    p.add_argument("--split", default="default", help="split variant (default, official, idkg, idkg-alt) or a split folder")
+    p.add_argument("--dataset", default=DataSpec.dataset, help="demo (default), mmimdb, mmimdb2, or a dataset folder")
+    p.add_argument("--split", default=DataSpec.split, help="split variant (default, official, idkg, idkg-alt) or a split folder")
     p.add_argument("--data-root", type=Path, default=None, help="where dataset names are looked up")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="S")
+    p.add_argument("--seeds", nargs="+", type=int, default=list(RunSpec.seeds), metavar="S",
+                   help=f"training seeds (default: {' '.join(map(str, RunSpec.seeds))})")  # fmt: skip
     p.add_argument("--encoder", default=None,
                    help="feature encoder: weightfree, offline, clip or clip:<model>:<pretrained> "
                         "(default: weightfree on the demo, the paper's CLIP on a real dataset)")
-    p.add_argument("--kg-model", default="RotatE", help="PyKEEN model name for the KG embedding (RotatE, TransH, ...)")
-    p.add_argument("--kg-dim", type=int, default=200)
-    p.add_argument("--kg-epochs", type=int, default=None, help="KG embedding epochs (default: the embedding's default)")
-    p.add_argument("--kg-optimizer", default=None, help="KG embedding optimizer (default Adam; the paper: SGD)")
-    p.add_argument("--kg-lr", type=float, default=None, help="KG embedding learning rate (default 0.01; the paper: 0.5)")
-    p.add_argument("--kg-batch-size", type=int, default=None, help="KG embedding batch size (default 1024)")
+    p.add_argument("--kg-model", default=None, help=f"PyKEEN model name for the KG embedding (default {_KG.model})")
+    p.add_argument("--kg-dim", type=int, default=None, help=f"KG embedding dimension (default {_KG.dim})")
+    p.add_argument("--kg-epochs", type=int, default=None, help=f"KG embedding epochs (default {_KG.epochs})")
+    p.add_argument("--kg-optimizer", default=None, help=f"KG embedding optimizer (default {_KG.optimizer}; the paper: {PAPER.optimizer})")
+    p.add_argument("--kg-lr", type=float, default=None, help=f"KG embedding learning rate (default {_KG.lr}; the paper: {PAPER.lr})")
+    p.add_argument("--kg-batch-size", type=int, default=None, help=f"KG embedding batch size (default {_KG.batch_size})")
     p.add_argument("--kg-paper-settings", action="store_true",
-                   help="the paper's KG embedding training: SGD, lr 0.5, 500 epochs, batch 100 (idkg.embedding.PAPER_SETTINGS)")
-    p.add_argument("--kg-cross-fit", type=int, default=0, metavar="K",
-                   help="K >= 2: a training movie's F^K from a KG built without its fold (beyond the paper); 0: plain")
-    p.add_argument("--epochs", type=int, default=None, help="training epochs per model (default: TRAIN_DEFAULTS, 30, early-stopped on dev)")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: benchmarks.harness.TRAIN_DEFAULTS)")
-    p.add_argument("--weight-decay", type=float, default=None, help="AdamW weight decay (default: TRAIN_DEFAULTS)")
-    p.add_argument("--patience", type=int, default=None, help="early stopping on dev after P epochs without gain; 0: off")
-    p.add_argument("--threshold", default=None, choices=["fixed", "global", "per-genre"],
-                   help="decision threshold: fixed 0.5 (the paper), or chosen on dev, globally or per genre "
-                        "(default: TRAIN_DEFAULTS)")
-    p.add_argument("--select", default=None, choices=["f1", "loss", "ap"],
-                   help="what picks the checkpoint on dev: macro-F1, BCE loss or macro average precision "
-                        "(default: TRAIN_DEFAULTS)")
+                   help=f"the paper's KG embedding training: {PAPER.optimizer}, lr {PAPER.lr}, {PAPER.epochs} epochs, "
+                        f"batch {PAPER.batch_size} (given --kg-* flags still win)")  # fmt: skip
+    p.add_argument("--kg-cross-fit", type=int, default=KGSpec.cross_fit, metavar="K",
+                   help="K >= 2: a training movie's F^K from a KG built without its fold (beyond the paper); 0: plain (default)")
+    p.add_argument("--epochs", type=int, default=None, help=f"training epochs per model, early-stopped on dev (default {_TRAIN.epochs})")
+    p.add_argument("--batch-size", type=int, default=None, help=f"training batch size (default {_TRAIN.batch_size})")
+    p.add_argument("--lr", type=float, default=None, help=f"AdamW learning rate (default {_TRAIN.lr})")
+    p.add_argument("--weight-decay", type=float, default=None,
+                   help=f"AdamW weight decay (default {_TRAIN.weight_decay}; late-fusion: its own, see --list-models)")
+    p.add_argument("--patience", type=int, default=None,
+                   help=f"early stopping on dev after P epochs without gain; 0: off (default {_TRAIN.patience})")
+    p.add_argument("--threshold", default=None, choices=THRESHOLD_POLICIES,
+                   help=f"decision threshold: fixed 0.5 (the paper), or chosen on dev, globally or per genre "
+                        f"(default {_TRAIN.threshold})")  # fmt: skip
+    p.add_argument("--select", default=None, choices=SELECTION_METRICS,
+                   help=f"what picks the checkpoint on dev: macro-F1, BCE loss or macro average precision "
+                        f"(default {_TRAIN.select})")  # fmt: skip
     p.add_argument("--ema", type=float, default=None,
-                   help="decay per step of the weight average that dev judges and the checkpoint keeps; 0: off "
-                        "(default: TRAIN_DEFAULTS)")
-    p.add_argument("--class-weight", default=None, choices=["none", "balanced"],
-                   help="weigh each genre's positives by n_negative / n_positive in the loss (probes: sklearn's "
-                        "class_weight) or not (default: TRAIN_DEFAULTS)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--protocol", default="fixed", choices=PROTOCOLS,
-                   help="fixed (ours) or authors (the released re-drawn split, to measure its leakage)")
-    p.add_argument("--drop", choices=["poster", "plot", "kg"], default=None, help="remove one modality at test time")
+                   help=f"decay per step of the weight average that dev judges and the checkpoint keeps; 0: off "
+                        f"(default {_TRAIN.ema})")  # fmt: skip
+    p.add_argument("--class-weight", default=None, choices=CLASS_WEIGHTS,
+                   help=f"weigh each genre's positives by n_negative / n_positive in the loss (probes: sklearn's "
+                        f"class_weight) or not (default {_TRAIN.class_weight})")  # fmt: skip
+    p.add_argument("--device", default=_OPTIONS.device, choices=["auto", "cpu", "cuda"], help="default: auto (a GPU when there is one)")
+    p.add_argument("--protocol", default=DataSpec.protocol, choices=PROTOCOLS,
+                   help="fixed (ours, default) or authors (the released re-drawn split, to measure its leakage)")
+    p.add_argument("--drop", choices=DROPS, default=None, help="remove one modality at test time")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="model config override applied to every model, e.g. --set temperature=0.3")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where result JSONs and cell results go (default ./runs)")
+    p.add_argument("--out", type=Path, default=_OPTIONS.out, help=f"where result JSONs and cell results go (default ./{_OPTIONS.out})")
     p.add_argument("--cache-dir", type=Path, default=None, help="feature/KG cache (default $MMIMDB2_CACHE)")
     p.add_argument("--submit", action="store_true", help="also write each result under leaderboard/submissions/")
     p.add_argument("--force", action="store_true", help="recompute cells whose result file exists")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="list every movie the split lists but the run leaves out, with its reason (default: counts)")
-    p.add_argument("--list-models", action="store_true")
-    p.add_argument("--list-encoders", action="store_true")
+    p.add_argument("--list-models", action="store_true", help="print the registered model names and exit")
+    p.add_argument("--list-encoders", action="store_true", help="print the registered encoder names and exit")
     return p
 
 
@@ -101,37 +109,24 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
-def plan_cells(args: argparse.Namespace) -> list[Cell]:
-    """The cells to run: the suite's, then each --models name, without duplicates."""
-    overrides = parse_overrides(args.overrides)
-    cells: list[Cell] = []
-    if args.suite:
-        cells += [Cell(c.model, {**c.config, **overrides}, c.kg_model) for c in suite_cells(args.suite)]
-    cells += [Cell(m, dict(overrides)) for m in args.models or []]
-    seen, unique = set(), []
-    for c in cells:
-        key = (c.model, tuple(sorted(c.config.items())), c.kg_model)
-        if key not in seen:
-            seen.add(key)
-            unique.append(c)
-    return unique
-
-
-def checked_cells(args: argparse.Namespace) -> list[Cell]:
-    """:func:`plan_cells`, refusing an empty plan or a misspelt model name before any data is loaded."""
-    from benchmarks.registry import MODEL_REGISTRY
-
-    cells = plan_cells(args)
-    if not cells:
-        raise ValueError("nothing to run: give --models M [M ...] or --suite NAME (see --list-models)")
-    for cell in cells:
-        MODEL_REGISTRY.entry(cell.model)
-    return cells
-
-
-def default_encoder(dataset: str) -> str:
-    """weightfree for the demo (fast, no weights); the paper's CLIP for every real dataset."""
-    return DEFAULT_ENCODER if dataset == "demo" else "clip"
+def spec_from_args(args: argparse.Namespace) -> tuple[RunSpec, RunOptions]:
+    """The :class:`RunSpec` and :class:`RunOptions` of a parsed command line: the only place a
+    Namespace is read. Unset flags keep the spec's defaults."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSpec) if getattr(args, f.name, None) is not None}
+    base = PAPER if args.kg_paper_settings else EmbeddingSpec()
+    kg_given = {k: getattr(args, f"kg_{k}") for k in ("model", "dim", "epochs", "optimizer", "lr", "batch_size")}
+    embedding = dataclasses.replace(base, **{k: v for k, v in kg_given.items() if v is not None})
+    spec = RunSpec(
+        models=tuple(args.models or ()), experiment=args.suite, seeds=tuple(args.seeds),
+        data=DataSpec(dataset=args.dataset, split=args.split, protocol=args.protocol),
+        encoder=EncoderSpec(args.encoder), kg=KGSpec(embedding=embedding, cross_fit=args.kg_cross_fit),
+        train=given, overrides=parse_overrides(args.overrides), drop=args.drop,
+    )  # fmt: skip
+    options = RunOptions(
+        out=args.out, cache_dir=args.cache_dir, data_root=args.data_root, device=args.device, force=args.force,
+        submit=args.submit, progress=not args.no_progress, verbose=args.verbose,
+    )  # fmt: skip
+    return spec, options
 
 
 @contextlib.contextmanager
@@ -148,26 +143,10 @@ def encoder_hint(defaulted: bool):
         ) from None
 
 
-def kg_settings(args: argparse.Namespace) -> KGSettings:
-    """The KG embedding settings of the command line; --kg-paper-settings fills the unset ones."""
-    from idkg.embedding import PAPER_SETTINGS
-
-    paper = PAPER_SETTINGS if args.kg_paper_settings else {}
-    return KGSettings(
-        model=args.kg_model,
-        dim=args.kg_dim,
-        epochs=args.kg_epochs or paper.get("epochs"),
-        optimizer=args.kg_optimizer or paper.get("optimizer"),
-        lr=args.kg_lr or paper.get("lr"),
-        batch_size=args.kg_batch_size or paper.get("batch_size"),
-        cross_fit=args.kg_cross_fit,
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from benchmarks.harness import run_benchmark
+        from benchmarks.harness import format_table, run_benchmark
 
         if args.list_models:
             from benchmarks.registry import available_models
@@ -179,14 +158,12 @@ def main(argv: list[str] | None = None) -> int:
 
             print("\n".join(available_encoders()))
             return 0
-        cells = checked_cells(args)
-        defaulted = args.encoder is None
-        args.encoder = args.encoder or default_encoder(args.dataset)
+        spec, options = spec_from_args(args)
         start = time.perf_counter()
-        with encoder_hint(defaulted):
-            table = run_benchmark(args, cells, kg=kg_settings(args), watch=Stopwatch())
-        print(table)
-        print(f"done in {time.perf_counter() - start:.1f} s; results in {args.out}/")
+        with encoder_hint(spec.encoder.name is None):
+            records = run_benchmark(spec, options)
+        print(format_table(records, dataset_name=records[0]["dataset"]["name"] if records else spec.data.dataset))
+        print(f"done in {time.perf_counter() - start:.1f} s; results in {options.out}/")
         return 0
     except KeyboardInterrupt:
         print("\ninterrupted: finished cells are kept and will be skipped on the next run", file=sys.stderr)

@@ -6,23 +6,27 @@ tensors. No DataLoader, no per-sample Python. The checkpoint kept is the epoch w
 macro-F1 (sklearn's ``f1_score``) at the decision threshold of
 the run's policy (:func:`select_threshold`: 0.5 as in the paper, or chosen on dev), with
 optional early stopping (``patience``). The training recipe (lr, weight decay, epochs, patience,
-threshold policy) is chosen on real movies; see :data:`benchmarks.harness.TRAIN_DEFAULTS`.
+threshold policy) is chosen on real movies; see :class:`benchmarks.spec.TrainSpec`.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.metrics import f1_score
 from torch import Tensor, nn
 from tqdm.auto import tqdm
+
+from benchmarks.spec import TRAIN_SETTINGS, TrainSpec
 
 
 class TrainingError(RuntimeError):
@@ -231,26 +235,22 @@ def train(
     model: nn.Module,
     train: TensorSet,
     dev: TensorSet,
+    settings: TrainSpec | None = None,
     *,
-    epochs: int = 15,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    weight_decay: float = 0.01,
     seed: int = 0,
     device: str | torch.device = "cpu",
     progress: bool = True,
     name: str | None = None,
-    patience: int = 0,
-    threshold: str = "fixed",
-    select: str = "f1",
-    ema: float = 0.0,
-    class_weight: str = "none",
+    **overrides: Any,
 ) -> TrainResult:
-    """Train ``model`` with AdamW on ``train``; keep (and load) the epoch with the best dev macro-F1.
+    """Train ``model`` with AdamW on ``train`` by the recipe ``settings`` (default: the recipe of
+    :class:`benchmarks.spec.TrainSpec`, with ``overrides`` replacing its fields); keep (and load)
+    the epoch with the best dev score.
 
     Dev macro-F1 is measured at the ``threshold`` policy's dev-chosen threshold(s) (see
-    :func:`select_threshold`; "fixed" is 0.5). ``patience`` > 0 stops early after that many
-    epochs without a better dev macro-F1. The last batch of an epoch is dropped when it has a single row (BatchNorm cannot train on
+    :func:`select_threshold`; "fixed" is 0.5); ``select`` says which dev score picks the
+    checkpoint. ``patience`` > 0 stops early after that many epochs without a better dev score.
+    The last batch of an epoch is dropped when it has a single row (BatchNorm cannot train on
     one); the next permutation covers that row. A non-finite loss raises :class:`TrainingError`
     naming the model and the epoch.
 
@@ -263,18 +263,11 @@ def train(
     BCE leaves rare genres' probabilities far below any shared threshold.
     """
     name = name or type(model).__name__
-    if threshold not in THRESHOLD_POLICIES:
-        raise ValueError(f"The 'threshold' policy must be one of {', '.join(THRESHOLD_POLICIES)}. Got {threshold!r} instead.")
-    if select not in SELECTION_METRICS:
-        raise ValueError(f"The 'select' metric must be one of {', '.join(SELECTION_METRICS)}. Got {select!r} instead.")
-    check_class_weight(class_weight)
-    if not 0.0 <= ema < 1.0:
-        raise ValueError(f"The 'ema' decay must be in [0, 1). Got {ema!r} instead.")
-    if epochs < 1 or batch_size < 2 or patience < 0:
-        raise ValueError(
-            f"train: epochs must be >= 1, batch_size >= 2 and patience >= 0; got epochs={epochs}, "
-            f"batch_size={batch_size}, patience={patience}"
-        )
+    unknown = sorted(set(overrides) - set(TRAIN_SETTINGS))
+    if unknown:
+        raise TypeError(f"train() got unknown setting(s) {unknown}; settings are: {', '.join(TRAIN_SETTINGS)}")
+    s = dataclasses.replace(settings or TrainSpec(), **overrides)  # validates every value
+    epochs, batch_size, patience, threshold, select = s.epochs, s.batch_size, s.patience, s.threshold, s.select
     if len(train) < 2:
         raise TrainingError(f"cannot train {name!r}: the training set has {len(train)} row(s), need at least 2")
     if len(dev) == 0:
@@ -284,9 +277,9 @@ def train(
     device = torch.device(device)
     model.to(device)
     train_d = train.to(device)
-    optimizer = _adamw(model, lr=lr, weight_decay=weight_decay)
-    loss_of = _loss_fn(model, name, class_weight, train_d.labels)
-    averaged = _ema_copy(model, ema) if ema > 0 else None
+    optimizer = _adamw(model, lr=s.lr, weight_decay=s.weight_decay)
+    loss_of = _loss_fn(model, name, s.class_weight, train_d.labels)
+    averaged = _ema_copy(model, s.ema) if s.ema > 0 else None
     scored = averaged.module if averaged is not None else model  # what dev judges and the checkpoint keeps
     order = torch.Generator().manual_seed(seed)
     n = len(train_d)

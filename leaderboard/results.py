@@ -281,6 +281,7 @@ def make_result(
     code: Mapping[str, Any] | None = None,
     hardware: Mapping[str, Any] | None = None,
     created: str | None = None,
+    spec: Mapping[str, Any] | None = None,
     validate: bool = True,
 ) -> dict[str, Any]:
     """Build one result record (schema version 1) and check it against the schema.
@@ -291,7 +292,8 @@ def make_result(
     :func:`benchmarks.metrics.head_tail_genres` of the training labels. ``config``: the model's
     config (a dataclass or a dict). ``wall_time_s``: seconds per stage (missing stages count 0;
     ``total`` defaults to the sum). ``code`` / ``hardware`` / ``created`` default to this checkout,
-    this machine (with ``device``) and now. With ``protocol="authors"``, ``split`` is the fixed
+    this machine (with ``device``) and now. ``spec``: the run specification that produced the
+    record (``benchmarks.spec.CellSpec.to_dict()``), stored verbatim. With ``protocol="authors"``, ``split`` is the fixed
     split the authors' draws are made from; its name gets the ``authors:`` mark and its recorded
     sha256 is bound to the protocol (:func:`bind_split`). Raises
     :class:`ResultError` naming every bad field.
@@ -337,6 +339,8 @@ def make_result(
         "wall_time_s": times,
         "created": created or utc_now(),
     }
+    if spec is not None:
+        record["spec"] = to_jsonable(spec)
     if validate:
         errors = schema_errors(record)
         if errors:
@@ -344,44 +348,75 @@ def make_result(
     return record
 
 
-def identity(record: Mapping[str, Any]) -> dict[str, Any]:
+def identity_of(
+    *,
+    dataset: str,
+    dataset_version: str,
+    split_sha256: str,
+    protocol: str,
+    model: str,
+    config: Mapping[str, Any],
+    seeds: Sequence[int],
+    encoder: str,
+    encoder_version: str,
+    kg: Mapping[str, Any] | None,
+    drop: str | None,
+    threshold: float = 0.5,
+) -> dict[str, Any]:
     """The fields that make a cell: equal identities are the same experiment.
 
-    ``split`` is the registered split (:func:`pool_sha256`); with ``protocol`` it determines the
-    protocol-bound hash the record stores, so keys did not change when that binding came in.
+    ``split_sha256`` is the registered split (:func:`pool_sha256` of a record); with ``protocol``
+    it determines the protocol-bound hash the record stores. The one place an identity is made:
+    :func:`identity` reads it back from a record, the harness makes it before a job runs.
     """
-    kg = record.get("kg")
     return {
-        "dataset": [record["dataset"]["name"], record["dataset"]["version"]],
-        "split": pool_sha256(record),
-        "protocol": record["protocol"],
-        "model": record["model"]["name"],
-        "config": record["model"]["config"],
-        "seeds": sorted(record["seeds"]),
-        "encoder": [record["encoder"]["name"], record["encoder"]["version"]],
+        "dataset": [dataset, str(dataset_version)],
+        "split": split_sha256,
+        "protocol": protocol,
+        "model": model,
+        "config": to_jsonable(config),
+        "seeds": sorted(int(s) for s in seeds),
+        "encoder": [encoder, str(encoder_version)],
         "kg": None if kg is None else [kg["model"], kg["dim"], kg["epochs"]],
-        "drop": record.get("drop"),
-        "threshold": record["threshold"],
+        "drop": drop,
+        "threshold": threshold,
     }
 
 
-def _digest(obj: Any) -> str:
+def identity(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The :func:`identity_of` of a record."""
+    return identity_of(
+        dataset=record["dataset"]["name"], dataset_version=record["dataset"]["version"],
+        split_sha256=pool_sha256(record), protocol=record["protocol"], model=record["model"]["name"],
+        config=record["model"]["config"], seeds=record["seeds"], encoder=record["encoder"]["name"],
+        encoder_version=record["encoder"]["version"], kg=record.get("kg"), drop=record.get("drop"),
+        threshold=record["threshold"],
+    )  # fmt: skip
+
+
+def digest(obj: Any) -> str:
+    """sha256 of canonical JSON (sorted keys, compact, ASCII, no NaN): the project's one key digest."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def result_key(record: Mapping[str, Any]) -> str:
     """sha256 of the record's :func:`identity` (canonical JSON): names the file, detects duplicates."""
-    return _digest(identity(record))
+    return digest(identity(record))
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "x"
 
 
+def file_stem(ident: Mapping[str, Any]) -> str:
+    """``<dataset>__<model>`` of an :func:`identity`, made file-safe: every result file name starts so."""
+    return f"{_safe(ident['dataset'][0])}__{_safe(ident['model'])}"
+
+
 def result_filename(record: Mapping[str, Any]) -> str:
     """``<dataset>__<model>__<key12>.json``: the canonical file name of a record."""
-    return f"{_safe(record['dataset']['name'])}__{_safe(record['model']['name'])}__{result_key(record)[:12]}.json"
+    return f"{file_stem(identity(record))}__{result_key(record)[:12]}.json"
 
 
 def write_result(record: Mapping[str, Any], path: str | Path) -> Path:

@@ -41,6 +41,7 @@ class Entry(Generic[T]):
     doc: str = ""
     #: Extra data of the kind (e.g. a model's per-model training departures); read-only.
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    kind: str = ""
 
     def load(self) -> T:
         """The registered object, importing a lazy ``"module:attr"`` target on first use."""
@@ -50,7 +51,7 @@ class Entry(Generic[T]):
         try:
             return getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
-            raise ImportError(f"{self.name!r} needs {self.target}, which could not be loaded: {exc}") from exc
+            raise ImportError(f"{self.kind} {self.name!r} needs {self.target}, which could not be loaded: {exc}") from exc
 
 
 def _check_target(kind: str, name: str, target: Any) -> None:
@@ -91,7 +92,7 @@ class Registry(Generic[T]):
             if n in self._entries or n in self._aliases:
                 raise ValueError(f"{self.kind} {n!r} is already registered")
         entry: Entry[T] = Entry(
-            name, target, MappingProxyType(dict(presets)), tuple(aliases), doc, MappingProxyType(dict(extra or {}))
+            name, target, MappingProxyType(dict(presets)), tuple(aliases), doc, MappingProxyType(dict(extra or {})), self.kind
         )
         self._entries[name] = entry
         self._aliases.update({a: name for a in aliases})
@@ -102,7 +103,7 @@ class Registry(Generic[T]):
         if not prefix.endswith(":"):
             raise ValueError(f"{self.kind} prefix must end with ':'; got {prefix!r}")
         _check_target(self.kind, prefix, target)
-        self._prefixes[prefix] = Entry(prefix, target, doc=doc)
+        self._prefixes[prefix] = Entry(prefix, target, doc=doc, kind=self.kind)
 
     # -- reading ---------------------------------------------------------------------------
     def names(self) -> list[str]:

@@ -162,21 +162,25 @@ def test_table3_is_cumulative():
 
 
 def test_real_datasets_default_to_clip_and_the_demo_to_weightfree():
-    from benchmarks.run import default_encoder
+    from benchmarks.spec import EncoderSpec
 
-    assert default_encoder("demo") == "weightfree"
-    assert default_encoder("../shared/realdev/yts800") == "clip"
+    assert EncoderSpec().resolved("demo").name == "weightfree"
+    assert EncoderSpec().resolved("../shared/realdev/yts800").name == "clip"
+    assert EncoderSpec("offline").resolved("demo").name == "offline"
 
 
-def test_kg_paper_settings_are_one_flag_away():
-    from benchmarks.run import build_parser, kg_settings
-    from idkg.embedding import PAPER_SETTINGS
+def test_kg_paper_settings_are_one_flag_away_and_given_flags_win():
+    from benchmarks.run import build_parser, spec_from_args
 
-    kgs = kg_settings(build_parser().parse_args(["--models", "idkg", "--kg-paper-settings"]))
-    assert (kgs.optimizer, kgs.lr, kgs.epochs, kgs.batch_size) == ("SGD", 0.5, 500, 100)
-    assert {k: kgs.embed_kwargs()[k] for k in PAPER_SETTINGS} == PAPER_SETTINGS
-    plain = kg_settings(build_parser().parse_args(["--models", "idkg"]))
-    assert plain.recorded() == {} and "optimizer" not in plain.embed_kwargs()
+    def kg(*argv):
+        return spec_from_args(build_parser().parse_args(["--models", "idkg", *argv]))[0].kg
+
+    paper = kg("--kg-paper-settings").embedding
+    assert (paper.optimizer, paper.lr, paper.epochs, paper.batch_size) == ("SGD", 0.5, 500, 100)
+    assert kg("--kg-paper-settings").recorded() == {"kg_optimizer": "SGD", "kg_lr": 0.5, "kg_batch_size": 100}
+    assert kg("--kg-paper-settings", "--kg-lr", "0.1").embedding.lr == 0.1
+    plain = kg()
+    assert plain.recorded() == {} and plain.embedding.optimizer == "Adam"
 
 
 def test_cross_fitted_fk_never_sees_a_training_movies_own_fold():
@@ -242,8 +246,8 @@ def test_defaulted_clip_without_weights_is_one_line_naming_encoder_offline(monke
 
     seen = {}
 
-    def no_weights(args, cells, **kw):
-        seen["encoder"] = args.encoder
+    def no_weights(spec, options, **kw):
+        seen["encoder"] = spec.resolved_encoder()
         raise EncoderError("cannot fetch the weights of clip:ViT-B-32-quickgelu:laion400m_e32: no network or hub access")
 
     monkeypatch.setattr(harness, "run_benchmark", no_weights)
@@ -276,14 +280,16 @@ def test_dev_score_metrics_against_hand_computed_values():
 
 
 def test_class_weight_is_a_recorded_training_setting_of_every_model():
-    from benchmarks.harness import TRAIN_DEFAULTS, cell_config
-    from benchmarks.run import build_parser
+    from benchmarks.spec import RunSpec, TrainSpec
     from benchmarks.suites import Cell
 
-    args = build_parser().parse_args([])
-    assert cell_config(Cell(model="idkg"), args)["class_weight"] == TRAIN_DEFAULTS["class_weight"]
-    probe = cell_config(Cell(model="probe-text"), args)
-    assert probe["class_weight"] == TRAIN_DEFAULTS["class_weight"] and "lr" not in probe  # probes: threshold + weights
-    assert cell_config(Cell(model="idkg-as-released"), args)["class_weight"] == "none"  # the released loss, as released
-    forced = build_parser().parse_args(["--class-weight", "none"])
-    assert cell_config(Cell(model="gmu"), forced)["class_weight"] == "none"
+    def config(model, **train):
+        return RunSpec(train=train).cell_spec(Cell(model=model)).recorded_config()
+
+    assert config("idkg")["class_weight"] == TrainSpec.class_weight
+    probe = config("probe-text")
+    assert probe["class_weight"] == TrainSpec.class_weight and "lr" not in probe  # probes: threshold + weights
+    assert config("idkg-as-released")["class_weight"] == "none"  # the released loss, as released
+    assert config("gmu", class_weight="none")["class_weight"] == "none"
+    assert config("late-fusion")["weight_decay"] == 10.0  # its registered departure
+    assert config("late-fusion", weight_decay=0.5)["weight_decay"] == 0.5  # a given setting wins

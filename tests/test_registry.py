@@ -7,15 +7,17 @@ import pytest
 import torch
 
 from benchmarks.registry import (
-    CONTRASTIVE,
-    MODELS,
-    PRESETS,
-    Registry,
+    CONTRASTIVE_REGISTRY,
+    MODEL_REGISTRY,
     UnknownNameError,
     available_models,
     build_model,
     get_contrastive,
+    model_config,
 )
+from mmimdb2.registry import Registry
+from benchmarks.spec import RunSpec, TrainSpec
+from benchmarks.suites import Cell
 from benchmarks.trainer import TensorSet, predict_proba, train
 from idkg.gcacl import GCACL
 from idkg.inputs import InputSpec
@@ -34,11 +36,25 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_required_names_are_registered_and_listed():
-    assert set(REQUIRED) <= set(available_models())
-    assert available_models() == sorted(MODELS)
-    assert set(CONTRASTIVE) == {"gcacl", "mulcon", "mcl", "jaccard-supcon", "mltc", "cgmvae"}
-    assert CONTRASTIVE["jaccard-supcon"] == CONTRASTIVE["mcl"]  # the descriptive name of the same loss
+    assert set(REQUIRED) <= set(MODEL_REGISTRY.names()) | set(MODEL_REGISTRY.aliases())
+    assert set(CONTRASTIVE_REGISTRY.names()) == {"gcacl", "mulcon", "mcl", "mltc", "cgmvae"}
+    assert get_contrastive("jaccard-supcon") is get_contrastive("mcl")  # the descriptive name of the same loss
     assert get_contrastive("gcacl") is GCACL
+
+
+def test_an_alias_is_one_model_recorded_under_its_canonical_name():
+    assert MODEL_REGISTRY.canonical("idkg-gmu-no-gcacl") == "gmu-3"
+    assert model_config("idkg-gmu-no-gcacl") == model_config("gmu-3")
+    assert model_config("idkg-jaccard-supcon") == model_config("idkg-mcl")
+    assert model_config("idkg-mcl", {"contrastive": "jaccard-supcon"})["contrastive"] == "mcl"
+
+
+def test_model_config_reads_the_config_dataclass_without_building_a_model():
+    cfg = model_config("idkg-no-at", {"temperature": 0.3})
+    assert cfg["use_teacher"] is False and cfg["temperature"] == 0.3 and "seed" not in cfg
+    assert cfg["proj_dim"] == 512  # a default of IDKGConfig, recorded explicitly
+    with pytest.raises(ValueError, match="unknown option"):
+        model_config("gmu", {"no_such_option": 1})
 
 
 def test_unknown_name_suggests_and_lists():
@@ -65,7 +81,7 @@ def test_registering_twice_or_a_bad_target_raises():
 
 def test_presets_make_variants_and_overrides_win():
     spec = _spec()
-    assert PRESETS["idkg-no-at"] == {"use_teacher": False}
+    assert dict(MODEL_REGISTRY.entry("idkg-no-at").presets) == {"use_teacher": False}
     assert build_model("idkg-no-at", spec, proj_dim=8).config.use_teacher is False
     assert build_model("idkg-no-at", spec, proj_dim=8, use_teacher=True).config.use_teacher is True
     assert build_model("idkg-no-kg", spec, proj_dim=8).modalities == ("text", "image")
@@ -110,7 +126,7 @@ _SMALL_BY_TARGET = {"baselines.centralnet:build_centralnet": {"hidden": 16}}
 
 
 def _small_overrides(name: str) -> dict:
-    target = MODELS[name]
+    target = MODEL_REGISTRY.entry(name).target
     if target in _SMALL_BY_TARGET:
         return _SMALL_BY_TARGET[target]
     if target.startswith(("idkg.model:", "baselines.gmu:")):
@@ -119,14 +135,15 @@ def _small_overrides(name: str) -> dict:
 
 
 #: Torch models; the scikit-learn estimators (baselines.probes) are tested in test_probes.py.
-TORCH_MODELS = sorted(n for n, target in MODELS.items() if not target.startswith("baselines.probes:"))
+TORCH_MODELS = sorted(n for n in MODEL_REGISTRY.names() if not MODEL_REGISTRY.entry(n).extra.get("estimator"))
 
 
 @pytest.mark.parametrize("name", TORCH_MODELS)
 def test_every_model_trains_infers_label_free_and_round_trips(name, tmp_path):
     spec, train_set, dev = _spec(), _data(70, 1), _data(30, 2)
     model = build_model(name, spec, **_small_overrides(name))
-    result = train(model, train_set, dev, epochs=2, batch_size=32, seed=0, progress=False, name=name)
+    recipe = RunSpec(train={"epochs": 2, "batch_size": 32}).cell_spec(Cell(name)).train  # the model's own recipe
+    result = train(model, train_set, dev, TrainSpec(**recipe), seed=0, progress=False, name=name)
     assert len(result.history) == 2 and all(np.isfinite(v) for h in result.history for v in h.values())
     assert "total" in result.history[0]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from benchmarks import harness
 from benchmarks.protocols import authors_draw
-from benchmarks.run import main, plan_cells, build_parser
+from benchmarks.run import build_parser, main, spec_from_args
 from leaderboard.results import read_result, schema_errors
 
 FAST = ["--epochs", "2", "--kg-epochs", "1", "--kg-dim", "16", "--encoder", "weightfree", "--no-progress"]
@@ -90,13 +91,20 @@ def test_drop_modality_zeroes_it_at_test_time(small_demo, tmp_path, capsys):
     assert read_result(next((tmp_path / "results").glob("*.json")))["drop"] == "poster"
 
 
+def _cells(*argv: str):
+    return spec_from_args(build_parser().parse_args(list(argv)))[0].cells()
+
+
 def test_suite_plans_the_papers_cells():
-    args = build_parser().parse_args(["--suite", "table4", "--models", "gmu"])
-    cells = plan_cells(args)
+    cells = _cells("--suite", "table4", "--models", "gmu")
     assert [c.kg_model for c in cells[:6]] == ["RotatE", "TransH", "TransR", "TransD", "ComplEx", "ConvE"]
     assert cells[-1].model == "gmu"
-    tau = plan_cells(build_parser().parse_args(["--suite", "tau"]))
+    tau = _cells("--suite", "tau")
     assert [c.config["temperature"] for c in tau] == [0.05, 0.1, 0.3, 0.5, 0.7, 0.9]
+
+
+def test_an_alias_plans_and_records_its_canonical_model_once():
+    assert [c.model for c in _cells("--models", "gmu-3", "idkg-gmu-no-gcacl", "idkg-jaccard-supcon")] == ["gmu-3", "idkg-mcl"]
 
 
 def test_bad_input_is_one_line_error(tmp_path, capsys):
@@ -178,29 +186,18 @@ def test_edited_data_is_recomputed_unchanged_data_is_served(editable_demo, tmp_p
 
 
 def test_changed_trainer_or_kg_setting_is_recomputed(small_demo, tmp_path, capsys, monkeypatch):
-    from idkg import embedding
-
     calls = _count_jobs(monkeypatch)
     assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
     assert _run(small_demo, tmp_path, "--models", "late-fusion", "--batch-size", "32", capsys=capsys)[0] == 0
     assert len(calls) == 2
-    # a KG-embedding default the result does not record (negatives per positive) still keys the cell
-    monkeypatch.setitem(embedding.embed_kg.__kwdefaults__, "num_negs_per_pos", 2)
-    assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
+    # a KG-embedding setting the result's flat config does not name (negatives per positive) still
+    # keys the cell: the whole resolved spec does
+    spec, options = spec_from_args(build_parser().parse_args(["--dataset", str(small_demo), "--out", str(tmp_path), *FAST, "--models", "late-fusion"]))
+    negs = dataclasses.replace(spec, kg=dataclasses.replace(spec.kg, embedding=dataclasses.replace(spec.kg.embedding, num_negs_per_pos=2)))
+    harness.run_benchmark(negs, options)
     assert len(calls) == 3
-    monkeypatch.setitem(embedding.embed_kg.__kwdefaults__, "num_negs_per_pos", 1)
-    assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
+    harness.run_benchmark(spec, options)
     assert len(calls) == 3  # back to the first settings: its cell is still there
-
-
-def test_settings_of_reads_defaults_and_overlays_given_values():
-    from benchmarks.cells import settings_of
-
-    def fit(data, *, lr: float = 1e-3, epochs: int = 5, seed: int = 0, device: str = "cpu", progress: bool = True):
-        return data
-
-    assert settings_of(fit) == {"lr": 1e-3, "epochs": 5}  # run-only arguments do not key a result
-    assert settings_of(fit, {"epochs": 9, "temperature": 0.3}) == {"lr": 1e-3, "epochs": 9}
 
 
 @pytest.mark.parametrize(
@@ -300,3 +297,16 @@ def test_seed_independent_probes_are_fitted_once_per_run(small_demo, tmp_path, c
     record = read_result(next((tmp_path / "results").glob("*probe-text*.json")))
     macros = [s["metrics"]["macro"] for s in record["per_seed"]]
     assert len(macros) == 3 and macros[0] == macros[1] == macros[2]
+
+
+def test_a_missing_gpu_is_one_line_without_encoder_advice(tmp_path, capsys, monkeypatch):
+    """--device cuda on a CPU machine names the device, not the encoder (the defaulted-CLIP hint
+    is for encoders only)."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    rc = main(["--dataset", "demo", "--data-root", str(tmp_path), "--models", "idkg", "--device", "cuda",
+               "--out", str(tmp_path / "out"), "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 2 and err.startswith("error: device 'cuda' requested but torch sees no CUDA GPU")
+    assert "--encoder" not in err

@@ -18,6 +18,10 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SPEC = InputSpec(16, 12, 8, mean_kg_count=2.0, mean_kg_degree=6.0)
 
+#: The plain recipe these hand-computed checks assume: threshold 0.5, checkpoint by dev macro-F1,
+#: unweighted BCE, no early stopping (the run's recipe, TrainSpec, differs).
+PLAIN = {"threshold": "fixed", "select": "f1", "class_weight": "none", "patience": 0}
+
 
 def data(n: int, seed: int, signal: float = 2.0) -> TensorSet:
     g = torch.Generator().manual_seed(seed)
@@ -37,7 +41,7 @@ def test_training_learns_and_keeps_the_best_dev_epoch():
     tr, dev = data(400, 1), data(150, 2)
     model = build_model("concat", SPEC)
     before = macro_f1(dev.labels, predict_proba(model, dev))
-    res = train(model, tr, dev, epochs=6, batch_size=32, lr=1e-2, progress=False)
+    res = train(model, tr, dev, epochs=6, batch_size=32, lr=1e-2, progress=False, **PLAIN)
     scores = [h["dev_macro_f1"] for h in res.history]
     assert res.best_dev_macro_f1 == max(scores) and scores[res.best_epoch - 1] == max(scores)
     assert res.best_dev_macro_f1 > before + 0.2
@@ -48,13 +52,13 @@ def test_training_learns_and_keeps_the_best_dev_epoch():
 def test_select_loss_keeps_the_epoch_with_the_lowest_dev_bce():
     tr, dev = data(400, 1), data(150, 2)
     model = build_model("concat", SPEC)
-    res = train(model, tr, dev, epochs=6, batch_size=32, lr=1e-2, progress=False, select="loss")
+    res = train(model, tr, dev, epochs=6, batch_size=32, lr=1e-2, progress=False, **{**PLAIN, "select": "loss"})
     scores = [h["dev_score"] for h in res.history]  # minus the dev BCE
     assert scores[res.best_epoch - 1] == max(scores)
     p = np.clip(predict_proba(model, dev), 1e-7, 1 - 1e-7)
     y = dev.labels.numpy()
     assert float(np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))) == pytest.approx(max(scores), abs=1e-5)  # best state loaded
-    with pytest.raises(ValueError, match="'select' metric must be one of f1, loss, ap"):
+    with pytest.raises(ValueError, match="'select' setting must be one of f1, loss, ap"):
         train(model, tr, dev, epochs=1, progress=False, select="auc")
 
 
@@ -135,7 +139,7 @@ def test_ema_keeps_the_moving_average_of_the_weights():
     tr, dev = data(8, 1), data(20, 2)
     decay, lr = 0.6, 0.05
     kept = _Linear()
-    train(kept, tr, dev, epochs=1, batch_size=4, lr=lr, weight_decay=0.0, progress=False, ema=decay)
+    train(kept, tr, dev, epochs=1, batch_size=4, lr=lr, weight_decay=0.0, progress=False, ema=decay, class_weight="none")
     # by hand: the same two AdamW steps, then the average (the first update copies the weights)
     raw = _Linear()
     opt = torch.optim.AdamW(raw.parameters(), lr=lr, weight_decay=0.0)
@@ -151,7 +155,7 @@ def test_ema_keeps_the_moving_average_of_the_weights():
     for k, v in kept.state_dict().items():
         torch.testing.assert_close(v, expected[k])
         assert not torch.allclose(v, steps[1][k])  # not the raw last step
-    with pytest.raises(ValueError, match="'ema' decay must be in"):
+    with pytest.raises(ValueError, match=r"ema in \[0, 1\)"):
         train(_Linear(), tr, dev, epochs=1, progress=False, ema=1.0)
 
 
@@ -185,13 +189,13 @@ def test_balanced_class_weight_trains_on_the_positive_weighted_bce_of_the_traini
     for k, v in kept.state_dict().items():
         torch.testing.assert_close(v, raw.state_dict()[k])
     plain = _Weighable()
-    train(plain, tr, dev, epochs=1, batch_size=8, lr=0.05, weight_decay=0.0, progress=False)
+    train(plain, tr, dev, epochs=1, batch_size=8, lr=0.05, weight_decay=0.0, progress=False, class_weight="none")
     assert not torch.allclose(plain.fc.weight, kept.fc.weight)  # the weights changed the step
 
 
 def test_class_weight_refuses_unknown_values_and_models_that_take_no_weights():
     tr, dev = data(8, 1), data(20, 2)
-    with pytest.raises(ValueError, match="'class_weight' must be one of none, balanced"):
+    with pytest.raises(ValueError, match="'class_weight' setting must be one of none, balanced"):
         train(_Weighable(), tr, dev, epochs=1, progress=False, class_weight="inverse")
     with pytest.raises(ValueError, match="takes no class weights; run it with --class-weight none"):
         train(_Linear(), tr, dev, epochs=1, progress=False, class_weight="balanced")

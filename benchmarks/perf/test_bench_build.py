@@ -87,7 +87,7 @@ def test_tsv_peak_memory_does_not_grow_with_the_file(tsv_files):
 
 
 def test_cinemagoer_sqlite_import_for_comparison(benchmark, tmp_path):
-    """The alternative we measured and did not pick (see mmimdb2/build/tsv.py)."""
+    """The alternative we measured and did not pick (see mmimdb2/builder/tsv.py)."""
     from imdb.parser.s3.importer import import_dir
 
     src = tmp_path / "src"

@@ -1,0 +1,265 @@
+"""The run specification: everything that defines a result, typed, with every default written once.
+
+A :class:`RunSpec` (data, encoder, KG, training, models or an experiment, seeds, drop) is built by
+the command line and by Python callers alike, and is the only input of the harness besides
+:class:`RunOptions` (where and how to run, which never changes a number). Each planned cell
+resolves to a :class:`CellSpec`: the model's full config, the training settings it gets after its
+own departures, the KG embedding and encoder actually used. The cell spec is stored verbatim in
+every result (``record["spec"]``) and keys the cell's cache entry, so nothing that changes a
+result can be left out of either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from benchmarks.protocols import PROTOCOLS
+from benchmarks.suites import Cell
+from idkg.embedding_spec import PAPER, EmbeddingSpec
+from mmimdb2.metrics import CLASS_WEIGHTS, SELECTION_METRICS, THRESHOLD_POLICIES
+
+#: Modalities a run can remove at test time.
+DROPS: tuple[str, ...] = ("poster", "plot", "kg")
+#: The demo's encoder (fast, no weights); every real dataset defaults to the paper's CLIP.
+DEMO_ENCODER = "weightfree"
+PAPER_ENCODER = "clip"
+
+
+def _choice(owner: str, name: str, value: Any, choices: Sequence[Any]) -> None:
+    if value not in choices:
+        raise ValueError(f"The '{name}' {owner} must be one of {', '.join(map(str, choices))}. Got {value!r} instead.")
+
+
+def _typed(owner: str, name: str, value: Any, kind: type | tuple[type, ...]) -> None:
+    """A bool is not a number here, and an int is a valid float."""
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)))
+    if not ok:
+        raise ValueError(f"The '{name}' {owner} must be {getattr(kind, '__name__', kind)}. Got {value!r} instead.")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which movies and which split: a dataset name (``demo``, ``mmimdb``, ``mmimdb2``) or folder,
+    a split variant or folder, and the protocol (``fixed``, or ``authors`` to measure its leakage)."""
+
+    dataset: str = "demo"
+    split: str = "default"
+    protocol: str = "fixed"
+
+    def __post_init__(self) -> None:
+        _choice("protocol", "protocol", self.protocol, PROTOCOLS)
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """The frozen feature encoder; ``None`` means the dataset's default (:meth:`resolved`)."""
+
+    name: str | None = None
+
+    def resolved(self, dataset: str) -> EncoderSpec:
+        """weightfree on the demo (fast, no weights); the paper's CLIP on every real dataset."""
+        return self if self.name else EncoderSpec(DEMO_ENCODER if dataset == "demo" else PAPER_ENCODER)
+
+
+@dataclass(frozen=True)
+class KGSpec:
+    """The train-only KG's embedding, and K >= 2 for cross-fitted KG inputs of training rows (0: plain)."""
+
+    embedding: EmbeddingSpec = field(default_factory=EmbeddingSpec)
+    cross_fit: int = 0
+
+    def __post_init__(self) -> None:
+        if self.cross_fit != 0 and self.cross_fit < 2:
+            raise ValueError(f"The 'kg_cross_fit' setting must be 0 or >= 2. Got {self.cross_fit!r} instead.")
+
+    def recorded(self) -> dict[str, Any]:
+        """What a result's flat config names beyond the KG model, dim and epochs: the changed settings."""
+        changed = {k: v for k, v in self.embedding.changed().items() if k not in ("model", "dim", "epochs")}
+        out = {f"kg_{k}": v for k, v in changed.items()}
+        return out | ({"kg_cross_fit": self.cross_fit} if self.cross_fit else {})
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """The training recipe of every torch model, chosen on real movies by cross-validation on
+    train + dev (realdev yts800, offline encoders; figures in docs/training.md).
+
+    ``threshold`` is the decision-threshold policy (:data:`mmimdb2.metrics.THRESHOLD_POLICIES`),
+    ``select`` what picks the checkpoint on dev, ``ema`` the weight-average decay (0: off),
+    ``class_weight`` ``balanced`` to weigh each genre's positives by n_negative / n_positive.
+    Estimators (the probes) use only :data:`ESTIMATOR_SETTINGS`.
+    """
+
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    patience: int = 8
+    threshold: str = "global"
+    select: str = "loss"
+    ema: float = 0.0
+    class_weight: str = "balanced"
+
+    def __post_init__(self) -> None:
+        for name, kind in (("epochs", int), ("batch_size", int), ("patience", int)):
+            _typed("setting", name, getattr(self, name), kind)
+        for name in ("lr", "weight_decay", "ema"):
+            _typed("setting", name, getattr(self, name), (int, float))
+        _choice("setting", "threshold", self.threshold, THRESHOLD_POLICIES)
+        _choice("setting", "select", self.select, SELECTION_METRICS)
+        _choice("setting", "class_weight", self.class_weight, CLASS_WEIGHTS)
+        if self.epochs < 1 or self.batch_size < 2 or self.patience < 0:
+            raise ValueError(
+                f"The training settings need epochs >= 1, batch_size >= 2 and patience >= 0. "
+                f"Got epochs={self.epochs}, batch_size={self.batch_size}, patience={self.patience} instead."
+            )
+        if not self.lr > 0 or self.weight_decay < 0 or not 0.0 <= self.ema < 1.0:
+            raise ValueError(
+                f"The training settings need lr > 0, weight_decay >= 0 and ema in [0, 1). "
+                f"Got lr={self.lr}, weight_decay={self.weight_decay}, ema={self.ema} instead."
+            )
+
+
+#: The training settings an estimator (a scikit-learn probe) takes; the rest do not apply to it.
+ESTIMATOR_SETTINGS: tuple[str, ...] = ("threshold", "class_weight")
+TRAIN_SETTINGS: tuple[str, ...] = tuple(f.name for f in fields(TrainSpec))
+
+
+def check_train_settings(given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` training settings checked by name and value (one line naming the key otherwise)."""
+    unknown = sorted(set(given) - set(TRAIN_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown training setting(s) {unknown}; settings are: {', '.join(TRAIN_SETTINGS)}")
+    replace(TrainSpec(), **given)  # validates every value
+    return dict(given)
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """What one result is: stored verbatim as ``record["spec"]`` and hashed into its cache key."""
+
+    data: DataSpec
+    encoder: str
+    kg: KGSpec
+    #: The resolved training settings this model takes (all of TrainSpec, or ESTIMATOR_SETTINGS).
+    train: Mapping[str, Any]
+    model: str
+    #: The model's full resolved config (presets, overrides and its config dataclass's defaults).
+    config: Mapping[str, Any]
+    drop: str | None = None
+    experiment: str | None = None
+
+    def recorded_config(self) -> dict[str, Any]:
+        """A result's flat ``model.config``: the model config, its training settings and the KG
+        settings that differ from the defaults (what the leaderboard's identity compares)."""
+        return {**self.config, **self.train, **self.kg.recorded()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(obj: Any) -> Any:
+    """Mappings, tuples and dataclasses to JSON-ready dicts and lists (keys sorted on write)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: which models (or which paper experiment) on which data, with which settings.
+
+    ``train`` holds the training settings the caller gives; the others are each model's recipe
+    (:class:`TrainSpec` defaults with the model's own registered departures). ``overrides`` are
+    model config overrides applied to every model (``--set``).
+    """
+
+    models: tuple[str, ...] = ()
+    experiment: str | None = None
+    seeds: tuple[int, ...] = (0,)
+    data: DataSpec = field(default_factory=DataSpec)
+    encoder: EncoderSpec = field(default_factory=EncoderSpec)
+    kg: KGSpec = field(default_factory=KGSpec)
+    train: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    drop: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "models", tuple(self.models))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        object.__setattr__(self, "train", MappingProxyType(check_train_settings(self.train)))
+        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+        if not self.seeds:
+            raise ValueError("The 'seeds' of a run must hold at least one seed.")
+        bad = [s for s in self.seeds if not 0 <= s < 2**32]
+        if bad or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"The 'seeds' must be distinct integers in [0, 2**32). Got {list(self.seeds)} instead.")
+        if self.drop is not None:
+            _choice("setting", "drop", self.drop, DROPS)
+
+    def resolved_encoder(self) -> str:
+        return self.encoder.resolved(self.data.dataset).name  # type: ignore[return-value]
+
+    def cells(self) -> list[Cell]:
+        """The cells to run: the experiment's, then each model, aliases resolved, without duplicates.
+
+        An unknown model or experiment name is one line before any data is loaded; so is an empty plan.
+        """
+        from benchmarks.registry import MODEL_REGISTRY
+        from benchmarks.suites import suite_cells
+
+        planned: list[Cell] = []
+        if self.experiment:
+            planned += [Cell(c.model, {**c.config, **self.overrides}, c.kg_model) for c in suite_cells(self.experiment)]
+        planned += [Cell(m, dict(self.overrides)) for m in self.models]
+        if not planned:
+            raise ValueError("nothing to run: give --models M [M ...] or --suite NAME (see --list-models)")
+        seen, unique = set(), []
+        for c in planned:
+            c = Cell(MODEL_REGISTRY.canonical(c.model), c.config, c.kg_model)
+            key = (c.model, tuple(sorted(c.config.items())), c.kg_model)
+            if key not in seen:
+                seen.add(key)
+                unique.append(c)
+        return unique
+
+    def cell_spec(self, cell: Cell) -> CellSpec:
+        """The resolved spec of one planned cell (see :class:`CellSpec`)."""
+        from benchmarks.registry import model_config, model_entry
+
+        entry = model_entry(cell.model)
+        recipe = {**dataclasses.asdict(TrainSpec()), **entry.extra.get("train", {}), **self.train}
+        train = dataclasses.asdict(TrainSpec(**recipe))
+        if entry.extra.get("estimator"):
+            train = {k: train[k] for k in ESTIMATOR_SETTINGS}
+        kg = self.kg if not cell.kg_model else replace(self.kg, embedding=replace(self.kg.embedding, model=cell.kg_model))
+        return CellSpec(
+            data=self.data, encoder=self.resolved_encoder(), kg=kg, train=train, model=entry.name,
+            config=model_config(cell.model, cell.config), drop=self.drop, experiment=self.experiment,
+        )  # fmt: skip
+
+    def with_paper_kg(self) -> RunSpec:
+        """This spec with the paper's KG embedding training (SGD, lr 0.5, 500 epochs, batch 100)."""
+        emb = replace(PAPER, model=self.kg.embedding.model, dim=self.kg.embedding.dim)
+        return replace(self, kg=replace(self.kg, embedding=emb))
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where and how a run goes; none of these changes a result."""
+
+    out: Path = Path("runs")
+    cache_dir: Path | None = None
+    data_root: Path | None = None
+    device: str = "auto"
+    force: bool = False
+    submit: bool = False
+    progress: bool = True
+    verbose: bool = False
