@@ -31,6 +31,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from idkg.inputs import InputSpec
 from idkg.model import check_param, make_config
+from mmimdb2.metrics import check_class_weight, dev_score
 
 #: Batch keys an estimator may read.
 FEATURE_KEYS: tuple[str, ...] = ("text", "image", "kg", "people")
@@ -50,8 +51,6 @@ class ArrayEstimator(Protocol):
 
 
 def _dev_macro_f1(y: np.ndarray, proba: np.ndarray, threshold: str) -> float:
-    from benchmarks.trainer import dev_score  # lazy: keeps torch out of the import
-
     return dev_score(y, proba, "f1", threshold)
 
 
@@ -122,8 +121,6 @@ class LogisticProbe:
     ) -> dict:
         """Fit one pipeline per C of the grid on train, keep the best by dev macro-F1.
         ``class_weight="balanced"``: sklearn's class weights in every genre's regression."""
-        from benchmarks.trainer import check_class_weight  # lazy: keeps torch out of the import
-
         check_class_weight(class_weight)
         x, xd = _stack(train, self.config.features), _stack(dev, self.config.features)
         scores = {}

@@ -75,7 +75,8 @@ def fit_and_predict(
 
     from baselines.probes import is_estimator
     from benchmarks.registry import build_model
-    from benchmarks.trainer import predict_proba, select_threshold, train
+    from benchmarks.trainer import predict_proba, train
+    from mmimdb2.metrics import select_threshold
 
     # every factory initialises its parameters from its own ``seed``; the trainer seeds the batch order
     model = build_model(cell.model, prep.spec, **{**cell.config, "seed": seed})
@@ -114,8 +115,8 @@ def train_and_evaluate(
     The decision threshold(s) are chosen on dev by ``config["threshold"]`` and recorded in the
     entry (a float, or ``{genre: threshold}`` for the per-genre policy).
     """
-    from benchmarks.metrics import evaluate
     from mmimdb2.genres import GENRES
+    from mmimdb2.metrics import evaluate
 
     fit = fit_and_predict(cell, config, prep, seed=seed, device=device, drop=drop, progress=progress, memo=memo)
     threshold = fit["threshold"]
@@ -133,7 +134,7 @@ def run_benchmark(args: argparse.Namespace, cells: list[Cell], *, kg: KGSettings
     """Run every (cell, seed) job not already done; write merged results; return the table."""
     import mmimdb2
     from benchmarks.encoders import get_encoder, resolve_device
-    from benchmarks.metrics import head_tail_genres
+    from mmimdb2.metrics import head_tail_genres
     from benchmarks.cells import cell_key, cell_path, read_cell
     from leaderboard.results import make_result, merge_results, result_filename, submit_result, write_result
 

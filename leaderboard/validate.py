@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.metrics import SCALAR_METRICS, aggregate
 from leaderboard.results import (
     AUTHORS_PREFIX,
     LEADERBOARD_DIR,
@@ -40,6 +39,7 @@ from leaderboard.results import (
 )
 from leaderboard.splits import SplitsRegistryError, known_splits, names_for
 from mmimdb2.genres import GENRES
+from mmimdb2.metrics import SCALAR_METRICS, aggregate
 
 #: Largest allowed difference between a stored aggregate and the one recomputed from per-seed scores.
 TOLERANCE = 1e-6

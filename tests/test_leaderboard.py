@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.metrics import aggregate
 from leaderboard import render, validate
 from leaderboard.results import (
     LEADERBOARD_DIR,
@@ -29,6 +28,7 @@ from leaderboard.results import (
 from leaderboard.splits import add_split, known_splits, packaged_entries
 from leaderboard.splits import main as splits_main
 from mmimdb2.genres import GENRES
+from mmimdb2.metrics import aggregate
 from mmimdb2.splits import Split
 
 MODELS = {"idkg", "gmu", "idkg-no-kg", "idkg-mulcon", "idkg-gmu"}
