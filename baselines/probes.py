@@ -29,6 +29,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from baselines.fusion import best_weights
 from idkg.inputs import InputSpec
 from idkg.model import check_param, make_config
 from mmimdb2.metrics import check_class_weight, dev_score
@@ -179,8 +180,6 @@ class ProbeLateFusion:
         threshold: str = "fixed", class_weight: str = "none",
     ) -> dict:
         """Fit each modality's probe, then choose the weights of their average on dev macro-F1."""
-        from baselines.fusion import best_weights  # lazy: keeps torch out of the import
-
         cfg = self.config
         chosen = {}
         for m in cfg.modalities:
