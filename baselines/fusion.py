@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from idkg.inputs import InputSpec
 from idkg.model import Aligner, bce, check_modalities, check_param, make_config, make_head, modality_dim, seeded
+from mmimdb2.metrics import macro_f1, select_threshold
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,6 @@ def simplex_grid(n: int, step: float) -> list[tuple[float, ...]]:
 def best_weights(n: int, step: float, proba_of: Callable[[tuple[float, ...]], np.ndarray], labels, threshold: str) -> tuple[float, ...]:
     """The weights on the simplex grid whose combined dev probabilities ``proba_of(w)`` score the
     best dev macro-F1 at the run's threshold policy; ties keep the weights closest to equal."""
-    from benchmarks.trainer import macro_f1, select_threshold
-
     best = None
     for w in simplex_grid(n, step):
         proba = proba_of(w)

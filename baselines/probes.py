@@ -29,8 +29,10 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from baselines.fusion import best_weights
 from idkg.inputs import InputSpec
 from idkg.model import check_param, make_config
+from mmimdb2.metrics import check_class_weight, dev_score
 
 #: Batch keys an estimator may read.
 FEATURE_KEYS: tuple[str, ...] = ("text", "image", "kg", "people")
@@ -50,8 +52,6 @@ class ArrayEstimator(Protocol):
 
 
 def _dev_macro_f1(y: np.ndarray, proba: np.ndarray, threshold: str) -> float:
-    from benchmarks.trainer import dev_score  # lazy: keeps torch out of the import
-
     return dev_score(y, proba, "f1", threshold)
 
 
@@ -122,8 +122,6 @@ class LogisticProbe:
     ) -> dict:
         """Fit one pipeline per C of the grid on train, keep the best by dev macro-F1.
         ``class_weight="balanced"``: sklearn's class weights in every genre's regression."""
-        from benchmarks.trainer import check_class_weight  # lazy: keeps torch out of the import
-
         check_class_weight(class_weight)
         x, xd = _stack(train, self.config.features), _stack(dev, self.config.features)
         scores = {}
@@ -182,8 +180,6 @@ class ProbeLateFusion:
         threshold: str = "fixed", class_weight: str = "none",
     ) -> dict:
         """Fit each modality's probe, then choose the weights of their average on dev macro-F1."""
-        from baselines.fusion import best_weights  # lazy: keeps torch out of the import
-
         cfg = self.config
         chosen = {}
         for m in cfg.modalities:

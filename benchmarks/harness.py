@@ -44,7 +44,8 @@ def fit_and_predict(
 
     from baselines.probes import is_estimator
     from benchmarks.registry import build_model
-    from benchmarks.trainer import TrainSpec, predict_proba, train
+    from benchmarks.spec import TrainSpec
+    from benchmarks.trainer import predict_proba, train
     from leaderboard.results import digest
     from mmimdb2.metrics import select_threshold
 

@@ -4,7 +4,7 @@ Cached features fit in memory, so all rows live on the device as tensors from th
 epoch is one seeded permutation of the rows and batches are contiguous slices of the permuted
 tensors. No DataLoader, no per-sample Python. The checkpoint kept is the epoch with the best dev
 macro-F1 (sklearn's ``f1_score``) at the decision threshold of
-the run's policy (:func:`select_threshold`: 0.5 as in the paper, or chosen on dev), with
+the run's policy (:func:`mmimdb2.metrics.select_threshold`: 0.5 as in the paper, or chosen on dev), with
 optional early stopping (``patience``). The training recipe (lr, weight decay, epochs, patience,
 threshold policy) is chosen on real movies; see :class:`benchmarks.spec.TrainSpec`.
 """
@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import f1_score
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from benchmarks.spec import TRAIN_SETTINGS, TrainSpec
+from mmimdb2.metrics import balanced_pos_weight, dev_score
 
 
 class TrainingError(RuntimeError):
@@ -122,100 +122,11 @@ def predict_proba(model: nn.Module, data: TensorSet, batch_size: int = 4096) -> 
     return torch.cat(out).numpy()
 
 
-def _label_array(labels: np.ndarray | Tensor) -> np.ndarray:
-    """0/1 labels as an int numpy array, from a tensor on any device or an array."""
-    return (labels.cpu().numpy() if isinstance(labels, Tensor) else np.asarray(labels)).astype(int)
-
-
-def macro_f1(labels: np.ndarray | Tensor, proba: np.ndarray, threshold: float | np.ndarray = 0.5) -> float:
-    """Macro-F1 over genres at ``threshold`` (one value, or one per genre; genres with no positive
-    and no prediction count as 0)."""
-    y = _label_array(labels)
-    return float(f1_score(y, (proba >= threshold).astype(int), average="macro", zero_division=0))
-
-
-#: How the decision threshold is set: 0.5 (the paper), one threshold chosen on dev, or one per genre.
-THRESHOLD_POLICIES: tuple[str, ...] = ("fixed", "global", "per-genre")
-#: Candidate thresholds searched on dev.
-THRESHOLD_GRID: np.ndarray = np.round(np.arange(0.05, 0.951, 0.05), 2)
-
-
-def _best_on_grid(scores: np.ndarray) -> float:
-    """The grid threshold with the best score; ties go to the one closest to 0.5."""
-    best = scores.max()
-    ties = THRESHOLD_GRID[np.isclose(scores, best)]
-    return float(ties[np.argmin(np.abs(ties - 0.5))])
-
-
-def select_threshold(labels: np.ndarray | Tensor, proba: np.ndarray, policy: str = "global") -> float | np.ndarray:
-    """The decision threshold(s) of ``policy`` chosen on dev ``labels`` / ``proba``.
-
-    ``fixed``: 0.5. ``global``: the grid value with the best dev macro-F1. ``per-genre``: for each
-    genre the grid value with the best dev F1 of that genre; a genre without a dev positive keeps
-    the global threshold (its F1 is 0 whatever the threshold). Returns a float, or a (C,) array.
-    """
-    if policy not in THRESHOLD_POLICIES:
-        raise ValueError(f"The 'threshold' policy must be one of {', '.join(THRESHOLD_POLICIES)}. Got {policy!r} instead.")
-    if policy == "fixed":
-        return 0.5
-    y = _label_array(labels)
-    proba = np.asarray(proba)
-    best_global = _best_on_grid(np.array([macro_f1(y, proba, t) for t in THRESHOLD_GRID]))
-    if policy == "global":
-        return best_global
-    out = np.full(y.shape[1], best_global)
-    for g in np.flatnonzero(y.sum(axis=0) > 0):
-        per = [f1_score(y[:, g], (proba[:, g] >= t).astype(int), zero_division=0) for t in THRESHOLD_GRID]
-        out[g] = _best_on_grid(np.array(per))
-    return out
-
-
-#: What picks the checkpoint (and drives early stopping) on dev: macro-F1 at the run's threshold
-#: policy, the dev binary cross-entropy (lower is better), or the macro average precision.
-SELECTION_METRICS: tuple[str, ...] = ("f1", "loss", "ap")
-
-
-def dev_score(labels: np.ndarray | Tensor, proba: np.ndarray, metric: str, threshold: str = "fixed") -> float:
-    """The checkpoint score of ``metric`` on dev (higher is better; ``loss`` is negated BCE).
-
-    ``ap`` averages sklearn's ``average_precision_score`` over the genres with a dev positive
-    (a genre without one has no defined AP).
-    """
-    y = _label_array(labels)
-    if metric == "f1":  # at the probabilities' own precision, as every threshold is compared
-        return macro_f1(y, proba, select_threshold(y, proba, threshold))
-    proba = np.asarray(proba, dtype=np.float64)
-    if metric == "loss":
-        p = np.clip(proba, 1e-7, 1 - 1e-7)
-        return float(np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-    if metric == "ap":
-        from sklearn.metrics import average_precision_score
-
-        cols = np.flatnonzero(y.sum(axis=0) > 0)
-        return float(average_precision_score(y[:, cols], proba[:, cols], average="macro")) if len(cols) else 0.0
-    raise ValueError(f"The 'select' metric must be one of {', '.join(SELECTION_METRICS)}. Got {metric!r} instead.")
-
-
-#: How each genre's positive terms are weighted in the training loss: plain BCE (``none``), or
-#: ``balanced``: by n_negative / n_positive over the training rows (:func:`genre_pos_weight`).
-CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
-
-
-def check_class_weight(class_weight: str) -> None:
-    """The one-line error for an unknown ``class_weight`` (the trainer's and the probes')."""
-    if class_weight not in CLASS_WEIGHTS:
-        raise ValueError(f"The 'class_weight' must be one of {', '.join(CLASS_WEIGHTS)}. Got {class_weight!r} instead.")
-
-
 def genre_pos_weight(labels: np.ndarray | Tensor) -> Tensor:
-    """Per genre, n_negative / n_positive over the training rows: the ``pos_weight`` of
-    ``class_weight="balanced"`` (the ratio of sklearn's "balanced" class weights). A genre without
-    a positive or without a negative gets 1 (there is nothing to balance)."""
-    y = _label_array(labels)
-    pos = y.sum(axis=0).astype(np.float64)
-    neg = len(y) - pos
-    ratio = np.divide(neg, pos, out=np.ones_like(pos), where=(pos > 0) & (neg > 0))
-    return torch.as_tensor(ratio, dtype=torch.float32)
+    """Per genre, n_negative / n_positive over the training rows, as a float32 tensor: the
+    ``pos_weight`` of ``class_weight="balanced"`` (:func:`mmimdb2.metrics.balanced_pos_weight`;
+    a genre without a positive or without a negative gets 1)."""
+    return torch.as_tensor(balanced_pos_weight(labels), dtype=torch.float32)
 
 
 def _loss_fn(model: nn.Module, name: str, class_weight: str, labels: Tensor):
@@ -248,7 +159,7 @@ def train(
     the epoch with the best dev score.
 
     Dev macro-F1 is measured at the ``threshold`` policy's dev-chosen threshold(s) (see
-    :func:`select_threshold`; "fixed" is 0.5); ``select`` says which dev score picks the
+    :func:`mmimdb2.metrics.select_threshold`; "fixed" is 0.5); ``select`` says which dev score picks the
     checkpoint. ``patience`` > 0 stops early after that many epochs without a better dev score.
     The last batch of an epoch is dropped when it has a single row (BatchNorm cannot train on
     one); the next permutation covers that row. A non-finite loss raises :class:`TrainingError`

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import scipy.sparse as sp
 
 from mmimdb2.dataset import MovieDataset
 from mmimdb2.genres import GENRES
@@ -277,6 +278,33 @@ def kg_from_movies(movies: Sequence[Movie]) -> KnowledgeGraph:
 
 
 # ----------------------------------------------------------------------------------------------
+# Which of a movie's people the KG holds (the KG inputs' incidence matrix; the CLI's zero shares)
+
+
+def incidence(movies: Sequence[Movie], kg: KnowledgeGraph) -> sp.csr_matrix:
+    """(n_movies, n_entities) float32 CSR: entry (i, e) = how many of movie i's roles (director,
+    cast) person e fills, for people found in ``kg``."""
+    eid = kg.entity_to_id
+    rows: list[int] = []
+    cols: list[int] = []
+    for i, m in enumerate(movies):
+        for role in (m.directors, m.cast):
+            for key in dict.fromkeys(p.key for p in role):
+                e = eid.get(key)
+                if e is not None:
+                    rows.append(i)
+                    cols.append(e)
+    data = np.ones(len(rows), dtype=np.float32)
+    # duplicate (i, e) pairs (director who also acts) are summed by the CSR constructor
+    return sp.csr_matrix((data, (rows, cols)), shape=(len(movies), kg.num_entities), dtype=np.float32)
+
+
+def people_found(movies: Sequence[Movie], kg: KnowledgeGraph) -> np.ndarray:
+    """(n,) int64: N_d + N_c, the directors and cast of each movie found in ``kg``."""
+    return np.asarray(incidence(movies, kg).sum(axis=1)).ravel().astype(np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
 # Command line
 
 
@@ -318,8 +346,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.part != TRAIN_PART:  # fail before loading anything
             raise LeakageError(f"the knowledge graph must be built from training metadata only; got part {args.part!r}")
         import mmimdb2
-
-        from idkg.kg_inputs import people_found
 
         load = getattr(mmimdb2, "load", None)
         if load is None:

@@ -5,7 +5,8 @@ A movie's people are looked up in the train-only KG by :attr:`mmimdb2.schema.Per
 not in it (e.g. seen only at test time) contribute nothing. Directors and cast are summed as two
 sets, as in Eq. 3-4: a person credited twice in the same role counts once, a director who also
 acts counts once in each sum (N_d and N_c). All of it is one sparse movie x entity incidence
-matrix, so F^K = A @ E, N = A @ 1 and S = A @ degree, with no per-person Python loop over vectors.
+matrix (:func:`idkg.kg.incidence`), so F^K = A @ E, N = A @ 1 and S = A @ degree, with no per-person
+Python loop over vectors.
 """
 
 from __future__ import annotations
@@ -14,38 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
-from idkg.kg import KnowledgeGraph, genre_entity
+from idkg.kg import KnowledgeGraph, genre_entity, incidence
 from mmimdb2.genres import GENRES
 from mmimdb2.schema import Movie
 
 
 class KGInputsError(ValueError):
     """Embeddings that do not belong to the KG they are used with."""
-
-
-def incidence(movies: Sequence[Movie], kg: KnowledgeGraph) -> sp.csr_matrix:
-    """(n_movies, n_entities) float32 CSR: entry (i, e) = how many of movie i's roles (director,
-    cast) person e fills, for people found in ``kg``."""
-    eid = kg.entity_to_id
-    rows: list[int] = []
-    cols: list[int] = []
-    for i, m in enumerate(movies):
-        for role in (m.directors, m.cast):
-            for key in dict.fromkeys(p.key for p in role):
-                e = eid.get(key)
-                if e is not None:
-                    rows.append(i)
-                    cols.append(e)
-    data = np.ones(len(rows), dtype=np.float32)
-    # duplicate (i, e) pairs (director who also acts) are summed by the CSR constructor
-    return sp.csr_matrix((data, (rows, cols)), shape=(len(movies), kg.num_entities), dtype=np.float32)
-
-
-def people_found(movies: Sequence[Movie], kg: KnowledgeGraph) -> np.ndarray:
-    """(n,) int64: N_d + N_c, the directors and cast of each movie found in ``kg``."""
-    return np.asarray(incidence(movies, kg).sum(axis=1)).ravel().astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)

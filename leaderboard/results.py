@@ -27,9 +27,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from benchmarks.metrics import aggregate
 from mmimdb2.genres import GENRES
 from mmimdb2.io import BadJSON, atomic_write_json, read_json
+from mmimdb2.metrics import aggregate
 from mmimdb2.splits import PARTS, Split
 
 SCHEMA_VERSION = 1
@@ -287,9 +287,9 @@ def make_result(
     """Build one result record (schema version 1) and check it against the schema.
 
     ``per_seed``: one ``{"seed", "metrics", "best_epoch"}`` per seed, ``metrics`` from
-    :func:`benchmarks.metrics.evaluate`; the aggregate is computed here. ``kg``: ``{"model",
+    :func:`mmimdb2.metrics.evaluate`; the aggregate is computed here. ``kg``: ``{"model",
     "dim", "epochs", "hits_at_10"}`` or ``None``. ``head_tail``: from
-    :func:`benchmarks.metrics.head_tail_genres` of the training labels. ``config``: the model's
+    :func:`mmimdb2.metrics.head_tail_genres` of the training labels. ``config``: the model's
     config (a dataclass or a dict). ``wall_time_s``: seconds per stage (missing stages count 0;
     ``total`` defaults to the sum). ``code`` / ``hardware`` / ``created`` default to this checkout,
     this machine (with ``device``) and now. ``spec``: the run specification that produced the

@@ -4,14 +4,14 @@ Each file is read bounded (a regular file of at most 1 MiB, nested at most 16 le
 against ``schema.json`` (strict patterns for every text that reaches the README) and then for what
 a schema cannot say: no NaN, the split registered for the dataset (``splits.json``) under the name
 the file gives, the recorded split hash equal to the hash of its parts bound to its protocol (so a
-leaky authors-protocol row relabelled "fixed" fails), the model registered in
-:mod:`benchmarks.registry`, the 23 genres in canonical order, seeds matching the per-seed entries,
-the aggregate equal to the mean and population std of the per-seed scores (tolerance 1e-6),
-authors-protocol rows marked as such, the file named by its result key, and no two files with the
-same key. Problems are listed as ``<file>: <field>: <message>`` (the first
-:data:`SHOWN_PROBLEMS`, all with ``--verbose``); files in ``submissions/`` that are not results are
-skipped and counted (named with ``--verbose``). Exit status 1 if any file is invalid, else 0 with a
-one-line summary.
+leaky authors-protocol row relabelled "fixed" fails), the 23 genres in canonical order, seeds
+matching the per-seed entries, the aggregate equal to the mean and population std of the per-seed
+scores (tolerance 1e-6), authors-protocol rows marked as such, the file named by its result key,
+and no two files with the same key. A model name is data: any name the schema's pattern accepts
+is valid (no model registry is consulted), so a result of a user's own model validates. Problems
+are listed as ``<file>: <field>: <message>`` (the first :data:`SHOWN_PROBLEMS`, all with
+``--verbose``); files in ``submissions/`` that are not results are skipped and counted (named with
+``--verbose``). Exit status 1 if any file is invalid, else 0 with a one-line summary.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.metrics import SCALAR_METRICS, aggregate
 from leaderboard.results import (
     AUTHORS_PREFIX,
     LEADERBOARD_DIR,
@@ -40,6 +39,7 @@ from leaderboard.results import (
 )
 from leaderboard.splits import SplitsRegistryError, known_splits, names_for
 from mmimdb2.genres import GENRES
+from mmimdb2.metrics import SCALAR_METRICS, aggregate
 
 #: Largest allowed difference between a stored aggregate and the one recomputed from per-seed scores.
 TOLERANCE = 1e-6
@@ -49,16 +49,18 @@ SHOWN_PROBLEMS = 20
 PLACEHOLDERS = frozenset({".gitkeep"})
 
 
-def registered_models() -> tuple[set[str] | None, str | None]:
-    """The model names of :mod:`benchmarks.registry`, or ``(None, reason)`` when it cannot be imported."""
-    try:
-        from benchmarks.registry import available_models
-    except ImportError as e:
-        return None, f"benchmarks.registry is not importable ({e}); model names were not checked"
-    try:
-        return set(available_models()), None
-    except Exception as e:  # a broken registry must not hide the other checks
-        return None, f"benchmarks.registry.available_models() failed ({e}); model names were not checked"
+def registered_models() -> tuple[None, None]:
+    """Always ``(None, None)``: no allow-list of model names, no warning.
+
+    Model names are data (the schema checks their pattern), so nothing is looked up; kept only
+    because :mod:`leaderboard.render` still calls it and passes the ``None`` on as ``models``.
+    """
+    return None, None
+
+
+def _check_no_models(models: object) -> None:
+    if models is not None:
+        raise TypeError("model names are no longer checked against a list of models; pass models=None (or leave it out)")
 
 
 def _non_finite(obj: Any, where: str = "") -> Iterable[str]:
@@ -162,9 +164,11 @@ def validate_record(
 ) -> list[str]:
     """Every problem of one record as ``"<field>: <message>"``; empty when it may be submitted.
 
-    ``known`` is the split registry, ``models`` the registered model names (None skips that
-    check), ``filename`` the file's name (checked against :func:`result_filename`).
+    ``known`` is the split registry, ``filename`` the file's name (checked against
+    :func:`result_filename`). ``models`` must be None: it stays in the signature for
+    :mod:`leaderboard.render`'s callers; model names are not checked against any list.
     """
+    _check_no_models(models)
     problems = [f"{w}: NaN or infinite value" for w in _non_finite(record)]
     labels = record.get("labels")
     if isinstance(labels, list) and labels != list(GENRES):
@@ -181,8 +185,6 @@ def validate_record(
     if schema:
         return problems
     problems += _check_split(record, known)
-    if models is not None and record["model"]["name"] not in models:
-        problems.append(f"model/name: {record['model']['name']!r} is not a registered model; registered: {', '.join(sorted(models))}")
     seeds = [e["seed"] for e in record["per_seed"]]
     if record["seeds"] != seeds:
         problems.append(f"seeds: {record['seeds']} do not match the per_seed entries {seeds}")
@@ -218,6 +220,7 @@ def validate_and_load(
     check_filenames: bool = True,
 ) -> tuple[dict[Path, list[str]], dict[Path, dict[str, Any]]]:
     """:func:`validate_files` and the records it read, so a caller renders exactly what was checked."""
+    _check_no_models(models)
     known = known_splits(leaderboard_dir)
     report: dict[Path, list[str]] = {}
     records: dict[Path, dict[str, Any]] = {}
@@ -300,11 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         files = [Path(f) for f in args.files]
     else:
         files, skipped = list_submissions(submissions_dir(lb))
-    models, warning = registered_models()
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
     try:
-        report, records = validate_and_load(files, leaderboard_dir=lb, models=models)
+        report, records = validate_and_load(files, leaderboard_dir=lb)
     except SplitsRegistryError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -11,8 +11,8 @@ import pytest
 import mmimdb2
 from idkg import kg as kgmod
 from idkg.embedding import KGEmbedding
-from idkg.kg import RELATIONS, KnowledgeGraph, LeakageError, build_kg, kg_from_movies
-from idkg.kg_inputs import KGInputsError, genre_embeddings, movie_kg_inputs, people_found
+from idkg.kg import RELATIONS, KnowledgeGraph, LeakageError, build_kg, kg_from_movies, people_found
+from idkg.kg_inputs import KGInputsError, genre_embeddings, movie_kg_inputs
 from mmimdb2.dataset import MovieDataset
 from mmimdb2.genres import GENRES
 from mmimdb2.schema import Movie, Person

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.metrics import aggregate
 from leaderboard import render, validate
 from leaderboard.results import (
     LEADERBOARD_DIR,
@@ -29,9 +28,9 @@ from leaderboard.results import (
 from leaderboard.splits import add_split, known_splits, packaged_entries
 from leaderboard.splits import main as splits_main
 from mmimdb2.genres import GENRES
+from mmimdb2.metrics import aggregate
 from mmimdb2.splits import Split
 
-MODELS = {"idkg", "gmu", "idkg-no-kg", "idkg-mulcon", "idkg-gmu"}
 SPLIT = Split("demo", {"train": ("tt0000001", "tt0000002", "tt0000003"), "dev": ("tt0000004",), "test": ("tt0000005", "tt0000006")})
 CODE = {"git": "v0.1.0-1-gabcdef0", "commit": "a" * 40, "dirty": False, "package": "0.1.0"}
 HW = {"device": "cpu", "cpu": "Test CPU (2 cores)", "gpu": None, "torch": "2.14.1"}
@@ -68,7 +67,7 @@ def lb(tmp_path) -> Path:
 
 
 def problems_of(rec: dict, **kw) -> list[str]:
-    return validate.validate_record(rec, known={"demo": {"demo": SPLIT.sha256}}, models=MODELS, **kw)
+    return validate.validate_record(rec, known={"demo": {"demo": SPLIT.sha256}}, **kw)
 
 
 # ----------------------------------------------------------------------------- records and schema
@@ -148,7 +147,7 @@ MALFORMED = {
     "mean not matching": (_set("aggregate/mean/macro", 0.7), "aggregate/mean/macro: 0.7 does not match the per-seed values (0.61)"),
     "std not matching": (_set("aggregate/std/per_genre/Drama", 0.3), "aggregate/std/per_genre/Drama"),
     "seeds not matching": (_set("seeds", [0, 5]), "seeds: [0, 5] do not match the per_seed entries [0, 1]"),
-    "unknown model": (_set("model/name", "bert"), "model/name: 'bert' is not a registered model"),
+    "malformed model name": (_set("model/name", "my model"), "model/name: 'my model' is not a plain name"),
     "authors row on fixed name": (_set("protocol", "authors"), "split/name: protocol 'authors' row claims the fixed split 'demo'"),
     "fixed row on authors name": (_set("split/name", "authors:demo"), "split/name: 'authors:demo' marks an authors-protocol split"),
     "split name not registered": (_set("split/name", "other"), "split/name: 'other' is not the name registered"),
@@ -165,6 +164,19 @@ def test_validator_rejects_each_malformed_variant(case):
     edit(rec)
     problems = problems_of(rec)
     assert any(expected in p for p in problems), problems
+
+
+def test_model_names_are_data_not_a_registry_lookup(lb, capsys):
+    """A user's own model validates whatever the registry holds: only the schema's name pattern applies."""
+    rec = record("my-own-model.v2")
+    assert problems_of(rec) == []
+    path = submit_result(rec, lb)
+    assert validate.main([str(path), "--leaderboard-dir", str(lb)]) == 0
+    captured = capsys.readouterr()
+    assert "ok: 1 submission(s) valid" in captured.out and "warning" not in captured.err
+    assert validate.registered_models() == (None, None)  # what leaderboard.render still passes on
+    with pytest.raises(TypeError, match="no longer checked"):
+        validate.validate_record(rec, known={"demo": {"demo": SPLIT.sha256}}, models={"idkg"})
 
 
 def test_validator_names_file_and_field_and_exits_1(lb, capsys):
@@ -190,7 +202,7 @@ def test_validator_flags_duplicates_and_misnamed_files(lb):
     first = submit_result(record("gmu", created="2026-01-01T00:00:00Z"), lb)
     copy = lb / "submissions" / "copy.json"
     write_result(record("gmu", created="2026-02-02T00:00:00Z", suite="table2"), copy)  # same cell, other run
-    report = validate.validate_files([first, copy], leaderboard_dir=lb, models=MODELS)
+    report = validate.validate_files([first, copy], leaderboard_dir=lb)
     assert any("duplicate of" in p and str(copy) in p for p in report[first])
     assert any(p.startswith("(file name): should be demo__gmu__") for p in report[copy])
 
@@ -198,7 +210,7 @@ def test_validator_flags_duplicates_and_misnamed_files(lb):
 def test_unreadable_file_is_reported_not_raised(lb):
     broken = lb / "submissions" / "broken.json"
     broken.write_text("{not json")
-    report = validate.validate_files([broken], leaderboard_dir=lb, models=MODELS)
+    report = validate.validate_files([broken], leaderboard_dir=lb)
     assert "cannot read a JSON result" in report[broken][0]
 
 
@@ -297,7 +309,7 @@ def _fill(lb: Path) -> None:
 
 def test_render_tables_and_plots(lb):
     _fill(lb)
-    files = render.render(lb, MODELS)
+    files = render.render(lb)
     readme = files["README.md"].decode()
     assert "| gmu | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 2 | hash:64 | RotatE (32d, 5 ep) | v0.1.0-1-gabcdef0 | Test CPU (2 cores) | 2026-11-25 |" in readme
     for title in ("Main comparison (Table 2)", "Ablations (Table 3)", "KG embedding models (Table 4)",
@@ -320,8 +332,8 @@ def test_render_is_deterministic(lb, tmp_path):
     _fill(lb)
     other = tmp_path / "lb2"
     shutil.copytree(lb, other)
-    render.write(lb, MODELS)
-    render.write(other, MODELS)
+    render.write(lb)
+    render.write(other)
     a = {p.relative_to(lb): p.read_bytes() for p in lb.rglob("*") if p.is_file()}
     b = {p.relative_to(other): p.read_bytes() for p in other.rglob("*") if p.is_file()}
     assert a == b and Path("README.md") in a
@@ -331,19 +343,19 @@ def test_check_catches_a_stale_readme_and_plots(lb, capsys):
     submit_result(record("gmu"), lb)
     assert render.main(["--check", "--leaderboard-dir", str(lb)]) == 1  # never rendered
     assert render.main(["--leaderboard-dir", str(lb)]) == 0
-    assert render.check(lb, MODELS, plots=True) == []
+    assert render.check(lb, plots=True) == []
     submit_result(record("idkg"), lb)  # a new submission makes the README stale
-    assert any("is stale" in p for p in render.check(lb, MODELS))
-    render.write(lb, MODELS)
+    assert any("is stale" in p for p in render.check(lb))
+    render.write(lb)
     (lb / "plots" / "extra.png").write_bytes(b"x")
-    assert render.check(lb, MODELS) == [f"{lb / 'plots' / 'extra.png'} is no longer rendered"]
-    render.write(lb, MODELS)  # removes the stale plot
+    assert render.check(lb) == [f"{lb / 'plots' / 'extra.png'} is no longer rendered"]
+    render.write(lb)  # removes the stale plot
     assert render.main(["--check", "--leaderboard-dir", str(lb)]) == 0
     capsys.readouterr()
 
 
 def test_empty_leaderboard_says_no_results_and_how_to_submit(lb):
-    readme = render.render(lb, MODELS)["README.md"].decode()
+    readme = render.render(lb)["README.md"].decode()
     assert "No results yet" in readme
     assert "## How to submit" in readme and "--submit" in readme and "pull request" in readme
 
@@ -353,7 +365,7 @@ def test_render_refuses_invalid_submissions(lb, capsys):
     rec["aggregate"]["mean"]["micro"] = 0.9
     (lb / "submissions" / result_filename(rec)).write_text(json.dumps(rec))
     with pytest.raises(render.RenderError, match="aggregate/mean/micro"):
-        render.render(lb, MODELS)
+        render.render(lb)
     assert render.main(["--leaderboard-dir", str(lb)]) == 2
     assert "error: invalid submissions" in capsys.readouterr().err
 
@@ -446,7 +458,7 @@ def test_relabelled_authors_result_fails_validation_and_render(lb, capsys):
     path = lb / "submissions" / result_filename(relabelled)
     path.write_text(json.dumps(relabelled))
     with pytest.raises(render.RenderError, match="relabelled as fixed"):
-        render.render(lb, MODELS)
+        render.render(lb)
     assert validate.main(["--leaderboard-dir", str(lb)]) == 1
     assert "relabelled as fixed" in capsys.readouterr().out
 
@@ -473,7 +485,7 @@ def test_merge_rebinds_cells_cached_before_the_binding():
 def test_deeply_nested_json_is_one_line_not_a_traceback(lb, capsys, depth):
     nested = lb / "submissions" / "nested.json"
     nested.write_text('{"a": ' * depth + "1" + "}" * depth)
-    report = validate.validate_files([nested], leaderboard_dir=lb, models=MODELS)
+    report = validate.validate_files([nested], leaderboard_dir=lb)
     assert len(report[nested]) == 1 and "nested" in report[nested][0] and "\n" not in report[nested][0]
     assert validate.main(["--leaderboard-dir", str(lb)]) == 1
     assert render.main(["--leaderboard-dir", str(lb)]) == 2
@@ -483,9 +495,9 @@ def test_deeply_nested_json_is_one_line_not_a_traceback(lb, capsys, depth):
 
 def test_oversized_submission_is_refused(lb):
     path = submit_result(record("gmu"), lb)
-    assert validate.validate_files([path], leaderboard_dir=lb, models=MODELS)[path] == []
+    assert validate.validate_files([path], leaderboard_dir=lb)[path] == []
     path.write_text(path.read_text() + " " * (50 * 1024 * 1024))  # still the same valid record, now 50 MB
-    report = validate.validate_files([path], leaderboard_dir=lb, models=MODELS)
+    report = validate.validate_files([path], leaderboard_dir=lb)
     assert report[path] == [f"cannot read a JSON result ({path.stat().st_size:,} bytes, over the 1,048,576-byte limit for a JSON file)"]
 
 
@@ -493,7 +505,7 @@ def test_result_with_too_many_values_is_refused_before_the_slow_schema_check(lb)
     big = record(config={"hidden": 64, "temperature": 0.1, "pad": [0] * 20_000})
     path = lb / "submissions" / result_filename(big)
     path.write_text(json.dumps(big))  # a few hundred KB: under the byte limit
-    report = validate.validate_files([path], leaderboard_dir=lb, models=MODELS)
+    report = validate.validate_files([path], leaderboard_dir=lb)
     assert report[path] == ["more than 20,000 JSON values; a 3-seed result holds ~350"]
 
 
@@ -514,7 +526,7 @@ def test_fifo_named_json_is_invalid_not_a_hang(lb):
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     try:
-        report = validate.validate_files([fifo], leaderboard_dir=lb, models=MODELS)
+        report = validate.validate_files([fifo], leaderboard_dir=lb)
     finally:
         os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # release the feeder if nothing read
         feeder.join(5)
@@ -599,12 +611,10 @@ def test_schema_text_patterns_match_the_code():
 
 
 def test_committed_submissions_are_valid():
-    models, _ = validate.registered_models()
     files = sorted((LEADERBOARD_DIR / "submissions").glob("*.json"))
-    report = validate.validate_files(files, models=models)
+    report = validate.validate_files(files)
     assert {str(p): probs for p, probs in report.items() if probs} == {}
 
 
 def test_committed_readme_is_not_stale():
-    models, _ = validate.registered_models()
-    assert render.check(models=models) == [], "run python -m leaderboard.render and commit leaderboard/README.md"
+    assert render.check() == [], "run python -m leaderboard.render and commit leaderboard/README.md"

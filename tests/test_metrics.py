@@ -1,12 +1,16 @@
-"""benchmarks.metrics against F1 scores computed by hand on tiny matrices."""
+"""mmimdb2.metrics against F1 scores computed by hand on tiny matrices; torch-free to import."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from benchmarks.metrics import aggregate, evaluate, head_tail_genres
 from mmimdb2.genres import GENRES
+from mmimdb2.metrics import aggregate, balanced_pos_weight, dev_score, evaluate, head_tail_genres, macro_f1, select_threshold
 
 ABC = ("A", "B", "C")
 # Hand-worked example (threshold 0.5, predictions are prob >= 0.5):
@@ -111,3 +115,22 @@ def test_aggregate_rejects_inconsistent_seeds():
         aggregate([])
     with pytest.raises(ValueError, match="lack macro"):
         aggregate([{"micro": 0.1, "macro": 0.2}, {"micro": 0.1}])
+
+
+def test_importing_the_metrics_loads_neither_torch_nor_sklearn():
+    """Every layer (the leaderboard validator too) imports these metrics; scikit-learn comes only when scoring."""
+    code = "import sys, mmimdb2.metrics, leaderboard.validate; print(sorted({'torch', 'sklearn'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_dev_helpers_take_tensors_as_well_as_arrays():
+    """Labels as a tensor (duck-typed: ``.cpu().numpy()``) give the same decisions as the array."""
+    torch = pytest.importorskip("torch")
+    y = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 0]])
+    p = np.array([[0.9, 0.2, 0.4], [0.6, 0.7, 0.55], [0.8, 0.3, 0.2], [0.1, 0.1, 0.5], [0.3, 0.6, 0.1]])
+    t = torch.as_tensor(y, dtype=torch.float32)
+    assert macro_f1(t, p) == macro_f1(y, p)
+    np.testing.assert_array_equal(select_threshold(t, p, "per-genre"), select_threshold(y, p, "per-genre"))
+    assert dev_score(t, p, "ap") == dev_score(y, p, "ap")
+    np.testing.assert_array_equal(balanced_pos_weight(t), [1.5, 2 / 3, 1.5])

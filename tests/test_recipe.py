@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from baselines.fusion import simplex_grid
-from benchmarks.metrics import evaluate
 from benchmarks.registry import build_model
-from benchmarks.trainer import THRESHOLD_GRID, TensorSet, macro_f1, select_threshold, train
+from benchmarks.trainer import TensorSet, train
 from idkg.inputs import InputSpec
 from mmimdb2.genres import GENRES
+from mmimdb2.metrics import THRESHOLD_GRID, evaluate, macro_f1, select_threshold
 
 C = len(GENRES)
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -260,7 +260,7 @@ def test_defaulted_clip_without_weights_is_one_line_naming_encoder_offline(monke
 
 
 def test_dev_score_metrics_against_hand_computed_values():
-    from benchmarks.trainer import dev_score
+    from mmimdb2.metrics import dev_score
 
     y = np.array([[1, 0], [0, 0], [1, 1]])
     p = np.array([[0.8, 0.4], [0.3, 0.2], [0.6, 0.9]])

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from benchmarks.registry import build_model
-from benchmarks.trainer import TensorSet, TrainingError, genre_pos_weight, macro_f1, predict_proba, train
+from benchmarks.trainer import TensorSet, TrainingError, genre_pos_weight, predict_proba, train
 from idkg.inputs import InputSpec
+from mmimdb2.metrics import macro_f1
 
 C = 23
 

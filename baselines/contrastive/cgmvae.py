@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from baselines.contrastive import check_inputs, check_temperature, zero_loss
+from baselines.contrastive.base import check_inputs, check_temperature, zero_loss
 
 #: log-variances are clamped to this range so exp() can neither vanish nor overflow.
 LOGVAR_RANGE = (-10.0, 10.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from baselines.contrastive import PairWeightedContrast
+from baselines.contrastive.base import PairWeightedContrast
 
 
 def jaccard(a: Tensor, b: Tensor) -> Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from baselines.contrastive import PairWeightedContrast
+from baselines.contrastive.base import PairWeightedContrast
 
 
 class MLTC(PairWeightedContrast):

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from baselines.contrastive import check_inputs, check_temperature, zero_loss
+from baselines.contrastive.base import check_inputs, check_temperature, zero_loss
 
 
 class MulCon(nn.Module):

@@ -1,4 +1,10 @@
-"""Multi-label genre metrics, computed one way for every model: F1 scores and mean ± std over seeds.
+"""Multi-label genre metrics, computed one way for every model and every layer: F1 scores, mean ±
+std over seeds, and the dev-side decisions (threshold, checkpoint score, class-weight names).
+
+Torch-free: numpy at import, scikit-learn imported inside the functions that score, so importing
+this module (as the leaderboard validator does) loads neither torch nor scikit-learn. The trainer,
+the probes, the fusion baselines, the harness and the leaderboard all score with these functions.
+Labels may be numpy arrays or tensors on any device (anything with ``.cpu()`` and ``.numpy()``).
 
 What is measured (scikit-learn's ``f1_score``, ``zero_division=0``, on predictions
 ``y_prob >= threshold`` with ``threshold = 0.5``):
@@ -16,6 +22,11 @@ What is measured (scikit-learn's ``f1_score``, ``zero_division=0``, on predictio
 
 Over seeds, :func:`aggregate` reports the mean and the **population** standard deviation
 (``ddof=0``, numpy's default; 0 for a single seed) of every score and every per-genre F1.
+
+On dev: :func:`select_threshold` picks the decision threshold(s) of a policy
+(:data:`THRESHOLD_POLICIES`) on :data:`THRESHOLD_GRID`, :func:`dev_score` scores a checkpoint
+(:data:`SELECTION_METRICS`), and :data:`CLASS_WEIGHTS` names the loss weightings
+(:func:`balanced_pos_weight`).
 """
 
 from __future__ import annotations
@@ -87,7 +98,7 @@ def evaluate(
     (after the sigmoid), both with columns in ``genres`` order. A genre is predicted when its
     probability is ``>= threshold``: one threshold, or one per genre (in ``genres`` order).
     """
-    from sklearn.metrics import f1_score  # lazy: the leaderboard validator imports this module
+    from sklearn.metrics import f1_score  # lazy: keeps scikit-learn out of the import (the leaderboard validator imports this module)
 
     genres = tuple(genres)
     y_true_f = _as_matrix("y_true", y_true, len(genres))
@@ -155,3 +166,108 @@ def aggregate(per_seed: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]
             vals = np.array([float(m["per_genre"][g]) for m in items])
             mean["per_genre"][g], std["per_genre"][g] = float(vals.mean()), float(vals.std(ddof=0))
     return {"mean": mean, "std": std}
+
+
+# ----------------------------------------------------------------------------- dev-side decisions
+
+
+def _label_array(labels: Any) -> np.ndarray:
+    """0/1 labels as an int numpy array, from an array or a tensor on any device (duck-typed:
+    anything with ``.cpu()`` and ``.numpy()``, so torch is never imported here)."""
+    if hasattr(labels, "cpu") and hasattr(labels, "numpy"):
+        labels = labels.cpu().numpy()
+    return np.asarray(labels).astype(int)
+
+
+def macro_f1(labels: Any, proba: np.ndarray, threshold: float | np.ndarray = 0.5) -> float:
+    """Macro-F1 over genres at ``threshold`` (one value, or one per genre; genres with no positive
+    and no prediction count as 0)."""
+    from sklearn.metrics import f1_score  # lazy: keeps scikit-learn out of the import
+
+    y = _label_array(labels)
+    return float(f1_score(y, (proba >= threshold).astype(int), average="macro", zero_division=0))
+
+
+#: How the decision threshold is set: 0.5 (the paper), one threshold chosen on dev, or one per genre.
+THRESHOLD_POLICIES: tuple[str, ...] = ("fixed", "global", "per-genre")
+#: Candidate thresholds searched on dev.
+THRESHOLD_GRID: np.ndarray = np.round(np.arange(0.05, 0.951, 0.05), 2)
+
+
+def _best_on_grid(scores: np.ndarray) -> float:
+    """The grid threshold with the best score; ties go to the one closest to 0.5."""
+    best = scores.max()
+    ties = THRESHOLD_GRID[np.isclose(scores, best)]
+    return float(ties[np.argmin(np.abs(ties - 0.5))])
+
+
+def select_threshold(labels: Any, proba: np.ndarray, policy: str = "global") -> float | np.ndarray:
+    """The decision threshold(s) of ``policy`` chosen on dev ``labels`` / ``proba``.
+
+    ``fixed``: 0.5. ``global``: the grid value with the best dev macro-F1. ``per-genre``: for each
+    genre the grid value with the best dev F1 of that genre; a genre without a dev positive keeps
+    the global threshold (its F1 is 0 whatever the threshold). Returns a float, or a (C,) array.
+    """
+    if policy not in THRESHOLD_POLICIES:
+        raise ValueError(f"The 'threshold' policy must be one of {', '.join(THRESHOLD_POLICIES)}. Got {policy!r} instead.")
+    if policy == "fixed":
+        return 0.5
+    from sklearn.metrics import f1_score  # lazy: keeps scikit-learn out of the import
+
+    y = _label_array(labels)
+    proba = np.asarray(proba)
+    best_global = _best_on_grid(np.array([macro_f1(y, proba, t) for t in THRESHOLD_GRID]))
+    if policy == "global":
+        return best_global
+    out = np.full(y.shape[1], best_global)
+    for g in np.flatnonzero(y.sum(axis=0) > 0):
+        per = [f1_score(y[:, g], (proba[:, g] >= t).astype(int), zero_division=0) for t in THRESHOLD_GRID]
+        out[g] = _best_on_grid(np.array(per))
+    return out
+
+
+#: What picks the checkpoint (and drives early stopping) on dev: macro-F1 at the run's threshold
+#: policy, the dev binary cross-entropy (lower is better), or the macro average precision.
+SELECTION_METRICS: tuple[str, ...] = ("f1", "loss", "ap")
+
+
+def dev_score(labels: Any, proba: np.ndarray, metric: str, threshold: str = "fixed") -> float:
+    """The checkpoint score of ``metric`` on dev (higher is better; ``loss`` is negated BCE).
+
+    ``ap`` averages sklearn's ``average_precision_score`` over the genres with a dev positive
+    (a genre without one has no defined AP).
+    """
+    y = _label_array(labels)
+    if metric == "f1":  # at the probabilities' own precision, as every threshold is compared
+        return macro_f1(y, proba, select_threshold(y, proba, threshold))
+    proba = np.asarray(proba, dtype=np.float64)
+    if metric == "loss":
+        p = np.clip(proba, 1e-7, 1 - 1e-7)
+        return float(np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    if metric == "ap":
+        from sklearn.metrics import average_precision_score
+
+        cols = np.flatnonzero(y.sum(axis=0) > 0)
+        return float(average_precision_score(y[:, cols], proba[:, cols], average="macro")) if len(cols) else 0.0
+    raise ValueError(f"The 'select' metric must be one of {', '.join(SELECTION_METRICS)}. Got {metric!r} instead.")
+
+
+#: How each genre's positive terms are weighted in the training loss: plain BCE (``none``), or
+#: ``balanced``: by n_negative / n_positive over the training rows (:func:`balanced_pos_weight`).
+CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
+
+
+def check_class_weight(class_weight: str) -> None:
+    """The one-line error for an unknown ``class_weight`` (the trainer's and the probes')."""
+    if class_weight not in CLASS_WEIGHTS:
+        raise ValueError(f"The 'class_weight' must be one of {', '.join(CLASS_WEIGHTS)}. Got {class_weight!r} instead.")
+
+
+def balanced_pos_weight(labels: Any) -> np.ndarray:
+    """Per genre, n_negative / n_positive over the training rows, as float64: the ``pos_weight`` of
+    ``class_weight="balanced"`` (the ratio of sklearn's "balanced" class weights). A genre without
+    a positive or without a negative gets 1 (there is nothing to balance)."""
+    y = _label_array(labels)
+    pos = y.sum(axis=0).astype(np.float64)
+    neg = len(y) - pos
+    return np.divide(neg, pos, out=np.ones_like(pos), where=(pos > 0) & (neg > 0))
