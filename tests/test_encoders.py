@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.encoders import EncoderError, available_encoders, get_encoder, resolve_device
+from benchmarks.encoders import DeviceError, EncoderError, available_encoders, get_encoder, resolve_device
 from benchmarks.encoders.base import split_transform
 
 TINY = "mmimdb2-tiny-clip-test"
@@ -56,7 +56,7 @@ def test_registry_lists_and_resolves_names():
 
 
 def test_unknown_encoder_suggests_close_names():
-    with pytest.raises(EncoderError, match=r"unknown encoder 'weightfre'\. Did you mean weightfree\? Available: "):
+    with pytest.raises(EncoderError, match=r"unknown encoder 'weightfre'\. Did you mean 'weightfree'\? Available: "):
         get_encoder("weightfre")
 
 
@@ -101,9 +101,9 @@ def test_resolve_device(monkeypatch):
     assert resolve_device("auto") == torch.device("cpu")
     assert resolve_device(None) == torch.device("cpu")
     assert resolve_device("CPU") == torch.device("cpu")
-    with pytest.raises(EncoderError, match="'cuda' requested but torch sees no CUDA GPU"):
+    with pytest.raises(DeviceError, match="'cuda' requested but torch sees no CUDA GPU"):
         resolve_device("cuda")
-    with pytest.raises(EncoderError, match="unknown device 'gpu0'"):
+    with pytest.raises(DeviceError, match="unknown device 'gpu0'"):
         resolve_device("gpu0")
 
 
