@@ -97,7 +97,7 @@ def _arrays(prep: PreparedInputs, part: str, drop: str | None = None) -> dict[st
     return drop_modality({k: v[prep.rows[part]] for k, v in prep.arrays.items()}, drop)
 
 
-def run_benchmark(spec: RunSpec, options: RunOptions = RunOptions(), *, watch: Stopwatch | None = None) -> list[dict]:
+def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: Stopwatch | None = None) -> list[dict]:
     """Run every (cell, seed) job of ``spec`` not already done; write merged results; return them."""
     import mmimdb2
     from benchmarks.cells import cell_key, cell_path, read_cell
@@ -105,6 +105,7 @@ def run_benchmark(spec: RunSpec, options: RunOptions = RunOptions(), *, watch: S
     from leaderboard.results import identity_of, make_result, merge_results, result_filename, submit_result, write_result
     from mmimdb2.metrics import head_tail_genres
 
+    options = options or RunOptions()
     watch = watch or Stopwatch()
     cells = spec.cells()
     cell_specs = [spec.cell_spec(c) for c in cells]  # every name and option checked before data is loaded
