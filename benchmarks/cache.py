@@ -83,16 +83,18 @@ class CacheStore:
         """The ``.npz`` of ``key``'s array entry (its sidecar is the same path with ``.json``)."""
         return self.folder / f"{self.name(key)}.npz"
 
-    def save(self, key: Mapping[str, Any], arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any] | None = None) -> Path:
-        """Write ``arrays`` and a sidecar (``meta`` plus the key) for ``key``; return the ``.npz`` path."""
+    def save(self, key: Mapping[str, Any], arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any] | None = None) -> Entry:
+        """Write ``arrays`` and a sidecar (``meta`` plus the key) for ``key``; return the entry as
+        :meth:`load` would read it back."""
         meta = dict(meta or {})
         if clash := [k for k in RESERVED if k in meta] + [k for k, a in arrays.items() if np.asarray(a).dtype.hasobject]:
             raise ValueError(f"{self.kind} cache: reserved sidecar fields or object arrays: {', '.join(clash)}")
         npz = self.path(key)
         with atomic_writer(npz) as f:
             np.savez(f, **arrays)
-        atomic_write_json(npz.with_suffix(".json"), {**meta, "format": self.format, "key": npz.stem, "key_fields": key})
-        return npz
+        meta.update(format=self.format, key=npz.stem, key_fields=key)
+        atomic_write_json(npz.with_suffix(".json"), meta)
+        return Entry(dict(arrays), meta, npz)
 
     def load(
         self, key: Mapping[str, Any], need: Sequence[str] = (), check: Callable[[Entry], str | None] | None = None

@@ -38,7 +38,8 @@ def test_digest_is_canonical_json():
 
 def test_round_trip_and_silent_miss(store, capsys):
     assert store.load(KEY) is None  # nothing yet: a plain miss, no notice
-    path = store.save(KEY, ARRAYS, {"n": 3})
+    saved = store.save(KEY, ARRAYS, {"n": 3})
+    path = saved.path
     assert path == store.path(KEY) and path.parent == store.folder == store.folder.parent / "things"
     entry = store.load(KEY, need=("ids", "x"))
     assert entry is not None and entry.path == path
@@ -46,6 +47,7 @@ def test_round_trip_and_silent_miss(store, capsys):
     assert entry.arrays["ids"].tolist() == ["tt1", "tt2", "tt3"]
     assert entry.meta["n"] == 3 and entry.meta["format"] == 1 and entry.meta["key"] == path.stem
     assert entry.meta["key_fields"] == {"dataset": "tiny", "encoder": "weightfree", "dims": [3, 2]}
+    assert _same_json(saved.meta, entry.meta)  # save returns what load reads back
     assert store.load({**KEY, "encoder": "clip"}) is None  # another key: another name, a silent miss
     assert capsys.readouterr().err == ""
 
@@ -55,6 +57,10 @@ def test_format_bump_is_a_silent_miss(store, tmp_path, capsys):
     assert CacheStore(tmp_path, "things", 2).load(KEY) is None
     assert CacheStore(tmp_path, "other", 1).load(KEY) is None
     assert capsys.readouterr().err == ""
+
+
+def _same_json(a, b) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 def _cut(path, n: int) -> None:
@@ -74,7 +80,7 @@ def _cut(path, n: int) -> None:
     ],
 )
 def test_damaged_npz_is_one_notice_and_a_miss(store, capsys, damage, why):
-    path = store.save(KEY, ARRAYS)
+    path = store.save(KEY, ARRAYS).path
     damage(path)
     assert store.load(KEY) is None
     (line,) = notices(capsys)
@@ -97,7 +103,7 @@ def test_damaged_npz_is_one_notice_and_a_miss(store, capsys, damage, why):
     ],
 )
 def test_damaged_or_mismatched_sidecar_is_one_notice_and_a_miss(store, capsys, damage, why):
-    path = store.save(KEY, ARRAYS)
+    path = store.save(KEY, ARRAYS).path
     damage(path.with_suffix(".json"))
     assert store.load(KEY) is None
     (line,) = notices(capsys)
