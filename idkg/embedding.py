@@ -1,4 +1,4 @@
-"""KG embedding with PyKEEN, cached on disk.
+"""KG embedding with PyKEEN (training only; :mod:`benchmarks.kg_embedding` caches it).
 
 Models are PyKEEN's own, resolved by its ``model_resolver`` (``RotatE`` by default; ``TransH``,
 ``TransR``, ``TransD``, ``ComplEx``, ``ConvE`` as in the paper's Table 4, or any other PyKEEN
@@ -36,23 +36,18 @@ not by the KG size. ``eval_sample=0`` trains on every triple and reports no Hits
 
 Cache
 -----
-One ``.npz`` (vectors and entity labels) plus a JSON sidecar per (KG sha256, model, dim, epochs,
-batch size, optimizer, lr, negatives, seed, eval sample, model kwargs, PyKEEN version), written
-atomically under ``<cache root>/kg-embeddings``. The device is not part of the key.
+None here (the method library depends on no benchmark code): :func:`benchmarks.kg_embedding.cached_embedding`
+keeps one entry per (KG sha256, :func:`training_config`) under ``<cache root>/kg-embeddings``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
-import json
 import logging
 import os
 import sys
 import time
 import warnings
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,13 +57,9 @@ import numpy as np
 
 from idkg.kg import KnowledgeGraph
 from mmimdb2.paths import cache_root
-from mmimdb2.io import BadJSON, atomic_write_bytes, atomic_write_json, read_json
 
 #: The IDKG paper's training settings (OpenKE): pass as ``embed_kg(kg, **PAPER_SETTINGS)``.
 PAPER_SETTINGS: dict[str, Any] = {"optimizer": "SGD", "lr": 0.5, "epochs": 500, "batch_size": 100}
-
-#: Bump when the cache files' layout or meaning changes.
-CACHE_FORMAT = 1
 
 
 class EmbeddingError(ValueError):
@@ -84,7 +75,7 @@ class KGEmbedding:
     vectors: np.ndarray
     #: PyKEEN's class name of the model (e.g. ``RotatE``).
     model: str
-    #: Everything that went into the cache key.
+    #: What it was trained with (:func:`training_config`); a cache keys on it.
     config: dict[str, Any]
     kg_sha256: str
     #: Filtered Hits@10 on ``eval_triples`` held-out triples; None when ``eval_sample=0``.
@@ -94,6 +85,7 @@ class KGEmbedding:
     seconds_per_epoch: float
     losses: tuple[float, ...] = ()
     device: str = ""
+    #: Set by a caching caller (:func:`benchmarks.kg_embedding.cached_embedding`).
     cache_path: Path | None = None
     from_cache: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -129,10 +121,44 @@ def resolve_device(device: str) -> str:
     return str(torch.device(device))
 
 
-def cache_key(kg: KnowledgeGraph, config: Mapping[str, Any]) -> str:
-    """sha256 of the KG hash plus the training config (JSON, sorted keys)."""
-    blob = json.dumps({"kg": kg.sha256, "config": dict(config), "format": CACHE_FORMAT}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+def training_config(
+    *,
+    model: str | type,
+    dim: int,
+    epochs: int,
+    batch_size: int,
+    optimizer: str,
+    lr: float,
+    num_negs_per_pos: int,
+    model_kwargs: Mapping[str, Any] | None,
+    seed: int,
+    eval_sample: int,
+) -> dict[str, Any]:
+    """Everything a run's vectors depend on, checked and resolved (PyKEEN's class name for
+    ``model``, PyKEEN's version): :attr:`KGEmbedding.config`, and what a cache keys on."""
+    if dim <= 0 or epochs <= 0 or batch_size <= 0 or num_negs_per_pos <= 0 or lr <= 0 or eval_sample < 0:
+        raise EmbeddingError(
+            f"dim, epochs, batch_size, num_negs_per_pos and lr must be positive and eval_sample >= 0; got "
+            f"dim={dim}, epochs={epochs}, batch_size={batch_size}, num_negs_per_pos={num_negs_per_pos}, lr={lr}, "
+            f"eval_sample={eval_sample}"
+        )
+    cls = resolve_model(model)
+    import pykeen
+
+    return {
+        "model": cls.__name__,
+        "dim": int(dim),
+        "epochs": int(epochs),
+        "batch_size": int(batch_size),
+        "optimizer": str(optimizer),
+        "lr": float(lr),
+        "num_negs_per_pos": int(num_negs_per_pos),
+        "model_kwargs": dict(model_kwargs or {}),
+        "seed": int(seed),
+        "eval_sample": int(eval_sample),
+        "training_loop": "sLCWA",
+        "pykeen": pykeen.get_version(),
+    }
 
 
 def embed_kg(
@@ -148,44 +174,18 @@ def embed_kg(
     model_kwargs: Mapping[str, Any] | None = None,
     device: str = "auto",
     seed: int = 0,
-    cache_dir: str | Path | None = None,
     eval_sample: int = 200,
     eval_batch_size: int = 64,
     progress: bool = True,
 ) -> KGEmbedding:
-    """Train (or load from cache) a PyKEEN embedding of ``kg``; see the module docstring for the
-    defaults, the real width ``dim``, the Hits@10 protocol and the cache key."""
-    if dim <= 0 or epochs <= 0 or batch_size <= 0 or num_negs_per_pos <= 0 or lr <= 0 or eval_sample < 0:
-        raise EmbeddingError(
-            f"dim, epochs, batch_size, num_negs_per_pos and lr must be positive and eval_sample >= 0; got "
-            f"dim={dim}, epochs={epochs}, batch_size={batch_size}, num_negs_per_pos={num_negs_per_pos}, lr={lr}, "
-            f"eval_sample={eval_sample}"
-        )
-    cls = resolve_model(model)
-    import pykeen
-
-    config = {
-        "model": cls.__name__,
-        "dim": int(dim),
-        "epochs": int(epochs),
-        "batch_size": int(batch_size),
-        "optimizer": str(optimizer),
-        "lr": float(lr),
-        "num_negs_per_pos": int(num_negs_per_pos),
-        "model_kwargs": dict(model_kwargs or {}),
-        "seed": int(seed),
-        "eval_sample": int(eval_sample),
-        "training_loop": "sLCWA",
-        "pykeen": pykeen.get_version(),
-    }
-    key = cache_key(kg, config)
-    folder = Path(cache_dir) if cache_dir is not None else cache_root() / "kg-embeddings"
-    stem = folder / f"{cls.__name__}-d{dim}-{key[:24]}"
-    cached = _load(stem, kg)
-    if cached is not None:
-        if progress:
-            print(f"kg embedding: cache hit {stem.name} ({cached.model}, dim {cached.dim})", file=sys.stderr)
-        return cached
+    """Train a PyKEEN embedding of ``kg`` and score it (no cache: see
+    :func:`benchmarks.kg_embedding.cached_embedding`); see the module docstring for the defaults,
+    the real width ``dim`` and the Hits@10 protocol."""
+    config = training_config(
+        model=model, dim=dim, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
+        num_negs_per_pos=num_negs_per_pos, model_kwargs=model_kwargs, seed=seed, eval_sample=eval_sample,
+    )  # fmt: skip
+    cls = resolve_model(config["model"])
     dev = resolve_device(device)
     out = _train(kg, cls, config, device=dev, progress=progress, eval_batch_size=eval_batch_size)
     emb = KGEmbedding(
@@ -200,15 +200,13 @@ def embed_kg(
         seconds_per_epoch=out["train_seconds"] / epochs,
         losses=tuple(out["losses"]),
         device=dev,
-        cache_path=stem.with_suffix(".npz"),
     )
-    _save(stem, emb, kg)
     if progress:
         hits = "n/a" if emb.hits_at_10 is None else f"{emb.hits_at_10:.3f} on {emb.eval_triples} held-out triples"
         print(
             f"kg embedding: {emb.model} dim {emb.dim} on {kg.num_triples:,} triples / {kg.num_entities:,} entities, "
             f"{epochs} epochs in {emb.train_seconds:.1f} s ({emb.seconds_per_epoch:.2f} s/epoch, {dev}); "
-            f"filtered Hits@10 {hits}; cached at {stem.with_suffix('.npz')}",
+            f"filtered Hits@10 {hits}",
             file=sys.stderr,
         )
     return emb
@@ -342,87 +340,3 @@ def _fit_and_evaluate(m, loop, tf, train_mapped, test_mapped, kg, config, device
         "losses": [float(x) for x in (losses or [])],
     }
 
-
-def _save(stem: Path, emb: KGEmbedding, kg: KnowledgeGraph) -> None:
-    """Vectors and labels to ``stem.npz``, then the JSON sidecar (written last: it marks completeness)."""
-    buf = io.BytesIO()
-    np.savez(buf, vectors=emb.vectors, entities=np.asarray(kg.entities, dtype=str))
-    atomic_write_bytes(stem.with_suffix(".npz"), buf.getvalue())
-    meta = {
-        "model": emb.model,
-        "config": emb.config,
-        "kg_sha256": emb.kg_sha256,
-        "num_entities": kg.num_entities,
-        "num_triples": kg.num_triples,
-        "dim": emb.dim,
-        "hits_at_10": emb.hits_at_10,
-        "hits_at_10_protocol": "filtered, both sides, realistic ranks, held-out sample",
-        "eval_triples": emb.eval_triples,
-        "train_seconds": emb.train_seconds,
-        "seconds_per_epoch": emb.seconds_per_epoch,
-        "losses": list(emb.losses),
-        "device": emb.device,
-        "npz_sha256": hashlib.sha256(buf.getvalue()).hexdigest(),
-        "format": CACHE_FORMAT,
-    }
-    atomic_write_json(stem.with_suffix(".json"), meta)
-
-
-#: Sidecar fields a cache entry must have to be loaded.
-_META_FIELDS = ("model", "config", "kg_sha256", "hits_at_10", "eval_triples", "train_seconds", "seconds_per_epoch")
-
-
-def _load(stem: Path, kg: KnowledgeGraph) -> KGEmbedding | None:
-    """The cached embedding at ``stem`` if both files are there, readable and match ``kg``; else None.
-
-    No files is a plain miss. A damaged entry (zero-byte or truncated ``.npz``, a sidecar that is
-    missing, not JSON or lacks a field, or one that does not fit ``kg``) is reported in one line
-    and retrained: the new files overwrite it atomically.
-    """
-    npz, side = stem.with_suffix(".npz"), stem.with_suffix(".json")
-    if not npz.exists() and not side.exists():
-        return None
-    try:
-        return _read_entry(npz, side, kg)
-    except _Damaged as e:
-        print(f"kg embedding: cache entry {stem.name} {e}; retraining", file=sys.stderr)
-        return None
-
-
-class _Damaged(Exception):
-    """A cache entry that cannot be used; the message says why (one line)."""
-
-
-def _read_entry(npz: Path, side: Path, kg: KnowledgeGraph) -> KGEmbedding:
-    """Both files of an entry, checked against ``kg``; :class:`_Damaged` on any problem."""
-    if not (npz.is_file() and side.is_file()):
-        raise _Damaged(f"is incomplete ({(side if npz.is_file() else npz).name} missing)")
-    try:
-        meta = read_json(side)
-    except BadJSON as e:
-        raise _Damaged(f"has an unreadable sidecar ({str(e).removeprefix(f'{side}: ')})") from None
-    if not isinstance(meta, dict) or any(k not in meta for k in _META_FIELDS):
-        raise _Damaged(f"has a sidecar without the fields {', '.join(_META_FIELDS)}")
-    try:
-        with np.load(npz, allow_pickle=False) as z:
-            vectors = np.asarray(z["vectors"], dtype=np.float32)
-            entities = [str(e) for e in z["entities"]]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise _Damaged(f"has an unreadable .npz ({type(e).__name__}: {e or 'empty'})") from None
-    if meta["kg_sha256"] != kg.sha256 or tuple(entities) != kg.entities or vectors.ndim != 2 or vectors.shape[0] != len(entities):
-        raise _Damaged("does not match this knowledge graph")
-    return KGEmbedding(
-        entity_to_id={e: i for i, e in enumerate(entities)},
-        vectors=vectors,
-        model=meta["model"],
-        config=meta["config"],
-        kg_sha256=meta["kg_sha256"],
-        hits_at_10=meta["hits_at_10"],
-        eval_triples=meta["eval_triples"],
-        train_seconds=meta["train_seconds"],
-        seconds_per_epoch=meta["seconds_per_epoch"],
-        losses=tuple(meta.get("losses", ())),
-        device=meta.get("device", ""),
-        cache_path=npz,
-        from_cache=True,
-    )
