@@ -1,43 +1,12 @@
-"""KG embedding with PyKEEN (training only; :mod:`benchmarks.kg_embedding` caches it).
+"""KG embedding with PyKEEN: train a model on a knowledge graph and return real entity vectors.
 
-Models are PyKEEN's own, resolved by its ``model_resolver`` (``RotatE`` by default; ``TransH``,
-``TransR``, ``TransD``, ``ComplEx``, ``ConvE`` as in the paper's Table 4, or any other PyKEEN
-model), trained with PyKEEN's sLCWA training loop and PyKEEN's default loss for that model.
-
-Our defaults and why
---------------------
-The paper trained with OpenKE: SGD, lr 0.5, 500 epochs, "batch 100" (see :data:`PAPER_SETTINGS`;
-pass ``**PAPER_SETTINGS`` to reproduce it, or ``--kg-paper-settings`` to ``python -m benchmarks.run``; ``--kg-optimizer``
-and ``--kg-lr`` set one of them. OpenKE's loader takes a *number of batches* per epoch,
-so that figure may mean 100 batches rather than 100 triples). With PyKEEN's sLCWA loop, Adam at a
-large batch converges in far fewer epochs and keeps a GPU busy, so the defaults are Adam, lr 0.01,
-batch 1024, 1 negative per positive and 20 epochs. On a 54k-triple synthetic movie KG (dim 200,
-2-core CPU) that reached a held-out filtered Hits@10 of 0.27, against 0.10-0.13 after 2 epochs and
-no better with 4 negatives (which cost twice the time per epoch). On the demo's KG (33k triples)
-it reaches 0.35, at 0.5-1 s per epoch on an idle 2-core CPU (10-20 s in all). A 500-epoch run
-stays a one-argument change (``epochs=500``); on a GPU and a KG of MM-IMDb 2.0's size, pass a
-larger ``batch_size`` (8192-32768) to keep the GPU busy.
-
-Width
------
-``dim`` is the width of the *real* vectors every model gets, whatever the KGE model: a complex
-model (RotatE, ComplEx) is trained with ``dim // 2`` complex dimensions and its vectors are the
-real parts followed by the imaginary parts, so RotatE with ``dim=200`` yields 200 real numbers
-per entity, like TransH with ``dim=200`` (the authors' F^K was 200 wide). ``dim`` must be even
-for complex models.
-
-Hits@10
--------
-Up to ``eval_sample`` triples are drawn at random (``seed``) and held out of training, but only
-triples whose head, tail and relation keep at least one other training triple, so no entity is
-removed from the KG. Hits@10 is PyKEEN's *filtered* rank-based Hits@10 (both sides, realistic
-ranks) over all entities, filtered with every KG triple. Its cost is bounded by ``eval_sample``,
-not by the KG size. ``eval_sample=0`` trains on every triple and reports no Hits@10.
-
-Cache
------
-None here (the method library depends on no benchmark code): :func:`benchmarks.kg_embedding.cached_embedding`
-keeps one entry per (KG sha256, :func:`training_config`) under ``<cache root>/kg-embeddings``.
+Models are PyKEEN's own (``RotatE`` by default, the paper's Table 4 models, or any other), trained
+with its sLCWA loop and the model's default loss, and scored by filtered Hits@10 on a held-out
+sample. ``dim`` is the real width whatever the model (a complex one gets ``dim // 2`` complex
+dimensions, returned as real parts then imaginary parts). docs/training.md ("KG embedding") gives
+the measured figures behind the defaults, the width rule and the Hits@10 protocol. This module
+only trains and evaluates: caching is the caller's (:mod:`benchmarks.kg_embedding`), so the
+method library depends on no benchmark code.
 """
 
 from __future__ import annotations
@@ -179,8 +148,8 @@ def embed_kg(
     progress: bool = True,
 ) -> KGEmbedding:
     """Train a PyKEEN embedding of ``kg`` and score it (no cache: see
-    :func:`benchmarks.kg_embedding.cached_embedding`); see the module docstring for the defaults,
-    the real width ``dim`` and the Hits@10 protocol."""
+    :func:`benchmarks.kg_embedding.cached_embedding`); docs/training.md explains the defaults, the
+    real width ``dim`` and the Hits@10 protocol."""
     config = training_config(
         model=model, dim=dim, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
         num_negs_per_pos=num_negs_per_pos, model_kwargs=model_kwargs, seed=seed, eval_sample=eval_sample,
