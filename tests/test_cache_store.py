@@ -3,6 +3,7 @@ a recompute for any damaged entry, atomic writes, and JSON entries with a caller
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -63,6 +64,12 @@ def _same_json(a, b) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
+def _npy(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
 def _cut(path, n: int) -> None:
     path.write_bytes(path.read_bytes()[:n])
 
@@ -74,7 +81,7 @@ def _cut(path, n: int) -> None:
         pytest.param(lambda p: _cut(p, p.stat().st_size // 2), "unreadable: ", id="truncated"),
         pytest.param(lambda p: _cut(p, p.stat().st_size - 7), "unreadable: ", id="tail-cut"),
         pytest.param(lambda p: p.write_bytes(b"PK\x03\x04 garbage"), "unreadable: ", id="garbage"),
-        pytest.param(lambda p: np.save(open(p, "wb"), np.zeros(3)), "not an .npz", id="a-single-npy"),
+        pytest.param(lambda p: p.write_bytes(_npy(np.zeros(3))), "not an .npz", id="a-single-npy"),
         pytest.param(lambda p: p.unlink(), "incomplete", id="missing"),
         pytest.param(lambda p: (p.unlink(), os.mkfifo(p)), "not a regular file", id="fifo"),
     ],
@@ -154,7 +161,7 @@ def test_json_entries_with_a_check_and_a_reader(store, tmp_path, capsys):
     path = store.save_json("cell-a", record)
     assert path == store.json_path("cell-a") == tmp_path / "things" / "cell-a.json"
     assert [p.name for p in store.folder.iterdir()] == ["cell-a.json"]  # atomic: no temp file left
-    same_job = lambda r: None if r.get("seeds") == [0] else "holds the result of another job"  # noqa: E731
+    same_job = lambda r: None if r.get("seeds") == [0] else "holds the result of another job"
     assert store.load_json("cell-a", same_job) == record
     store.save_json("cell-a", {**record, "seeds": [7]})
     assert store.load_json("cell-a", same_job) is None
