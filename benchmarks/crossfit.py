@@ -72,7 +72,7 @@ def cross_fit_kg_inputs(
     """``plain`` with the training rows' KG inputs replaced by their out-of-fold values.
 
     ``build(train_ids)`` returns the train-only KG of those training movies and ``embed(kg)`` its
-    embedding (the caller's cached :func:`idkg.embedding.embed_kg` with the run's settings);
+    embedding (the caller's :func:`benchmarks.kg_embedding.cached_embedding` with the run's settings);
     ``reference`` is the embedding ``plain`` came from, onto which each fold's is aligned.
     """
     train_rows = np.asarray(train_rows, dtype=np.int64)

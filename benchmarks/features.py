@@ -1,32 +1,28 @@
 """Frozen features for every movie of a split, extracted once and cached on disk.
 
-The cache key is the sha256 of (dataset name, dataset version, split hash, encoder name, encoder
-version, preprocessing): change any of them and the features are recomputed; change none and a
-second run reads one uncompressed ``.npz`` (no model is built). Files live in
-``<cache_dir>/features/<key>.npz`` with a ``<key>.json`` sidecar saying what the key stands for.
+The cache key (:func:`cache_key`) holds the dataset name, version, split hash and content
+fingerprint, and the encoder name, version and preprocessing: change any of them and the features
+are recomputed; change none and a second run reads one uncompressed ``.npz`` (no model is built).
+Entries live in the :class:`benchmarks.cache.CacheStore` ``<cache_dir>/features/``, with a JSON
+sidecar saying what the key stands for and how the features were made.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 import time
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks.cache import CacheStore, Entry
 from benchmarks.encoders.base import Encoder, resolve_device
-from mmimdb2.paths import cache_root
-from mmimdb2.io import BadJSON, atomic_write_json, atomic_writer, read_json
 
-#: Bump when the cache file layout changes (old files are then simply not found).
+#: Bump when what a cache entry holds changes (old entries are then simply not found).
 CACHE_FORMAT = 1
 
 
@@ -65,9 +61,9 @@ class Features:
         return self.text[r], self.image[r]
 
 
-def cache_key(dataset, encoder: Encoder) -> tuple[str, dict[str, str]]:
-    """The key and the fields it hashes (what the JSON sidecar records)."""
-    fields = {
+def cache_key(dataset, encoder: Encoder) -> dict[str, str]:
+    """The fields the cache key hashes (the sidecar records them)."""
+    return {
         "dataset": dataset.name,
         "dataset_version": dataset.version,
         "split_sha256": dataset.split.sha256,
@@ -76,37 +72,16 @@ def cache_key(dataset, encoder: Encoder) -> tuple[str, dict[str, str]]:
         "encoder_version": encoder.version,
         "preprocessing": encoder.preprocessing,
     }
-    blob = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
-    return hashlib.sha256(blob).hexdigest(), fields
 
 
-def _save_npz(path: Path, **arrays: np.ndarray) -> None:
-    """Uncompressed npz (fastest to load), written atomically."""
-    with atomic_writer(path) as f:
-        np.savez(f, **arrays)
-
-
-def _load_cached(path: Path, ids: tuple[str, ...], encoder: Encoder) -> dict[str, np.ndarray] | None:
-    """The cached arrays, or None when the file is absent, unreadable or does not fit (then recompute)."""
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in ("ids", "text", "image", "has_image")}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
-        print(f"features: cache file {path} unreadable ({e}); recomputing", file=sys.stderr)
-        return None
-    n = len(ids)
-    ok = (
-        tuple(data["ids"].tolist()) == ids
-        and data["text"].shape == (n, encoder.text_dim)
-        and data["image"].shape == (n, encoder.image_dim)
-        and data["has_image"].shape == (n,)
-    )
-    if not ok:
-        print(f"features: cache file {path} does not match the split or encoder; recomputing", file=sys.stderr)
-        return None
-    return data
+def _mismatch(entry: Entry, ids: tuple[str, ...], encoder: Encoder) -> str | None:
+    """Why cached arrays do not fit the split's ids or the encoder's widths, or None."""
+    a, n = entry.arrays, len(ids)
+    if tuple(a["ids"].tolist()) != ids:
+        return "its ids are not the split's"
+    if a["text"].shape != (n, encoder.text_dim) or a["image"].shape != (n, encoder.image_dim) or a["has_image"].shape != (n,):
+        return "its shapes do not fit the split and encoder"
+    return None
 
 
 def extract_features(
@@ -125,19 +100,19 @@ def extract_features(
     the CPU count minus one (at most 16) for JPEG decoding. ``cache_dir`` defaults to the
     project's cache root (``$MMIMDB2_CACHE``, else the XDG cache).
     """
-    root = Path(cache_dir).expanduser() if cache_dir is not None else cache_root()
-    key, fields = cache_key(dataset, encoder)
-    path = root / "features" / f"{key}.npz"
+    store = CacheStore(cache_dir, "features", CACHE_FORMAT)
+    fields = cache_key(dataset, encoder)
+    path, key = store.path(fields), store.name(fields)
     ids = tuple(dataset.split.all_ids)
 
     t0 = time.perf_counter()
-    cached = _load_cached(path, ids, encoder)
-    if cached is not None:
-        meta = _read_meta(path.with_suffix(".json"))
+    hit = store.load(fields, need=("ids", "text", "image", "has_image"), check=lambda e: _mismatch(e, ids, encoder))
+    if hit is not None:
         if progress:
             print(f"features: {encoder.name} for {len(ids):,} movies loaded from cache {path} "
                   f"({time.perf_counter() - t0:.2f} s)", file=sys.stderr)  # fmt: skip
-        return Features(ids, cached["text"], cached["image"], cached["has_image"], key, encoder.name, meta)
+        a = hit.arrays
+        return Features(ids, a["text"], a["image"], a["has_image"], key, encoder.name, hit.meta)
 
     dev = resolve_device(device)
     if num_workers is None:
@@ -164,17 +139,13 @@ def extract_features(
 
     no_poster = [i for i, p in zip(ids, posters) if p is None]
     undecodable = [i for i, p, h in zip(ids, posters, has_image) if p is not None and not h]
-    _save_npz(
-        path,
-        ids=np.array(ids, dtype=str),
-        text=np.ascontiguousarray(text, dtype=np.float32),
-        image=np.ascontiguousarray(image, dtype=np.float32),
-        has_image=np.asarray(has_image, dtype=bool),
-    )
-    meta = {
-        **fields,
-        "cache_format": CACHE_FORMAT,
-        "key": key,
+    arrays = {  # uncompressed (the store's npz): fastest to load
+        "ids": np.array(ids, dtype=str),
+        "text": np.ascontiguousarray(text, dtype=np.float32),
+        "image": np.ascontiguousarray(image, dtype=np.float32),
+        "has_image": np.asarray(has_image, dtype=bool),
+    }
+    info = {
         "n": len(ids),
         "text_dim": int(text.shape[1]),
         "image_dim": int(image.shape[1]),
@@ -183,7 +154,7 @@ def extract_features(
         "device": str(dev),
         **{k: round(v, 3) for k, v in timings.items()},
     }
-    atomic_write_json(path.with_suffix(".json"), meta)
+    meta = store.save(fields, arrays, info).meta
     if progress:
         rate = len(ids) / max(timings["text_s"] + timings["image_s"], 1e-9)
         print(
@@ -197,12 +168,3 @@ def extract_features(
     text = text.astype(np.float32, copy=False)
     return Features(ids, text, image, np.asarray(has_image, bool), key, encoder.name, meta)
 
-
-def _read_meta(path: Path) -> dict[str, Any]:
-    """The sidecar's description, or {} when it is missing or damaged (it only informs; the arrays
-    were checked against the split and encoder already)."""
-    try:
-        meta = read_json(path)
-    except BadJSON:
-        return {}
-    return meta if isinstance(meta, dict) else {}

@@ -78,7 +78,7 @@ def prepare_inputs(
 ) -> PreparedInputs:
     """Features, train-only KG and its embedding, per-movie KG inputs, labels and part rows."""
     from benchmarks.features import extract_features
-    from idkg.embedding import embed_kg
+    from benchmarks.kg_embedding import cached_embedding
     from idkg.kg import build_kg
     from idkg.kg_inputs import genre_embeddings, movie_kg_inputs
 
@@ -102,9 +102,8 @@ def prepare_inputs(
     with watch.stage("kg"):
         graph = build_kg(kg_source, "train")
     with watch.stage("kg_embedding"):
-        kg_cache = Path(cache_dir) / "kg-embeddings" if cache_dir is not None else None  # beside features/, as by default
-        kw = {**asdict(kg.embedding), "device": device, "cache_dir": kg_cache, "progress": progress}
-        emb = embed_kg(graph, **kw)
+        kw = {**asdict(kg.embedding), "device": device, "cache_dir": cache_dir, "progress": progress}
+        emb = cached_embedding(graph, **kw)
     labels = label_matrix(dataset.movies[i].genres for i in ids)
     with watch.stage("kg_inputs"):
         movies = [dataset.movies[i] for i in ids]
@@ -116,7 +115,7 @@ def prepare_inputs(
             kgi = cross_fit_kg_inputs(
                 movies, rows["train"], kgi, folds=kg.cross_fit,
                 build=lambda train_ids: build_kg(_kg_dataset(kg_source, train_ids), "train"),
-                embed=lambda g: embed_kg(g, **kw), reference=emb,
+                embed=lambda g: cached_embedding(g, **kw), reference=emb,
             )  # fmt: skip
     from baselines.people_vote import people_vote
 

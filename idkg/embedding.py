@@ -1,58 +1,22 @@
-"""KG embedding with PyKEEN, cached on disk.
+"""KG embedding with PyKEEN: train a model on a knowledge graph and return real entity vectors.
 
-Models are PyKEEN's own, resolved by its ``model_resolver`` (``RotatE`` by default; ``TransH``,
-``TransR``, ``TransD``, ``ComplEx``, ``ConvE`` as in the paper's Table 4, or any other PyKEEN
-model), trained with PyKEEN's sLCWA training loop and PyKEEN's default loss for that model.
-
-Our defaults and why
---------------------
-The paper trained with OpenKE: SGD, lr 0.5, 500 epochs, "batch 100" (see :data:`PAPER_SETTINGS`;
-pass ``**PAPER_SETTINGS`` to reproduce it, or ``--kg-paper-settings`` to ``python -m benchmarks.run``; ``--kg-optimizer``
-and ``--kg-lr`` set one of them. OpenKE's loader takes a *number of batches* per epoch,
-so that figure may mean 100 batches rather than 100 triples). With PyKEEN's sLCWA loop, Adam at a
-large batch converges in far fewer epochs and keeps a GPU busy, so the defaults are Adam, lr 0.01,
-batch 1024, 1 negative per positive and 20 epochs. On a 54k-triple synthetic movie KG (dim 200,
-2-core CPU) that reached a held-out filtered Hits@10 of 0.27, against 0.10-0.13 after 2 epochs and
-no better with 4 negatives (which cost twice the time per epoch). On the demo's KG (33k triples)
-it reaches 0.35, at 0.5-1 s per epoch on an idle 2-core CPU (10-20 s in all). A 500-epoch run
-stays a one-argument change (``epochs=500``); on a GPU and a KG of MM-IMDb 2.0's size, pass a
-larger ``batch_size`` (8192-32768) to keep the GPU busy.
-
-Width
------
-``dim`` is the width of the *real* vectors every model gets, whatever the KGE model: a complex
-model (RotatE, ComplEx) is trained with ``dim // 2`` complex dimensions and its vectors are the
-real parts followed by the imaginary parts, so RotatE with ``dim=200`` yields 200 real numbers
-per entity, like TransH with ``dim=200`` (the authors' F^K was 200 wide). ``dim`` must be even
-for complex models.
-
-Hits@10
--------
-Up to ``eval_sample`` triples are drawn at random (``seed``) and held out of training, but only
-triples whose head, tail and relation keep at least one other training triple, so no entity is
-removed from the KG. Hits@10 is PyKEEN's *filtered* rank-based Hits@10 (both sides, realistic
-ranks) over all entities, filtered with every KG triple. Its cost is bounded by ``eval_sample``,
-not by the KG size. ``eval_sample=0`` trains on every triple and reports no Hits@10.
-
-Cache
------
-One ``.npz`` (vectors and entity labels) plus a JSON sidecar per (KG sha256, model, dim, epochs,
-batch size, optimizer, lr, negatives, seed, eval sample, model kwargs, PyKEEN version), written
-atomically under ``<cache root>/kg-embeddings``. The device is not part of the key.
+Models are PyKEEN's own (``RotatE`` by default, the paper's Table 4 models, or any other), trained
+with its sLCWA loop and the model's default loss, and scored by filtered Hits@10 on a held-out
+sample. ``dim`` is the real width whatever the model (a complex one gets ``dim // 2`` complex
+dimensions, returned as real parts then imaginary parts). docs/training.md ("KG embedding") gives
+the measured figures behind the defaults, the width rule and the Hits@10 protocol. This module
+only trains and evaluates: caching is the caller's (:mod:`benchmarks.kg_embedding`), so the
+method library depends on no benchmark code.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
-import json
 import logging
 import os
 import sys
 import time
 import warnings
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,13 +26,9 @@ import numpy as np
 
 from idkg.kg import KnowledgeGraph
 from mmimdb2.paths import cache_root
-from mmimdb2.io import BadJSON, atomic_write_bytes, atomic_write_json, read_json
 
 #: The IDKG paper's training settings (OpenKE): pass as ``embed_kg(kg, **PAPER_SETTINGS)``.
 PAPER_SETTINGS: dict[str, Any] = {"optimizer": "SGD", "lr": 0.5, "epochs": 500, "batch_size": 100}
-
-#: Bump when the cache files' layout or meaning changes.
-CACHE_FORMAT = 1
 
 
 class EmbeddingError(ValueError):
@@ -84,7 +44,7 @@ class KGEmbedding:
     vectors: np.ndarray
     #: PyKEEN's class name of the model (e.g. ``RotatE``).
     model: str
-    #: Everything that went into the cache key.
+    #: What it was trained with (:func:`training_config`); a cache keys on it.
     config: dict[str, Any]
     kg_sha256: str
     #: Filtered Hits@10 on ``eval_triples`` held-out triples; None when ``eval_sample=0``.
@@ -94,6 +54,7 @@ class KGEmbedding:
     seconds_per_epoch: float
     losses: tuple[float, ...] = ()
     device: str = ""
+    #: Set by a caching caller (:func:`benchmarks.kg_embedding.cached_embedding`).
     cache_path: Path | None = None
     from_cache: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -129,10 +90,44 @@ def resolve_device(device: str) -> str:
     return str(torch.device(device))
 
 
-def cache_key(kg: KnowledgeGraph, config: Mapping[str, Any]) -> str:
-    """sha256 of the KG hash plus the training config (JSON, sorted keys)."""
-    blob = json.dumps({"kg": kg.sha256, "config": dict(config), "format": CACHE_FORMAT}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+def training_config(
+    *,
+    model: str | type,
+    dim: int,
+    epochs: int,
+    batch_size: int,
+    optimizer: str,
+    lr: float,
+    num_negs_per_pos: int,
+    model_kwargs: Mapping[str, Any] | None,
+    seed: int,
+    eval_sample: int,
+) -> dict[str, Any]:
+    """Everything a run's vectors depend on, checked and resolved (PyKEEN's class name for
+    ``model``, PyKEEN's version): :attr:`KGEmbedding.config`, and what a cache keys on."""
+    if dim <= 0 or epochs <= 0 or batch_size <= 0 or num_negs_per_pos <= 0 or lr <= 0 or eval_sample < 0:
+        raise EmbeddingError(
+            f"dim, epochs, batch_size, num_negs_per_pos and lr must be positive and eval_sample >= 0; got "
+            f"dim={dim}, epochs={epochs}, batch_size={batch_size}, num_negs_per_pos={num_negs_per_pos}, lr={lr}, "
+            f"eval_sample={eval_sample}"
+        )
+    cls = resolve_model(model)
+    import pykeen
+
+    return {
+        "model": cls.__name__,
+        "dim": int(dim),
+        "epochs": int(epochs),
+        "batch_size": int(batch_size),
+        "optimizer": str(optimizer),
+        "lr": float(lr),
+        "num_negs_per_pos": int(num_negs_per_pos),
+        "model_kwargs": dict(model_kwargs or {}),
+        "seed": int(seed),
+        "eval_sample": int(eval_sample),
+        "training_loop": "sLCWA",
+        "pykeen": pykeen.get_version(),
+    }
 
 
 def embed_kg(
@@ -148,44 +143,18 @@ def embed_kg(
     model_kwargs: Mapping[str, Any] | None = None,
     device: str = "auto",
     seed: int = 0,
-    cache_dir: str | Path | None = None,
     eval_sample: int = 200,
     eval_batch_size: int = 64,
     progress: bool = True,
 ) -> KGEmbedding:
-    """Train (or load from cache) a PyKEEN embedding of ``kg``; see the module docstring for the
-    defaults, the real width ``dim``, the Hits@10 protocol and the cache key."""
-    if dim <= 0 or epochs <= 0 or batch_size <= 0 or num_negs_per_pos <= 0 or lr <= 0 or eval_sample < 0:
-        raise EmbeddingError(
-            f"dim, epochs, batch_size, num_negs_per_pos and lr must be positive and eval_sample >= 0; got "
-            f"dim={dim}, epochs={epochs}, batch_size={batch_size}, num_negs_per_pos={num_negs_per_pos}, lr={lr}, "
-            f"eval_sample={eval_sample}"
-        )
-    cls = resolve_model(model)
-    import pykeen
-
-    config = {
-        "model": cls.__name__,
-        "dim": int(dim),
-        "epochs": int(epochs),
-        "batch_size": int(batch_size),
-        "optimizer": str(optimizer),
-        "lr": float(lr),
-        "num_negs_per_pos": int(num_negs_per_pos),
-        "model_kwargs": dict(model_kwargs or {}),
-        "seed": int(seed),
-        "eval_sample": int(eval_sample),
-        "training_loop": "sLCWA",
-        "pykeen": pykeen.get_version(),
-    }
-    key = cache_key(kg, config)
-    folder = Path(cache_dir) if cache_dir is not None else cache_root() / "kg-embeddings"
-    stem = folder / f"{cls.__name__}-d{dim}-{key[:24]}"
-    cached = _load(stem, kg)
-    if cached is not None:
-        if progress:
-            print(f"kg embedding: cache hit {stem.name} ({cached.model}, dim {cached.dim})", file=sys.stderr)
-        return cached
+    """Train a PyKEEN embedding of ``kg`` and score it (no cache: see
+    :func:`benchmarks.kg_embedding.cached_embedding`); docs/training.md explains the defaults, the
+    real width ``dim`` and the Hits@10 protocol."""
+    config = training_config(
+        model=model, dim=dim, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
+        num_negs_per_pos=num_negs_per_pos, model_kwargs=model_kwargs, seed=seed, eval_sample=eval_sample,
+    )  # fmt: skip
+    cls = resolve_model(config["model"])
     dev = resolve_device(device)
     out = _train(kg, cls, config, device=dev, progress=progress, eval_batch_size=eval_batch_size)
     emb = KGEmbedding(
@@ -200,15 +169,13 @@ def embed_kg(
         seconds_per_epoch=out["train_seconds"] / epochs,
         losses=tuple(out["losses"]),
         device=dev,
-        cache_path=stem.with_suffix(".npz"),
     )
-    _save(stem, emb, kg)
     if progress:
         hits = "n/a" if emb.hits_at_10 is None else f"{emb.hits_at_10:.3f} on {emb.eval_triples} held-out triples"
         print(
             f"kg embedding: {emb.model} dim {emb.dim} on {kg.num_triples:,} triples / {kg.num_entities:,} entities, "
             f"{epochs} epochs in {emb.train_seconds:.1f} s ({emb.seconds_per_epoch:.2f} s/epoch, {dev}); "
-            f"filtered Hits@10 {hits}; cached at {stem.with_suffix('.npz')}",
+            f"filtered Hits@10 {hits}",
             file=sys.stderr,
         )
     return emb
@@ -342,87 +309,3 @@ def _fit_and_evaluate(m, loop, tf, train_mapped, test_mapped, kg, config, device
         "losses": [float(x) for x in (losses or [])],
     }
 
-
-def _save(stem: Path, emb: KGEmbedding, kg: KnowledgeGraph) -> None:
-    """Vectors and labels to ``stem.npz``, then the JSON sidecar (written last: it marks completeness)."""
-    buf = io.BytesIO()
-    np.savez(buf, vectors=emb.vectors, entities=np.asarray(kg.entities, dtype=str))
-    atomic_write_bytes(stem.with_suffix(".npz"), buf.getvalue())
-    meta = {
-        "model": emb.model,
-        "config": emb.config,
-        "kg_sha256": emb.kg_sha256,
-        "num_entities": kg.num_entities,
-        "num_triples": kg.num_triples,
-        "dim": emb.dim,
-        "hits_at_10": emb.hits_at_10,
-        "hits_at_10_protocol": "filtered, both sides, realistic ranks, held-out sample",
-        "eval_triples": emb.eval_triples,
-        "train_seconds": emb.train_seconds,
-        "seconds_per_epoch": emb.seconds_per_epoch,
-        "losses": list(emb.losses),
-        "device": emb.device,
-        "npz_sha256": hashlib.sha256(buf.getvalue()).hexdigest(),
-        "format": CACHE_FORMAT,
-    }
-    atomic_write_json(stem.with_suffix(".json"), meta)
-
-
-#: Sidecar fields a cache entry must have to be loaded.
-_META_FIELDS = ("model", "config", "kg_sha256", "hits_at_10", "eval_triples", "train_seconds", "seconds_per_epoch")
-
-
-def _load(stem: Path, kg: KnowledgeGraph) -> KGEmbedding | None:
-    """The cached embedding at ``stem`` if both files are there, readable and match ``kg``; else None.
-
-    No files is a plain miss. A damaged entry (zero-byte or truncated ``.npz``, a sidecar that is
-    missing, not JSON or lacks a field, or one that does not fit ``kg``) is reported in one line
-    and retrained: the new files overwrite it atomically.
-    """
-    npz, side = stem.with_suffix(".npz"), stem.with_suffix(".json")
-    if not npz.exists() and not side.exists():
-        return None
-    try:
-        return _read_entry(npz, side, kg)
-    except _Damaged as e:
-        print(f"kg embedding: cache entry {stem.name} {e}; retraining", file=sys.stderr)
-        return None
-
-
-class _Damaged(Exception):
-    """A cache entry that cannot be used; the message says why (one line)."""
-
-
-def _read_entry(npz: Path, side: Path, kg: KnowledgeGraph) -> KGEmbedding:
-    """Both files of an entry, checked against ``kg``; :class:`_Damaged` on any problem."""
-    if not (npz.is_file() and side.is_file()):
-        raise _Damaged(f"is incomplete ({(side if npz.is_file() else npz).name} missing)")
-    try:
-        meta = read_json(side)
-    except BadJSON as e:
-        raise _Damaged(f"has an unreadable sidecar ({str(e).removeprefix(f'{side}: ')})") from None
-    if not isinstance(meta, dict) or any(k not in meta for k in _META_FIELDS):
-        raise _Damaged(f"has a sidecar without the fields {', '.join(_META_FIELDS)}")
-    try:
-        with np.load(npz, allow_pickle=False) as z:
-            vectors = np.asarray(z["vectors"], dtype=np.float32)
-            entities = [str(e) for e in z["entities"]]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise _Damaged(f"has an unreadable .npz ({type(e).__name__}: {e or 'empty'})") from None
-    if meta["kg_sha256"] != kg.sha256 or tuple(entities) != kg.entities or vectors.ndim != 2 or vectors.shape[0] != len(entities):
-        raise _Damaged("does not match this knowledge graph")
-    return KGEmbedding(
-        entity_to_id={e: i for i, e in enumerate(entities)},
-        vectors=vectors,
-        model=meta["model"],
-        config=meta["config"],
-        kg_sha256=meta["kg_sha256"],
-        hits_at_10=meta["hits_at_10"],
-        eval_triples=meta["eval_triples"],
-        train_seconds=meta["train_seconds"],
-        seconds_per_epoch=meta["seconds_per_epoch"],
-        losses=tuple(meta.get("losses", ())),
-        device=meta.get("device", ""),
-        cache_path=npz,
-        from_cache=True,
-    )

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mmimdb2.genres import GENRES
-from mmimdb2.io import BadJSON, atomic_write_json, read_json
+from mmimdb2.io import BadJSON, atomic_write_json, digest, read_json
 from mmimdb2.metrics import aggregate
 from mmimdb2.splits import PARTS, Split
 
@@ -392,12 +392,6 @@ def identity(record: Mapping[str, Any]) -> dict[str, Any]:
         encoder_version=record["encoder"]["version"], kg=record.get("kg"), drop=record.get("drop"),
         threshold=record["threshold"],
     )  # fmt: skip
-
-
-def digest(obj: Any) -> str:
-    """sha256 of canonical JSON (sorted keys, compact, ASCII, no NaN): the project's one key digest."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def result_key(record: Mapping[str, Any]) -> str:

@@ -11,6 +11,7 @@ with one :class:`BadJSON` line naming the file, never a ``RecursionError`` trace
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import stat
@@ -158,3 +159,14 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 def atomic_write_json(path: str | Path, obj: Any, *, indent: int | None = 2) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def digest(obj: Any) -> str:
+    """sha256 of ``obj`` as canonical JSON: the one key function every cache and cell uses.
+
+    Sorted keys, no whitespace, ASCII only, and no NaN (``NaN != NaN`` would make a key that never
+    matches itself); a value JSON cannot hold raises ``TypeError`` rather than being ``str()``-ed
+    into a key that may change between runs.
+    """
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(blob.encode("ascii")).hexdigest()

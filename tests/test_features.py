@@ -110,8 +110,8 @@ def test_second_run_hits_the_cache_without_encoding(tmp_path):
     npz = tmp_path / "cache" / "features" / f"{first.key}.npz"
     meta = json.loads(npz.with_suffix(".json").read_text())
     assert npz.is_file()
-    assert meta["split_sha256"] == ds.split.sha256 and meta["encoder"] == "weightfree" and meta["n"] == 8
-    assert second.meta["key"] == first.key
+    assert meta["key_fields"]["split_sha256"] == ds.split.sha256 and meta["key_fields"]["encoder"] == "weightfree"
+    assert meta["n"] == 8 and second.meta["key"] == first.meta["key"] == first.key
 
 
 def test_cache_misses_when_split_or_encoder_changes(tmp_path):
@@ -133,7 +133,7 @@ def test_cache_misses_when_split_or_encoder_changes(tmp_path):
         assert enc.calls == 2, change
 
     ds3 = MovieDataset(ds.name, ds.layout, ds.root, ds.movies, ds.split, version="2")
-    assert cache_key(ds3, base)[0] != k0
+    assert cache_key(ds3, base) != cache_key(ds, base)
 
 
 def test_cache_misses_when_the_content_changes_under_the_same_name(tmp_path):
@@ -141,14 +141,14 @@ def test_cache_misses_when_the_content_changes_under_the_same_name(tmp_path):
     import dataclasses
 
     ds = make_dataset(tmp_path / "data")
-    k0 = cache_key(ds, get_encoder("weightfree"))[0]
+    k0 = cache_key(ds, get_encoder("weightfree"))
     first = ds.split.all_ids[0]
     edited = dict(ds.movies)
     edited[first] = dataclasses.replace(ds.movies[first], plots=("a different plot",))
     ds2 = MovieDataset(ds.name, ds.layout, ds.root, edited, ds.split, version=ds.version)
-    assert cache_key(ds2, get_encoder("weightfree"))[0] != k0
+    assert cache_key(ds2, get_encoder("weightfree")) != k0
     assert cache_key(MovieDataset(ds.name, ds.layout, ds.root, dict(ds.movies), ds.split, version=ds.version),
-                     get_encoder("weightfree"))[0] == k0  # fmt: skip
+                     get_encoder("weightfree")) == k0  # fmt: skip
 
 
 def test_missing_and_corrupt_posters_are_recorded(tmp_path):
@@ -191,15 +191,37 @@ def test_zero_byte_or_truncated_cache_file_is_recomputed_with_one_line(tmp_path,
     assert enc.calls == 4 and capsys.readouterr().err == ""
 
 
-@pytest.mark.parametrize("content", ["", "[1, 2]", "[" * 100_000])
-def test_damaged_sidecar_still_serves_the_checked_arrays(tmp_path, content):
+@pytest.mark.parametrize("content", ["", "[1, 2]", "[" * 100_000, '{"format": 1}'])
+def test_damaged_sidecar_is_recomputed_with_one_line(tmp_path, capsys, content):
     ds = make_dataset(tmp_path / "data")
     enc = Counting(get_encoder("weightfree"))
     first = run(ds, enc, tmp_path / "cache")
-    (tmp_path / "cache" / "features" / f"{first.key}.json").write_text(content)
+    side = tmp_path / "cache" / "features" / f"{first.key}.json"
+    side.write_text(content)
+    capsys.readouterr()
     again = run(ds, enc, tmp_path / "cache")
-    assert enc.calls == 2 and again.meta == {}
+    assert enc.calls == 4 and again.meta["n"] == 8
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and str(side) in err[0] and err[0].endswith("recomputing")
     np.testing.assert_array_equal(again.image, first.image)
+    run(ds, enc, tmp_path / "cache")  # rewritten whole: a plain hit now
+    assert enc.calls == 4 and capsys.readouterr().err == ""
+
+
+def test_arrays_that_do_not_fit_the_split_are_recomputed(tmp_path, capsys):
+    from benchmarks.cache import CacheStore
+    from benchmarks.features import CACHE_FORMAT
+
+    ds = make_dataset(tmp_path / "data")
+    enc = Counting(get_encoder("weightfree"))
+    first = run(ds, enc, tmp_path / "cache")
+    store = CacheStore(tmp_path / "cache", "features", CACHE_FORMAT)
+    entry = store.load(cache_key(ds, enc))
+    store.save(cache_key(ds, enc), {**entry.arrays, "ids": entry.arrays["ids"][::-1]}, {"n": 8})
+    capsys.readouterr()
+    again = run(ds, enc, tmp_path / "cache")
+    assert enc.calls == 4 and "its ids are not the split's" in capsys.readouterr().err
+    np.testing.assert_array_equal(again.text, first.text)
 
 
 def test_default_cache_dir_is_the_project_cache_root(tmp_path, monkeypatch):

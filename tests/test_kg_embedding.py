@@ -1,4 +1,5 @@
-"""PyKEEN for real on a small KG: widths, finite vectors, Hits@10, held-out sample, cache."""
+"""PyKEEN for real on a small KG: widths, finite vectors, Hits@10, held-out sample, and the
+benchmark's cache of it (benchmarks.kg_embedding)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from benchmarks.kg_embedding import cached_embedding
 from idkg import embedding
 from idkg.embedding import EmbeddingError, embed_kg, holdout_indices
 from idkg.kg import KnowledgeGraph, kg_from_movies
@@ -44,8 +46,9 @@ def small_kg() -> KnowledgeGraph:
 
 @pytest.mark.parametrize("model, dim", [("RotatE", 8), ("TransH", 7)])
 def test_pykeen_trains_real_vectors_of_width_dim(small_kg, tmp_path, model, dim):
-    emb = embed_kg(small_kg, model=model, dim=dim, cache_dir=tmp_path, **FAST)
-    assert emb.model == model and not emb.from_cache
+    emb = embed_kg(small_kg, model=model, dim=dim, **FAST)
+    assert emb.model == model and not emb.from_cache and emb.cache_path is None
+    assert list(tmp_path.iterdir()) == []  # the method library writes no cache
     # RotatE is complex: dim // 2 complex dims, real and imaginary parts concatenated -> width dim
     assert emb.vectors.shape == (small_kg.num_entities, dim) and emb.vectors.dtype == np.float32
     assert np.isfinite(emb.vectors).all() and np.abs(emb.vectors).sum() > 0
@@ -67,49 +70,67 @@ def test_rotate_vectors_are_real_then_imaginary_parts(small_kg, tmp_path, monkey
         return real_vectors(rep)
 
     monkeypatch.setattr(embedding, "_real_vectors", spy)
-    emb = embed_kg(small_kg, model="RotatE", dim=6, cache_dir=tmp_path, **FAST)
+    emb = embed_kg(small_kg, model="RotatE", dim=6, **FAST)
     z = captured["rep"].numpy()
     assert np.iscomplexobj(z) and z.shape == (small_kg.num_entities, 3)
     np.testing.assert_allclose(emb.vectors, np.concatenate([z.real, z.imag], axis=1))
 
 
 def test_second_call_is_a_cache_hit_without_training(small_kg, tmp_path, monkeypatch):
-    first = embed_kg(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **FAST)
-    files = sorted(p.suffix for p in tmp_path.iterdir())
-    assert files == [".json", ".npz"]
+    first = cached_embedding(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **FAST)
+    files = sorted(p.suffix for p in (tmp_path / "kg-embeddings").iterdir())
+    assert files == [".json", ".npz"] and not first.from_cache and first.cache_path.is_file()
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained although the cache should have been hit")
 
     monkeypatch.setattr(embedding, "_train", no_training)
-    second = embed_kg(small_kg, model="rotate", dim=4, cache_dir=tmp_path, **FAST)  # PyKEEN's name lookup
+    second = cached_embedding(small_kg, model="rotate", dim=4, cache_dir=tmp_path, **FAST)  # PyKEEN's name lookup
     assert second.from_cache
     np.testing.assert_array_equal(second.vectors, first.vectors)
     assert second.hits_at_10 == first.hits_at_10 and second.config == first.config
-    # another seed is another key: it must train (and so hit the patched function)
+    assert second.entity_to_id == first.entity_to_id and second.losses == first.losses
+    # the device and the evaluation batch say how a run goes, not what it computes: still a hit
+    assert cached_embedding(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **(FAST | {"eval_batch_size": 8})).from_cache
+    # another seed, another setting, another default or another KG is another key: it must train
+    for change in ({"seed": 1}, {"num_negs_per_pos": 2}, {"model_kwargs": {"scoring_fct_norm": 2}}):
+        with pytest.raises(AssertionError, match="trained"):
+            cached_embedding(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **(FAST | change))
+    monkeypatch.setitem(embed_kg.__kwdefaults__, "lr", 0.02)
     with pytest.raises(AssertionError, match="trained"):
-        embed_kg(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **(FAST | {"seed": 1}))
+        cached_embedding(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **FAST)
+    monkeypatch.setitem(embed_kg.__kwdefaults__, "lr", 0.01)
+    with pytest.raises(AssertionError, match="trained"):
+        cached_embedding(kg_from_movies(small_movies()[:50]), model="RotatE", dim=4, cache_dir=tmp_path, **FAST)
     # a damaged sidecar is not trusted
-    side = next(tmp_path.glob("*.json"))
+    side = next((tmp_path / "kg-embeddings").glob("*.json"))
     side.write_text(json.dumps({"kg_sha256": "x"}))
     with pytest.raises(AssertionError, match="trained"):
-        embed_kg(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **FAST)
+        cached_embedding(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **FAST)
+
+
+def test_an_unknown_setting_fails_like_a_plain_call(small_kg, tmp_path):
+    with pytest.raises(TypeError, match="unexpected keyword argument.*epochz"):
+        cached_embedding(small_kg, epochz=3, cache_dir=tmp_path)
 
 
 def test_default_cache_dir_is_under_the_project_cache(small_kg, tmp_path, monkeypatch):
     monkeypatch.setenv("MMIMDB2_CACHE", str(tmp_path / "c"))
-    emb = embed_kg(small_kg, model="TransH", dim=4, **(FAST | {"eval_sample": 0}))
+    emb = cached_embedding(small_kg, model="TransH", dim=4, **(FAST | {"eval_sample": 0}))
     assert emb.cache_path.parent == tmp_path / "c" / "kg-embeddings"
     assert emb.hits_at_10 is None and emb.eval_triples == 0
 
 
 def test_bad_arguments_fail_with_one_clear_message(small_kg, tmp_path):
     with pytest.raises(EmbeddingError, match="unknown KG model 'RotateX'.*rotate"):
-        embed_kg(small_kg, model="RotateX", cache_dir=tmp_path, **FAST)
+        embed_kg(small_kg, model="RotateX", **FAST)
     with pytest.raises(EmbeddingError, match="complex-valued: dim .* must be even, got 5"):
-        embed_kg(small_kg, model="RotatE", dim=5, cache_dir=tmp_path, **FAST)
+        embed_kg(small_kg, model="RotatE", dim=5, **FAST)
     with pytest.raises(EmbeddingError, match="must be positive"):
-        embed_kg(small_kg, dim=0, cache_dir=tmp_path, **FAST)
+        embed_kg(small_kg, dim=0, **FAST)
+    with pytest.raises(EmbeddingError, match="unknown KG model 'RotateX'"):  # before any cache look-up
+        cached_embedding(small_kg, model="RotateX", cache_dir=tmp_path, **FAST)
+    assert not (tmp_path / "kg-embeddings").exists()
 
 
 def test_holdout_keeps_every_entity_and_relation():
@@ -126,8 +147,14 @@ def test_holdout_keeps_every_entity_and_relation():
 
 @pytest.mark.parametrize("model", ["ComplEx", "TransR", "TransD", "ConvE"])
 def test_every_table4_model_trains_to_width_dim(small_kg, tmp_path, model):
-    emb = embed_kg(small_kg, model=model, dim=16, cache_dir=tmp_path, **(FAST | {"epochs": 1, "eval_sample": 0}))
+    emb = embed_kg(small_kg, model=model, dim=16, **(FAST | {"epochs": 1, "eval_sample": 0}))
     assert emb.model == model and emb.vectors.shape == (small_kg.num_entities, 16) and np.isfinite(emb.vectors).all()
+
+
+def _drop(side, field: str) -> None:
+    meta = json.loads(side.read_text())
+    del meta[field]
+    side.write_text(json.dumps(meta))
 
 
 def _truncate_half(path) -> None:
@@ -144,20 +171,22 @@ def _truncate_half(path) -> None:
         pytest.param(lambda npz, side: _truncate_half(side), id="truncated-sidecar"),
         pytest.param(lambda npz, side: side.write_text("[1, 2]"), id="sidecar-not-an-object"),
         pytest.param(lambda npz, side: side.write_text(json.dumps({"kg_sha256": "x", "format": 1})), id="sidecar-missing-fields"),
+        pytest.param(lambda npz, side: _drop(side, "hits_at_10"), id="sidecar-lacks-a-figure"),
         pytest.param(lambda npz, side: side.unlink(), id="sidecar-missing"),
     ],
 )
 def test_damaged_cache_entry_is_rebuilt_with_one_line_notice(small_kg, tmp_path, capsys, damage):
-    first = embed_kg(small_kg, model="TransH", dim=4, cache_dir=tmp_path, **(FAST | {"eval_sample": 0, "epochs": 1}))
+    first = cached_embedding(small_kg, model="TransH", dim=4, cache_dir=tmp_path, **(FAST | {"eval_sample": 0, "epochs": 1}))
     npz = first.cache_path
     damage(npz, npz.with_suffix(".json"))
     capsys.readouterr()
-    again = embed_kg(small_kg, model="TransH", dim=4, cache_dir=tmp_path, **(FAST | {"eval_sample": 0, "epochs": 1}))
+    again = cached_embedding(small_kg, model="TransH", dim=4, cache_dir=tmp_path, **(FAST | {"eval_sample": 0, "epochs": 1}))
     assert not again.from_cache and again.vectors.shape == first.vectors.shape
     notice = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(notice) == 1 and notice[0].startswith("kg embedding: cache entry ") and "retraining" in notice[0]
+    assert len(notice) == 1 and notice[0].startswith(f"kg-embeddings: cache entry {npz.with_suffix('')}")
+    assert notice[0].endswith("recomputing")
     # the rebuilt entry is whole again: the next call is a silent cache hit
-    third = embed_kg(small_kg, model="TransH", dim=4, cache_dir=tmp_path, **(FAST | {"eval_sample": 0, "epochs": 1}))
+    third = cached_embedding(small_kg, model="TransH", dim=4, cache_dir=tmp_path, **(FAST | {"eval_sample": 0, "epochs": 1}))
     assert third.from_cache
     np.testing.assert_array_equal(third.vectors, again.vectors)
     assert capsys.readouterr().err == ""

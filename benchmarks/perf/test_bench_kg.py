@@ -83,13 +83,13 @@ def test_bench_movie_kg_inputs_demo(benchmark, demo):
         print(f"\nmovie_kg_inputs: {len(movies):,} movies in {s * 1e3:.1f} ms ({len(movies) / s:,.0f} movies/s)")
 
 
-def _epoch_seconds(benchmark, kg: KnowledgeGraph, tmp_path, *, device: str, batch_size: int, epochs: int, rounds: int):
+def _epoch_seconds(benchmark, kg: KnowledgeGraph, *, device: str, batch_size: int, epochs: int, rounds: int):
     runs, cpu = [], []
 
     def one() -> None:
         c0 = time.process_time()
         emb = embed_kg(kg, model="RotatE", dim=200, epochs=epochs, batch_size=batch_size, device=device,
-                       eval_sample=0, progress=False, cache_dir=tmp_path / f"r{len(runs)}")  # fmt: skip
+                       eval_sample=0, progress=False)  # fmt: skip
         runs.append(emb.seconds_per_epoch)
         cpu.append((time.process_time() - c0) / epochs)  # all threads; robust to a busy machine
 
@@ -104,9 +104,9 @@ def _epoch_seconds(benchmark, kg: KnowledgeGraph, tmp_path, *, device: str, batc
     return per_epoch
 
 
-def test_bench_rotate_epoch_cpu_50k(benchmark, tmp_path):
+def test_bench_rotate_epoch_cpu_50k(benchmark):
     kg = synthetic_kg(20_000, 50_000)
-    _epoch_seconds(benchmark, kg, tmp_path, device="cpu", batch_size=1024, epochs=2, rounds=2)
+    _epoch_seconds(benchmark, kg, device="cpu", batch_size=1024, epochs=2, rounds=2)
 
 
 def _cuda() -> bool:
@@ -119,7 +119,7 @@ def _cuda() -> bool:
 
 @pytest.mark.skipif(not _cuda(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("batch_size", [8192, 32768])
-def test_bench_rotate_epoch_gpu_mmimdb2_size(benchmark, tmp_path, batch_size):
+def test_bench_rotate_epoch_gpu_mmimdb2_size(benchmark, batch_size):
     kg = synthetic_kg(320_000, 3_500_000)
-    per_epoch = _epoch_seconds(benchmark, kg, tmp_path, device="cuda", batch_size=batch_size, epochs=3, rounds=1)
+    per_epoch = _epoch_seconds(benchmark, kg, device="cuda", batch_size=batch_size, epochs=3, rounds=1)
     benchmark.extra_info["meets_15_min_target"] = per_epoch * 500 < 15 * 60
