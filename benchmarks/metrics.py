@@ -15,7 +15,8 @@ What is measured (scikit-learn's ``f1_score``, ``zero_division=0``, on predictio
 - ``support``: number of evaluated movies carrying each genre (not a score; not aggregated).
 
 Over seeds, :func:`aggregate` reports the mean and the **population** standard deviation
-(``ddof=0``, numpy's default; 0 for a single seed) of every score and every per-genre F1.
+(``ddof=0``, numpy's default; 0 for a single seed) of every score and every per-genre F1; it is
+defined in :mod:`leaderboard.scores`, next to the record that stores it, and re-exported here.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from leaderboard.scores import SCALAR_METRICS, aggregate  # noqa: F401  (re-exported: defined with the record)
 from mmimdb2.genres import GENRES
 
-#: Scalar scores every metrics dict carries, in the order tables show them.
-SCALAR_METRICS: tuple[str, ...] = ("micro", "macro", "weighted", "samples", "head", "tail")
 #: The four F1 averages of the paper's Table 2.
 AVERAGES: tuple[str, ...] = ("micro", "macro", "weighted", "samples")
 #: How many genres form the head and the tail (paper's Fig. 3).
@@ -119,39 +119,3 @@ def evaluate(
     out["per_genre"] = per_genre
     out["support"] = {g: int(t[:, i].sum()) for i, g in enumerate(genres)}
     return out
-
-
-def _metrics_of(item: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Accept either a metrics dict or a per-seed entry ``{"seed", "metrics", ...}``."""
-    return item["metrics"] if "metrics" in item and isinstance(item["metrics"], Mapping) else item
-
-
-def aggregate(per_seed: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Mean and population std (``ddof=0``) over seeds of every scalar score and per-genre F1.
-
-    ``per_seed`` holds one :func:`evaluate` result per seed (or per-seed record entries with a
-    ``"metrics"`` key). Returns ``{"mean": {...}, "std": {...}}``, each shaped like a metrics dict
-    without ``support``. Every seed must carry the same keys and the same genres.
-    """
-    items = [_metrics_of(m) for m in per_seed]
-    if not items:
-        raise ValueError("aggregate needs at least one seed's metrics")
-    scalars = [k for k in SCALAR_METRICS if k in items[0]]
-    genre_keys = list(items[0].get("per_genre", {}))
-    for i, m in enumerate(items):
-        missing = [k for k in scalars if k not in m]
-        if missing:
-            raise ValueError(f"seed #{i} metrics lack {', '.join(missing)} (present in seed #0)")
-        if set(m.get("per_genre", {})) != set(genre_keys):
-            raise ValueError(f"seed #{i} per-genre keys differ from seed #0's")
-    mean: dict[str, Any] = {}
-    std: dict[str, Any] = {}
-    for k in scalars:
-        vals = np.array([float(m[k]) for m in items])
-        mean[k], std[k] = float(vals.mean()), float(vals.std(ddof=0))
-    if genre_keys:
-        mean["per_genre"], std["per_genre"] = {}, {}
-        for g in genre_keys:
-            vals = np.array([float(m["per_genre"][g]) for m in items])
-            mean["per_genre"][g], std["per_genre"][g] = float(vals.mean()), float(vals.std(ddof=0))
-    return {"mean": mean, "std": std}

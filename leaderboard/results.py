@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from benchmarks.metrics import aggregate
+from leaderboard.scores import aggregate
 from mmimdb2.genres import GENRES
 from mmimdb2.io import BadJSON, atomic_write_json, read_json
 from mmimdb2.splits import PARTS, Split

@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.metrics import SCALAR_METRICS, aggregate
 from leaderboard.results import (
     AUTHORS_PREFIX,
     LEADERBOARD_DIR,
@@ -38,6 +37,7 @@ from leaderboard.results import (
     split_sha256_from_parts,
     submissions_dir,
 )
+from leaderboard.scores import SCALAR_METRICS, aggregate
 from leaderboard.splits import SplitsRegistryError, known_splits, names_for
 from mmimdb2.genres import GENRES
 
