@@ -155,11 +155,11 @@ for _exp in (
     Experiment(
         "table3", "Ablations (Table 3)",
         (
-            Row(Cell("idkg-no-kg", {"use_gcacl": False}), "text + image (attention fusion)"),
+            Row(Cell("idkg-no-kg", {"use_gcacl": False}), "text + image, attention fusion"),
             Row(Cell("idkg-no-gcacl", {"use_teacher": False}), "+ F^K"),
             Row(Cell("idkg-no-gcacl"), "+ attention teacher"),
             Row(Cell("idkg"), "+ G-CACL = IDKG"),
-            Row(Cell("gmu"), "GMU (text + image)"),
+            Row(Cell("gmu"), "text + image, GMU fusion"),
             Row(Cell("gmu-3"), "GMU + F^K"),
             Row(Cell("idkg-gmu"), "GMU + F^K + G-CACL = IDKG(GMU)"),
         ),
@@ -174,7 +174,7 @@ for _exp in (
     Experiment(
         "table5", "Contrastive variants (Table 5)",
         (
-            Row(Cell("idkg"), "G-CACL (IDKG)"),
+            Row(Cell("idkg"), "G-CACL = IDKG"),
             Row(Cell("idkg-random-anchors"), "G-CACL, random anchors"),
             Row(Cell("idkg-mulcon"), "MulCon"),
             Row(Cell("idkg-mcl"), "MCL"),
