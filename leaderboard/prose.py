@@ -31,6 +31,11 @@ def reading() -> list[str]:
         "- Head / Tail: macro F1 over the six most / six least frequent genres of the training labels "
         "(the paper's Fig. 3); the sets are stored in each result's `head_tail`.",
         "- One section per dataset version, split hash and protocol: rows of different splits are never compared.",
+        "- The paper's tables are defined once, in `leaderboard/experiments.py`: `python -m benchmarks.run --suite "
+        "table3` runs the rows Table 3 shows, in its order and under its labels. Table 2 ranks every run; the "
+        "others show a run in the row whose model and config it ran (Table 3 is cumulative: each row adds one "
+        "component to the row above it) and appear when two of their rows have a run. Tables hold the runs at "
+        "the section's most common KG model and τ, except the KG (Table 4) and τ sweeps.",
         "- *Authors' protocol* rows reproduce the IDKG authors' released evaluation (train, dev and test re-drawn "
         "independently, so they overlap; the KG built from another draw). They are shown only next to their "
         "fixed-split counterpart, with the inflation this leakage causes.",
