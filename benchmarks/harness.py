@@ -19,7 +19,6 @@ import numpy as np
 
 from benchmarks.pipeline import PreparedInputs, Stopwatch, drop_modality, prepare_inputs
 from benchmarks.spec import CellSpec, KGSpec, RunOptions, RunSpec
-from benchmarks.suites import Cell
 from mmimdb2.metrics import SCALAR_METRICS as SCORES
 
 

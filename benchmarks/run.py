@@ -19,8 +19,8 @@ from pathlib import Path
 from benchmarks.encoders.base import EncoderError
 from benchmarks.protocols import PROTOCOLS
 from benchmarks.spec import DROPS, DataSpec, EncoderSpec, KGSpec, RunOptions, RunSpec, TrainSpec
-from benchmarks.suites import SUITES
 from idkg.embedding_spec import PAPER, EmbeddingSpec
+from leaderboard.experiments import EXPERIMENTS
 from mmimdb2.metrics import CLASS_WEIGHTS, SELECTION_METRICS, THRESHOLD_POLICIES
 
 _TRAIN, _KG, _OPTIONS = TrainSpec(), EmbeddingSpec(), RunOptions()
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train and evaluate genre classifiers on fixed, hashed splits; print a table and write results.",
     )
     p.add_argument("--models", nargs="+", metavar="M", help="registered model names (see --list-models)")
-    p.add_argument("--suite", choices=SUITES, help="a named experiment of the paper (cells added to --models)")
+    p.add_argument("--suite", choices=EXPERIMENTS.names(), help="a paper table (leaderboard/experiments.py) whose rows are run (added to --models)")
     p.add_argument("--dataset", default=DataSpec.dataset, help="demo (default), mmimdb, mmimdb2, or a dataset folder")
     p.add_argument("--split", default=DataSpec.split, help="split variant (default, official, idkg, idkg-alt) or a split folder")
     p.add_argument("--data-root", type=Path, default=None, help="where dataset names are looked up")

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from benchmarks.protocols import PROTOCOLS
-from benchmarks.suites import Cell
+from leaderboard.experiments import Cell, experiment
 from idkg.embedding_spec import PAPER, EmbeddingSpec
 from mmimdb2.metrics import CLASS_WEIGHTS, SELECTION_METRICS, THRESHOLD_POLICIES
 
@@ -213,11 +213,10 @@ class RunSpec:
         An unknown model or experiment name is one line before any data is loaded; so is an empty plan.
         """
         from benchmarks.registry import MODEL_REGISTRY
-        from benchmarks.suites import suite_cells
 
         planned: list[Cell] = []
         if self.experiment:
-            planned += [Cell(c.model, {**c.config, **self.overrides}, c.kg_model) for c in suite_cells(self.experiment)]
+            planned += [Cell(c.model, {**c.config, **self.overrides}, c.kg_model) for c in experiment(self.experiment).cells]
         planned += [Cell(m, dict(self.overrides)) for m in self.models]
         if not planned:
             raise ValueError("nothing to run: give --models M [M ...] or --suite NAME (see --list-models)")

@@ -49,20 +49,6 @@ SHOWN_PROBLEMS = 20
 PLACEHOLDERS = frozenset({".gitkeep"})
 
 
-def registered_models() -> tuple[None, None]:
-    """Always ``(None, None)``: no allow-list of model names, no warning.
-
-    Model names are data (the schema checks their pattern), so nothing is looked up; kept only
-    because :mod:`leaderboard.render` still calls it and passes the ``None`` on as ``models``.
-    """
-    return None, None
-
-
-def _check_no_models(models: object) -> None:
-    if models is not None:
-        raise TypeError("model names are no longer checked against a list of models; pass models=None (or leave it out)")
-
-
 def _non_finite(obj: Any, where: str = "") -> Iterable[str]:
     if isinstance(obj, float) and not math.isfinite(obj):
         yield where or "(top level)"
@@ -159,16 +145,14 @@ def validate_record(
     record: Mapping[str, Any],
     *,
     known: Mapping[str, Mapping[str, str]],
-    models: set[str] | None = None,
     filename: str | None = None,
 ) -> list[str]:
     """Every problem of one record as ``"<field>: <message>"``; empty when it may be submitted.
 
     ``known`` is the split registry, ``filename`` the file's name (checked against
-    :func:`result_filename`). ``models`` must be None: it stays in the signature for
-    :mod:`leaderboard.render`'s callers; model names are not checked against any list.
+    :func:`result_filename`). Model names are data: a user's own model validates when its name
+    is well formed (the schema's pattern).
     """
-    _check_no_models(models)
     problems = [f"{w}: NaN or infinite value" for w in _non_finite(record)]
     labels = record.get("labels")
     if isinstance(labels, list) and labels != list(GENRES):
@@ -205,22 +189,19 @@ def validate_files(
     paths: Sequence[str | Path],
     *,
     leaderboard_dir: str | Path | None = None,
-    models: set[str] | None = None,
     check_filenames: bool = True,
 ) -> dict[Path, list[str]]:
     """``{path: problems}`` for every file (empty list = valid), duplicates across files included."""
-    return validate_and_load(paths, leaderboard_dir=leaderboard_dir, models=models, check_filenames=check_filenames)[0]
+    return validate_and_load(paths, leaderboard_dir=leaderboard_dir, check_filenames=check_filenames)[0]
 
 
 def validate_and_load(
     paths: Sequence[str | Path],
     *,
     leaderboard_dir: str | Path | None = None,
-    models: set[str] | None = None,
     check_filenames: bool = True,
 ) -> tuple[dict[Path, list[str]], dict[Path, dict[str, Any]]]:
     """:func:`validate_files` and the records it read, so a caller renders exactly what was checked."""
-    _check_no_models(models)
     known = known_splits(leaderboard_dir)
     report: dict[Path, list[str]] = {}
     records: dict[Path, dict[str, Any]] = {}
@@ -233,7 +214,7 @@ def validate_and_load(
             report[path] = [str(e).removeprefix(f"{path}: ")]
             continue
         records[path] = record
-        report[path] = validate_record(record, known=known, models=models, filename=path.name if check_filenames else None)
+        report[path] = validate_record(record, known=known, filename=path.name if check_filenames else None)
         try:  # any file whose identity can be read takes part in duplicate detection
             keys[result_key(record)].append(path)
         except (KeyError, TypeError, ValueError, AttributeError):

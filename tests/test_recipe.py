@@ -152,9 +152,9 @@ def test_loss_balance_is_checked():
 
 
 def test_table3_is_cumulative():
-    from benchmarks.suites import suite_cells
+    from benchmarks.spec import RunSpec
 
-    cells = suite_cells("table3")
+    cells = RunSpec(experiment="table3").cells()
     idkg_rows = [build_model(c.model, SPEC, proj_dim=8, classifier_hidden=8, **c.config) for c in cells[:4]]
     parts = [(m.config.use_kg, m.use_teacher, m.contrastive is not None) for m in idkg_rows]
     assert parts == [(False, False, False), (True, False, False), (True, True, False), (True, True, True)]
@@ -281,7 +281,7 @@ def test_dev_score_metrics_against_hand_computed_values():
 
 def test_class_weight_is_a_recorded_training_setting_of_every_model():
     from benchmarks.spec import RunSpec, TrainSpec
-    from benchmarks.suites import Cell
+    from leaderboard.experiments import Cell
 
     def config(model, **train):
         return RunSpec(train=train).cell_spec(Cell(model=model)).recorded_config()

@@ -17,7 +17,7 @@ from benchmarks.registry import (
 )
 from mmimdb2.registry import Registry
 from benchmarks.spec import RunSpec, TrainSpec
-from benchmarks.suites import Cell
+from leaderboard.experiments import Cell
 from benchmarks.trainer import TensorSet, predict_proba, train
 from idkg.gcacl import GCACL
 from idkg.inputs import InputSpec

@@ -1,0 +1,208 @@
+"""The paper's experiments as data: each table is one :class:`Experiment` that both plans the runs
+and lays out the rendered table.
+
+``python -m benchmarks.run --suite NAME`` runs the cells of experiment ``NAME`` (through
+:meth:`benchmarks.spec.RunSpec.cells`), and ``python -m leaderboard.render`` shows the runs of each
+(dataset, split, protocol) group under the experiment's title, one row per row of the
+definition, in its order and under its label, with its columns. A run is shown in a row when
+:meth:`Cell.matches` it: same model name, a config holding every item of the row's config, and
+the row's KG model when the row names one (the most specific row wins; see
+:meth:`Experiment.row_of`).
+
+Experiments are registered by name in :data:`EXPERIMENTS`; the names sort in the paper's order.
+This module imports nothing beyond :mod:`mmimdb2` and :mod:`leaderboard`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmimdb2.metrics import SCALAR_METRICS
+from mmimdb2.registry import Registry
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One model configuration to train and evaluate: a model name, config overrides, a KG model
+    (``None``: the run's default). Seeds, dataset, split, encoder and protocol come from the run."""
+
+    model: str
+    config: dict = field(default_factory=dict, hash=False)
+    kg_model: str | None = None
+
+    @property
+    def label(self) -> str:
+        extra = [f"{k}={v}" for k, v in sorted(self.config.items())]
+        if self.kg_model:
+            extra.append(f"kg={self.kg_model}")
+        return self.model + (f" [{', '.join(extra)}]" if extra else "")
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        """Whether a result record ran this cell: same model name, every config item of the cell
+        in the record's config, and the cell's KG model when it names one."""
+        if record["model"]["name"] != self.model:
+            return False
+        config = record["model"]["config"]
+        if any(k not in config or config[k] != v for k, v in self.config.items()):
+            return False
+        return self.kg_model is None or (record["kg"] is not None and record["kg"]["model"] == self.kg_model)
+
+    @property
+    def specificity(self) -> int:
+        """How much of a run the cell pins down (config items, plus one for a KG model)."""
+        return len(self.config) + (self.kg_model is not None)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of an experiment's table: the cell that is run and the label it is shown under."""
+
+    cell: Cell
+    label: str
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column after the first: ``key`` says what each cell shows (see :data:`COLUMN_KEYS`)."""
+
+    key: str
+    header: str
+
+
+#: Column keys beyond the scores (:data:`mmimdb2.metrics.SCALAR_METRICS`, best mean in bold):
+#: seeds, the run's model name, encoder, KG embedding ("RotatE (200d, 20 ep)"), its dimension,
+#: epochs and Hits@10, and the provenance of the result file (code version, hardware, date).
+INFO_KEYS: tuple[str, ...] = ("seeds", "model", "encoder", "kg", "kg_dim", "kg_epochs", "hits_at_10", "code", "hardware", "date")
+COLUMN_KEYS: tuple[str, ...] = (*SCALAR_METRICS, *INFO_KEYS)
+
+SCORES: tuple[Column, ...] = (
+    Column("micro", "Micro-F1"), Column("macro", "Macro-F1"), Column("weighted", "Weighted-F1"), Column("samples", "Samples-F1"),
+)  # fmt: skip
+HEAD_TAIL: tuple[Column, ...] = (Column("head", "Head"), Column("tail", "Tail"))
+SEEDS = Column("seeds", "Seeds")
+MODEL = Column("model", "Model")
+PROVENANCE: tuple[Column, ...] = (
+    Column("encoder", "Encoder"), Column("kg", "KG"), Column("code", "Code"), Column("hardware", "Hardware"), Column("date", "Date"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One paper table: what runs (the rows' cells) and how it is shown.
+
+    ``first_column`` heads the row labels, ``columns`` follow it in order. ``sweep`` names the
+    config key the rows vary (τ: ``"temperature"``): the runs that differ only by it form one
+    curve, shown as one table and one plot each, and the other tables show the runs at the
+    group's most common value of it. ``ranked`` marks the leaderboard table: every run of the
+    group is a row, a model outside ``rows`` included, ranked by micro then macro F1 (with a
+    per-genre plot); otherwise only runs matching a row are shown, in row order.
+    """
+
+    name: str
+    title: str
+    rows: tuple[Row, ...]
+    first_column: str = "Model"
+    columns: tuple[Column, ...] = (*SCORES, SEEDS)
+    sweep: str | None = None
+    ranked: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.rows:
+            raise ValueError(f"experiment {self.name!r} has no rows")
+        unknown = [c.key for c in self.columns if c.key not in COLUMN_KEYS]
+        if unknown:
+            raise ValueError(f"experiment {self.name!r}: unknown column keys {unknown}; known: {', '.join(COLUMN_KEYS)}")
+        keys = [(r.cell.model, sorted(r.cell.config.items()), r.cell.kg_model) for r in self.rows]
+        if any(keys.count(k) > 1 for k in keys):
+            raise ValueError(f"experiment {self.name!r} lists one cell twice")
+        if self.sweep is not None and any(self.sweep not in r.cell.config for r in self.rows):
+            raise ValueError(f"experiment {self.name!r}: every row must set its sweep key {self.sweep!r}")
+
+    @property
+    def cells(self) -> list[Cell]:
+        """The cells to run, in row order."""
+        return [r.cell for r in self.rows]
+
+    @property
+    def varies_kg(self) -> bool:
+        """Whether rows name KG models (then the table is not restricted to the usual KG model)."""
+        return any(r.cell.kg_model is not None for r in self.rows)
+
+    def row_of(self, record: Mapping[str, Any]) -> Row | None:
+        """The row showing ``record``: the most specific matching row, the first on a tie; ``None`` if none."""
+        matching = [r for r in self.rows if r.cell.matches(record)]
+        return max(matching, key=lambda r: r.cell.specificity, default=None)
+
+
+TAUS: tuple[float, ...] = (0.05, 0.1, 0.3, 0.5, 0.7, 0.9)
+KG_MODELS: tuple[str, ...] = ("RotatE", "TransH", "TransR", "TransD", "ComplEx", "ConvE")
+HITS_AT_10 = "Hits@10 (held-out triples of the train-only movie KG)"
+
+EXPERIMENTS: Registry[Experiment] = Registry("experiment")
+
+for _exp in (
+    Experiment(
+        "table2", "Main comparison (Table 2)",
+        tuple(Row(Cell(m), m) for m in ("late-fusion", "concat", "gmu", "gmu-3", "centralnet", "idkg-gmu", "idkg")),
+        columns=(*SCORES, *HEAD_TAIL, SEEDS, *PROVENANCE), ranked=True,
+    ),
+    # Cumulative ablations: each row adds one component to the row above it, for the attention
+    # fusion (text + image -> + F^K -> + attention teacher -> + G-CACL = IDKG) and for the GMU
+    # fusion (GMU -> + F^K = gmu-3 -> + G-CACL = IDKG(GMU); the teacher supervises IDKG's
+    # attention, which GMU has not). The single-removal variants (idkg-no-at, ...) stay registered.
+    Experiment(
+        "table3", "Ablations (Table 3)",
+        (
+            Row(Cell("idkg-no-kg", {"use_gcacl": False}), "text + image, attention fusion"),
+            Row(Cell("idkg-no-gcacl", {"use_teacher": False}), "+ F^K"),
+            Row(Cell("idkg-no-gcacl"), "+ attention teacher"),
+            Row(Cell("idkg"), "+ G-CACL = IDKG"),
+            Row(Cell("gmu"), "text + image, GMU fusion"),
+            Row(Cell("gmu-3"), "GMU + F^K"),
+            Row(Cell("idkg-gmu"), "GMU + F^K + G-CACL = IDKG(GMU)"),
+        ),
+        first_column="Variant", columns=(MODEL, *SCORES, SEEDS),
+    ),
+    Experiment(
+        "table4", "KG embedding models (Table 4)",
+        tuple(Row(Cell("idkg", kg_model=k), k) for k in KG_MODELS),
+        first_column="KG model",
+        columns=(Column("kg_dim", "Dim"), Column("kg_epochs", "Epochs"), Column("hits_at_10", HITS_AT_10), *SCORES, SEEDS),
+    ),
+    Experiment(
+        "table5", "Contrastive variants (Table 5)",
+        (
+            Row(Cell("idkg"), "G-CACL = IDKG"),
+            Row(Cell("idkg-random-anchors"), "G-CACL, random anchors"),
+            Row(Cell("idkg-mulcon"), "MulCon"),
+            Row(Cell("idkg-mcl"), "MCL"),
+            Row(Cell("idkg-mltc"), "MLTC"),
+            Row(Cell("idkg-cgmvae"), "C-GMVAE"),
+        ),
+        first_column="Loss", columns=(MODEL, *SCORES, SEEDS),
+    ),
+    Experiment(
+        "tau", "Temperature τ (Fig. 4)",
+        tuple(Row(Cell("idkg", {"temperature": t}), f"{t:g}") for t in TAUS),
+        first_column="τ", sweep="temperature",
+    ),
+):
+    EXPERIMENTS.add(_exp.name, _exp, doc=_exp.title)
+del _exp
+
+
+def experiment(name: str) -> Experiment:
+    """The experiment registered as ``name``; an unknown name is a one-line error with suggestions."""
+    return EXPERIMENTS.load(name)
+
+
+def experiments() -> list[Experiment]:
+    """Every registered experiment, in the paper's order."""
+    return [EXPERIMENTS.load(n) for n in EXPERIMENTS.names()]
+
+
+def sweep_keys() -> tuple[str, ...]:
+    """The config keys some experiment sweeps (other tables show the group's most common value)."""
+    return tuple(dict.fromkeys(e.sweep for e in experiments() if e.sweep is not None))

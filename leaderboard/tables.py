@@ -1,0 +1,175 @@
+"""The experiments' tables: each :class:`~leaderboard.experiments.Experiment` laid out on the
+runs of one (dataset, split, protocol) group.
+
+A run is shown in the row of the experiment that :meth:`~leaderboard.experiments.Experiment.row_of`
+gives it; rows keep the definition's order and labels (a run's label adds what tells it apart
+from the other runs of its row: config values, KG embedding, encoder). Every table shows the
+runs at the group's most common KG model and most common value of each swept config key, except
+on the dimension the experiment itself varies (Table 4's KG models, τ's temperature).
+
+- The ranked experiment (Table 2) shows every run, ranked by micro then macro F1, and a
+  per-genre plot of the best run of each model; it appears when the group has a run.
+- A sweep experiment (τ) shows one table and one plot per family of runs that differ only by its
+  sweep key, for each family with at least two rows present.
+- Any other experiment appears when at least two of its rows have a run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from leaderboard.experiments import Experiment, Row, sweep_keys
+from leaderboard.markdown import code, md, pm, slug, table
+from leaderboard.plots import best_per_model, per_genre_plot, sweep_plot
+from leaderboard.records import (
+    Record,
+    code_text,
+    hardware_text,
+    ident_digest,
+    kg_text,
+    labels,
+    mode,
+    most_seeds,
+    sort_by_score,
+    tiebreak,
+)
+from leaderboard.results import identity
+from mmimdb2.metrics import SCALAR_METRICS
+
+PLOTS = "plots"
+
+
+def _kg_field(name: str, fmt: str = "{}") -> Callable[[Record], str]:
+    return lambda r: "—" if r["kg"] is None or r["kg"][name] is None else fmt.format(r["kg"][name])
+
+
+#: Text of each non-score column key (:data:`leaderboard.experiments.INFO_KEYS`) for a run.
+INFO: dict[str, Callable[[Record], str]] = {
+    "seeds": lambda r: str(len(r["seeds"])),
+    "model": lambda r: md(r["model"]["name"]),
+    "encoder": lambda r: md(r["encoder"]["name"]),
+    "kg": lambda r: md(kg_text(r)),
+    "kg_dim": _kg_field("dim"),
+    "kg_epochs": _kg_field("epochs"),
+    "hits_at_10": _kg_field("hits_at_10", "{:.3f}"),
+    "code": lambda r: md(code_text(r)),
+    "hardware": lambda r: md(hardware_text(r)),
+    "date": lambda r: md(r["created"][:10]),
+}
+
+
+def score_cells(records: Sequence[Record], metrics: Sequence[str]) -> list[list[str]]:
+    """Score cells per record, the best mean of each column in bold (when more than one row)."""
+    best = {m: max(r["aggregate"]["mean"][m] for r in records) for m in metrics}
+    out = []
+    for r in records:
+        cells = []
+        for m in metrics:
+            text = pm(r, m)
+            cells.append(f"**{text}**" if len(records) > 1 and r["aggregate"]["mean"][m] == best[m] else text)
+        out.append(cells)
+    return out
+
+
+def layout(exp: Experiment, rows: Sequence[Record], names: Mapping[int, str]) -> list[str]:
+    """The Markdown table of ``rows`` (in this order, labelled ``names[id(r)]``) with the experiment's columns."""
+    metrics = [c.key for c in exp.columns if c.key in SCALAR_METRICS]
+    body = []
+    for r, scores in zip(rows, score_cells(rows, metrics)):
+        by_key = dict(zip(metrics, scores))
+        body.append([md(names[id(r)]), *(by_key[c.key] if c.key in by_key else INFO[c.key](r) for c in exp.columns)])
+    return table([exp.first_column, *(c.header for c in exp.columns)], body)
+
+
+def _number(record: Record, key: str) -> float | None:
+    v = record["model"]["config"].get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def reference_pool(full: Sequence[Record], exp: Experiment) -> list[Record]:
+    """The runs at the group's usual KG model and swept values, except where ``exp`` varies them."""
+    keep = list(full)
+    if not exp.varies_kg:
+        kg_mode = mode([r["kg"]["model"] for r in full if r["kg"] is not None])
+        keep = [r for r in keep if r["kg"] is None or r["kg"]["model"] == kg_mode]
+    for key in sweep_keys():
+        if key != exp.sweep:
+            usual = mode([v for v in (_number(r, key) for r in full) if v is not None])
+            keep = [r for r in keep if _number(r, key) in (None, usual)]
+    return keep
+
+
+def _rows_of(exp: Experiment, runs: Sequence[Record]) -> dict[Row, list[Record]]:
+    by_row: dict[Row, list[Record]] = defaultdict(list)
+    for r in runs:
+        row = exp.row_of(r)
+        if row is not None:
+            by_row[row].append(r)
+    return by_row
+
+
+def experiment_tables(exp: Experiment, full: Sequence[Record], group: str, title: str, plots: dict[str, bytes]) -> list[str]:
+    """The table(s) of ``exp`` on the full-modality runs ``full`` of one group (plots added to ``plots``;
+    ``group`` prefixes their file names, ``title`` names the group in them)."""
+    runs = reference_pool(full, exp)
+    if exp.ranked:
+        return _ranked(exp, runs, group, title, plots)
+    if exp.sweep is not None:
+        return _sweeps(exp, runs, group, title, plots)
+    by_row = _rows_of(exp, runs)
+    if len(by_row) < 2:
+        return []
+    row_of = {id(r): row for row, rs in by_row.items() for r in rs}
+    names = labels([r for rs in by_row.values() for r in rs], _fields(exp), base=lambda r: row_of[id(r)].label)
+    ordered = [r for row in exp.rows for r in sorted(by_row.get(row, []), key=lambda r: (names[id(r)], tiebreak(r)))]
+    return [f"#### {exp.title}", "", *layout(exp, ordered, names)]
+
+
+def _fields(exp: Experiment) -> tuple[str, ...]:
+    """What tells runs of one row apart in their label (the KG is in the columns when rows vary it)."""
+    return ("config", "encoder") if exp.varies_kg else ("config", "kg", "encoder")
+
+
+def _ranked(exp: Experiment, runs: Sequence[Record], group: str, title: str, plots: dict[str, bytes]) -> list[str]:
+    if not runs:
+        return []
+
+    def base(r: Record) -> str:
+        row = exp.row_of(r)
+        return r["model"]["name"] if row is None else row.label
+
+    names = labels(runs, _fields(exp), base=base)
+    ranked = sort_by_score(runs, names)
+    plot = f"{PLOTS}/{group}__per_genre.png"
+    shown = best_per_model(ranked)
+    plots[plot] = per_genre_plot(shown, names, f"Per-genre F1 · {title}")
+    return [f"#### {exp.title}", "", *layout(exp, ranked, names),
+            f"![Per-genre F1, {md(title)}]({plot})", "",
+            f"*Per-genre F1 of the best run of each model (top {len(shown)} by micro-F1).*", ""]  # fmt: skip
+
+
+def _sweeps(exp: Experiment, runs: Sequence[Record], group: str, title: str, plots: dict[str, bytes]) -> list[str]:
+    """One table and plot per family: runs equal but for the sweep key (and seeds); per row the run with most seeds."""
+    families: dict[str, list[Record]] = defaultdict(list)
+    for r in runs:
+        ident: dict[str, Any] = identity(r)
+        ident["config"] = {k: v for k, v in r["model"]["config"].items() if k != exp.sweep}
+        ident["seeds"] = None
+        families[ident_digest(ident)].append(r)
+    out: list[str] = []
+    for digest, members in sorted(families.items(), key=lambda f: (f[1][0]["model"]["name"], f[0])):
+        by_row = _rows_of(exp, members)
+        if len(by_row) < 2:
+            continue
+        points = [(row, most_seeds(by_row[row])) for row in exp.rows if row in by_row]
+        model = points[0][1]["model"]["name"]
+        names = {id(r): row.label for row, r in points}
+        what = exp.first_column
+        plot = f"{PLOTS}/{group}__{exp.name}__{slug(model)}__{digest[:8]}.png"
+        xs = [(float(row.cell.config[exp.sweep]), r) for row, r in points]
+        plots[plot] = sweep_plot(xs, f"{exp.sweep} {what}", f"{what} sweep · {model} · {title}")
+        out += [f"#### {exp.title}: {md(model)}, config {code(exp.sweep)}", "", *layout(exp, [r for _, r in points], names)]
+        out += [f"![{md(what)} sweep, {md(model)}]({plot})", ""]
+    return out
