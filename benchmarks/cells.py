@@ -1,24 +1,25 @@
-"""The per-job result cache under ``<out>/cells/``: one file per (cell, seed), trusted only when whole.
+"""The per-job result cache under ``<out>/cells/``: one JSON entry of the one cache store
+(:class:`benchmarks.cache.CacheStore`) per (cell, seed), trusted only when whole.
 
-A job's file name carries a key over everything that can change its result, so an edit of any of
+A job's entry is named by a key over everything that can change its result, so an edit of any of
 them is a cache miss, never a stale result: the result's identity, the job's resolved
 :class:`benchmarks.spec.CellSpec` (every model, training, KG-embedding and encoder setting,
 defaults included), the dataset's *content* fingerprint (the one the feature cache keys on), the
-encoder's preprocessing, the torch and PyKEEN versions, and this cache's format. A file that is
+encoder's preprocessing, the torch and PyKEEN versions, and the store's format. An entry that is
 unreadable, not a valid result or not the job's result is recomputed with one notice line.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from leaderboard.results import SCHEMA_VERSION, ResultError, digest, file_stem, identity, read_result, schema_errors
+from benchmarks.cache import CacheStore
+from leaderboard.results import SCHEMA_VERSION, file_stem, identity, read_result, schema_errors, write_result
 
-#: Bump when the meaning of a cell file changes (old files are then simply not found).
+#: Bump when the meaning of a cell entry changes (old entries are then simply not found).
 CELL_FORMAT = 3
 
 
@@ -29,45 +30,38 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def cell_key(ident: Mapping[str, Any], spec: Mapping[str, Any], *, content_sha256: str, preprocessing: str) -> str:
-    """The one digest of every input of one job's result (see the module docstring)."""
-    return digest({
-        "format": CELL_FORMAT,
-        "schema_version": SCHEMA_VERSION,
-        "identity": dict(ident),
-        "spec": dict(spec),
-        "content_sha256": content_sha256,
-        "preprocessing": preprocessing,
-        "versions": {d: _version(d) for d in ("torch", "pykeen")},
-    })  # fmt: skip
+class CellCache:
+    """The finished jobs of one ``--out`` folder, each a result record named by its key."""
 
+    def __init__(self, out: str | Path) -> None:
+        self.store = CacheStore(Path(out), "cells", CELL_FORMAT)
 
-def cell_path(out: Path, ident: Mapping[str, Any], key: str) -> Path:
-    """``<out>/cells/<dataset>__<model>__seed<S>__<key16>.json``."""
-    return Path(out) / "cells" / f"{file_stem(ident)}__seed{ident['seeds'][0]}__{key[:16]}.json"
+    def name(self, ident: Mapping[str, Any], spec: Mapping[str, Any], *, content_sha256: str, preprocessing: str) -> str:
+        """``<dataset>__<model>__seed<S>__<key16>``: readable, and keyed by every input of the job."""
+        key = {
+            "schema_version": SCHEMA_VERSION,
+            "identity": dict(ident),
+            "spec": dict(spec),
+            "content_sha256": content_sha256,
+            "preprocessing": preprocessing,
+            "versions": {d: _version(d) for d in ("torch", "pykeen")},
+        }
+        return f"{file_stem(ident)}__seed{ident['seeds'][0]}__{self.store.name(key)[:16]}"
 
+    def path(self, name: str) -> Path:
+        return self.store.json_path(name)
 
-def read_cell(path: Path, ident: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The finished job's record at ``path``; None when there is none or it cannot be trusted.
+    def read(self, name: str, ident: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The finished job's record; None when there is none or it cannot be trusted (one line)."""
 
-    A file that is not JSON, not a valid result, or the result of another job is reported in one
-    line; the caller recomputes the job and the new record overwrites the file atomically.
-    """
-    if not path.exists():
-        return None
-    try:
-        record = read_result(path)
-    except ResultError as e:
-        why = str(e).splitlines()[0].removeprefix(f"{path}: ")
-        return _damaged(path, why)
-    errors = schema_errors(record)
-    if errors:
-        return _damaged(path, f"not a valid result ({len(errors)} schema error(s), first: {errors[0]})")
-    if identity(record) != dict(ident):
-        return _damaged(path, "holds the result of another job")
-    return record
+        def refuse(record: Any) -> str | None:
+            errors = schema_errors(record)
+            if errors:
+                return f"not a valid result ({len(errors)} schema error(s), first: {errors[0]})"
+            return "holds the result of another job" if identity(record) != dict(ident) else None
 
+        return self.store.load_json(name, refuse, read=read_result)
 
-def _damaged(path: Path, why: str) -> None:
-    print(f"cells: {path.name} unusable ({why}); recomputing", file=sys.stderr)
-    return None
+    def write(self, name: str, record: Mapping[str, Any]) -> Path:
+        """Write a finished job's record atomically (schema-checked)."""
+        return write_result(record, self.path(name))

@@ -99,20 +99,20 @@ def _arrays(prep: PreparedInputs, part: str, drop: str | None = None) -> dict[st
 def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: Stopwatch | None = None) -> list[dict]:
     """Run every (cell, seed) job of ``spec`` not already done; write merged results; return them."""
     import mmimdb2
-    from benchmarks.cells import cell_key, cell_path, read_cell
+    from benchmarks.cells import CellCache
     from benchmarks.encoders import get_encoder, resolve_device
     from leaderboard.results import identity_of, make_result, merge_results, result_filename, submit_result, write_result
     from mmimdb2.metrics import head_tail_genres
 
     options = options or RunOptions()
     watch = watch or Stopwatch()
-    cells = spec.cells()
-    cell_specs = [spec.cell_spec(c) for c in cells]  # every name and option checked before data is loaded
+    cell_specs = [spec.cell_spec(c) for c in spec.cells()]  # every name and option checked before data is loaded
     device = resolve_device(options.device)
     with watch.stage("load"):
         dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root)
     encoder = get_encoder(spec.resolved_encoder())
     out = Path(options.out)
+    cells = CellCache(out)
     protocols = ["fixed", "authors"] if spec.data.protocol == "authors" else ["fixed"]
     print(
         f"{dataset.name}: {len(dataset)} movies, split {dataset.split.name} "
@@ -151,9 +151,8 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
                     protocol=protocol, model=cs.model, config=base["config"], seeds=[seed], encoder=encoder.name,
                     encoder_version=encoder.version, kg=kg_info, drop=cs.drop,
                 )  # fmt: skip
-                key = cell_key(ident, cs.to_dict(), content_sha256=dataset.fingerprint, preprocessing=encoder.preprocessing)
-                path = cell_path(out, ident, key)
-                done = None if options.force else read_cell(path, ident)
+                name = cells.name(ident, cs.to_dict(), content_sha256=dataset.fingerprint, preprocessing=encoder.preprocessing)
+                done = None if options.force else cells.read(name, ident)
                 if done is not None:
                     per_seed_records.append(done)
                     continue
@@ -167,7 +166,7 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
                 kg_info["hits_at_10"] = prep.provenance["kg"]["hits_at_10"]
                 record = make_result(**base, kg=kg_info, per_seed=[entry], wall_time_s=stage_times,
                                      head_tail=head_tail_genres(prep.train_label_counts))  # fmt: skip
-                write_result(record, path)
+                cells.write(name, record)
                 per_seed_records.append(record)
             merged = merge_results(per_seed_records)
             write_result(merged, out / "results" / result_filename(merged))
