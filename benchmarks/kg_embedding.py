@@ -4,39 +4,34 @@
 :class:`benchmarks.cache.CacheStore` (``<cache root>/kg-embeddings/``): one ``.npz`` of vectors and
 entity labels plus a sidecar per (KG sha256, training config: model, dim, epochs, batch size,
 optimizer, lr, negatives, model kwargs, seed, eval sample, training loop, PyKEEN version). The
-settings not given are read from ``embed_kg``'s signature, so a changed default is a miss, never a
-stale hit. The device and other run-only arguments are not part of the key.
+settings not given are :class:`idkg.embedding_spec.EmbeddingSpec`'s defaults, so a changed default
+is a miss, never a stale hit. The device and other run-only arguments are not part of the key.
 """
 
 from __future__ import annotations
 
-import inspect
 import sys
 from dataclasses import replace
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from benchmarks.cache import CacheStore, Entry
 from idkg.embedding import KGEmbedding, embed_kg, training_config
+from idkg.embedding_spec import EmbeddingSpec
 from idkg.kg import KnowledgeGraph
 
 #: Bump when what a cache entry holds changes (old entries are then simply not found).
 CACHE_FORMAT = 1
-#: ``embed_kg`` arguments that say how a run goes, not what it computes.
-RUN_ONLY = frozenset({"device", "progress", "eval_batch_size"})
 #: Sidecar fields an entry must have to be served.
 _META_FIELDS = ("model", "hits_at_10", "eval_triples", "train_seconds", "seconds_per_epoch")
 
 
-def cache_key(graph: KnowledgeGraph, settings: dict[str, Any]) -> dict[str, Any]:
-    """The key fields of ``graph`` embedded with ``settings`` (``embed_kg`` keywords; the rest at its defaults)."""
-    params = inspect.signature(embed_kg).parameters
-    if unknown := sorted(set(settings) - set(params) - {"kg"}):
-        raise TypeError(f"embed_kg() got unexpected keyword argument(s): {', '.join(unknown)}")
-    full = {n: p.default for n, p in params.items() if p.kind is p.KEYWORD_ONLY} | settings
-    return {"kg_sha256": graph.sha256, "config": training_config(**{k: v for k, v in full.items() if k not in RUN_ONLY})}
+def cache_key(graph: KnowledgeGraph, spec: EmbeddingSpec, *, model_kwargs: Mapping[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
+    """The key fields of ``graph`` embedded by ``spec``."""
+    return {"kg_sha256": graph.sha256, "config": training_config(spec, model_kwargs=model_kwargs, seed=seed)}
 
 
 def _mismatch(entry: Entry, graph: KnowledgeGraph) -> str | None:
@@ -51,15 +46,20 @@ def _mismatch(entry: Entry, graph: KnowledgeGraph) -> str | None:
 
 def cached_embedding(
     graph: KnowledgeGraph,
+    spec: EmbeddingSpec | None = None,
     *,
     cache_dir: str | Path | None = None,
+    model_kwargs: Mapping[str, Any] | None = None,
+    seed: int = 0,
     device: str = "auto",
+    eval_batch_size: int = 64,
     progress: bool = True,
     **settings: Any,
 ) -> KGEmbedding:
-    """``embed_kg(graph, **settings)`` from the cache under ``cache_dir`` (the project's cache root
-    when None) when there is a whole entry for it, else trained and cached."""
-    key = cache_key(graph, settings)
+    """``embed_kg(graph, spec, **settings)`` from the cache under ``cache_dir`` (the project's cache
+    root when None) when there is a whole entry for it, else trained and cached."""
+    spec = replace(spec or EmbeddingSpec(), **settings)
+    key = cache_key(graph, spec, model_kwargs=model_kwargs, seed=seed)
     store = CacheStore(cache_dir, "kg-embeddings", CACHE_FORMAT)
     hit = store.load(key, need=("vectors", "entities"), check=lambda e: _mismatch(e, graph))
     if hit is not None:
@@ -81,7 +81,7 @@ def cached_embedding(
             cache_path=hit.path,
             from_cache=True,
         )
-    emb = embed_kg(graph, **settings, device=device, progress=progress)
+    emb = embed_kg(graph, spec, model_kwargs=model_kwargs, seed=seed, device=device, eval_batch_size=eval_batch_size, progress=progress)
     meta = {
         "model": emb.model,
         "num_entities": graph.num_entities,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -102,8 +102,8 @@ def prepare_inputs(
     with watch.stage("kg"):
         graph = build_kg(kg_source, "train")
     with watch.stage("kg_embedding"):
-        kw = {**asdict(kg.embedding), "device": device, "cache_dir": cache_dir, "progress": progress}
-        emb = cached_embedding(graph, **kw)
+        kw = {"device": device, "cache_dir": cache_dir, "progress": progress}
+        emb = cached_embedding(graph, kg.embedding, **kw)
     labels = label_matrix(dataset.movies[i].genres for i in ids)
     with watch.stage("kg_inputs"):
         movies = [dataset.movies[i] for i in ids]
@@ -115,7 +115,7 @@ def prepare_inputs(
             kgi = cross_fit_kg_inputs(
                 movies, rows["train"], kgi, folds=kg.cross_fit,
                 build=lambda train_ids: build_kg(_kg_dataset(kg_source, train_ids), "train"),
-                embed=lambda g: cached_embedding(g, **kw), reference=emb,
+                embed=lambda g: cached_embedding(g, kg.embedding, **kw), reference=emb,
             )  # fmt: skip
     from baselines.people_vote import people_vote
 

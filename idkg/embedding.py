@@ -18,22 +18,15 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from idkg.embedding_spec import EmbeddingError, EmbeddingSpec
 from idkg.kg import KnowledgeGraph
 from mmimdb2.paths import cache_root
-
-#: The IDKG paper's training settings (OpenKE): pass as ``embed_kg(kg, **PAPER_SETTINGS)``.
-PAPER_SETTINGS: dict[str, Any] = {"optimizer": "SGD", "lr": 0.5, "epochs": 500, "batch_size": 100}
-
-
-class EmbeddingError(ValueError):
-    """A KG embedding that cannot be trained as asked (unknown model, bad dimension, …)."""
-
 
 @dataclass(frozen=True, eq=False)
 class KGEmbedding:
@@ -90,41 +83,18 @@ def resolve_device(device: str) -> str:
     return str(torch.device(device))
 
 
-def training_config(
-    *,
-    model: str | type,
-    dim: int,
-    epochs: int,
-    batch_size: int,
-    optimizer: str,
-    lr: float,
-    num_negs_per_pos: int,
-    model_kwargs: Mapping[str, Any] | None,
-    seed: int,
-    eval_sample: int,
-) -> dict[str, Any]:
-    """Everything a run's vectors depend on, checked and resolved (PyKEEN's class name for
-    ``model``, PyKEEN's version): :attr:`KGEmbedding.config`, and what a cache keys on."""
-    if dim <= 0 or epochs <= 0 or batch_size <= 0 or num_negs_per_pos <= 0 or lr <= 0 or eval_sample < 0:
-        raise EmbeddingError(
-            f"dim, epochs, batch_size, num_negs_per_pos and lr must be positive and eval_sample >= 0; got "
-            f"dim={dim}, epochs={epochs}, batch_size={batch_size}, num_negs_per_pos={num_negs_per_pos}, lr={lr}, "
-            f"eval_sample={eval_sample}"
-        )
-    cls = resolve_model(model)
+def training_config(spec: EmbeddingSpec, *, model_kwargs: Mapping[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
+    """Everything a run's vectors depend on, checked and resolved (PyKEEN's class name for the
+    model, PyKEEN's version): :attr:`KGEmbedding.config`, and what a cache keys on."""
+    cls = resolve_model(spec.model)
     import pykeen
 
     return {
+        **asdict(spec),
         "model": cls.__name__,
-        "dim": int(dim),
-        "epochs": int(epochs),
-        "batch_size": int(batch_size),
-        "optimizer": str(optimizer),
-        "lr": float(lr),
-        "num_negs_per_pos": int(num_negs_per_pos),
+        "lr": float(spec.lr),
         "model_kwargs": dict(model_kwargs or {}),
         "seed": int(seed),
-        "eval_sample": int(eval_sample),
         "training_loop": "sLCWA",
         "pykeen": pykeen.get_version(),
     }
@@ -132,28 +102,22 @@ def training_config(
 
 def embed_kg(
     kg: KnowledgeGraph,
+    spec: EmbeddingSpec | None = None,
     *,
-    model: str = "RotatE",
-    dim: int = 200,
-    epochs: int = 20,
-    batch_size: int = 1024,
-    optimizer: str = "Adam",
-    lr: float = 0.01,
-    num_negs_per_pos: int = 1,
     model_kwargs: Mapping[str, Any] | None = None,
     device: str = "auto",
     seed: int = 0,
-    eval_sample: int = 200,
     eval_batch_size: int = 64,
     progress: bool = True,
+    **settings: Any,
 ) -> KGEmbedding:
-    """Train a PyKEEN embedding of ``kg`` and score it (no cache: see
+    """Train a PyKEEN embedding of ``kg`` by ``spec`` (default :class:`EmbeddingSpec`, with
+    ``settings`` replacing its fields) and score it (no cache: see
     :func:`benchmarks.kg_embedding.cached_embedding`); docs/training.md explains the defaults, the
     real width ``dim`` and the Hits@10 protocol."""
-    config = training_config(
-        model=model, dim=dim, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
-        num_negs_per_pos=num_negs_per_pos, model_kwargs=model_kwargs, seed=seed, eval_sample=eval_sample,
-    )  # fmt: skip
+    spec = replace(spec or EmbeddingSpec(), **settings)
+    epochs = spec.epochs
+    config = training_config(spec, model_kwargs=model_kwargs, seed=seed)
     cls = resolve_model(config["model"])
     dev = resolve_device(device)
     out = _train(kg, cls, config, device=dev, progress=progress, eval_batch_size=eval_batch_size)

@@ -10,6 +10,10 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 
+class EmbeddingError(ValueError):
+    """A KG embedding that cannot be trained as asked (unknown model, bad dimension, …)."""
+
+
 @dataclass(frozen=True)
 class EmbeddingSpec:
     """How the train-only KG is embedded with PyKEEN (sLCWA training, one seed per embedding).
@@ -36,11 +40,14 @@ class EmbeddingSpec:
             "dim": self.dim >= 1, "epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1,
             "lr": self.lr > 0, "num_negs_per_pos": self.num_negs_per_pos >= 1, "eval_sample": self.eval_sample >= 0,
         }  # fmt: skip
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"The KG embedding's '{name}' must be positive. Got {getattr(self, name)!r} instead.")
+        bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
+        if bad:
+            raise EmbeddingError(
+                f"The KG embedding's dim, epochs, batch_size, num_negs_per_pos and lr must be positive and "
+                f"eval_sample >= 0. Got {', '.join(bad)} instead."
+            )
         if not isinstance(self.model, str) or not self.model:
-            raise ValueError(f"The KG embedding's 'model' must be a PyKEEN model name. Got {self.model!r} instead.")
+            raise EmbeddingError(f"The KG embedding's 'model' must be a PyKEEN model name. Got {self.model!r} instead.")
 
     def changed(self) -> dict[str, Any]:
         """The settings that differ from the defaults (what a result's config names explicitly)."""

@@ -10,6 +10,7 @@ import pytest
 
 from benchmarks.kg_embedding import cached_embedding
 from idkg import embedding
+from idkg.embedding_spec import EmbeddingSpec
 from idkg.embedding import EmbeddingError, embed_kg, holdout_indices
 from idkg.kg import KnowledgeGraph, kg_from_movies
 from idkg.kg_inputs import genre_embeddings, movie_kg_inputs
@@ -96,10 +97,13 @@ def test_second_call_is_a_cache_hit_without_training(small_kg, tmp_path, monkeyp
     for change in ({"seed": 1}, {"num_negs_per_pos": 2}, {"model_kwargs": {"scoring_fct_norm": 2}}):
         with pytest.raises(AssertionError, match="trained"):
             cached_embedding(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **(FAST | change))
-    monkeypatch.setitem(embed_kg.__kwdefaults__, "lr", 0.02)
+    # a changed default of the spec (the one place defaults live) is another key
+    monkeypatch.setattr(EmbeddingSpec.__init__, "__defaults__", tuple(0.02 if d == 0.01 else d for d in EmbeddingSpec.__init__.__defaults__))
+    assert EmbeddingSpec().lr == 0.02
     with pytest.raises(AssertionError, match="trained"):
         cached_embedding(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **FAST)
-    monkeypatch.setitem(embed_kg.__kwdefaults__, "lr", 0.01)
+    monkeypatch.undo()
+    monkeypatch.setattr(embedding, "_train", no_training)
     with pytest.raises(AssertionError, match="trained"):
         cached_embedding(kg_from_movies(small_movies()[:50]), model="RotatE", dim=4, cache_dir=tmp_path, **FAST)
     # a damaged sidecar is not trusted
