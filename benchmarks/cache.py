@@ -10,7 +10,6 @@ a cache may be lost, but it must never be trusted when it is wrong, nor stop a r
 
 from __future__ import annotations
 
-import json
 import sys
 import zipfile
 from collections.abc import Callable, Mapping, Sequence

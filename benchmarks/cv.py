@@ -88,11 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tqdm.auto import tqdm
+
     import mmimdb2
     from benchmarks.encoders import get_encoder, resolve_device
     from benchmarks.pipeline import prepare_inputs
     from benchmarks.run import encoder_hint, spec_from_args
-    from tqdm.auto import tqdm
 
     args = build_parser().parse_args(argv)
     try:

@@ -11,9 +11,7 @@ prepared only when a job has to run, and once per KG setting.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 

@@ -11,9 +11,9 @@ is a miss, never a stale hit. The device and other run-only arguments are not pa
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np

@@ -19,8 +19,8 @@ from types import MappingProxyType
 from typing import Any
 
 from benchmarks.protocols import PROTOCOLS
-from leaderboard.experiments import Cell, experiment
 from idkg.embedding_spec import PAPER, EmbeddingSpec
+from leaderboard.experiments import Cell, experiment
 from mmimdb2.metrics import CLASS_WEIGHTS, SELECTION_METRICS, THRESHOLD_POLICIES
 
 #: Modalities a run can remove at test time.

@@ -28,6 +28,7 @@ from idkg.embedding_spec import EmbeddingError, EmbeddingSpec
 from idkg.kg import KnowledgeGraph
 from mmimdb2.paths import cache_root
 
+
 @dataclass(frozen=True, eq=False)
 class KGEmbedding:
     """Real-valued entity vectors of a KG and how they were made."""

@@ -18,7 +18,6 @@ from baselines.as_released import (
 from idkg.inputs import InputSpec
 from mmimdb2.genres import GENRE_INDEX, GENRES
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

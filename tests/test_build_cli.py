@@ -9,13 +9,13 @@ import sys
 
 import numpy as np
 import pytest
+from test_build_helpers import web, world, write_tsv_gz  # noqa: F401
 
 from mmimdb2.builder import cli
 from mmimdb2.builder.manifest import limit_split, resolve_manifest
 from mmimdb2.builder.select import reshape_quotas, select_ids, stratified_split
 from mmimdb2.genres import GENRES
 from mmimdb2.splits import read_split_dir
-from test_build_helpers import web, world, write_tsv_gz  # noqa: F401
 
 
 def test_build_then_verify_catches_a_changed_file(world, tmp_path, monkeypatch, capsys):

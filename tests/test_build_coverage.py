@@ -6,10 +6,11 @@ import json
 import re
 from pathlib import Path
 
-from mmimdb2.builder import cli
-from mmimdb2.builder.coverage import coverage, empty_fields
 from test_build_helpers import jpeg, title_page, web, world  # noqa: F401
 from test_build_pipeline import run
+
+from mmimdb2.builder import cli
+from mmimdb2.builder.coverage import coverage, empty_fields
 
 
 def saved_pages(world, folder: Path, *, people: bool = True) -> Path:

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from test_build_helpers import FAST_RETRY, Resp, web  # noqa: F401
 
 from mmimdb2.builder.http import (
     FirewallBlocked,
@@ -19,7 +20,6 @@ from mmimdb2.builder.http import (
     parse_retry_after,
     redact,
 )
-from test_build_helpers import FAST_RETRY, Resp, web  # noqa: F401
 
 
 def session(tmp_path=None, retry=FAST_RETRY, rate=1000.0) -> PoliteSession:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from test_build_helpers import FAST_RETRY, Resp, title_page, web, world  # noqa: F401
 
 from mmimdb2.builder.fakeweb import challenge_page
 from mmimdb2.builder.http import FirewallBlocked, HostRateLimiter, PoliteSession, ResponseCache, is_challenge
 from mmimdb2.builder.sources import SourceContext, SourceError, parse_title_page, resolve_source
 from mmimdb2.builder.sources.base import MOVIE_TITLE_TYPES, NotAMovie
-from test_build_helpers import FAST_RETRY, Resp, title_page, web, world  # noqa: F401
 
 PAGES = Path(__file__).parent / "fixtures" / "imdb_pages"
 

@@ -6,9 +6,10 @@ import json
 import threading
 from pathlib import Path
 
+from test_build_helpers import FAST_RETRY, Resp, json_body, web, world  # noqa: F401
+
 import mmimdb2
 from mmimdb2.builder import BuildConfig, build, verify
-from test_build_helpers import FAST_RETRY, Resp, json_body, web, world  # noqa: F401
 
 
 def run(world, out: Path, sources=("tsv", "tmdb", "omdb", "imdb-html"), cancel=None, **kw):

@@ -11,8 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from mmimdb2.builder.journal import Journal
 from test_build_helpers import web, world  # noqa: F401
+
+from mmimdb2.builder.journal import Journal
 
 EXCLUDED = {"BUILD_INFO.json"}  # run times: the one file allowed to differ (see mmimdb2.builder.verify)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from test_build_helpers import web, world  # noqa: F401
+
 from mmimdb2.builder import cli
 from mmimdb2.builder.secrets import Redactor
 from mmimdb2.builder.sources.tmdb import TmdbSource
-from test_build_helpers import web, world  # noqa: F401
 
 TMDB_KEY = "tmdb-SEKRET-4f9a2c"
 OMDB_KEY = "omdb-SEKRET-77b1e0"

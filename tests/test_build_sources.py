@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from test_build_helpers import FAST_RETRY, Resp, json_body, title_page, web, world, write_tsv_gz  # noqa: F401
 
 from mmimdb2.builder import tsv
 from mmimdb2.builder.http import HostRateLimiter, ResponseCache
 from mmimdb2.builder.sources import SOURCES, SourceContext, SourceError, Unavailable, parse_sources, parse_title_page, resolve_source
 from mmimdb2.builder.sources.tsv import build_index
-from test_build_helpers import FAST_RETRY, Resp, json_body, title_page, web, world, write_tsv_gz  # noqa: F401
 
 
 def ctx(world, tmp_path: Path, **kw) -> SourceContext:

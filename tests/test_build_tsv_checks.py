@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from mmimdb2.builder import cli, tsv
 from test_build_helpers import web, world, write_tsv_gz  # noqa: F401
 from test_build_pipeline import failures, run
+
+from mmimdb2.builder import cli, tsv
 
 
 def rewrite(path: Path, edit) -> None:

@@ -6,12 +6,12 @@ import io
 
 import pytest
 from PIL import Image
+from test_build_helpers import jpeg
 
 from mmimdb2.builder.merge import assemble
 from mmimdb2.builder.sources.base import Record, Source, SourceError
 from mmimdb2.builder.validate import Invalid, PosterPolicy, check_genres, clean_plot, clean_poster
 from mmimdb2.schema import Person
-from test_build_helpers import jpeg
 
 
 def test_poster_is_reencoded_deterministically_as_rgb_jpeg():

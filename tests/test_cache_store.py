@@ -161,7 +161,8 @@ def test_json_entries_with_a_check_and_a_reader(store, tmp_path, capsys):
     path = store.save_json("cell-a", record)
     assert path == store.json_path("cell-a") == tmp_path / "things" / "cell-a.json"
     assert [p.name for p in store.folder.iterdir()] == ["cell-a.json"]  # atomic: no temp file left
-    same_job = lambda r: None if r.get("seeds") == [0] else "holds the result of another job"
+    def same_job(r):
+        return None if r.get("seeds") == [0] else "holds the result of another job"
     assert store.load_json("cell-a", same_job) == record
     store.save_json("cell-a", {**record, "seeds": [7]})
     assert store.load_json("cell-a", same_job) is None

@@ -8,7 +8,6 @@ import multiprocessing as mp
 import re
 from collections import Counter
 from pathlib import Path
-from mmimdb2.demo.writer import DEMO_VERSION
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from mmimdb2.demo import DemoError, ensure_demo, generate
 from mmimdb2.demo.__main__ import main as demo_main
 from mmimdb2.demo.check import difficulty
 from mmimdb2.demo.labels import TABLE1_COUNTS
+from mmimdb2.demo.writer import DEMO_VERSION
 from mmimdb2.genres import GENRES, canonical_genres
 from mmimdb2.splits import read_split_dir
 

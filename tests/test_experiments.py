@@ -10,8 +10,8 @@ import pytest
 
 from benchmarks.spec import RunSpec
 from leaderboard.experiments import (
-    Cell,
     EXPERIMENTS,
+    Cell,
     Column,
     Experiment,
     Row,

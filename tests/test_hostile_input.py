@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from mmimdb2 import DatasetError, ManifestError, SplitError, load
-from mmimdb2 import audit, stats
+from mmimdb2 import DatasetError, ManifestError, SplitError, audit, load, stats
 from mmimdb2.layouts import check_poster
 from mmimdb2.schema import Movie, normalize_imdb_id
 from mmimdb2.splits import Split, ids_sha256, packaged_split, read_split_dir, write_split_dir

@@ -10,8 +10,8 @@ import pytest
 
 from benchmarks.kg_embedding import cached_embedding
 from idkg import embedding
-from idkg.embedding_spec import EmbeddingSpec
 from idkg.embedding import EmbeddingError, embed_kg, holdout_indices
+from idkg.embedding_spec import EmbeddingSpec
 from idkg.kg import KnowledgeGraph, kg_from_movies
 from idkg.kg_inputs import genre_embeddings, movie_kg_inputs
 from mmimdb2.genres import GENRES

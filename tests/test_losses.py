@@ -10,7 +10,6 @@ import torch
 from idkg.gcacl import GCACL, genre_centroids, masked_mean, negative_mask
 from idkg.teacher import attention_teacher_loss, teacher_target
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

@@ -10,17 +10,16 @@ from benchmarks.registry import (
     CONTRASTIVE_REGISTRY,
     MODEL_REGISTRY,
     UnknownNameError,
-    available_models,
     build_model,
     get_contrastive,
     model_config,
 )
-from mmimdb2.registry import Registry
 from benchmarks.spec import RunSpec, TrainSpec
-from leaderboard.experiments import Cell
 from benchmarks.trainer import TensorSet, predict_proba, train
 from idkg.gcacl import GCACL
 from idkg.inputs import InputSpec
+from leaderboard.experiments import Cell
+from mmimdb2.registry import Registry
 
 #: The names the harness and the paper's tables rely on (never rename one: add an alias).
 REQUIRED = [

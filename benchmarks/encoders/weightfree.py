@@ -50,7 +50,6 @@ _BLOCKS = (64, 48, 32, 192, 144, 32)
 def text_features(texts: Sequence[str]) -> np.ndarray:
     """(n, 512) signed, hashed, sublinear bag of words, rows L2-normalised."""
     from sklearn.feature_extraction import FeatureHasher
-
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     hasher = FeatureHasher(n_features=TEXT_DIM, input_type="dict", alternate_sign=True)

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 
 from mmimdb2.builder.sources.base import NotAMovie, Record, Source, SourceError
-from mmimdb2.builder.validate import Invalid, PosterPolicy, check_genres, clean_plot, clean_poster
+from mmimdb2.builder.validate import DEFAULT_POSTER_POLICY, Invalid, PosterPolicy, check_genres, clean_plot, clean_poster
 from mmimdb2.schema import Person, normalize_name
 
 #: Fields a movie must have to be written; directors and cast are kept when known (coverage is reported).
@@ -137,7 +137,7 @@ def assemble(
     imdb_id: str,
     sources: list[Source],
     *,
-    policy: PosterPolicy = PosterPolicy(),
+    policy: PosterPolicy = DEFAULT_POSTER_POLICY,
     cancel: threading.Event | None = None,
 ) -> Assembled:
     """Query ``sources`` (in order, network ones only while a field is missing) for ``imdb_id`` and merge by precedence."""

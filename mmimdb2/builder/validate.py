@@ -32,7 +32,11 @@ class PosterPolicy:
     quality: int = 90
 
 
-def clean_poster(data: bytes, policy: PosterPolicy = PosterPolicy()) -> bytes:
+#: The policy of a build that sets none (a frozen value, shared safely).
+DEFAULT_POSTER_POLICY = PosterPolicy()
+
+
+def clean_poster(data: bytes, policy: PosterPolicy = DEFAULT_POSTER_POLICY) -> bytes:
     """Decoded, checked and re-encoded JPEG bytes; raise :class:`Invalid` naming what is wrong."""
     if not data:
         raise Invalid("empty poster file")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mmimdb2.genres import GENRES, label_matrix, canonical_genres
+from mmimdb2.genres import GENRES, canonical_genres, label_matrix
 from mmimdb2.splits import read_split_dir
 
 
@@ -108,8 +108,8 @@ def difficulty(root: str | os.PathLike[str], *, C: float = 4.0) -> dict[str, flo
 
 def scores(train: Part, test: Part, *, C: float = 4.0) -> dict[str, float]:
     """Macro-F1 on ``test`` of one-vs-rest logistic regression fitted on ``train``, per feature set."""
-    from scipy import sparse
     import scipy.sparse.linalg  # noqa: F401  (sparse.linalg.norm)
+    from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score

@@ -13,7 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmimdb2.builder.http import FirewallBlocked, HostRateLimiter, HttpError, NotFound, PoliteSession, ResponseCache, RetryPolicy, Unreachable
+from mmimdb2.builder.http import (
+    FirewallBlocked,
+    HostRateLimiter,
+    HttpError,
+    NotFound,
+    PoliteSession,
+    ResponseCache,
+    RetryPolicy,
+    Unreachable,
+)
 from mmimdb2.schema import Person
 
 #: Fields a record may carry, in the order the merged movie takes them.
