@@ -7,14 +7,13 @@ file order.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from leaderboard.markdown import value
 from leaderboard.results import identity
+from mmimdb2.io import digest
 
 Record = dict[str, Any]
 
@@ -48,7 +47,8 @@ def hardware_text(record: Record) -> str:
 
 
 def ident_digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+    """A stable tie-break between rows: the project's one key digest of an identity."""
+    return digest(obj)
 
 
 def tiebreak(record: Record) -> str:

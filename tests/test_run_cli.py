@@ -310,3 +310,35 @@ def test_a_missing_gpu_is_one_line_without_encoder_advice(tmp_path, capsys, monk
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert rc == 2 and err.startswith("error: device 'cuda' requested but torch sees no CUDA GPU")
     assert "--encoder" not in err
+
+
+def test_python_callers_and_the_cli_build_the_same_spec():
+    from benchmarks.spec import DataSpec, EncoderSpec, KGSpec, RunSpec
+    from idkg.embedding_spec import EmbeddingSpec
+
+    by_hand = RunSpec(
+        models=("idkg", "gmu"), seeds=(0, 1), data=DataSpec("demo", "default", "fixed"), encoder=EncoderSpec("offline"),
+        kg=KGSpec(EmbeddingSpec(model="TransH", dim=64)), train={"lr": 0.003, "class_weight": "none"},
+        overrides={"temperature": 0.3},
+    )  # fmt: skip
+    argv = ["--models", "idkg", "gmu", "--seeds", "0", "1", "--encoder", "offline", "--kg-model", "TransH", "--kg-dim", "64",
+            "--lr", "0.003", "--class-weight", "none", "--set", "temperature=0.3"]  # fmt: skip
+    assert spec_from_args(build_parser().parse_args(argv))[0] == by_hand
+    cs = by_hand.cell_spec(by_hand.cells()[0])
+    assert (cs.model, cs.encoder, cs.kg.embedding.model, cs.train["lr"], cs.config["temperature"]) == ("idkg", "offline", "TransH", 0.003, 0.3)
+    assert cs.train["epochs"] == 30 and cs.train["weight_decay"] == 0.1  # the recipe fills what was not given
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--lr", "-1"], "lr > 0"),
+        (["--seeds", "0", "0"], "'seeds' must be distinct"),
+        (["--kg-dim", "0"], "must be positive"),
+        (["--kg-cross-fit", "1"], "'kg_cross_fit' setting must be 0 or >= 2"),
+    ],
+)
+def test_a_bad_setting_is_one_line_before_any_data_is_read(argv, says, tmp_path, capsys):
+    assert main(["--models", "idkg", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err and says in err
