@@ -43,7 +43,7 @@ def fit_and_predict(
     from benchmarks.registry import build_model
     from benchmarks.spec import TrainSpec
     from benchmarks.trainer import predict_proba, train
-    from leaderboard.results import digest
+    from mmimdb2.io import digest
     from mmimdb2.metrics import select_threshold
 
     # every factory initialises its parameters from its own ``seed``; the trainer seeds the batch order

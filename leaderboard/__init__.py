@@ -5,12 +5,11 @@ Build a record with :func:`make_result`, write it with :func:`submit_result` (or
 ``leaderboard/README.md`` with ``python -m leaderboard.render``.
 """
 
+from leaderboard.provenance import code_version, hardware_info
 from leaderboard.results import (
     LEADERBOARD_DIR,
     SCHEMA_VERSION,
     ResultError,
-    code_version,
-    hardware_info,
     load_results,
     make_result,
     merge_results,

@@ -17,16 +17,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import platform
 import re
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from leaderboard.provenance import TEXT_CHARS, code_version, hardware_info, utc_now
 from mmimdb2.genres import GENRES
 from mmimdb2.io import BadJSON, atomic_write_json, digest, read_json
 from mmimdb2.metrics import aggregate
@@ -53,11 +50,9 @@ MAX_RESULT_VALUES = 20_000
 #: Deepest nesting read: a record nests 5 levels (per_seed/i/metrics/per_genre), a config a few more.
 MAX_RESULT_DEPTH = 16
 
-#: Allowed characters of the free-text provenance fields that reach the README (hardware, encoder,
-#: dataset and code versions, config strings): no markup (``< > & ` * [ ] | \ $``), quotes or
-#: control characters (CR/LF). The schema holds the same patterns; ``$(?!\n)`` because Python's
-#: ``$`` (jsonschema uses ``re.search``) would otherwise accept one trailing newline.
-TEXT_CHARS = r"A-Za-z0-9 _.,:;=+~@%()/-"
+#: The free-text provenance fields that reach the README hold only :data:`TEXT_CHARS`; the schema
+#: holds the same patterns; ``$(?!\n)`` because Python's ``$`` (jsonschema uses ``re.search``)
+#: would otherwise accept one trailing newline.
 TEXT_PATTERN = rf"^[{TEXT_CHARS}]*$(?!\n)"
 #: Identifiers: dataset, model, KG model and suite names.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$(?!\n)"
@@ -181,83 +176,6 @@ def bind_split(split: Mapping[str, Any], protocol: str) -> dict[str, Any]:
         out["name"] = f"{AUTHORS_PREFIX}:{out.get('name', '')}"
     out["sha256"] = split_sha256_from_parts(out["parts"], protocol)
     return out
-
-
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", *args], cwd=_repo_root(), capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip()
-
-
-def code_version() -> dict[str, Any]:
-    """git describe, commit and dirty flag of this checkout (null outside git), plus the package version."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        package = version("mmimdb2")
-    except PackageNotFoundError:
-        package = "unknown"
-    commit = _git("rev-parse", "HEAD")
-    if not commit or not re.fullmatch(r"[0-9a-f]{40}", commit):
-        return {"git": None, "commit": None, "dirty": None, "package": package}
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return {
-        "git": _git("describe", "--always", "--tags"),
-        "commit": commit,
-        "dirty": None if status is None else bool(status),
-        "package": package,
-    }
-
-
-def clean_text(text: str, max_len: int = 200) -> str:
-    """Machine-reported text (CPU or GPU name) reduced to :data:`TEXT_CHARS`, one line, at most ``max_len``.
-
-    Those names come from the OS and drivers, not the user; an odd character in them must not make
-    an otherwise good run unwritable.
-    """
-    return " ".join(re.sub(f"[^{TEXT_CHARS}]", " ", str(text)).split())[:max_len]
-
-
-def _cpu_name() -> str:
-    name = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    name = clean_text(name or platform.processor() or platform.machine()) or "unknown"
-    return f"{name} ({os.cpu_count() or '?'} cores)"
-
-
-def hardware_info(device: str = "cpu") -> dict[str, Any]:
-    """Device, CPU, GPU name (when ``device`` is CUDA) and torch version of this machine."""
-    import torch
-
-    gpu = None
-    if str(device).startswith("cuda") and torch.cuda.is_available():
-        gpu = clean_text(torch.cuda.get_device_name(torch.device(device))) or "unknown GPU"
-    return {
-        "device": str(device),
-        "cpu": _cpu_name(),
-        "gpu": gpu,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def utc_now() -> str:
-    """Current time, ISO 8601, UTC, to the second."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def make_result(

@@ -452,7 +452,7 @@ def test_validator_refuses_bad_names_and_config_keys(field, value):
 
 
 def test_machine_reported_names_are_cleaned_not_refused():
-    from leaderboard.results import clean_text
+    from leaderboard.provenance import clean_text
 
     assert clean_text("Intel(R) Xeon(R) CPU @ 2.20GHz\n") == "Intel(R) Xeon(R) CPU @ 2.20GHz"
     assert clean_text("GPU™ <x>\t| y") == "GPU x y"
