@@ -231,7 +231,7 @@ class PeopleVote:
 
 
 def is_estimator(model: Any) -> bool:
-    """True for a non-torch model trained by :func:`fit_estimator`."""
+    """True for a non-torch model (``fit`` + ``predict_proba``): the harness fits it on the arrays directly."""
     return callable(getattr(model, "fit", None)) and callable(getattr(model, "predict_proba", None))
 
 

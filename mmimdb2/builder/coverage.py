@@ -3,7 +3,7 @@
 Why: a build can finish "complete" while a source silently gives nothing for a field (the 2024
 page layout moved directors and cast out of JSON-LD, and every movie came out without them). So
 the end of a build counts each field and fails, naming the field, when one that a selected
-source should give (:attr:`Source.gives`) is at 0%.
+source should give (:attr:`mmimdb2.builder.sources.base.Source.gives`) is at 0%.
 """
 
 from __future__ import annotations

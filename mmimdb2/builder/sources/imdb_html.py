@@ -128,7 +128,7 @@ def parse_title_page(page: str | bytes, imdb_id: str | None = None) -> Record:
     """A :class:`Record` from an IMDb title page.
 
     Raise :class:`SourceError` for a challenge, a truncated page, a page of another title than
-    ``imdb_id`` or one without movie data, and :class:`NotAMovie` for an episode, series, game ...
+    ``imdb_id`` or one without movie data, and :class:`~mmimdb2.builder.sources.base.NotAMovie` for an episode, series, game ...
     """
     raw = page.encode("utf-8") if isinstance(page, str) else page
     _check_complete(raw)
