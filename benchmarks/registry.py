@@ -4,8 +4,9 @@ A model name is the only way the harness (and the ``--models`` choices) reaches 
 is a name with preset keyword arguments over another factory (``idkg-no-at`` = ``idkg`` with
 ``use_teacher=False``); an alias is a second name of one entry (``idkg-gmu-no-gcacl`` is
 ``gmu-3``), recorded and rendered under the canonical name. Each entry names its config dataclass
-(``extra["config"]``), whether it is a scikit-learn style estimator, and its departures from the
-training recipe (``extra["train"]``, each chosen on that model's own dev figures). A
+(``extra["config"]``, or ``extra["options"]``: a class whose keyword arguments are its options)
+and whether it is a scikit-learn style estimator; a model's departures from a training recipe
+live in the recipe (:mod:`benchmarks.recipes`). A
 ``contrastive`` preset or override names an entry of :data:`CONTRASTIVE_REGISTRY`, resolved here
 and injected into the model, so ``idkg/`` never imports ``baselines/`` or ``benchmarks/``.
 Registered names are referred to by result files: never rename one, add an alias instead.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +29,7 @@ if TYPE_CHECKING:  # the registry itself stays torch-free: the CLI imports it
 
 __all__ = [
     "CONTRASTIVE_REGISTRY", "MODEL_REGISTRY", "UnknownNameError", "available_contrastive", "available_models",
-    "build_model", "get_contrastive", "model_config", "model_entry",
+    "applicable", "build_model", "get_contrastive", "model_config", "model_entry", "model_options",
 ]  # fmt: skip
 
 
@@ -45,14 +47,13 @@ def _models() -> Registry:
     r.add("idkg-mcl", **idkg, aliases=("idkg-jaccard-supcon",), contrastive="mcl")
     r.add("idkg-mltc", **idkg, contrastive="mltc")
     r.add("idkg-cgmvae", **idkg, contrastive="cgmvae")
-    r.add("idkg-as-released", "baselines.as_released:build", extra={"train": {"class_weight": "none"}})
+    r.add("idkg-as-released", "baselines.as_released:build", extra={"options": "baselines.as_released:AsReleasedIDKG"})
     r.add("gmu", **gmu)
     r.add("gmu-3", **gmu, aliases=("idkg-gmu-no-gcacl",), use_kg=True)
     r.add("idkg-gmu", **gmu, use_kg=True, use_gcacl=True)
     r.add("idkg-gmu-no-kg", **gmu, use_kg=False, use_gcacl=True)
     r.add("centralnet", "baselines.centralnet:build_centralnet", extra={"config": "baselines.centralnet:CentralNetConfig"})
-    late = {"config": "baselines.fusion:LateFusionConfig", "train": {"weight_decay": 10.0}}
-    r.add("late-fusion", "baselines.fusion:build_late_fusion", extra=late)
+    r.add("late-fusion", "baselines.fusion:build_late_fusion", extra={"config": "baselines.fusion:LateFusionConfig"})
     r.add("concat", "baselines.fusion:build_concat", extra={"config": "baselines.fusion:ConcatConfig"})
     probe = dict(target="baselines.probes:build_probe", extra={"config": "baselines.probes:ProbeConfig", "estimator": True})
     r.add("probe-text", **probe, features=("text",))
@@ -106,19 +107,50 @@ def _kwargs(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def model_config(name: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The full resolved config of model ``name`` with ``overrides``: its presets, the overrides and
-    every field of its config dataclass (defaults included, ``seed`` left out: seeds are recorded
+def _load(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def model_options(name: str) -> dict[str, Any]:
+    """Every option model ``name`` takes, with its default: its config dataclass's fields (or the
+    keyword arguments of its ``options`` class) and its factory's own keywords (``contrastive``)."""
+    entry = model_entry(name)
+    out: dict[str, Any] = {}
+    if "config" in entry.extra:
+        for f in dataclasses.fields(_load(entry.extra["config"])):
+            has_factory = f.default_factory is not dataclasses.MISSING  # type: ignore[misc]
+            out[f.name] = f.default_factory() if has_factory else f.default  # type: ignore[misc]
+    for target in (entry.extra.get("options"), entry.target):
+        if target is None:
+            continue
+        for p in inspect.signature(_load(target)).parameters.values():
+            if p.kind is p.KEYWORD_ONLY:
+                out.setdefault(p.name, None if p.default is p.empty else p.default)
+    out.pop("seed", None)
+    return out
+
+
+def applicable(name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``settings`` model ``name`` takes (a recipe's or ``--set``'s; the rest do not apply to it)."""
+    options = model_options(name)
+    return {k: v for k, v in settings.items() if k in options}
+
+
+def model_config(name: str, overrides: Mapping[str, Any] | None = None, *, base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The full resolved config of model ``name``: ``base`` (a recipe's model settings), then its
+    presets, then ``overrides``, over every option's default (``seed`` left out: seeds are recorded
     per seed). An unknown option is one line naming the model's options. Builds no model."""
     from idkg.model import make_config
 
-    kwargs = _kwargs(name, overrides or {})
-    target = model_entry(name).extra.get("config")
-    if target is None:
-        return kwargs
-    module, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module), attr)
-    resolved = dataclasses.asdict(make_config(cls, {k: v for k, v in kwargs.items() if k != "contrastive"}))
+    kwargs = {**(base or {}), **_kwargs(name, overrides or {})}
+    entry = model_entry(name)
+    if "config" not in entry.extra:
+        options = model_options(name)
+        if unknown := sorted(set(kwargs) - set(options)):
+            raise ValueError(f"unknown option(s) {unknown} for model {name!r}; options are: {', '.join(sorted(options))}")
+        return {**options, **kwargs}
+    resolved = dataclasses.asdict(make_config(_load(entry.extra["config"]), {k: v for k, v in kwargs.items() if k != "contrastive"}))
     resolved.pop("seed", None)
     return {**kwargs, **resolved}
 

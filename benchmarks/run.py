@@ -18,12 +18,13 @@ from pathlib import Path
 
 from benchmarks.encoders.base import EncoderError
 from benchmarks.protocols import PROTOCOLS
-from benchmarks.spec import DROPS, DataSpec, EncoderSpec, KGSpec, RunOptions, RunSpec, TrainSpec
-from idkg.embedding_spec import PAPER, EmbeddingSpec
+from benchmarks.recipes import DEFAULT_RECIPE, RECIPES, recipe
+from benchmarks.spec import CHECKPOINTS, DROPS, DataSpec, EncoderSpec, KGSpec, RunOptions, RunSpec, TrainSpec
+from idkg.embedding_spec import EmbeddingSpec
 from leaderboard.experiments import EXPERIMENTS
-from mmimdb2.metrics import CLASS_WEIGHTS, SELECTION_METRICS, THRESHOLD_POLICIES
+from mmimdb2.metrics import CLASS_WEIGHTS, THRESHOLD_POLICIES
 
-_TRAIN, _KG, _OPTIONS = TrainSpec(), EmbeddingSpec(), RunOptions()
+_TRAIN, _KG, _OPTIONS, _PAPER = TrainSpec(), EmbeddingSpec(), RunOptions(), recipe("paper")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,17 +43,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", default=None,
                    help="feature encoder: weightfree, offline, clip or clip:<model>:<pretrained> "
                         "(default: weightfree on the demo, the paper's CLIP on a real dataset)")
+    p.add_argument("--recipe", default=DEFAULT_RECIPE, choices=RECIPES.names(),
+                   help=f"named settings under the flags below (default {DEFAULT_RECIPE}): "
+                        + "; ".join(f"{n}: {RECIPES.load(n).description}" for n in RECIPES.names()))  # fmt: skip
     p.add_argument("--kg-model", default=None, help=f"PyKEEN model name for the KG embedding (default {_KG.model})")
     p.add_argument("--kg-dim", type=int, default=None, help=f"KG embedding dimension (default {_KG.dim})")
     p.add_argument("--kg-epochs", type=int, default=None, help=f"KG embedding epochs (default {_KG.epochs})")
-    p.add_argument("--kg-optimizer", default=None, help=f"KG embedding optimizer (default {_KG.optimizer}; the paper: {PAPER.optimizer})")
-    p.add_argument("--kg-lr", type=float, default=None, help=f"KG embedding learning rate (default {_KG.lr}; the paper: {PAPER.lr})")
+    p.add_argument("--kg-optimizer", default=None, help=f"KG embedding optimizer (default {_KG.optimizer}; the paper: {_PAPER.kg['optimizer']})")
+    p.add_argument("--kg-lr", type=float, default=None, help=f"KG embedding learning rate (default {_KG.lr}; the paper: {_PAPER.kg['lr']})")
     p.add_argument("--kg-batch-size", type=int, default=None, help=f"KG embedding batch size (default {_KG.batch_size})")
     p.add_argument("--kg-paper-settings", action="store_true",
-                   help=f"the paper's KG embedding training: {PAPER.optimizer}, lr {PAPER.lr}, {PAPER.epochs} epochs, "
-                        f"batch {PAPER.batch_size} (given --kg-* flags still win)")  # fmt: skip
-    p.add_argument("--kg-cross-fit", type=int, default=KGSpec.cross_fit, metavar="K",
-                   help="K >= 2: a training movie's F^K from a KG built without its fold (beyond the paper); 0: plain (default)")
+                   help="the paper recipe's KG embedding settings alone ("
+                        + ", ".join(f"{k} {v}" for k, v in _PAPER.kg.items()) + "; given --kg-* flags still win)")  # fmt: skip
+    p.add_argument("--kg-cross-fit", type=int, default=None, metavar="K",
+                   help=f"K >= 2: a training movie's F^K from a KG built without its fold (beyond the paper); 0: plain (default {KGSpec.cross_fit})")
     p.add_argument("--epochs", type=int, default=None, help=f"training epochs per model, early-stopped on dev (default {_TRAIN.epochs})")
     p.add_argument("--batch-size", type=int, default=None, help=f"training batch size (default {_TRAIN.batch_size})")
     p.add_argument("--lr", type=float, default=None, help=f"AdamW learning rate (default {_TRAIN.lr})")
@@ -63,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", default=None, choices=THRESHOLD_POLICIES,
                    help=f"decision threshold: fixed 0.5 (the paper), or chosen on dev, globally or per genre "
                         f"(default {_TRAIN.threshold})")  # fmt: skip
-    p.add_argument("--select", default=None, choices=SELECTION_METRICS,
-                   help=f"what picks the checkpoint on dev: macro-F1, BCE loss or macro average precision "
+    p.add_argument("--select", default=None, choices=CHECKPOINTS,
+                   help=f"what picks the checkpoint: dev macro-F1, dev BCE loss, dev macro average precision or the last epoch "
                         f"(default {_TRAIN.select})")  # fmt: skip
     p.add_argument("--ema", type=float, default=None,
                    help=f"decay per step of the weight average that dev judges and the checkpoint keeps; 0: off "
@@ -113,14 +117,13 @@ def spec_from_args(args: argparse.Namespace) -> tuple[RunSpec, RunOptions]:
     """The :class:`RunSpec` and :class:`RunOptions` of a parsed command line: the only place a
     Namespace is read. Unset flags keep the spec's defaults."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSpec) if getattr(args, f.name, None) is not None}
-    base = PAPER if args.kg_paper_settings else EmbeddingSpec()
-    kg_given = {k: getattr(args, f"kg_{k}") for k in ("model", "dim", "epochs", "optimizer", "lr", "batch_size")}
-    embedding = dataclasses.replace(base, **{k: v for k, v in kg_given.items() if v is not None})
+    kg = dict(_PAPER.kg) if args.kg_paper_settings else {}
+    kg |= {k: getattr(args, f"kg_{k}") for k in ("model", "dim", "epochs", "optimizer", "lr", "batch_size", "cross_fit")
+           if getattr(args, f"kg_{k}") is not None}  # fmt: skip
     spec = RunSpec(
         models=tuple(args.models or ()), experiment=args.suite, seeds=tuple(args.seeds),
-        data=DataSpec(dataset=args.dataset, split=args.split, protocol=args.protocol),
-        encoder=EncoderSpec(args.encoder), kg=KGSpec(embedding=embedding, cross_fit=args.kg_cross_fit),
-        train=given, overrides=parse_overrides(args.overrides), drop=args.drop,
+        data=DataSpec(dataset=args.dataset, split=args.split, protocol=args.protocol), encoder=EncoderSpec(args.encoder),
+        recipe=args.recipe, train=given, kg=kg, overrides=parse_overrides(args.overrides), drop=args.drop,
     )  # fmt: skip
     options = RunOptions(
         out=args.out, cache_dir=args.cache_dir, data_root=args.data_root, device=args.device, force=args.force,

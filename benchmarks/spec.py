@@ -19,9 +19,13 @@ from types import MappingProxyType
 from typing import Any
 
 from benchmarks.protocols import PROTOCOLS
-from idkg.embedding_spec import PAPER, EmbeddingSpec
+from benchmarks.recipes import DEFAULT_RECIPE, recipe
+from idkg.embedding_spec import EmbeddingSpec
 from leaderboard.experiments import Cell, experiment
 from mmimdb2.metrics import CLASS_WEIGHTS, SELECTION_METRICS, THRESHOLD_POLICIES
+
+#: What keeps the checkpoint: a dev score (:data:`mmimdb2.metrics.SELECTION_METRICS`), or the last epoch.
+CHECKPOINTS: tuple[str, ...] = (*SELECTION_METRICS, "last")
 
 #: Modalities a run can remove at test time.
 DROPS: tuple[str, ...] = ("poster", "plot", "kg")
@@ -90,7 +94,7 @@ class TrainSpec:
     train + dev (realdev yts800, offline encoders; figures in docs/training.md).
 
     ``threshold`` is the decision-threshold policy (:data:`mmimdb2.metrics.THRESHOLD_POLICIES`),
-    ``select`` what picks the checkpoint on dev, ``ema`` the weight-average decay (0: off),
+    ``select`` what picks the checkpoint (a dev score, or ``last``: the last epoch), ``ema`` the weight-average decay (0: off),
     ``class_weight`` ``balanced`` to weigh each genre's positives by n_negative / n_positive.
     Estimators (the probes) use only :data:`ESTIMATOR_SETTINGS`.
     """
@@ -111,7 +115,7 @@ class TrainSpec:
         for name in ("lr", "weight_decay", "ema"):
             _typed("setting", name, getattr(self, name), (int, float))
         _choice("setting", "threshold", self.threshold, THRESHOLD_POLICIES)
-        _choice("setting", "select", self.select, SELECTION_METRICS)
+        _choice("setting", "select", self.select, CHECKPOINTS)
         _choice("setting", "class_weight", self.class_weight, CLASS_WEIGHTS)
         if self.epochs < 1 or self.batch_size < 2 or self.patience < 0:
             raise ValueError(
@@ -139,6 +143,18 @@ def check_train_settings(given: Mapping[str, Any]) -> dict[str, Any]:
     return dict(given)
 
 
+KG_SETTINGS: tuple[str, ...] = (*(f.name for f in fields(EmbeddingSpec)), "cross_fit")
+
+
+def check_kg_settings(given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` KG settings (EmbeddingSpec fields and ``cross_fit``) checked by name and value."""
+    unknown = sorted(set(given) - set(KG_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown KG setting(s) {unknown}; settings are: {', '.join(KG_SETTINGS)}")
+    KGSpec(replace(EmbeddingSpec(), **{k: v for k, v in given.items() if k != "cross_fit"}), given.get("cross_fit", 0))
+    return dict(given)
+
+
 @dataclass(frozen=True)
 class CellSpec:
     """What one result is: stored verbatim as ``record["spec"]`` and hashed into its cache key."""
@@ -149,10 +165,11 @@ class CellSpec:
     #: The resolved training settings this model takes (all of TrainSpec, or ESTIMATOR_SETTINGS).
     train: Mapping[str, Any]
     model: str
-    #: The model's full resolved config (presets, overrides and its config dataclass's defaults).
+    #: The model's full resolved config (recipe, presets, overrides and its config's defaults).
     config: Mapping[str, Any]
     drop: str | None = None
     experiment: str | None = None
+    recipe: str = DEFAULT_RECIPE
 
     def recorded_config(self) -> dict[str, Any]:
         """A result's flat ``model.config``: the model config, its training settings and the KG
@@ -174,11 +191,12 @@ def _plain(obj: Any) -> Any:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run: which models (or which paper experiment) on which data, with which settings.
+    """One run: which models (or which paper experiment) on which data, by which recipe.
 
-    ``train`` holds the training settings the caller gives; the others are each model's recipe
-    (:class:`TrainSpec` defaults with the model's own registered departures). ``overrides`` are
-    model config overrides applied to every model (``--set``).
+    ``train`` and ``kg`` hold the settings the caller gives (TrainSpec fields; EmbeddingSpec fields
+    and ``cross_fit``); the rest come from the ``recipe`` (:mod:`benchmarks.recipes`) over the
+    dataclasses' defaults. ``overrides`` are model config settings (``--set``), each applied to
+    the planned models whose config has it (one of them must).
     """
 
     models: tuple[str, ...] = ()
@@ -186,8 +204,9 @@ class RunSpec:
     seeds: tuple[int, ...] = (0,)
     data: DataSpec = field(default_factory=DataSpec)
     encoder: EncoderSpec = field(default_factory=EncoderSpec)
-    kg: KGSpec = field(default_factory=KGSpec)
+    recipe: str = DEFAULT_RECIPE
     train: Mapping[str, Any] = field(default_factory=dict)
+    kg: Mapping[str, Any] = field(default_factory=dict)
     overrides: Mapping[str, Any] = field(default_factory=dict)
     drop: str | None = None
 
@@ -195,7 +214,9 @@ class RunSpec:
         object.__setattr__(self, "models", tuple(self.models))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         object.__setattr__(self, "train", MappingProxyType(check_train_settings(self.train)))
+        object.__setattr__(self, "kg", MappingProxyType(check_kg_settings(self.kg)))
         object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+        recipe(self.recipe)  # an unknown recipe is one line here
         if not self.seeds:
             raise ValueError("The 'seeds' of a run must hold at least one seed.")
         bad = [s for s in self.seeds if not 0 <= s < 2**32]
@@ -208,46 +229,48 @@ class RunSpec:
         return self.encoder.resolved(self.data.dataset).name  # type: ignore[return-value]
 
     def cells(self) -> list[Cell]:
-        """The cells to run: the experiment's, then each model, aliases resolved, without duplicates.
+        """The cells to run: the experiment's, then each model, aliases resolved, without duplicates;
+        each with the ``overrides`` its model takes.
 
-        An unknown model or experiment name is one line before any data is loaded; so is an empty plan.
+        An unknown model or experiment name, an override no planned model takes and an empty plan
+        are each one line, before any data is loaded.
         """
-        from benchmarks.registry import MODEL_REGISTRY
+        from benchmarks.registry import MODEL_REGISTRY, applicable
 
-        planned: list[Cell] = []
-        if self.experiment:
-            planned += [Cell(c.model, {**c.config, **self.overrides}, c.kg_model) for c in experiment(self.experiment).cells]
-        planned += [Cell(m, dict(self.overrides)) for m in self.models]
+        planned = [*(experiment(self.experiment).cells if self.experiment else ()), *(Cell(m) for m in self.models)]
         if not planned:
             raise ValueError("nothing to run: give --models M [M ...] or --suite NAME (see --list-models)")
-        seen, unique = set(), []
+        seen, unique, taken = set(), [], set()
         for c in planned:
-            c = Cell(MODEL_REGISTRY.canonical(c.model), c.config, c.kg_model)
+            name = MODEL_REGISTRY.canonical(c.model)
+            mine = applicable(name, self.overrides)
+            taken |= set(mine)
+            c = Cell(name, {**c.config, **mine}, c.kg_model)
             key = (c.model, tuple(sorted(c.config.items())), c.kg_model)
             if key not in seen:
                 seen.add(key)
                 unique.append(c)
+        if unused := sorted(set(self.overrides) - taken):
+            models = ", ".join(sorted({c.model for c in unique}))
+            raise ValueError(f"--set {', '.join(unused)}: no planned model ({models}) has such a setting")
         return unique
 
     def cell_spec(self, cell: Cell) -> CellSpec:
         """The resolved spec of one planned cell (see :class:`CellSpec`)."""
-        from benchmarks.registry import model_config, model_entry
+        from benchmarks.registry import applicable, model_config, model_entry
 
-        entry = model_entry(cell.model)
-        recipe = {**dataclasses.asdict(TrainSpec()), **entry.extra.get("train", {}), **self.train}
-        train = dataclasses.asdict(TrainSpec(**recipe))
+        entry, r = model_entry(cell.model), recipe(self.recipe)
+        layers = {**dataclasses.asdict(TrainSpec()), **r.train, **r.per_model.get(entry.name, {}).get("train", {}), **self.train}
+        train = dataclasses.asdict(TrainSpec(**layers))
         if entry.extra.get("estimator"):
             train = {k: train[k] for k in ESTIMATOR_SETTINGS}
-        kg = self.kg if not cell.kg_model else replace(self.kg, embedding=replace(self.kg.embedding, model=cell.kg_model))
+        given = {k: v for k, v in self.kg.items() if k != "cross_fit"}
+        embedding = replace(EmbeddingSpec(), **{**r.kg, **given, **({"model": cell.kg_model} if cell.kg_model else {})})
         return CellSpec(
-            data=self.data, encoder=self.resolved_encoder(), kg=kg, train=train, model=entry.name,
-            config=model_config(cell.model, cell.config), drop=self.drop, experiment=self.experiment,
+            data=self.data, encoder=self.resolved_encoder(), kg=KGSpec(embedding, self.kg.get("cross_fit", 0)), train=train,
+            model=entry.name, config=model_config(cell.model, cell.config, base=applicable(entry.name, r.model)),
+            drop=self.drop, experiment=self.experiment, recipe=r.name,
         )  # fmt: skip
-
-    def with_paper_kg(self) -> RunSpec:
-        """This spec with the paper's KG embedding training (SGD, lr 0.5, 500 epochs, batch 100)."""
-        emb = replace(PAPER, model=self.kg.embedding.model, dim=self.kg.embedding.dim)
-        return replace(self, kg=replace(self.kg, embedding=emb))
 
 
 @dataclass(frozen=True)

@@ -227,7 +227,10 @@ def train(
                 )
             dev_proba = predict_proba(scored, dev)
             dev_f1 = dev_score(dev.labels, dev_proba, "f1", threshold)
-            score = dev_f1 if select == "f1" else dev_score(dev.labels, dev_proba, select)
+            if select == "last":  # no dev selection: every epoch beats the one before
+                score = float(epoch)
+            else:
+                score = dev_f1 if select == "f1" else dev_score(dev.labels, dev_proba, select)
             history.append({"epoch": float(epoch), **means, "dev_macro_f1": dev_f1, "dev_score": score})
             if score > best_score:
                 best_score, best_f1, best_epoch = score, dev_f1, epoch

@@ -6,8 +6,11 @@ cache key of an embedding, so a changed default changes all three together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
+
+#: What an embedding's ``dim`` may count (see :attr:`EmbeddingSpec.dim_counts`).
+DIM_COUNTS: tuple[str, ...] = ("real", "model")
 
 
 class EmbeddingError(ValueError):
@@ -20,7 +23,7 @@ class EmbeddingSpec:
 
     Defaults: RotatE, 200 dimensions, Adam at lr 0.01 for 20 epochs of batch 1024 (the paper's
     RotatE at 200 dimensions; optimizer and schedule chosen for speed on real movies,
-    docs/training.md). :data:`PAPER` is the paper's own training.
+    docs/training.md). The ``paper`` recipe (:mod:`benchmarks.recipes`) holds the paper's own.
     """
 
     #: PyKEEN model name (``RotatE``, ``TransH``, ...), resolved by PyKEEN itself.
@@ -34,6 +37,10 @@ class EmbeddingSpec:
     num_negs_per_pos: int = 1
     #: Held-out triples the Hits@10 check ranks (0: no check).
     eval_sample: int = 200
+    #: What ``dim`` counts: ``real`` numbers (the vector width F^K gets; a complex model holds
+    #: ``dim // 2`` complex numbers) or the ``model``'s own units (complex numbers for RotatE and
+    #: ComplEx, so the vectors are ``2 * dim`` wide): how OpenKE, the paper's toolkit, counts it.
+    dim_counts: str = "real"
 
     def __post_init__(self) -> None:
         checks = {
@@ -46,6 +53,8 @@ class EmbeddingSpec:
                 f"The KG embedding's dim, epochs, batch_size, num_negs_per_pos and lr must be positive and "
                 f"eval_sample >= 0. Got {', '.join(bad)} instead."
             )
+        if self.dim_counts not in DIM_COUNTS:
+            raise EmbeddingError(f"The KG embedding's 'dim_counts' must be one of {', '.join(DIM_COUNTS)}. Got {self.dim_counts!r} instead.")
         if not isinstance(self.model, str) or not self.model:
             raise EmbeddingError(f"The KG embedding's 'model' must be a PyKEEN model name. Got {self.model!r} instead.")
 
@@ -53,7 +62,3 @@ class EmbeddingSpec:
         """The settings that differ from the defaults (what a result's config names explicitly)."""
         default = EmbeddingSpec()
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)}
-
-
-#: The paper's KG embedding training (Section 4.1): SGD, lr 0.5, 500 epochs, batch 100.
-PAPER = replace(EmbeddingSpec(), optimizer="SGD", lr=0.5, epochs=500, batch_size=100)

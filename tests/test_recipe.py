@@ -173,12 +173,14 @@ def test_kg_paper_settings_are_one_flag_away_and_given_flags_win():
     from benchmarks.run import build_parser, spec_from_args
 
     def kg(*argv):
-        return spec_from_args(build_parser().parse_args(["--models", "idkg", *argv]))[0].kg
+        spec = spec_from_args(build_parser().parse_args(["--models", "idkg", *argv]))[0]
+        return spec.cell_spec(spec.cells()[0]).kg
 
     paper = kg("--kg-paper-settings").embedding
-    assert (paper.optimizer, paper.lr, paper.epochs, paper.batch_size) == ("SGD", 0.5, 500, 100)
-    assert kg("--kg-paper-settings").recorded() == {"kg_optimizer": "SGD", "kg_lr": 0.5, "kg_batch_size": 100}
+    assert (paper.optimizer, paper.lr, paper.epochs, paper.batch_size, paper.dim, paper.dim_counts) == ("SGD", 0.5, 500, 100, 200, "model")
+    assert kg("--kg-paper-settings").recorded() == {"kg_optimizer": "SGD", "kg_lr": 0.5, "kg_batch_size": 100, "kg_dim_counts": "model"}
     assert kg("--kg-paper-settings", "--kg-lr", "0.1").embedding.lr == 0.1
+    assert kg("--recipe", "paper").embedding == paper  # the paper recipe's KG is the same
     plain = kg()
     assert plain.recorded() == {} and plain.embedding.optimizer == "Adam"
 

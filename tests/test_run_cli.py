@@ -193,7 +193,7 @@ def test_changed_trainer_or_kg_setting_is_recomputed(small_demo, tmp_path, capsy
     # a KG-embedding setting the result's flat config does not name (negatives per positive) still
     # keys the cell: the whole resolved spec does
     spec, options = spec_from_args(build_parser().parse_args(["--dataset", str(small_demo), "--out", str(tmp_path), *FAST, "--models", "late-fusion"]))
-    negs = dataclasses.replace(spec, kg=dataclasses.replace(spec.kg, embedding=dataclasses.replace(spec.kg.embedding, num_negs_per_pos=2)))
+    negs = dataclasses.replace(spec, kg={**spec.kg, "num_negs_per_pos": 2})
     harness.run_benchmark(negs, options)
     assert len(calls) == 3
     harness.run_benchmark(spec, options)
@@ -313,13 +313,11 @@ def test_a_missing_gpu_is_one_line_without_encoder_advice(tmp_path, capsys, monk
 
 
 def test_python_callers_and_the_cli_build_the_same_spec():
-    from benchmarks.spec import DataSpec, EncoderSpec, KGSpec, RunSpec
-    from idkg.embedding_spec import EmbeddingSpec
+    from benchmarks.spec import DataSpec, EncoderSpec, RunSpec
 
     by_hand = RunSpec(
         models=("idkg", "gmu"), seeds=(0, 1), data=DataSpec("demo", "default", "fixed"), encoder=EncoderSpec("offline"),
-        kg=KGSpec(EmbeddingSpec(model="TransH", dim=64)), train={"lr": 0.003, "class_weight": "none"},
-        overrides={"temperature": 0.3},
+        kg={"model": "TransH", "dim": 64}, train={"lr": 0.003, "class_weight": "none"}, overrides={"temperature": 0.3},
     )  # fmt: skip
     argv = ["--models", "idkg", "gmu", "--seeds", "0", "1", "--encoder", "offline", "--kg-model", "TransH", "--kg-dim", "64",
             "--lr", "0.003", "--class-weight", "none", "--set", "temperature=0.3"]  # fmt: skip
@@ -342,3 +340,30 @@ def test_a_bad_setting_is_one_line_before_any_data_is_read(argv, says, tmp_path,
     assert main(["--models", "idkg", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err and says in err
+
+
+def test_the_paper_recipe_runs_a_mixed_table_in_one_command(small_demo, tmp_path, capsys):
+    """--recipe paper sets Section 4.1 for every model it applies to; kg_dropout reaches IDKG and
+    GMU and is ignored for the probe, so one command makes the table."""
+    rc, text = _run(small_demo, tmp_path, "--recipe", "paper", "--models", "idkg", "gmu", "probe-text", capsys=capsys)
+    assert rc == 0 and "probe-text" in text
+    by_model = {r["model"]["name"]: r for r in map(read_result, (tmp_path / "results").glob("*.json"))}
+    idkg = by_model["idkg"]
+    assert idkg["spec"]["recipe"] == "paper" and idkg["model"]["config"]["kg_dropout"] == 0.0
+    train = idkg["spec"]["train"]
+    # FAST's --epochs 2 wins over the recipe's 15; the rest is the paper's
+    assert (train["epochs"], train["lr"], train["batch_size"], train["select"], train["threshold"], train["class_weight"],
+            train["patience"]) == (2, 1e-3, 64, "last", "fixed", "none", 0)  # fmt: skip
+    assert idkg["per_seed"][0]["best_epoch"] == 2 and idkg["per_seed"][0]["threshold"] == 0.5  # the last epoch, 0.5
+    kg = idkg["spec"]["kg"]["embedding"]
+    assert (kg["optimizer"], kg["lr"], kg["batch_size"], kg["dim_counts"]) == ("SGD", 0.5, 100, "model")
+    assert by_model["gmu"]["model"]["config"]["kg_dropout"] == 0.0
+    probe = by_model["probe-text"]
+    assert "kg_dropout" not in probe["model"]["config"] and probe["spec"]["train"] == {"threshold": "fixed", "class_weight": "none"}
+
+
+def test_a_set_key_no_planned_model_takes_is_one_line(tmp_path, capsys):
+    assert main(["--models", "probe-text", "--set", "kg_dropout=0", "--out", str(tmp_path), "--dataset", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --set kg_dropout: no planned model (probe-text) has such a setting"
+    assert _cells("--models", "idkg", "probe-text", "--set", "kg_dropout=0")[1].config == {}  # taken where it applies
