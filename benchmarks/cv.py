@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cross-validated macro-F1 on a split's train + dev movies (test never read), to choose defaults.",
     )  # fmt: skip
     p.add_argument("--folds", type=int, default=4, help="K folds over train + dev (default 4)")
+    p.add_argument("--fold-seed", type=int, default=0, metavar="N",
+                   help="seed of the fold draw and of each fold's halving (default 0); another N is another draw of the same K folds")  # fmt: skip
     return p
 
 
@@ -99,18 +101,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec, options = spec_from_args(args)
         cell_specs = [spec.cell_spec(c) for c in spec.cells()]
-        other = sorted({cs.kg.embedding.model for cs in cell_specs} - {spec.kg.embedding.model})
+        kg = cell_specs[0].kg
+        other = sorted({cs.kg.embedding.model for cs in cell_specs} - {kg.embedding.model})
         if other:
-            raise ValueError(f"benchmarks.cv embeds one KG model per call ({spec.kg.embedding.model}); run {', '.join(other)} with --kg-model")
+            raise ValueError(f"benchmarks.cv embeds one KG model per call ({kg.embedding.model}); run {', '.join(other)} with --kg-model")
         dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root)
         device = resolve_device(options.device)
         folds: list[PreparedInputs] = []
         with encoder_hint(spec.encoder.name is None):
             encoder = get_encoder(spec.resolved_encoder())
-            for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds)), desc="cv folds", unit="fold", file=sys.stderr, disable=not options.progress)):
-                prep = prepare_inputs(ds, encoder=encoder, kg=spec.kg, device=str(device), cache_dir=options.cache_dir,
+            for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds, seed=args.fold_seed)), desc="cv folds", unit="fold", file=sys.stderr, disable=not options.progress)):
+                prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=str(device), cache_dir=options.cache_dir,
                                       watch=Stopwatch(), progress=False)  # fmt: skip
-                folds += halves(prep, seed=k)
+                folds += halves(prep, seed=k + args.fold_seed * args.folds)  # fold seed 0: seed k, as before the flag
         rows = []
         for cell, cs in zip(spec.cells(), cell_specs):
             scores = cross_validate(cs, folds, list(spec.seeds), device=device)
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
         return 2
     n = sum(len(f.rows["test"]) for f in folds)
-    print(f"cross-validated macro-F1 on {dataset.name} train + dev ({args.folds} folds, {n} pooled movies, seeds "
+    print(f"cross-validated macro-F1 on {dataset.name} train + dev ({args.folds} folds, fold seed {args.fold_seed}, {n} pooled movies, seeds "
           f"{' '.join(map(str, spec.seeds))}; test not used)")  # fmt: skip
     width = max([len("model"), *(len(r[0]) for r in rows)])
     print(f"{'model'.ljust(width)}  macro-F1")

@@ -36,6 +36,17 @@ def test_folds_cover_train_and_dev_once_and_never_hold_a_test_movie(small_demo):
         list(fold_splits(ds, 1))
 
 
+def test_the_fold_seed_draws_other_folds_of_the_same_pool(small_demo, capsys):
+    import mmimdb2
+
+    ds = mmimdb2.load(small_demo)
+    held = {seed: [tuple(sorted(f.split["dev"])) for f in fold_splits(ds, 3, seed=seed)] for seed in (0, 1)}
+    assert held[0] != held[1] and sorted(sum(held[0], ())) == sorted(sum(held[1], ()))
+    assert held[0] == [tuple(sorted(f.split["dev"])) for f in fold_splits(ds, 3, seed=0)]  # reproducible
+    assert cv.main(["--dataset", str(small_demo), "--folds", "2", "--fold-seed", "3", "--models", "probe-text", *FAST]) == 0
+    assert "fold seed 3" in capsys.readouterr().out
+
+
 def test_halves_score_every_held_row_exactly_once_with_the_other_half_as_dev():
     from benchmarks.pipeline import PreparedInputs
 
@@ -57,7 +68,7 @@ def test_cv_cli_prints_a_table_and_refuses_bad_input(small_demo, capsys):
     rc = cv.main(["--dataset", str(small_demo), "--folds", "2", "--models", "probe-text", "late-fusion", *FAST])
     out = capsys.readouterr()
     assert rc == 0, out.err
-    assert "2 folds" in out.out and "test not used" in out.out
+    assert "2 folds, fold seed 0" in out.out and "test not used" in out.out
     assert "probe-text" in out.out and "late-fusion" in out.out
     assert cv.main(["--dataset", str(small_demo), "--models", "idgk", *FAST]) == 2
     assert "unknown model 'idgk'" in capsys.readouterr().err
