@@ -39,7 +39,7 @@ from leaderboard.results import (
 )
 from leaderboard.splits import SplitsRegistryError, known_splits, names_for
 from mmimdb2.genres import GENRES
-from mmimdb2.metrics import SCALAR_METRICS, aggregate
+from mmimdb2.metrics import PRESENT_METRICS, SCALAR_METRICS, aggregate
 
 #: Largest allowed difference between a stored aggregate and the one recomputed from per-seed scores.
 TOLERANCE = 1e-6
@@ -114,7 +114,10 @@ def _check_aggregate(record: Mapping[str, Any]) -> list[str]:
         return [f"per_seed: cannot aggregate ({e})"]
     stored = record["aggregate"]
     for stat in ("mean", "std"):
-        for k in SCALAR_METRICS:
+        for k in PRESENT_METRICS:  # optional: stored exactly when every seed has it
+            if (k in stored[stat]) != (k in expected[stat]):
+                problems.append(f"aggregate/{stat}/{k}: " + ("present but not every seed has it" if k in stored[stat] else "missing though every seed has it"))
+        for k in (*SCALAR_METRICS, *(k for k in PRESENT_METRICS if k in stored[stat] and k in expected[stat])):
             got, want = stored[stat][k], expected[stat][k]
             if abs(got - want) > TOLERANCE:
                 problems.append(f"aggregate/{stat}/{k}: {got!r} does not match the per-seed values ({want:.6g})")
