@@ -3,13 +3,17 @@ validator's recomputation, bootstrap intervals and ties in the rendered tables."
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from leaderboard import validate
-from leaderboard.results import make_result
+from leaderboard.predictions import read_predictions
+from leaderboard.results import MAX_RESULT_BYTES, ResultError, load_schema, make_result, merge_results
 from mmimdb2.genres import GENRES
-from mmimdb2.metrics import evaluate
+from mmimdb2.metrics import SCALAR_METRICS, evaluate
+from mmimdb2.packing import ordered_ids_sha256, pack_bits, packed_length
 from mmimdb2.splits import Split
 
 SPLIT = Split("demo", {"train": ("tt0000001", "tt0000002", "tt0000003"), "dev": ("tt0000004",), "test": ("tt0000005", "tt0000006")})
@@ -59,3 +63,94 @@ def test_present_scores_are_stored_aggregated_and_checked():
     assert "aggregate/mean/macro_present: missing though every seed has it" in problems_of(rec)
     del rec["per_seed"][0]["metrics"]["macro_present"]  # one seed scored before the present scores: none aggregated
     assert "aggregate/std/macro_present: present but not every seed has it" in problems_of(rec)
+
+
+# ----------------------------------------------------------------------------- predictions in the record
+
+IDS = ["tt0000005", "tt0000006", "tt0000007"]
+
+
+def labelled(rng: np.random.Generator, n: int = 3) -> np.ndarray:
+    labels = (rng.random((n, 23)) < 0.3).astype(np.int8)
+    labels[:, 0] = 1  # every movie has a genre
+    return labels
+
+
+def with_predictions(model: str = "gmu", seeds=(0, 1, 2), *, rng_seed: int = 0, labels=None, ids=IDS, **kw) -> dict:
+    """A record whose per-seed metrics are scored from its stored decisions, as the harness writes it."""
+    rng = np.random.default_rng(rng_seed)
+    labels = labelled(np.random.default_rng(99), len(ids)) if labels is None else labels
+    per_seed = []
+    for s in seeds:
+        decided = (rng.random(labels.shape) < 0.4).astype(np.int8)
+        per_seed.append({**scored(labels, decided, s), "predictions": decided})
+    return build(model, per_seed, test_labels=labels, test_ids_sha256=ordered_ids_sha256(ids), **kw)
+
+
+def test_make_result_stores_the_decisions_packed_per_seed_and_the_labels_once():
+    rec = with_predictions()
+    labels = labelled(np.random.default_rng(99))
+    assert rec["test_labels"] == {"n_movies": 3, "ids_sha256": ordered_ids_sha256(IDS), "packed": pack_bits(labels)}
+    assert len(rec["test_labels"]["packed"]) == 12  # 3 x 23 = 69 bits -> 9 bytes -> 12 base64 characters
+    stored = read_predictions(rec)
+    np.testing.assert_array_equal(stored.labels, labels)
+    assert stored.seeds.shape == (3, 3, 23) and stored.ids_sha256 == ordered_ids_sha256(IDS)
+    assert all(isinstance(e["predictions"], str) and len(e["predictions"]) == 12 for e in rec["per_seed"])
+    assert problems_of(rec) == []
+    assert "test_labels" not in build(per_seed=[scored(labels, labels)])  # optional: absent without predictions
+
+
+def test_make_result_wants_predictions_all_or_none():
+    labels = labelled(np.random.default_rng(0))
+    entry = {**scored(labels, labels), "predictions": labels}
+    with pytest.raises(ResultError, match="all or none"):
+        build(per_seed=[entry, scored(labels, labels, 1)], test_labels=labels, test_ids_sha256="0" * 64)
+    with pytest.raises(ResultError, match="all or none"):
+        build(per_seed=[entry])  # no labels
+    with pytest.raises(ResultError, match=r"predictions of seed 0 must have shape \(3, 23\)"):
+        build(per_seed=[{**entry, "predictions": labels[:2]}], test_labels=labels, test_ids_sha256="0" * 64)
+    with pytest.raises(ResultError, match="only 0 and 1"):
+        build(per_seed=[{**entry, "predictions": labels * 2}], test_labels=labels, test_ids_sha256="0" * 64)
+
+
+def test_old_records_without_predictions_stay_valid():
+    schema = load_schema()
+    assert "test_labels" not in schema["required"] and "predictions" not in schema["properties"]["per_seed"]["items"]["required"]
+    assert "macro_present" not in schema["$defs"]["metrics"]["required"]
+    old = build(per_seed=[{"seed": 0, "metrics": {**{k: 0.5 for k in SCALAR_METRICS}, "per_genre": dict.fromkeys(GENRES, 0.5)}, "best_epoch": 1}])
+    assert problems_of(old) == []
+
+
+def test_merge_keeps_each_seeds_predictions_on_the_same_movies():
+    cells = [with_predictions(seeds=(s,), rng_seed=s) for s in (2, 0, 1)]
+    merged = merge_results(cells)
+    assert [e["seed"] for e in merged["per_seed"]] == [0, 1, 2]
+    assert merged["test_labels"] == cells[0]["test_labels"]
+    assert [e["predictions"] for e in merged["per_seed"]] == [cells[i]["per_seed"][0]["predictions"] for i in (1, 2, 0)]
+    assert problems_of(merged) == []
+
+
+def test_merge_drops_predictions_on_other_movies_or_from_old_cells_and_refuses_other_labels():
+    a = with_predictions(seeds=(0,))
+    redrawn = with_predictions(seeds=(1,), ids=["tt0000009", "tt0000006", "tt0000005"])  # authors' protocol: another test draw
+    merged = merge_results([a, redrawn])
+    assert "test_labels" not in merged and not any("predictions" in e for e in merged["per_seed"])
+    assert problems_of(merged) == []
+    assert "predictions" in a["per_seed"][0]  # the cells themselves are left alone
+    labels = labelled(np.random.default_rng(99))
+    old = build(per_seed=[scored(labels, labels, 1)])  # a cell cached before predictions were stored
+    assert "test_labels" not in merge_results([a, old])
+    other_labels = with_predictions(seeds=(1,), labels=1 - labelled(np.random.default_rng(99)))
+    with pytest.raises(ResultError, match="different test_labels"):
+        merge_results([a, other_labels])
+
+
+def test_a_record_with_predictions_stays_far_below_the_size_cap():
+    """3 seeds on realdev's 240 test movies: ~3.7 KB of predictions; the 10,000-movie estimate: ~153 KB."""
+    ids = [f"tt{i:07d}" for i in range(1, 241)]
+    rec = with_predictions(ids=ids, labels=labelled(np.random.default_rng(1), 240))
+    size = len(json.dumps(rec, indent=2).encode())
+    without = len(json.dumps(build(per_seed=[{k: v for k, v in e.items() if k != "predictions"} for e in rec["per_seed"]]), indent=2).encode())
+    assert size - without < 4 * (packed_length(240, 23) + 100)  # 3 seeds + labels: 4 x 920 characters and their keys
+    assert size < MAX_RESULT_BYTES / 50
+    assert 4 * packed_length(10_000, 23) < MAX_RESULT_BYTES / 6  # 10,000 movies: 4 x 38,336 characters
