@@ -154,3 +154,61 @@ def test_a_record_with_predictions_stays_far_below_the_size_cap():
     assert size - without < 4 * (packed_length(240, 23) + 100)  # 3 seeds + labels: 4 x 920 characters and their keys
     assert size < MAX_RESULT_BYTES / 50
     assert 4 * packed_length(10_000, 23) < MAX_RESULT_BYTES / 6  # 10,000 movies: 4 x 38,336 characters
+
+
+# ----------------------------------------------------------------------------- the validator recomputes the scores
+
+
+def forged(**changes) -> dict:
+    """A record whose seed 0 claims other scores than its stored decisions give, the aggregate made to fit."""
+    honest = with_predictions()
+    per_seed = []
+    for e in honest["per_seed"]:
+        stored = read_predictions(honest)
+        metrics = dict(e["metrics"])
+        if e["seed"] == 0:
+            metrics.update(changes)
+        per_seed.append({"seed": e["seed"], "metrics": metrics, "best_epoch": 1, "predictions": stored.seeds[e["seed"]]})
+    return build(per_seed=per_seed, test_labels=stored.labels, test_ids_sha256=stored.ids_sha256)
+
+
+def test_validator_recomputes_each_seeds_scores_from_its_predictions():
+    honest = with_predictions()
+    assert problems_of(honest) == []
+    macro = honest["per_seed"][0]["metrics"]["macro"]
+    assert problems_of(forged(macro=macro + 0.1)) == [
+        f"per_seed/0/metrics/macro: {macro + 0.1!r} is not the score of this seed's stored predictions ({macro:.6g})"
+    ]
+    assert problems_of(forged(macro=macro + 1e-7)) == []  # within the tolerance
+    genre = dict(honest["per_seed"][0]["metrics"]["per_genre"], Drama=1.0)
+    assert any(p.startswith("per_seed/0/metrics/per_genre/Drama: 1.0 is not the F1") for p in problems_of(forged(per_genre=genre)))
+    support = dict(honest["per_seed"][0]["metrics"]["support"], War=999)
+    assert any(p.startswith("per_seed/0/metrics/support/War: 999 is not") for p in problems_of(forged(support=support)))
+    for key in ("micro", "weighted", "samples", "head", "tail", "macro_present", "tail_present"):
+        value = honest["per_seed"][0]["metrics"][key]
+        assert any(p.startswith(f"per_seed/0/metrics/{key}: ") for p in problems_of(forged(**{key: 1.0 if value < 0.5 else 0.0}))), key
+    assert any(p.startswith("per_seed/0/metrics/n_present: ") for p in problems_of(forged(n_present=23)))
+
+
+def test_without_head_tail_sets_head_and_tail_are_not_recomputed():
+    rec = forged(head=0.99)
+    rec["head_tail"] = None
+    assert problems_of(rec) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda r: r["test_labels"].update(packed=r["test_labels"]["packed"][:-4]), "test_labels/packed: 8 base64 characters; a 3 x 23 bit matrix takes 12"),
+        (lambda r: r["per_seed"][1].update(predictions="////////////"), "per_seed/1/predictions: padding bits after the matrix are not zero"),
+        (lambda r: r["per_seed"][2].pop("predictions"), "per_seed/2/predictions: missing: with test_labels every seed stores its predictions"),
+        (lambda r: r.pop("test_labels"), "per_seed/0/predictions: stored without the record's test_labels"),
+        (lambda r: r["test_labels"].update(n_movies=4), "test_labels/packed: 12 base64 characters; a 4 x 23 bit matrix takes 16"),
+        (lambda r: r["test_labels"].update(packed="<script>"), "test_labels/packed: '<script>' does not match"),
+    ],
+)
+def test_validator_names_unreadable_predictions(edit, expected):
+    rec = with_predictions()
+    edit(rec)
+    problems = problems_of(rec)
+    assert any(p.startswith(expected) for p in problems), problems
