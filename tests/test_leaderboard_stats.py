@@ -212,3 +212,60 @@ def test_validator_names_unreadable_predictions(edit, expected):
     edit(rec)
     problems = problems_of(rec)
     assert any(p.startswith(expected) for p in problems), problems
+
+
+# ----------------------------------------------------------------------------- intervals and ties in the tables
+
+# Two test movies: m0 {Drama}, m1 {Comedy} (2 of 23 genres present). Rows, three identical seeds each:
+#   perfect  m0 {Drama} m1 {Comedy}: macro present 1 in every resample -> 100.00 [100.00, 100.00], the best
+#   half     m0 {Drama} m1 {}      : 1 (m0 drawn twice, p 1/4), 0 (m1 twice, 1/4), 0.5 (one each, 1/2)
+#                                    -> 50.00 [0.00, 100.00]; minus perfect: 0, -1, -0.5 -> -50.00 [-100.00, +0.00]: tied
+#   nothing  no genre predicted    : 0 -> 0.00 [0.00, 0.00]; minus perfect: -1 always -> apart
+TWO = np.zeros((2, 23), dtype=np.int8)
+TWO[0, 0] = TWO[1, 1] = 1
+HALF = TWO.copy()
+HALF[1, 1] = 0
+
+
+def row(model: str, decided: np.ndarray, ids=IDS[:2], **kw) -> dict:
+    per_seed = [{**scored(TWO, decided, s), "predictions": decided} for s in (0, 1, 2)]
+    return build(model, per_seed, test_labels=TWO, test_ids_sha256=ordered_ids_sha256(ids), **kw)
+
+
+def test_row_intervals_and_verdicts_on_hand_enumerated_resamples():
+    from leaderboard.uncertainty import BEST, NONE, TIED, marks, present_label, row_interval
+
+    perfect, half, nothing = row("gmu", TWO), row("idkg", HALF), row("concat", np.zeros_like(TWO))
+    old = build("late-fusion", [scored(TWO, TWO)])  # no stored predictions
+    assert (row_interval(half).estimate, row_interval(half).low, row_interval(half).high) == (0.5, 0.0, 1.0)
+    m = marks([half, old, perfect, nothing])
+    assert [x.mark for x in m] == [TIED, NONE, BEST, ""]
+    assert (m[0].versus.estimate, m[0].versus.low, m[0].versus.high) == (-0.5, -1.0, 0.0)
+    assert (m[3].versus.low, m[3].versus.high) == (-1.0, -1.0)
+    assert m[1].interval is None and m[1].versus is None
+    assert present_label([half, old]) == "2/23" and present_label([old]) == ""
+    alone = marks([half, old])  # one row with predictions: nothing to compare it with
+    assert [x.mark for x in alone] == [NONE, NONE] and alone[0].interval == row_interval(half)
+    elsewhere = row("idkg", HALF, ids=["tt0000009", "tt0000005"])  # other test movies: not paired with the best
+    assert [x.mark for x in marks([perfect, elsewhere])] == [BEST, NONE]
+
+
+def test_tables_show_the_interval_the_best_row_and_ties_instead_of_bold():
+    from leaderboard import render
+
+    records = [row("gmu", TWO), row("idkg", HALF), row("concat", np.zeros_like(TWO)), build("late-fusion", [scored(TWO, HALF)])]
+    assert all(problems_of(r) == [] for r in records)
+    readme = render.render_files(records, {"demo": {"demo": SPLIT.sha256}})["README.md"].decode()
+    table = readme.split("#### Main comparison (Table 2)\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert table[0].startswith("| Model | Micro-F1 | Macro-F1 | Weighted-F1 | Samples-F1 | Head | Tail | Macro-F1 present (2/23) [95% CI] | vs best: Δ [95% CI] | Seeds |")
+    cells = {line.split(" | ")[0][2:]: line.split(" | ")[7:9] for line in table[2:]}
+    assert cells == {
+        "gmu": ["100.00 [100.00, 100.00]", "**best**"],
+        "idkg": ["50.00 [0.00, 100.00]", "≈ -50.00 [-100.00, +0.00]"],
+        "late-fusion": ["—", "—"],
+        "concat": ["0.00 [0.00, 0.00]", "-100.00 [-100.00, -100.00]"],
+    }
+    assert "**" not in "".join(line.split(" | ", 7)[0] + "".join(line.split(" | ")[1:7]) for line in table[2:])  # no score bolded
+    reading = readme.split("## Reading the tables", 1)[1]
+    for words in ("genres present in the test part", "1,000 resamples", "95% percentile bootstrap", "tied with best", "≈", "counts 0"):
+        assert words in reading, words
