@@ -201,13 +201,23 @@ def _fmt(mean: float, std: float) -> str:
     return f"{mean:.4f} ± {std:.4f}"
 
 
+def _macro_present_ci(record: dict) -> str:
+    """Pooled macro-F1 over the genres present, its 95% bootstrap CI and the count; "—" without predictions."""
+    from leaderboard.uncertainty import n_present, row_interval
+    from mmimdb2.genres import GENRES
+
+    ci = row_interval(record)
+    return "—" if ci is None else f"{ci.estimate:.4f} [{ci.low:.4f}, {ci.high:.4f}] ({n_present(record)}/{len(GENRES)})"
+
+
 def format_table(records: list[dict], *, dataset_name: str) -> str:
-    """A plain-text table: one row per result, test F1 scores as mean ± std over seeds."""
-    header = ["model", "protocol", *(f"{s} F1" for s in SCORES), "seeds"]
+    """A plain-text table: one row per result, test F1 scores as mean ± std over seeds, and for a
+    result with stored test predictions the macro-F1 over the genres present with its 95% bootstrap CI."""
+    header = ["model", "protocol", *(f"{s} F1" for s in SCORES), "macro present [95% CI]", "seeds"]
     rows = []
     for r in records:
         mean, std = r["aggregate"]["mean"], r["aggregate"]["std"]
-        rows.append([_row_label(r, records), r["protocol"], *(_fmt(mean[s], std[s]) for s in SCORES), str(len(r["seeds"]))])
+        rows.append([_row_label(r, records), r["protocol"], *(_fmt(mean[s], std[s]) for s in SCORES), _macro_present_ci(r), str(len(r["seeds"]))])
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
     lines = [f"test scores on {dataset_name} (thresholds chosen on dev by each row's policy, dev-selected checkpoint)"]
     lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))

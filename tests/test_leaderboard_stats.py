@@ -269,3 +269,14 @@ def test_tables_show_the_interval_the_best_row_and_ties_instead_of_bold():
     reading = readme.split("## Reading the tables", 1)[1]
     for words in ("genres present in the test part", "1,000 resamples", "95% percentile bootstrap", "tied with best", "≈", "counts 0"):
         assert words in reading, words
+
+
+def test_the_harness_table_shows_macro_present_with_its_interval():
+    from benchmarks.harness import format_table
+
+    text = format_table([row("idkg", HALF), build("late-fusion", [scored(TWO, HALF)])], dataset_name="demo")
+    header, rule, half, old = text.splitlines()[1:5]
+    assert "macro present [95% CI]" in header
+    start = header.index("macro present [95% CI]")
+    assert half[start:].startswith("0.5000 [0.0000, 1.0000] (2/23)")  # the hand-enumerated interval above
+    assert old[start:].startswith("— ")
