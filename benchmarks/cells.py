@@ -20,7 +20,7 @@ from benchmarks.cache import CacheStore
 from leaderboard.results import SCHEMA_VERSION, file_stem, identity, read_result, schema_errors, write_result
 
 #: Bump when the meaning of a cell entry changes (old entries are then simply not found).
-CELL_FORMAT = 3
+CELL_FORMAT = 4  # 4: entries carry their test predictions
 
 
 def _version(dist: str) -> str | None:

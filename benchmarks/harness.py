@@ -77,16 +77,26 @@ def train_and_evaluate(
     """Train one model for one seed on ``prep``; return its per-seed entry with test metrics.
 
     The decision threshold(s) are chosen on dev by the cell's threshold policy and recorded in the
-    entry (a float, or ``{genre: threshold}`` for the per-genre policy).
+    entry (a float, or ``{genre: threshold}`` for the per-genre policy), with the 0/1 test
+    decisions they give (``predictions``, rows in :func:`scored_movies` order).
     """
     from mmimdb2.genres import GENRES
-    from mmimdb2.metrics import evaluate
+    from mmimdb2.metrics import decisions, evaluate
 
     fit = fit_and_predict(cs, prep, seed=seed, device=device, progress=progress, memo=memo)
     threshold = fit["threshold"]
     metrics = evaluate(prep.labels[prep.rows["test"]], fit["proba"], threshold=threshold, train_label_counts=prep.train_label_counts)
     recorded = float(threshold) if np.ndim(threshold) == 0 else {g: float(t) for g, t in zip(GENRES, threshold)}
-    return {"seed": seed, "metrics": metrics, "best_epoch": fit["best_epoch"], "threshold": recorded, "train_s": fit["train_s"]}
+    return {"seed": seed, "metrics": metrics, "best_epoch": fit["best_epoch"], "threshold": recorded, "train_s": fit["train_s"],
+            "predictions": decisions(fit["proba"], threshold)}  # fmt: skip
+
+
+def scored_movies(prep: PreparedInputs) -> dict:
+    """``make_result``'s ``test_labels`` and ``test_ids_sha256``: the test rows' labels and ids, in prediction order."""
+    from mmimdb2.packing import ordered_ids_sha256
+
+    rows = prep.rows["test"]
+    return {"test_labels": prep.labels[rows], "test_ids_sha256": ordered_ids_sha256(prep.ids[i] for i in rows)}
 
 
 def _arrays(prep: PreparedInputs, part: str, drop: str | None = None) -> dict[str, np.ndarray]:
@@ -163,7 +173,7 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
                 stage_times |= {"train": train_s, "evaluate": max(0.0, job.seconds["job"] - train_s)}
                 kg_info["hits_at_10"] = prep.provenance["kg"]["hits_at_10"]
                 record = make_result(**base, kg=kg_info, per_seed=[entry], wall_time_s=stage_times,
-                                     head_tail=head_tail_genres(prep.train_label_counts))  # fmt: skip
+                                     head_tail=head_tail_genres(prep.train_label_counts), **scored_movies(prep))  # fmt: skip
                 cells.write(name, record)
                 per_seed_records.append(record)
             merged = merge_results(per_seed_records)
@@ -191,13 +201,23 @@ def _fmt(mean: float, std: float) -> str:
     return f"{mean:.4f} ± {std:.4f}"
 
 
+def _macro_present_ci(record: dict) -> str:
+    """Pooled macro-F1 over the genres present, its 95% bootstrap CI and the count; "—" without predictions."""
+    from leaderboard.uncertainty import n_present, row_interval
+    from mmimdb2.genres import GENRES
+
+    ci = row_interval(record)
+    return "—" if ci is None else f"{ci.estimate:.4f} [{ci.low:.4f}, {ci.high:.4f}] ({n_present(record)}/{len(GENRES)})"
+
+
 def format_table(records: list[dict], *, dataset_name: str) -> str:
-    """A plain-text table: one row per result, test F1 scores as mean ± std over seeds."""
-    header = ["model", "protocol", *(f"{s} F1" for s in SCORES), "seeds"]
+    """A plain-text table: one row per result, test F1 scores as mean ± std over seeds, and for a
+    result with stored test predictions the macro-F1 over the genres present with its 95% bootstrap CI."""
+    header = ["model", "protocol", *(f"{s} F1" for s in SCORES), "macro present [95% CI]", "seeds"]
     rows = []
     for r in records:
         mean, std = r["aggregate"]["mean"], r["aggregate"]["std"]
-        rows.append([_row_label(r, records), r["protocol"], *(_fmt(mean[s], std[s]) for s in SCORES), str(len(r["seeds"]))])
+        rows.append([_row_label(r, records), r["protocol"], *(_fmt(mean[s], std[s]) for s in SCORES), _macro_present_ci(r), str(len(r["seeds"]))])
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
     lines = [f"test scores on {dataset_name} (thresholds chosen on dev by each row's policy, dev-selected checkpoint)"]
     lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))

@@ -71,16 +71,23 @@ class Column:
     header: str
 
 
-#: Column keys beyond the scores (:data:`mmimdb2.metrics.SCALAR_METRICS`, best mean in bold):
-#: seeds, the run's model name, encoder, KG embedding ("RotatE (200d, 20 ep)"), its dimension,
-#: epochs and Hits@10, and the provenance of the result file (code version, hardware, date).
+#: Column keys of the test part's verdict (:mod:`leaderboard.uncertainty`): the pooled macro-F1
+#: over present genres with its 95% bootstrap interval, and the row's paired difference to the
+#: table's best row ("best", "≈" tied with best), from the records' stored test predictions.
+STAT_KEYS: tuple[str, ...] = ("macro_ci", "vs_best")
+#: Column keys beyond the scores (:data:`mmimdb2.metrics.SCALAR_METRICS`, mean ± std over seeds)
+#: and the verdict (:data:`STAT_KEYS`): seeds, the run's model name, encoder, KG embedding
+#: ("RotatE (200d, 20 ep)"), its dimension, epochs and Hits@10, and the provenance of the result
+#: file (code version, hardware, date).
 INFO_KEYS: tuple[str, ...] = ("seeds", "model", "encoder", "kg", "kg_dim", "kg_epochs", "hits_at_10", "code", "hardware", "date")
-COLUMN_KEYS: tuple[str, ...] = (*SCALAR_METRICS, *INFO_KEYS)
+COLUMN_KEYS: tuple[str, ...] = (*SCALAR_METRICS, *STAT_KEYS, *INFO_KEYS)
 
 SCORES: tuple[Column, ...] = (
     Column("micro", "Micro-F1"), Column("macro", "Macro-F1"), Column("weighted", "Weighted-F1"), Column("samples", "Samples-F1"),
 )  # fmt: skip
 HEAD_TAIL: tuple[Column, ...] = (Column("head", "Head"), Column("tail", "Tail"))
+#: The header of ``macro_ci`` gets the count of genres present (``Macro-F1, 21/23 present [95% CI]``).
+STATS: tuple[Column, ...] = (Column("macro_ci", "Macro-F1 present [95% CI]"), Column("vs_best", "vs best: Δ [95% CI]"))
 SEEDS = Column("seeds", "Seeds")
 MODEL = Column("model", "Model")
 PROVENANCE: tuple[Column, ...] = (
@@ -104,7 +111,7 @@ class Experiment:
     title: str
     rows: tuple[Row, ...]
     first_column: str = "Model"
-    columns: tuple[Column, ...] = (*SCORES, SEEDS)
+    columns: tuple[Column, ...] = (*SCORES, *STATS, SEEDS)
     sweep: str | None = None
     ranked: bool = False
 
@@ -146,7 +153,7 @@ for _exp in (
     Experiment(
         "table2", "Main comparison (Table 2)",
         tuple(Row(Cell(m), m) for m in ("late-fusion", "concat", "gmu", "gmu-3", "centralnet", "idkg-gmu", "idkg")),
-        columns=(*SCORES, *HEAD_TAIL, SEEDS, *PROVENANCE), ranked=True,
+        columns=(*SCORES, *HEAD_TAIL, *STATS, SEEDS, *PROVENANCE), ranked=True,
     ),
     # Cumulative ablations: each row adds one component to the row above it, in the order the
     # paper's rows remove them: text + image -> + F^K -> + G-CACL (the paper's "- AT" row) ->
@@ -163,13 +170,13 @@ for _exp in (
             Row(Cell("gmu-3"), "GMU + F^K"),
             Row(Cell("idkg-gmu"), "GMU + F^K + G-CACL = IDKG(GMU)"),
         ),
-        first_column="Variant", columns=(MODEL, *SCORES, SEEDS),
+        first_column="Variant", columns=(MODEL, *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "table4", "KG embedding models (Table 4)",
         tuple(Row(Cell("idkg", kg_model=k), k) for k in KG_MODELS),
         first_column="KG model",
-        columns=(Column("kg_dim", "Dim"), Column("kg_epochs", "Epochs"), Column("hits_at_10", HITS_AT_10), *SCORES, SEEDS),
+        columns=(Column("kg_dim", "Dim"), Column("kg_epochs", "Epochs"), Column("hits_at_10", HITS_AT_10), *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "table5", "Contrastive variants (Table 5)",
@@ -181,7 +188,7 @@ for _exp in (
             Row(Cell("idkg-mltc"), "MLTC"),
             Row(Cell("idkg-cgmvae"), "C-GMVAE"),
         ),
-        first_column="Loss", columns=(MODEL, *SCORES, SEEDS),
+        first_column="Loss", columns=(MODEL, *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "tau", "Temperature τ (Fig. 4)",

@@ -73,3 +73,20 @@ def pm(record: Mapping[str, Any], metric: str) -> str:
 
 def delta(a: float, b: float) -> str:
     return f"{100 * (a - b):+.2f}"
+
+
+def interval_text(ci: Any) -> str:
+    """``estimate [low, high]`` of a :class:`mmimdb2.bootstrap.Interval` as F1 × 100, ``—`` for ``None``."""
+    return "—" if ci is None else f"{100 * ci.estimate:.2f} [{100 * ci.low:.2f}, {100 * ci.high:.2f}]"
+
+
+def versus_text(mark: str, d: Any) -> str:
+    """A row's verdict against the table's best: ``**best**``, ``≈ Δ [low, high]`` (tied: the
+    interval holds 0), ``Δ [low, high]`` (apart) or ``—`` (not compared); Δ is a
+    :class:`mmimdb2.bootstrap.Difference`, F1 × 100."""
+    if mark == "best":
+        return "**best**"
+    if d is None:
+        return "—"
+    text = f"{100 * d.estimate:+.2f} [{100 * d.low:+.2f}, {100 * d.high:+.2f}]"
+    return f"{mark} {text}" if mark else text

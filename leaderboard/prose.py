@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from leaderboard.markdown import code, md, table
+from mmimdb2.bootstrap import CONFIDENCE, RESAMPLES
 
 
 def intro() -> list[str]:
@@ -25,9 +26,23 @@ def reading() -> list[str]:
         "## Reading the tables",
         "",
         "- Scores are F1 × 100 on the test part, at the checkpoint selected on dev, shown as mean ± "
-        "population standard deviation (ddof = 0) over the seeds; **bold** marks the best mean of a column.",
+        "population standard deviation (ddof = 0) over the seeds. The std measures how much the seeds "
+        "differ (0 for a deterministic model), not how much a score would move on other test movies, so "
+        "no score column marks a best mean.",
         "- A genre is predicted when its probability is ≥ the threshold (0.5). Micro, macro, weighted and "
-        "samples F1 are scikit-learn's averages with `zero_division=0`; macro averages all 23 genres.",
+        "samples F1 are scikit-learn's averages with `zero_division=0`; Macro-F1 averages all 23 genres, so a "
+        "genre with no positive in the test part counts 0 whatever the model does.",
+        f"- *Macro-F1 present [{CONFIDENCE:.0%} CI]*: macro F1 over the genres present in the test part (at least "
+        "one test positive; the header gives their count, e.g. `21/23 present`), of every seed's test "
+        f"predictions pooled, with its {CONFIDENCE:.0%} percentile bootstrap interval over test movies: "
+        f"{RESAMPLES:,} resamples of the test movies drawn with replacement, each applied to every seed of the "
+        "row, from a fixed seed (`mmimdb2.bootstrap`). It is computed from the per-movie predictions stored in "
+        "the result file; a file without them shows —. Each seed's `macro_present`, `tail_present` (the tail "
+        "genres present) and `n_present` are stored in the result files too.",
+        "- *vs best*: the row with the highest *Macro-F1 present* of the table is marked **best**; every other "
+        "row shows its difference to it with a paired bootstrap interval (the same movies drawn for both rows). "
+        "When that interval contains 0 the row is marked ≈, *tied with best*: the test part cannot tell the two "
+        "apart. Rows without stored predictions, or predicted on other movies than the best row, show —.",
         "- Head / Tail: macro F1 over the six most / six least frequent genres of the training labels "
         "(the paper's Fig. 3); the sets are stored in each result's `head_tail`.",
         "- One section per dataset version, split hash and protocol: rows of different splits are never compared.",
@@ -60,7 +75,8 @@ def how_to_submit(known: Mapping[str, Mapping[str, str]]) -> list[str]:
         "2. Check the files: `python -m leaderboard.validate` lists the problems (all of them with `--verbose`: "
         "schema, markup or line breaks in a text field, unknown split hash, a split hash not bound to the "
         "row's protocol, a malformed model name, scores outside [0, 1] or NaN, aggregate not matching the "
-        "per-seed scores, wrong genre order, duplicates, files over 1 MiB) and exits 1 until none is left.",
+        "per-seed scores, scores the stored test predictions do not give, wrong genre order, duplicates, "
+        "files over 1 MiB) and exits 1 until none is left.",
         "3. Re-render this page: `python -m leaderboard.render` (writes `leaderboard/README.md` and "
         "`leaderboard/plots/`).",
         "4. Open a pull request with the new JSON file(s), the re-rendered `README.md` and `plots/`. The test "

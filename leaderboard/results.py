@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from leaderboard.predictions import labels_field, pack_matrix
 from leaderboard.provenance import TEXT_CHARS, code_version, hardware_info, utc_now
 from mmimdb2.genres import GENRES
 from mmimdb2.io import BadJSON, atomic_write_json, digest, read_json
@@ -40,8 +41,10 @@ AUTHORS_PREFIX = "authors"
 SHARED_STAGES: tuple[str, ...] = ("load", "features", "kg", "kg_embedding")
 DROPS: tuple[str | None, ...] = (None, "poster", "plot", "kg")
 
-#: Largest result file read. An honest record is ~11 KB (3 seeds, 23 genres, ~1.3 KB a seed), so
-#: 1 MiB is ~90x that (hundreds of seeds) yet parses in milliseconds; 50 MB would not be a result.
+#: Largest result file read. An honest record is ~11 KB (3 seeds, 23 genres, ~1.3 KB a seed), plus,
+#: with its test predictions (:mod:`leaderboard.predictions`), 23 bits per test movie per seed and
+#: once for the labels, base64: ~3.7 KB more for 3 seeds on 240 movies, ~153 KB on 10,000 movies.
+#: So 1 MiB holds ~25 seeds on 10,000 movies yet parses in milliseconds; 50 MB would not be a result.
 MAX_RESULT_BYTES = 1024 * 1024
 #: Most JSON values (numbers, strings, ... containers included) a result may hold. An honest one has
 #: ~170 plus ~60 a seed (344 for 3 seeds); 20,000 is ~300 seeds. The schema check costs ~40 µs a
@@ -200,6 +203,8 @@ def make_result(
     hardware: Mapping[str, Any] | None = None,
     created: str | None = None,
     spec: Mapping[str, Any] | None = None,
+    test_labels: Any = None,
+    test_ids_sha256: str | None = None,
     validate: bool = True,
 ) -> dict[str, Any]:
     """Build one result record (schema version 1) and check it against the schema.
@@ -211,7 +216,11 @@ def make_result(
     config (a dataclass or a dict). ``wall_time_s``: seconds per stage (missing stages count 0;
     ``total`` defaults to the sum). ``code`` / ``hardware`` / ``created`` default to this checkout,
     this machine (with ``device``) and now. ``spec``: the run specification that produced the
-    record (``benchmarks.spec.CellSpec.to_dict()``), stored verbatim. With ``protocol="authors"``, ``split`` is the fixed
+    record (``benchmarks.spec.CellSpec.to_dict()``), stored verbatim. Test predictions (optional,
+    all or none): each ``per_seed`` item's ``"predictions"``, its (n, 23) 0/1 test decisions
+    (:func:`mmimdb2.metrics.decisions`), with ``test_labels`` the (n, 23) 0/1 labels of those
+    movies and ``test_ids_sha256`` their ids' :func:`mmimdb2.packing.ordered_ids_sha256`; they are
+    stored packed (:mod:`leaderboard.predictions`). With ``protocol="authors"``, ``split`` is the fixed
     split the authors' draws are made from; its name gets the ``authors:`` mark and its recorded
     sha256 is bound to the protocol (:func:`bind_split`). Raises
     :class:`ResultError` naming every bad field.
@@ -229,12 +238,26 @@ def make_result(
     if "total" not in wall_time_s:
         times["total"] = sum(v for s, v in times.items() if s != "total")
 
+    with_pred = [item.get("predictions") is not None for item in per_seed]
+    if any(with_pred) or test_labels is not None or test_ids_sha256 is not None:
+        if not (all(with_pred) and test_labels is not None and test_ids_sha256 is not None):
+            raise ResultError("test predictions come all or none: 'predictions' in every per_seed item, test_labels and test_ids_sha256")
+        try:
+            test = labels_field(test_labels, test_ids_sha256)
+        except ValueError as e:
+            raise ResultError(str(e)) from None
+
     entries = []
     for item in per_seed:
         metrics = to_jsonable(item["metrics"])
         entry = {"seed": int(item["seed"]), "metrics": metrics, "best_epoch": item.get("best_epoch")}
         if item.get("threshold") is not None:  # dev-chosen threshold(s) of this seed
             entry["threshold"] = to_jsonable(item["threshold"])
+        if item.get("predictions") is not None:
+            try:
+                entry["predictions"] = pack_matrix(item["predictions"], what=f"predictions of seed {entry['seed']}", n_movies=test["n_movies"])
+            except ValueError as e:
+                raise ResultError(str(e)) from None
         entries.append(entry)
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -259,6 +282,8 @@ def make_result(
     }
     if spec is not None:
         record["spec"] = to_jsonable(spec)
+    if all(with_pred):
+        record["test_labels"] = test
     if validate:
         errors = schema_errors(record)
         if errors:
@@ -395,8 +420,11 @@ def merge_results(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     (load, features, kg, kg_embedding) counted once (their maximum over cells) and ``total`` their
     sum; ``code_version``, ``hardware``, ``suite`` and ``created`` come from the most recently
     created record. ``head_tail`` is kept when all cells agree and set to null otherwise (the
-    authors' protocol re-draws the training part per seed). Raises :class:`ResultError` when
-    identities differ or a seed repeats.
+    authors' protocol re-draws the training part per seed). Test predictions are kept, per seed,
+    when every cell has them on the same movies (``test_labels`` ids hash); a cell without them
+    (cached before they were stored) or on other movies (the authors' protocol re-draws the test
+    part per seed) drops them from the merged record. Raises :class:`ResultError` when
+    identities differ, a seed repeats, or cells on the same movies disagree on their labels.
     """
     recs = [dict(r) for r in records]
     if not recs:
@@ -426,5 +454,14 @@ def merge_results(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     merged["split"] = bind_split(merged["split"], merged["protocol"])  # cells cached before the binding
     head_tails = [r.get("head_tail") for r in recs]
     merged["head_tail"] = head_tails[0] if all(h == head_tails[0] for h in head_tails) else None
+    tests = [r.get("test_labels") for r in recs]
+    same_movies = all(t is not None for t in tests) and len({t["ids_sha256"] for t in tests}) == 1
+    if same_movies and any(t != tests[0] for t in tests):
+        raise ResultError("cannot merge: cells predicted the same test movies (ids_sha256) but store different test_labels")
+    if same_movies and all("predictions" in e for e in entries):
+        merged["test_labels"] = tests[0]
+    else:
+        merged.pop("test_labels", None)
+        merged["per_seed"] = [{k: v for k, v in e.items() if k != "predictions"} for e in entries]
     return merged
 

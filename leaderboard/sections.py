@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from leaderboard.experiments import SCORES, experiments
+from leaderboard.experiments import SCORES, STATS, experiments
 from leaderboard.markdown import delta, md, pm, table
 from leaderboard.records import Record, counterpart, labels, tiebreak
-from leaderboard.tables import PLOTS, experiment_tables, score_cells
+from leaderboard.tables import PLOTS, experiment_tables, score_cells, stat_cells
 
 __all__ = ["PLOTS", "group_sections", "inflation", "missing_modalities"]
 
@@ -41,12 +41,13 @@ def missing_modalities(records: Sequence[Record], full: Sequence[Record]) -> lis
         return []
     names = labels(dropped)
     dropped.sort(key=lambda r: (names[id(r)], r["drop"], tiebreak(r)))
-    header = ["Model", "Dropped at test", *(c.header for c in SCORES), "Δ Macro vs full", "Seeds"]
+    ci_header, stats = stat_cells(dropped)
+    header = ["Model", "Dropped at test", *(c.header for c in SCORES), ci_header, STATS[1].header, "Δ Macro vs full", "Seeds"]
     body = []
-    for r, scores in zip(dropped, score_cells(dropped, [c.key for c in SCORES])):
+    for r, scores, stat in zip(dropped, score_cells(dropped, [c.key for c in SCORES]), stats):
         ref = counterpart(r, full, drop=None)
         change = "—" if ref is None else delta(r["aggregate"]["mean"]["macro"], ref["aggregate"]["mean"]["macro"])
-        body.append([md(names[id(r)]), md(r["drop"]), *scores, change, str(len(r["seeds"]))])
+        body.append([md(names[id(r)]), md(r["drop"]), *scores, stat["macro_ci"], stat["vs_best"], change, str(len(r["seeds"]))])
     return ["#### Missing modalities at test time", "", *table(header, body)]
 
 

@@ -7,6 +7,11 @@ from the other runs of its row: config values, KG embedding, encoder). Every tab
 runs at the group's most common KG model and most common value of each swept config key, except
 on the dimension the experiment itself varies (Table 4's KG models, τ's temperature).
 
+Scores are mean ± std over seeds, never bolded: which rows the test part tells apart is said by
+the verdict columns (:mod:`leaderboard.uncertainty`: the pooled macro-F1 over present genres with
+its 95% bootstrap interval, the best row and the rows tied with it), "—" for a row without stored
+test predictions.
+
 - The ranked experiment (Table 2) shows every run, ranked by micro then macro F1, and a
   per-genre plot of the best run of each model; it appears when the group has a run.
 - A sweep experiment (τ) shows one table and one plot per family of runs that differ only by its
@@ -20,8 +25,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from leaderboard.experiments import Experiment, Row, sweep_keys
-from leaderboard.markdown import code, md, pm, slug, table
+from leaderboard.experiments import STATS, Experiment, Row, sweep_keys
+from leaderboard.markdown import code, interval_text, md, pm, slug, table, versus_text
 from leaderboard.plots import best_per_model, per_genre_plot, sweep_plot
 from leaderboard.records import (
     Record,
@@ -36,6 +41,7 @@ from leaderboard.records import (
     tiebreak,
 )
 from leaderboard.results import identity
+from leaderboard.uncertainty import marks, present_label
 from mmimdb2.metrics import SCALAR_METRICS
 
 PLOTS = "plots"
@@ -61,26 +67,32 @@ INFO: dict[str, Callable[[Record], str]] = {
 
 
 def score_cells(records: Sequence[Record], metrics: Sequence[str]) -> list[list[str]]:
-    """Score cells per record, the best mean of each column in bold (when more than one row)."""
-    best = {m: max(r["aggregate"]["mean"][m] for r in records) for m in metrics}
-    out = []
-    for r in records:
-        cells = []
-        for m in metrics:
-            text = pm(r, m)
-            cells.append(f"**{text}**" if len(records) > 1 and r["aggregate"]["mean"][m] == best[m] else text)
-        out.append(cells)
-    return out
+    """Score cells per record: mean ± std over seeds (no best-mean bold: see :func:`stat_cells`)."""
+    return [[pm(r, m) for m in metrics] for r in records]
+
+
+def stat_header() -> str:
+    return next(c.header for c in STATS if c.key == "macro_ci")
+
+
+def stat_cells(records: Sequence[Record]) -> tuple[str, list[dict[str, str]]]:
+    """The header of the interval column (with the count of genres present) and, per record, the
+    cells of :data:`~leaderboard.experiments.STAT_KEYS`: its interval and its verdict against the best row."""
+    present = present_label(records)
+    header = stat_header().replace("present", f"present ({present})") if present else stat_header()
+    return header, [{"macro_ci": interval_text(m.interval), "vs_best": versus_text(m.mark, m.versus)} for m in marks(records)]
 
 
 def layout(exp: Experiment, rows: Sequence[Record], names: Mapping[int, str]) -> list[str]:
     """The Markdown table of ``rows`` (in this order, labelled ``names[id(r)]``) with the experiment's columns."""
     metrics = [c.key for c in exp.columns if c.key in SCALAR_METRICS]
+    ci_header, stats = stat_cells(rows)
     body = []
-    for r, scores in zip(rows, score_cells(rows, metrics)):
-        by_key = dict(zip(metrics, scores))
+    for r, scores, stat in zip(rows, score_cells(rows, metrics), stats):
+        by_key = {**dict(zip(metrics, scores)), **stat}
         body.append([md(names[id(r)]), *(by_key[c.key] if c.key in by_key else INFO[c.key](r) for c in exp.columns)])
-    return table([exp.first_column, *(c.header for c in exp.columns)], body)
+    headers = [ci_header if c.key == "macro_ci" else c.header for c in exp.columns]
+    return table([exp.first_column, *headers], body)
 
 
 def _number(record: Record, key: str) -> float | None:

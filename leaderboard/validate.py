@@ -6,8 +6,10 @@ a schema cannot say: no NaN, the split registered for the dataset (``splits.json
 the file gives, the recorded split hash equal to the hash of its parts bound to its protocol (so a
 leaky authors-protocol row relabelled "fixed" fails), the 23 genres in canonical order, seeds
 matching the per-seed entries, the aggregate equal to the mean and population std of the per-seed
-scores (tolerance 1e-6), authors-protocol rows marked as such, the file named by its result key,
-and no two files with the same key. A model name is data: any name the schema's pattern accepts
+scores (tolerance 1e-6), each seed's scores equal to those recomputed from its stored test
+predictions when the record has them (:mod:`leaderboard.predictions`; a forged score fails),
+authors-protocol rows marked as such, the file named by its result key, and no two files with the
+same key. A model name is data: any name the schema's pattern accepts
 is valid (no model registry is consulted), so a result of a user's own model validates. Problems
 are listed as ``<file>: <field>: <message>`` (the first :data:`SHOWN_PROBLEMS`, all with
 ``--verbose``); files in ``submissions/`` that are not results are skipped and counted (named with
@@ -24,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from leaderboard.predictions import PredictionsError, read_predictions
 from leaderboard.results import (
     AUTHORS_PREFIX,
     LEADERBOARD_DIR,
@@ -39,7 +42,7 @@ from leaderboard.results import (
 )
 from leaderboard.splits import SplitsRegistryError, known_splits, names_for
 from mmimdb2.genres import GENRES
-from mmimdb2.metrics import SCALAR_METRICS, aggregate
+from mmimdb2.metrics import PRESENT_METRICS, SCALAR_METRICS, aggregate, score_decisions
 
 #: Largest allowed difference between a stored aggregate and the one recomputed from per-seed scores.
 TOLERANCE = 1e-6
@@ -114,7 +117,10 @@ def _check_aggregate(record: Mapping[str, Any]) -> list[str]:
         return [f"per_seed: cannot aggregate ({e})"]
     stored = record["aggregate"]
     for stat in ("mean", "std"):
-        for k in SCALAR_METRICS:
+        for k in PRESENT_METRICS:  # optional: stored exactly when every seed has it
+            if (k in stored[stat]) != (k in expected[stat]):
+                problems.append(f"aggregate/{stat}/{k}: " + ("present but not every seed has it" if k in stored[stat] else "missing though every seed has it"))
+        for k in (*SCALAR_METRICS, *(k for k in PRESENT_METRICS if k in stored[stat] and k in expected[stat])):
             got, want = stored[stat][k], expected[stat][k]
             if abs(got - want) > TOLERANCE:
                 problems.append(f"aggregate/{stat}/{k}: {got!r} does not match the per-seed values ({want:.6g})")
@@ -122,6 +128,36 @@ def _check_aggregate(record: Mapping[str, Any]) -> list[str]:
             got, want = stored[stat]["per_genre"][g], expected[stat]["per_genre"][g]
             if abs(got - want) > TOLERANCE:
                 problems.append(f"aggregate/{stat}/per_genre/{g}: {got!r} does not match the per-seed values ({want:.6g})")
+    return problems
+
+
+def _check_predictions(record: Mapping[str, Any]) -> list[str]:
+    """Each seed's stored scores against the scores of its stored decisions (:func:`mmimdb2.metrics.score_decisions`).
+
+    Head / tail need the record's ``head_tail`` sets; without them (null) they are not checked.
+    """
+    try:
+        stored = read_predictions(record)
+    except PredictionsError as e:
+        return [str(e)]
+    if stored is None:
+        return []
+    sets = record.get("head_tail")
+    skip = set() if sets is not None else {"head", "tail", "tail_present"}
+    problems = []
+    for i, (entry, decided) in enumerate(zip(record["per_seed"], stored.seeds)):
+        want = score_decisions(stored.labels, decided, GENRES, sets)
+        got = entry["metrics"]
+        where = f"per_seed/{i}/metrics"
+        for k in (*SCALAR_METRICS, *PRESENT_METRICS):
+            if k in got and k not in skip and abs(got[k] - want[k]) > TOLERANCE:
+                problems.append(f"{where}/{k}: {got[k]!r} is not the score of this seed's stored predictions ({want[k]:.6g})")
+        for g in GENRES:
+            if abs(got["per_genre"][g] - want["per_genre"][g]) > TOLERANCE:
+                problems.append(f"{where}/per_genre/{g}: {got['per_genre'][g]!r} is not the F1 of this seed's stored predictions ({want['per_genre'][g]:.6g})")
+        if "support" in got and got["support"] != want["support"]:
+            bad = next(g for g in GENRES if got["support"].get(g) != want["support"][g])
+            problems.append(f"{where}/support/{bad}: {got['support'].get(bad)!r} is not the stored test labels' count ({want['support'][bad]})")
     return problems
 
 
@@ -178,6 +214,7 @@ def validate_record(
             if len(ht[side]) != ht["k"]:
                 problems.append(f"head_tail/{side}: {len(ht[side])} genres, expected k={ht['k']}")
     problems += _check_aggregate(record)
+    problems += _check_predictions(record)
     if filename is not None:
         want = result_filename(record)
         if filename != want:

@@ -12,16 +12,26 @@ What is measured (scikit-learn's ``f1_score``, ``zero_division=0``, on predictio
 - ``micro``, ``macro``, ``weighted``, ``samples``: the four F1 averages of the paper's Table 2.
   Macro averages over all 23 genres, so a genre with no test movie and no prediction scores 0
   (scikit-learn's ``zero_division=0``), as in the paper's evaluation code.
+- ``macro_present``, ``n_present``: macro F1 over the ``n_present`` genres *present* in the
+  evaluated labels (at least one positive). A genre without a test positive has no defined F1
+  (its 0 under ``zero_division=0`` says nothing about the model), so on a small test part where
+  two genres never occur ``macro`` is capped at 21/23 while ``macro_present`` is not.
 - ``per_genre``: F1 of each of the 23 genres, keyed by its canonical name (:data:`mmimdb2.GENRES`).
 - ``head`` / ``tail``: macro F1 over the six most / six least frequent genres (the paper's Fig. 3).
   Frequency is counted on the **training** labels (``train_label_counts``), so the head and tail
   sets are fixed per dataset and split and do not move with the test set or the model. Ties are
   broken by the canonical genre order. Without ``train_label_counts`` the evaluated labels are
   counted instead (documented fallback for ad-hoc use; the harness always passes train counts).
+  ``tail_present``: the same over the tail genres present in the evaluated labels (0 when none is).
 - ``support``: number of evaluated movies carrying each genre (not a score; not aggregated).
 
+Every score is a function of the 0/1 decisions: :func:`evaluate` thresholds the probabilities
+(:func:`decisions`) and scores them with :func:`score_decisions`, which the leaderboard validator
+calls on a record's stored decisions to recompute its scores.
+
 Over seeds, :func:`aggregate` reports the mean and the **population** standard deviation
-(``ddof=0``, numpy's default; 0 for a single seed) of every score and every per-genre F1.
+(``ddof=0``, numpy's default; 0 for a single seed) of every score and every per-genre F1; the
+:data:`PRESENT_METRICS` only when every seed has them (results scored before they existed lack them).
 
 On dev: :func:`select_threshold` picks the decision threshold(s) of a policy
 (:data:`THRESHOLD_POLICIES`) on :data:`THRESHOLD_GRID`, :func:`dev_score` scores a checkpoint
@@ -40,6 +50,9 @@ from mmimdb2.genres import GENRES
 
 #: Scalar scores every metrics dict carries, in the order tables show them.
 SCALAR_METRICS: tuple[str, ...] = ("micro", "macro", "weighted", "samples", "head", "tail")
+#: Scores over the genres present in the evaluated labels, and their count: added after the first
+#: results were recorded, so a record may lack them (aggregated only when every seed has them).
+PRESENT_METRICS: tuple[str, ...] = ("macro_present", "tail_present", "n_present")
 #: The four F1 averages of the paper's Table 2.
 AVERAGES: tuple[str, ...] = ("micro", "macro", "weighted", "samples")
 #: How many genres form the head and the tail (paper's Fig. 3).
@@ -98,8 +111,6 @@ def evaluate(
     (after the sigmoid), both with columns in ``genres`` order. A genre is predicted when its
     probability is ``>= threshold``: one threshold, or one per genre (in ``genres`` order).
     """
-    from sklearn.metrics import f1_score  # lazy: keeps scikit-learn out of the import (the leaderboard validator imports this module)
-
     genres = tuple(genres)
     y_true_f = _as_matrix("y_true", y_true, len(genres))
     y_prob_f = _as_matrix("y_prob", y_prob, len(genres))
@@ -111,24 +122,62 @@ def evaluate(
         raise ValueError("y_true must hold only 0 and 1")
     if y_prob_f.min() < 0 or y_prob_f.max() > 1:
         raise ValueError("y_prob must be probabilities in [0, 1] (apply a sigmoid to logits first)")
+    p = decisions(y_prob_f, threshold, genres)
+    sets = head_tail_genres(y_true_f if train_label_counts is None else train_label_counts, genres, head_tail)
+    return score_decisions(y_true_f, p, genres, sets)
+
+
+def decisions(y_prob: np.ndarray, threshold: float | Sequence[float] | np.ndarray = 0.5, genres: Sequence[str] = GENRES) -> np.ndarray:
+    """The 0/1 decisions ``y_prob >= threshold`` (int8, float64 comparison) that :func:`evaluate` scores.
+
+    ``threshold`` is one value or one per genre (in ``genres`` order), each in (0, 1). The harness
+    stores these decisions with a result, so the stored scores can be recomputed from them.
+    """
+    y_prob_f = np.asarray(y_prob, dtype=np.float64)
     thr = np.asarray(threshold, dtype=np.float64)
     if thr.shape not in ((), (len(genres),)) or not np.all((thr > 0) & (thr < 1)):
         raise ValueError(
             f"The 'threshold' parameter must be one value or one per genre ({len(genres)}), each in (0, 1). Got {threshold} instead."
         )
+    return (y_prob_f >= thr).astype(np.int8)
 
-    t = y_true_f.astype(np.int64)
-    p = (y_prob_f >= thr).astype(np.int64)
+
+def score_decisions(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    genres: Sequence[str] = GENRES,
+    head_tail_sets: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """Every score of :func:`evaluate` from 0/1 labels and 0/1 decisions, both (n, len(genres)).
+
+    ``head_tail_sets`` is ``{"head": [...], "tail": [...]}`` as :func:`head_tail_genres` returns
+    it (a record's ``head_tail``); without it the evaluated labels are counted (the fallback of
+    :func:`evaluate`). See the module docstring for each key.
+    """
+    from sklearn.metrics import f1_score  # lazy: keeps scikit-learn out of the import (the leaderboard validator imports this module)
+
+    genres = tuple(genres)
+    t = np.asarray(y_true).astype(np.int64)
+    p = np.asarray(y_pred).astype(np.int64)
+    if t.ndim != 2 or t.shape[1] != len(genres) or t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must both have shape (n, {len(genres)}); got {t.shape} and {p.shape}")
+    if not (np.isin(t, (0, 1)).all() and np.isin(p, (0, 1)).all()):
+        raise ValueError("y_true and y_pred must hold only 0 and 1")
     out: dict[str, Any] = {avg: float(f1_score(t, p, average=avg, zero_division=0)) for avg in AVERAGES}
     per = f1_score(t, p, average=None, zero_division=0)
     per_genre = {g: float(per[i]) for i, g in enumerate(genres)}
+    support = {g: int(t[:, i].sum()) for i, g in enumerate(genres)}
 
-    counts = t.sum(axis=0) if train_label_counts is None else train_label_counts
-    sets = head_tail_genres(counts, genres, head_tail)
+    sets = head_tail_sets if head_tail_sets is not None else head_tail_genres(t, genres)
     out["head"] = float(np.mean([per_genre[g] for g in sets["head"]]))
     out["tail"] = float(np.mean([per_genre[g] for g in sets["tail"]]))
+    present = [g for g in genres if support[g] > 0]
+    tail_present = [g for g in sets["tail"] if support[g] > 0]
+    out["macro_present"] = float(np.mean([per_genre[g] for g in present])) if present else 0.0
+    out["tail_present"] = float(np.mean([per_genre[g] for g in tail_present])) if tail_present else 0.0
+    out["n_present"] = len(present)
     out["per_genre"] = per_genre
-    out["support"] = {g: int(t[:, i].sum()) for i, g in enumerate(genres)}
+    out["support"] = support
     return out
 
 
@@ -142,13 +191,15 @@ def aggregate(per_seed: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]
 
     ``per_seed`` holds one :func:`evaluate` result per seed (or per-seed record entries with a
     ``"metrics"`` key). Returns ``{"mean": {...}, "std": {...}}``, each shaped like a metrics dict
-    without ``support``. Every seed must carry the same keys and the same genres.
+    without ``support``. Every seed must carry the :data:`SCALAR_METRICS` of seed #0 and the same
+    genres; each of the :data:`PRESENT_METRICS` is aggregated when every seed carries it.
     """
     items = [_metrics_of(m) for m in per_seed]
     if not items:
         raise ValueError("aggregate needs at least one seed's metrics")
     scalars = [k for k in SCALAR_METRICS if k in items[0]]
     genre_keys = list(items[0].get("per_genre", {}))
+    scalars += [k for k in PRESENT_METRICS if all(k in m for m in items)]
     for i, m in enumerate(items):
         missing = [k for k in scalars if k not in m]
         if missing:

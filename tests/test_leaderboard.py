@@ -308,14 +308,16 @@ def test_render_tables_and_plots(lb):
     _fill(lb)
     files = render.render(lb)
     readme = files["README.md"].decode()
-    assert "| gmu | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 2 | hash:64 | RotatE (32d, 5 ep) | v0.1.0-1-gabcdef0 | Test CPU (2 cores) | 2026-11-25 |" in readme
+    # no stored predictions: no interval, no verdict ("—"), and no best mean in bold
+    assert "| gmu | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | — | — | 2 | hash:64 | RotatE (32d, 5 ep) | v0.1.0-1-gabcdef0 | Test CPU (2 cores) | 2026-11-25 |" in readme
     for title in ("Main comparison (Table 2)", "Ablations (Table 3)", "KG embedding models (Table 4)",
                   "Contrastive variants (Table 5)", "Temperature τ (Fig. 4): idkg, config `temperature`",
                   "Missing modalities at test time", "Authors' protocol", "Inflation over the fixed protocol"):  # fmt: skip
         assert title in readme, title
     assert "| TransH | 32 | 5 | — |" in readme  # the KG table holds the rows at the usual τ
-    assert "| 0.3 | 71.00 ± 0.00 |" in readme and "| 0.1 | **72.00 ± 2.00** |" in readme
-    assert "| idkg | poster | 50.00 ± 0.00 | 50.00 ± 0.00 | 50.00 ± 0.00 | 50.00 ± 0.00 | -22.00 | 1 |" in readme
+    assert "| 0.3 | 71.00 ± 0.00 |" in readme and "| 0.1 | 72.00 ± 2.00 |" in readme
+    assert "| idkg | poster | 50.00 ± 0.00 | 50.00 ± 0.00 | 50.00 ± 0.00 | 50.00 ± 0.00 | — | — | -22.00 | 1 |" in readme
+    assert "**7" not in readme and "**6" not in readme  # no score is bolded
     assert "| idkg | **inflation** | **+20.00** | **+20.00** | **+20.00** | **+20.00** |  |" in readme
     fixed_at = readme.index("fixed protocol")
     assert readme.index("Authors' protocol") > fixed_at  # authors rows follow their fixed counterpart
@@ -364,11 +366,12 @@ def test_experiment_tables_show_the_definitions_rows_in_order_under_their_labels
 
 
 def test_every_column_key_has_a_renderer():
-    from leaderboard.experiments import INFO_KEYS, experiments
+    from leaderboard.experiments import INFO_KEYS, STAT_KEYS, experiments
     from leaderboard.tables import INFO
 
     assert set(INFO) == set(INFO_KEYS)
-    assert all(c.key in INFO or c.key in ("micro", "macro", "weighted", "samples", "head", "tail") for e in experiments() for c in e.columns)
+    scores = ("micro", "macro", "weighted", "samples", "head", "tail")
+    assert all(c.key in INFO or c.key in scores or c.key in STAT_KEYS for e in experiments() for c in e.columns)
 
 
 def test_render_is_deterministic(lb, tmp_path):

@@ -10,7 +10,17 @@ import numpy as np
 import pytest
 
 from mmimdb2.genres import GENRES
-from mmimdb2.metrics import aggregate, balanced_pos_weight, dev_score, evaluate, head_tail_genres, macro_f1, select_threshold
+from mmimdb2.metrics import (
+    aggregate,
+    balanced_pos_weight,
+    decisions,
+    dev_score,
+    evaluate,
+    head_tail_genres,
+    macro_f1,
+    score_decisions,
+    select_threshold,
+)
 
 ABC = ("A", "B", "C")
 # Hand-worked example (threshold 0.5, predictions are prob >= 0.5):
@@ -71,6 +81,46 @@ def test_genre_without_positives_or_predictions_scores_zero_in_macro():
     assert m["micro"] == 1.0
 
 
+def test_macro_and_tail_over_present_genres_leave_out_genres_without_a_test_positive():
+    # y_true {A} {A,B}; decisions {A,C} {A}: A tp2 -> F1 1;  B tp0 fn1 -> 0;  C no positive, fp1 -> 0
+    y = np.array([[1, 0, 0], [1, 1, 0]])
+    p = np.array([[0.9, 0.1, 0.7], [0.8, 0.2, 0.1]])
+    # train counts A 1, B 10, C 5 -> head [B, C], tail [C, A] (k = 2)
+    m = evaluate(y, p, genres=ABC, head_tail=2, train_label_counts=[1, 10, 5])
+    assert m["macro"] == pytest.approx(1 / 3)  # all three genres: (1 + 0 + 0) / 3
+    assert m["n_present"] == 2  # A and B have a positive, C has none
+    assert m["macro_present"] == pytest.approx(0.5)  # (1 + 0) / 2
+    assert m["tail"] == pytest.approx(0.5)  # C 0, A 1
+    assert m["tail_present"] == pytest.approx(1.0)  # only A of the tail is present
+    assert m["head"] == pytest.approx(0.0)  # B 0, C 0
+    none_in_tail = evaluate(y, p, genres=ABC, head_tail=1, train_label_counts=[10, 5, 1])  # tail [C]: not present
+    assert none_in_tail["tail_present"] == 0.0 and none_in_tail["tail"] == 0.0
+
+
+def test_all_genres_present_makes_the_present_scores_the_plain_ones():
+    m = evaluate(Y_TRUE, Y_PROB, genres=ABC, head_tail=1, train_label_counts=[10, 5, 1])
+    assert m["n_present"] == 3
+    assert m["macro_present"] == pytest.approx(m["macro"]) and m["tail_present"] == pytest.approx(m["tail"])
+
+
+def test_scores_of_decisions_are_the_scores_of_probabilities():
+    """The validator recomputes from stored 0/1 decisions: same function, same numbers."""
+    sets = head_tail_genres([10, 5, 1], ABC, 1)
+    d = decisions(Y_PROB, 0.5, ABC)
+    np.testing.assert_array_equal(d, [[1, 0, 0], [1, 1, 1], [1, 0, 0], [0, 0, 1]])  # >= 0.5, inclusive
+    assert d.dtype == np.int8
+    assert score_decisions(Y_TRUE, d, ABC, sets) == evaluate(Y_TRUE, Y_PROB, genres=ABC, head_tail=1, train_label_counts=[10, 5, 1])
+    per_genre = decisions(Y_PROB, [0.95, 0.5, 0.3], ABC)  # one threshold per genre
+    np.testing.assert_array_equal(per_genre[:, 0], [0, 0, 0, 0])
+    np.testing.assert_array_equal(per_genre[:, 2], [1, 1, 0, 1])
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        score_decisions(Y_TRUE, d * 2, ABC, sets)
+    with pytest.raises(ValueError, match="shape"):
+        score_decisions(Y_TRUE, d[:3], ABC, sets)
+    with pytest.raises(ValueError, match="threshold"):
+        decisions(Y_PROB, 1.0, ABC)
+
+
 def test_default_genres_are_the_23_canonical_names():
     rng = np.random.default_rng(0)
     y = (rng.random((30, 23)) < 0.3).astype(int)
@@ -108,6 +158,18 @@ def test_aggregate_mean_and_population_std():
     assert "support" not in agg["mean"]
     one = aggregate([{"seed": 3, "metrics": s0, "best_epoch": 1}])  # per-seed entries are accepted too
     assert one["std"]["micro"] == 0.0 and one["mean"]["macro"] == 0.2
+
+
+def test_aggregate_takes_the_present_scores_only_when_every_seed_has_them():
+    s0 = {"micro": 0.5, "macro": 0.2, "macro_present": 0.3, "tail_present": 0.1, "n_present": 21}
+    s1 = {"micro": 0.7, "macro": 0.4, "macro_present": 0.5, "tail_present": 0.3, "n_present": 21}
+    agg = aggregate([s0, s1])
+    assert agg["mean"]["macro_present"] == pytest.approx(0.4) and agg["std"]["macro_present"] == pytest.approx(0.1)
+    assert agg["mean"]["tail_present"] == pytest.approx(0.2) and agg["std"]["tail_present"] == pytest.approx(0.1)
+    assert agg["mean"]["n_present"] == 21 and agg["std"]["n_present"] == 0.0
+    old = {"micro": 0.7, "macro": 0.4}  # a seed scored before the present scores existed
+    mixed = aggregate([s0, old])
+    assert "macro_present" not in mixed["mean"] and mixed["mean"]["macro"] == pytest.approx(0.3)
 
 
 def test_aggregate_rejects_inconsistent_seeds():

@@ -12,7 +12,9 @@ import pytest
 from benchmarks import harness
 from benchmarks.protocols import authors_draw
 from benchmarks.run import build_parser, main, spec_from_args
+from leaderboard.predictions import read_predictions
 from leaderboard.results import read_result, schema_errors
+from mmimdb2.metrics import score_decisions
 
 FAST = ["--epochs", "2", "--kg-epochs", "1", "--kg-dim", "16", "--encoder", "weightfree", "--no-progress"]
 
@@ -42,6 +44,10 @@ def test_cli_trains_evaluates_and_writes_valid_results(small_demo, tmp_path, cap
         assert record["protocol"] == "fixed" and record["seeds"] == [0]
         assert 0.0 <= record["aggregate"]["mean"]["macro"] <= 1.0
         assert record["split"]["sha256"] and record["kg"]["model"] == "RotatE"
+        stored = read_predictions(record)  # each seed's test decisions, the scores recomputable from them
+        assert stored.seeds.shape == (1, record["test_labels"]["n_movies"], 23)
+        again = score_decisions(stored.labels, stored.seeds[0], head_tail_sets=record["head_tail"])
+        assert again == record["per_seed"][0]["metrics"]  # the same function on the same decisions: equal, not close
 
 
 def test_rerun_skips_finished_cells(small_demo, tmp_path, capsys, monkeypatch):
