@@ -172,6 +172,8 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
                 stage_times = {k: v for k, v in watch.seconds.items() if k in ("load", "features", "kg", "kg_embedding")}
                 stage_times |= {"train": train_s, "evaluate": max(0.0, job.seconds["job"] - train_s)}
                 kg_info["hits_at_10"] = prep.provenance["kg"]["hits_at_10"]
+                if "authors_draw" in prep.provenance:
+                    entry["overlap"] = prep.provenance["authors_draw"]
                 record = make_result(**base, kg=kg_info, per_seed=[entry], wall_time_s=stage_times,
                                      head_tail=head_tail_genres(prep.train_label_counts), **scored_movies(prep))  # fmt: skip
                 cells.write(name, record)

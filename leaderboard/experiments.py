@@ -79,7 +79,7 @@ STAT_KEYS: tuple[str, ...] = ("macro_ci", "vs_best")
 #: and the verdict (:data:`STAT_KEYS`): seeds, the run's model name, encoder, KG embedding
 #: ("RotatE (200d, 20 ep)"), its dimension, epochs and Hits@10, and the provenance of the result
 #: file (code version, hardware, date).
-INFO_KEYS: tuple[str, ...] = ("seeds", "model", "encoder", "kg", "kg_dim", "kg_epochs", "hits_at_10", "code", "hardware", "date")
+INFO_KEYS: tuple[str, ...] = ("recipe", "seeds", "model", "encoder", "kg", "kg_dim", "kg_epochs", "hits_at_10", "code", "hardware", "date")
 COLUMN_KEYS: tuple[str, ...] = (*SCALAR_METRICS, *STAT_KEYS, *INFO_KEYS)
 
 SCORES: tuple[Column, ...] = (
@@ -89,6 +89,8 @@ HEAD_TAIL: tuple[Column, ...] = (Column("head", "Head"), Column("tail", "Tail"))
 #: The header of ``macro_ci`` gets the count of genres present (``Macro-F1, 21/23 present [95% CI]``).
 STATS: tuple[Column, ...] = (Column("macro_ci", "Macro-F1 present [95% CI]"), Column("vs_best", "vs best: Δ [95% CI]"))
 SEEDS = Column("seeds", "Seeds")
+#: The named training recipe of the run (``spec.recipe`` of the record; "—" for results made before recipes).
+RECIPE = Column("recipe", "Recipe")
 MODEL = Column("model", "Model")
 PROVENANCE: tuple[Column, ...] = (
     Column("encoder", "Encoder"), Column("kg", "KG"), Column("code", "Code"), Column("hardware", "Hardware"), Column("date", "Date"),
@@ -111,7 +113,7 @@ class Experiment:
     title: str
     rows: tuple[Row, ...]
     first_column: str = "Model"
-    columns: tuple[Column, ...] = (*SCORES, *STATS, SEEDS)
+    columns: tuple[Column, ...] = (RECIPE, *SCORES, *STATS, SEEDS)
     sweep: str | None = None
     ranked: bool = False
 
@@ -153,7 +155,7 @@ for _exp in (
     Experiment(
         "table2", "Main comparison (Table 2)",
         tuple(Row(Cell(m), m) for m in ("late-fusion", "concat", "gmu", "gmu-3", "centralnet", "idkg-gmu", "idkg")),
-        columns=(*SCORES, *HEAD_TAIL, *STATS, SEEDS, *PROVENANCE), ranked=True,
+        columns=(RECIPE, *SCORES, *HEAD_TAIL, *STATS, SEEDS, *PROVENANCE), ranked=True,
     ),
     # Cumulative ablations: each row adds one component to the row above it, in the order the
     # paper's rows remove them: text + image -> + F^K -> + G-CACL (the paper's "- AT" row) ->
@@ -170,13 +172,13 @@ for _exp in (
             Row(Cell("gmu-3"), "GMU + F^K"),
             Row(Cell("idkg-gmu"), "GMU + F^K + G-CACL = IDKG(GMU)"),
         ),
-        first_column="Variant", columns=(MODEL, *SCORES, *STATS, SEEDS),
+        first_column="Variant", columns=(MODEL, RECIPE, *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "table4", "KG embedding models (Table 4)",
         tuple(Row(Cell("idkg", kg_model=k), k) for k in KG_MODELS),
         first_column="KG model",
-        columns=(Column("kg_dim", "Dim"), Column("kg_epochs", "Epochs"), Column("hits_at_10", HITS_AT_10), *SCORES, *STATS, SEEDS),
+        columns=(RECIPE, Column("kg_dim", "Dim"), Column("kg_epochs", "Epochs"), Column("hits_at_10", HITS_AT_10), *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "table5", "Contrastive variants (Table 5)",
@@ -188,7 +190,7 @@ for _exp in (
             Row(Cell("idkg-mltc"), "MLTC"),
             Row(Cell("idkg-cgmvae"), "C-GMVAE"),
         ),
-        first_column="Loss", columns=(MODEL, *SCORES, *STATS, SEEDS),
+        first_column="Loss", columns=(MODEL, RECIPE, *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "tau", "Temperature τ (Fig. 4)",

@@ -53,6 +53,7 @@ def _kg_field(name: str, fmt: str = "{}") -> Callable[[Record], str]:
 
 #: Text of each non-score column key (:data:`leaderboard.experiments.INFO_KEYS`) for a run.
 INFO: dict[str, Callable[[Record], str]] = {
+    "recipe": lambda r: md((r.get("spec") or {}).get("recipe") or "—"),
     "seeds": lambda r: str(len(r["seeds"])),
     "model": lambda r: md(r["model"]["name"]),
     "encoder": lambda r: md(r["encoder"]["name"]),

@@ -78,9 +78,16 @@ def test_seeds_are_aggregated(small_demo, tmp_path, capsys):
 def test_authors_protocol_is_marked_and_reports_inflation(small_demo, tmp_path, capsys):
     rc, text = _run(small_demo, tmp_path, "--models", "late-fusion", "--protocol", "authors", capsys=capsys)
     assert rc == 0
-    protocols = sorted(read_result(p)["protocol"] for p in (tmp_path / "results").glob("*.json"))
-    assert protocols == ["authors", "fixed"]
+    records = {r["protocol"]: r for r in map(read_result, (tmp_path / "results").glob("*.json"))}
+    assert sorted(records) == ["authors", "fixed"]
     assert "leakage inflation of late-fusion" in text
+    # each authors-protocol seed records how much of its test part it had trained on (~60%, as released)
+    overlap = records["authors"]["per_seed"][0]["overlap"]
+    assert 0.45 < overlap["test_in_train"] < 0.75 and 0.45 < overlap["test_in_kg_train"] < 0.75
+    assert all("overlap" not in e for e in records["fixed"]["per_seed"])
+    from leaderboard.sections import overlap_cells
+
+    assert overlap_cells(records["authors"]) == [f"{100 * overlap[k]:.0f} %" for k in ("test_in_train", "test_in_kg_train")]
 
 
 def test_authors_draw_leaks_like_the_released_code():
