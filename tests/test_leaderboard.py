@@ -309,13 +309,13 @@ def test_render_tables_and_plots(lb):
     files = render.render(lb)
     readme = files["README.md"].decode()
     # no stored predictions: no interval, no verdict ("—"), and no best mean in bold
-    assert "| gmu | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | — | — | 2 | hash:64 | RotatE (32d, 5 ep) | v0.1.0-1-gabcdef0 | Test CPU (2 cores) | 2026-11-25 |" in readme
+    assert "| gmu | — | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | — | — | 2 | hash:64 | RotatE (32d, 5 ep) | v0.1.0-1-gabcdef0 | Test CPU (2 cores) | 2026-11-25 |" in readme
     for title in ("Main comparison (Table 2)", "Ablations (Table 3)", "KG embedding models (Table 4)",
                   "Contrastive variants (Table 5)", "Temperature τ (Fig. 4): idkg, config `temperature`",
                   "Missing modalities at test time", "Authors' protocol", "Inflation over the fixed protocol"):  # fmt: skip
         assert title in readme, title
-    assert "| TransH | 32 | 5 | — |" in readme  # the KG table holds the rows at the usual τ
-    assert "| 0.3 | 71.00 ± 0.00 |" in readme and "| 0.1 | 72.00 ± 2.00 |" in readme
+    assert "| TransH | — | 32 | 5 | — |" in readme  # the KG table holds the rows at the usual τ
+    assert "| 0.3 | — | 71.00 ± 0.00 |" in readme and "| 0.1 | — | 72.00 ± 2.00 |" in readme
     assert "| idkg | poster | 50.00 ± 0.00 | 50.00 ± 0.00 | 50.00 ± 0.00 | 50.00 ± 0.00 | — | — | -22.00 | 1 |" in readme
     assert "**7" not in readme and "**6" not in readme  # no score is bolded
     assert "| idkg | **inflation** | **+20.00** | **+20.00** | **+20.00** | **+20.00** |  |" in readme
@@ -356,10 +356,10 @@ def test_experiment_tables_show_the_definitions_rows_in_order_under_their_labels
     assert [r[1] for r in rows] == ["idkg-no-kg", "idkg-no-gcacl", "idkg-no-at", "idkg", "idkg", "gmu", "gmu-3", "idkg-gmu"]
     assert sum(r[0].startswith("idkg-no-kg") for r in _table_rows(readme, "Main comparison (Table 2)")) == 2  # ranked: every run
     t4 = _table_rows(readme, "KG embedding models (Table 4)")
-    assert [(r[0], r[3]) for r in t4] == [  # KG_MODELS order; two RotatE runs told apart by their config
+    assert [(r[0], r[4]) for r in t4] == [  # KG_MODELS order; two RotatE runs told apart by their config
         ("RotatE (lr=0.003)", "0.400"), ("RotatE (lr=unset)", "0.400"), ("TransH", "—"), ("ConvE", "0.250"),
     ]  # fmt: skip
-    assert "| KG model | Dim | Epochs | Hits@10 (held-out triples of the train-only movie KG) |" in readme
+    assert "| KG model | Recipe | Dim | Epochs | Hits@10 (held-out triples of the train-only movie KG) |" in readme
     assert [r[0] for r in _table_rows(readme, "Contrastive variants (Table 5)")] == ["G-CACL = IDKG (lr=0.003)", "G-CACL = IDKG (lr=unset)", "MulCon"]
     without = render.render_files(runs[:4], {"demo": {"demo": SPLIT.sha256}})["README.md"].decode()
     assert "Contrastive variants" not in without and "KG embedding models" not in without  # one row is no table
