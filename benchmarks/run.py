@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, default=None,
                    help=f"early stopping on dev after P epochs without gain; 0: off (default {_TRAIN.patience})")
     p.add_argument("--threshold", default=None, choices=THRESHOLD_POLICIES,
-                   help=f"decision threshold: fixed 0.5 (the paper), or chosen on dev, globally or per genre "
+                   help=f"decision threshold: a fixed 0.5 (the paper recipe), or chosen on dev, globally or per genre "
                         f"(default {_TRAIN.threshold})")  # fmt: skip
     p.add_argument("--select", default=None, choices=CHECKPOINTS,
                    help=f"what picks the checkpoint: dev macro-F1, dev BCE loss, dev macro average precision or the last epoch "

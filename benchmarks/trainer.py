@@ -4,7 +4,7 @@ Cached features fit in memory, so all rows live on the device as tensors from th
 epoch is one seeded permutation of the rows and batches are contiguous slices of the permuted
 tensors. No DataLoader, no per-sample Python. The checkpoint kept is the epoch with the best dev
 macro-F1 (sklearn's ``f1_score``) at the decision threshold of
-the run's policy (:func:`mmimdb2.metrics.select_threshold`: 0.5 as in the paper, or chosen on dev), with
+the run's policy (:func:`mmimdb2.metrics.select_threshold`: a fixed 0.5, or chosen on dev), with
 optional early stopping (``patience``). The training recipe (lr, weight decay, epochs, patience,
 threshold policy) is chosen on real movies; see :class:`benchmarks.spec.TrainSpec`.
 """

@@ -29,7 +29,9 @@ def reading() -> list[str]:
         "population standard deviation (ddof = 0) over the seeds. The std measures how much the seeds "
         "differ (0 for a deterministic model), not how much a score would move on other test movies, so "
         "no score column marks a best mean.",
-        "- A genre is predicted when its probability is ≥ the threshold (0.5). Micro, macro, weighted and "
+        "- A genre is predicted when its probability is ≥ the row's decision threshold: 0.5 under the fixed "
+        "policy (the `paper` recipe), otherwise chosen on dev (the `tuned` recipe); each seed's threshold is in "
+        "its result file, and the Recipe column names the recipe. Micro, macro, weighted and "
         "samples F1 are scikit-learn's averages with `zero_division=0`; Macro-F1 averages all 23 genres, so a "
         "genre with no positive in the test part counts 0 whatever the model does.",
         f"- *Macro-F1 present [{CONFIDENCE:.0%} CI]*: macro F1 over the genres present in the test part (at least "

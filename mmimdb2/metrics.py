@@ -7,11 +7,11 @@ the probes, the fusion baselines, the harness and the leaderboard all score with
 Labels may be numpy arrays or tensors on any device (anything with ``.cpu()`` and ``.numpy()``).
 
 What is measured (scikit-learn's ``f1_score``, ``zero_division=0``, on predictions
-``y_prob >= threshold`` with ``threshold = 0.5``):
+``y_prob >= threshold``, the threshold(s) of the run's policy):
 
 - ``micro``, ``macro``, ``weighted``, ``samples``: the four F1 averages of the paper's Table 2.
   Macro averages over all 23 genres, so a genre with no test movie and no prediction scores 0
-  (scikit-learn's ``zero_division=0``), as in the paper's evaluation code.
+  (scikit-learn's ``zero_division=0``); the paper does not say how it treats such genres.
 - ``macro_present``, ``n_present``: macro F1 over the ``n_present`` genres *present* in the
   evaluated labels (at least one positive). A genre without a test positive has no defined F1
   (its 0 under ``zero_division=0`` says nothing about the model), so on a small test part where
@@ -239,7 +239,7 @@ def macro_f1(labels: Any, proba: np.ndarray, threshold: float | np.ndarray = 0.5
     return float(f1_score(y, (proba >= threshold).astype(int), average="macro", zero_division=0))
 
 
-#: How the decision threshold is set: 0.5 (the paper), one threshold chosen on dev, or one per genre.
+#: How the decision threshold is set: a fixed 0.5, one threshold chosen on dev, or one per genre.
 THRESHOLD_POLICIES: tuple[str, ...] = ("fixed", "global", "per-genre")
 #: Candidate thresholds searched on dev.
 THRESHOLD_GRID: np.ndarray = np.round(np.arange(0.05, 0.951, 0.05), 2)
