@@ -664,3 +664,13 @@ def test_committed_submissions_are_valid():
 
 def test_committed_readme_is_not_stale():
     assert render.check() == [], "run python -m leaderboard.render and commit leaderboard/README.md"
+
+
+def test_each_recipe_gets_its_own_section_and_rows_are_never_ranked_across_recipes():
+    tuned, paper = record("idkg", (0.60,)), record("gmu", (0.30,), config={"hidden": 64, "lr": 0.001})
+    tuned["spec"], paper["spec"] = {"recipe": "tuned"}, {"recipe": "paper"}
+    readme = render.render_files([tuned, paper], {"demo": {"demo": SPLIT.sha256}})["README.md"].decode()
+    sections = [line for line in readme.splitlines() if line.startswith("### ")]
+    assert [s.rsplit(", ", 1)[1] for s in sections] == ["recipe `tuned`", "recipe `paper`"]  # tuned first
+    tuned_part = readme.split("recipe `tuned`")[1].split("recipe `paper`")[0]
+    assert "| idkg | tuned |" in tuned_part and "| gmu |" not in tuned_part
