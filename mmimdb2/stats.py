@@ -22,6 +22,7 @@ from mmimdb2.loaders import load
 from mmimdb2.schema import InvalidId, Movie, Skip
 from mmimdb2.skip_report import by_stage, format_skips, skips_json
 from mmimdb2.splits import PARTS
+from mmimdb2.text import printable
 
 #: Whole-dataset genre counts from Table 1 of the IDKG paper (ACM MM '23). They look like counts
 #: over a subset: a target shape, not exact totals.
@@ -162,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     st = dataset_stats(ds)
-    print(json.dumps(st, indent=2) if args.json else format_stats(st, verbose=args.verbose))
+    text = json.dumps(st, indent=2) if args.json else format_stats(st, verbose=args.verbose)
+    print("\n".join(printable(line) for line in text.split("\n")))  # a name from the folder cannot drive the terminal
     return 0
 
 

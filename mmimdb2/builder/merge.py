@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from mmimdb2.builder.sources.base import NotAMovie, Record, Source, SourceError
 from mmimdb2.builder.validate import DEFAULT_POSTER_POLICY, Invalid, PosterPolicy, check_genres, clean_plot, clean_poster
 from mmimdb2.schema import Person, normalize_name
+from mmimdb2.text import clean_field
 
 #: Fields a movie must have to be written; directors and cast are kept when known (coverage is reported).
 REQUIRED: tuple[str, ...] = ("title", "genres", "plot", "poster")
@@ -52,6 +53,9 @@ class Problem:
     source: str
     reason: str
     fatal: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", clean_field(self.reason))  # it may quote the bad text it reports
 
     def as_dict(self) -> dict:
         return {"id": self.id, "stage": self.stage, "source": self.source, "reason": self.reason, "fatal": self.fatal}

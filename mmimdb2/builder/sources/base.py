@@ -24,6 +24,7 @@ from mmimdb2.builder.http import (
     Unreachable,
 )
 from mmimdb2.schema import Person
+from mmimdb2.text import clean_field, clean_field_report
 
 #: Fields a record may carry, in the order the merged movie takes them.
 FIELDS: tuple[str, ...] = ("title", "year", "genres", "plots", "directors", "cast", "poster")
@@ -85,6 +86,29 @@ class Record:
     poster_url: str | None = None
     #: Non-fatal things the source noticed, ``(stage, reason)``, kept in the failures report.
     notes: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        """Every text field through :func:`~mmimdb2.text.clean_field` (one place for every source);
+        what it had to replace or remove is noted (stage ``text``)."""
+        notes = list(self.notes)
+
+        def text(what: str, value: str) -> str:
+            cleaned, why = clean_field_report(value)
+            if why:
+                notes.append(("text", f"{what}: {why}"))
+            return cleaned
+
+        if isinstance(self.title, str):
+            self.title = text("title", self.title).strip() or None
+        if self.genres is not None:
+            self.genres = tuple(g for g in (text("genre", g).strip() for g in self.genres if isinstance(g, str)) if g)
+        if self.plots is not None:
+            self.plots = tuple(text("plot", p) for p in self.plots if isinstance(p, str))
+        for role in ("directors", "cast"):
+            people = getattr(self, role)
+            if people is not None:
+                setattr(self, role, tuple(Person(text(f"{role} name", p.name).strip(), p.imdb_id) for p in people))
+        self.notes = tuple((stage, clean_field(reason)) for stage, reason in notes)
 
     def has(self, name: str) -> bool:
         if name == "poster":
