@@ -24,7 +24,7 @@ def archive_with(world, folder: Path, files: dict[str, bytes | str]) -> Path:
 
 def page_of(world, tt: str, **change) -> bytes:
     m = {**world.movies[tt], **change}
-    return title_page(tt, m["title"], m["year"], m["genres"], m["plot"], m["director"], m["cast"], "https://img.invalid/p.jpg")
+    return title_page(tt, m["title"], m["year"], m["genres"], m["plot"], m["director"], m["cast"], f"{world.web.url}/imdbimg/{tt}.jpg")
 
 
 # --------------------------------------------------------------------------- case 2: lone surrogates
@@ -47,3 +47,69 @@ def test_a_lone_surrogate_is_replaced_not_a_crash(world, tmp_path):
     assert any(r["reason"].startswith("title: 1 lone surrogate replaced with U+FFFD") for r in rows)
     ds = mmimdb2.load(out, verify=True)
     assert ds.movies["tt0100001"].title == "Am\ufffdlie"
+
+
+# --------------------------------------------------------------------------- case 3 and 13: how a page is decoded
+
+
+def unescaped(page: bytes) -> bytes:
+    """The page with its JSON's ``\\u00e9`` escapes written as UTF-8, as real pages have them."""
+    return page.replace(b"\\u00e9", "é".encode())
+
+
+def amelie(world, tt: str = "tt0100001") -> bytes:
+    return unescaped(page_of(world, tt, title="Amélie", plot="Amélie, a waitress in Montmartre, decides to change lives."))
+
+
+def test_a_stray_byte_does_not_turn_the_page_into_mojibake():
+    from mmimdb2.builder.sources import parse_title_page
+
+    page = unescaped(title_page("tt0100001", "Amélie", 2001, ["Comedy"], "Amélie helps.", ("nm0000001", "D"), [], "https://i/p.jpg"))
+    page = page.replace(b"<h1>", b"<h1>\xff", 1)  # one byte that is not UTF-8, outside the data
+    r = parse_title_page(page, "tt0100001")
+    assert r.title == "Amélie" and r.plots[0].startswith("Amélie")
+    assert [stage for stage, _ in r.notes] == ["charset"]
+    assert "not valid utf-8 (no charset declared: UTF-8 assumed)" in r.notes[0][1] and "U+FFFD" in r.notes[0][1]
+
+
+def test_a_page_is_decoded_by_its_declared_charset():
+    from mmimdb2.builder.sources import parse_title_page
+
+    utf8 = unescaped(title_page("tt0100001", "Amélie", 2001, ["Comedy"], "Amélie helps.", ("nm0000001", "D"), [], "https://i/p.jpg"))
+    text = utf8.decode("utf-8").replace("<head>", '<head><meta charSet="windows-1252"/>')
+    r = parse_title_page(text.encode("cp1252"), "tt0100001")
+    assert r.title == "Amélie" and r.notes == ()
+    latin = utf8.decode("utf-8").encode("latin-1")  # no meta: the HTTP header says which
+    assert parse_title_page(latin, "tt0100001", content_type="text/html; charset=ISO-8859-1").title == "Amélie"
+    assert parse_title_page(utf8, "tt0100001", content_type="text/html").title == "Amélie"  # none declared: UTF-8
+    for bom, enc in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8")):
+        assert parse_title_page(bom + utf8.decode("utf-8").encode(enc), "tt0100001").title == "Amélie"
+
+
+def test_utf16_without_bom_and_gzip_pages_say_what_they_are():
+    import gzip
+
+    import pytest
+
+    from mmimdb2.builder.sources import SourceError, parse_title_page
+
+    page = title_page("tt0100001", "T", 2001, ["Comedy"], "P.", ("nm0000001", "D"), [], "https://i/p.jpg")
+    with pytest.raises(SourceError, match=r"gzip-compressed \(it starts with 1f 8b\), not HTML; gunzip it") as e:
+        parse_title_page(gzip.compress(page), "tt0100001")
+    assert "truncated" not in str(e.value)
+    with pytest.raises(SourceError, match="UTF-16 text without a byte-order mark") as e:
+        parse_title_page(page.decode().encode("utf-16-le"), "tt0100001")
+    assert "truncated" not in str(e.value)
+
+
+def test_imdb_html_uses_the_http_charset_and_records_the_warning(world, tmp_path):
+    from test_build_helpers import Resp
+
+    world.web.routes["/imdb/title/tt0100001/"] = Resp(200, amelie(world).decode().encode("latin-1"), {"Content-Type": "text/html; charset=iso-8859-1"})
+    world.web.routes["/imdb/title/tt0100002/"] = Resp(200, amelie(world, "tt0100002").replace(b"<h1>", b"<h1>\xfe"), {"Content-Type": "text/html"})
+    out = tmp_path / "out"
+    run(world, out, sources=("imdb-html",))
+    for tt in ("tt0100001", "tt0100002"):
+        assert json.loads((out / f"dataset/{tt}.json").read_text(encoding="utf-8"))["title"] == "Amélie"
+    rows = [r for r in failures(out) if r["stage"] == "charset"]
+    assert [r["id"] for r in rows] == ["tt0100002"] and not rows[0]["fatal"] and rows[0]["source"] == "imdb-html"

@@ -10,6 +10,12 @@ movie needs: ``titleText``, ``releaseYear`` (the title's year), ``titleType`` (m
 ...), ``titleGenres``, ``plot``, ``primaryImage`` and ``principalCreditsV2`` (groupings Director /
 Writer / Stars with ``nm`` ids).
 
+Bytes are decoded by the charset the page declares (a byte-order mark, else the HTTP
+``Content-Type`` header, else a ``<meta charset>`` near the top, else UTF-8), never by a guess for
+the whole page: a stray byte that is not valid there becomes U+FFFD with a recorded warning
+(stage ``charset``), so one bad byte cannot turn "Amélie" into "AmÃ©lie". A gzip file or UTF-16
+text without a byte-order mark is named as such.
+
 A page that is cut short (no closing ``</html>``, or its ``__NEXT_DATA__`` JSON does not parse) is
 a failure, never a partial movie; a saved or served firewall challenge is reported as such. IMDb's
 pages are behind AWS WAF since 2026: a challenge stops this source for the run with a message;
@@ -18,6 +24,7 @@ nothing here tries to get around it.
 
 from __future__ import annotations
 
+import codecs
 import html as html_lib
 import json
 import re
@@ -37,6 +44,12 @@ _LD_TYPES = {"Movie": "movie", "TVMovie": "tvMovie", "TVSeries": "tvSeries", "TV
 
 #: How far from the end of a page its closing ``</html>`` may be (browsers add a newline or two).
 _TAIL = 2048
+
+#: How far into a page its ``<meta charset>`` is looked for (the real pages have it in the first 200 bytes).
+_CHARSET_SCAN = 4096
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 def _as_list(v: object) -> list:
@@ -117,22 +130,57 @@ def _genres(atf: dict) -> tuple[str, ...]:
     return tuple(g for g in items if g)
 
 
-def _check_complete(raw: bytes) -> None:
-    if looks_like_challenge(raw):
+def decode_page(raw: bytes, content_type: str = "") -> tuple[str, str | None]:
+    """``(text, warning)``: ``raw`` decoded by its declared charset (byte-order mark, then the HTTP
+    header ``content_type``, then ``<meta charset>``, else UTF-8) with bad bytes replaced by U+FFFD;
+    ``warning`` says where the first bad byte was, or is ``None``. A gzip file or UTF-16 without a
+    byte-order mark is a :class:`SourceError` saying what it is."""
+    if raw[:2] == b"\x1f\x8b":
+        raise SourceError("parse", "the page is gzip-compressed (it starts with 1f 8b), not HTML; gunzip it, or save or fetch it again")
+    bom = next(((b, c) for b, c in _BOMS if raw.startswith(b)), None)
+    if bom is not None:
+        raw, charset, why = raw[len(bom[0]) :], bom[1], "byte-order mark"
+    else:
+        head = raw[:512]
+        if head.count(b"\x00") * 4 >= len(head) > 0:
+            raise SourceError("parse", "the page looks like UTF-16 text without a byte-order mark, not UTF-8 HTML; save it again as UTF-8")
+        header, meta = _HEADER_CHARSET.search(content_type or ""), _META_CHARSET.search(raw[:_CHARSET_SCAN])
+        if header:
+            charset, why = header.group(1), "HTTP header"
+        elif meta:
+            charset, why = meta.group(1).decode("ascii"), "meta charset"
+        else:
+            charset, why = "utf-8", "no charset declared: UTF-8 assumed"
+    try:
+        codec = codecs.lookup(charset).name
+    except LookupError:
+        codec, why = "utf-8", f"unknown charset {charset!r} declared: UTF-8 assumed"
+    if codec.startswith("utf-16") and why != "byte-order mark":
+        codec = "utf-8"  # HTML: a page readable enough to declare UTF-16 in ASCII is not UTF-16
+    try:
+        return raw.decode(codec), None
+    except UnicodeDecodeError as e:
+        warning = f"the page is not valid {codec} ({why}) at byte {e.start:,}; bytes replaced with U+FFFD"
+        return raw.decode(codec, errors="replace"), warning
+
+
+def _check_complete(text: str) -> None:
+    if looks_like_challenge(text.encode("utf-8", "replace")):
         raise SourceError("firewall", "the page is a firewall/bot challenge (AWS WAF or similar), not a title page; save the title page again from a browser that passed it")
-    if b"</html>" not in raw.rstrip()[-_TAIL:].lower():
+    if "</html>" not in text.rstrip()[-_TAIL:].lower():
         raise SourceError("parse", "truncated page: no closing </html>; save or fetch it again")
 
 
-def parse_title_page(page: str | bytes, imdb_id: str | None = None) -> Record:
-    """A :class:`Record` from an IMDb title page.
+def parse_title_page(page: str | bytes, imdb_id: str | None = None, *, content_type: str = "") -> Record:
+    """A :class:`Record` from an IMDb title page (bytes are decoded by :func:`decode_page`, with the
+    HTTP ``content_type`` when the page was fetched).
 
     Raise :class:`SourceError` for a challenge, a truncated page, a page of another title than
     ``imdb_id`` or one without movie data, and :class:`~mmimdb2.builder.sources.base.NotAMovie` for an episode, series, game ...
     """
-    raw = page.encode("utf-8") if isinstance(page, str) else page
-    _check_complete(raw)
-    soup = BeautifulSoup(raw, "html.parser", parse_only=SoupStrainer("script"))
+    text, warning = (page, None) if isinstance(page, str) else decode_page(page, content_type)
+    _check_complete(text)
+    soup = BeautifulSoup(text, "html.parser", parse_only=SoupStrainer("script"))
     atf = _above_the_fold(soup) or {}
     ld = _find_ld(soup) or {}
     if not atf and not ld:
@@ -157,6 +205,7 @@ def parse_title_page(page: str | bytes, imdb_id: str | None = None) -> Record:
         directors=_credits(atf, ("Director", "Directors")) or _ld_people(ld.get("director")),
         cast=_credits(atf, ("Star", "Stars")) or _ld_people(ld.get("actor")),
         poster_url=image if isinstance(image, str) and image.startswith(("http://", "https://")) else None,
+        notes=(("charset", warning),) if warning else (),
     )
 
 
@@ -176,4 +225,4 @@ class ImdbHtmlSource(Source):
 
     def fetch(self, imdb_id: str) -> Record:
         r = self.get(self.template.format(id=imdb_id))
-        return parse_title_page(r.content, imdb_id)
+        return parse_title_page(r.content, imdb_id, content_type=r.content_type)
