@@ -113,3 +113,52 @@ def test_imdb_html_uses_the_http_charset_and_records_the_warning(world, tmp_path
         assert json.loads((out / f"dataset/{tt}.json").read_text(encoding="utf-8"))["title"] == "Amélie"
     rows = [r for r in failures(out) if r["stage"] == "charset"]
     assert [r["id"] for r in rows] == ["tt0100002"] and not rows[0]["fatal"] and rows[0]["source"] == "imdb-html"
+
+
+# --------------------------------------------------------------------------- case 4: the page must prove its title
+
+
+def _strip_ids(page: bytes) -> bytes:
+    """The page with every place that names its title id removed (ids in URLs and __NEXT_DATA__)."""
+    import re
+
+    page = re.sub(rb'"url": "https://www\.imdb\.com/title/tt\d+/", ', b"", page)
+    return page.replace(b'"tconst": "tt0100001", ', b"").replace(b'"id": "tt0100001", ', b"")
+
+
+def test_a_page_that_does_not_name_its_title_is_refused():
+    import pytest
+
+    from mmimdb2.builder.sources import SourceError, parse_title_page
+
+    page = title_page("tt0100001", "Other Movie", 2001, ["Comedy"], "P.", ("nm0000001", "D"), [], "https://i/p.jpg")
+    bare = _strip_ids(page)
+    assert b"tt0100001" not in bare
+    ld_only = bare[: bare.index(b'<script id="__NEXT_DATA__"')] + b"</body></html>"
+    for p in (bare, ld_only):
+        with pytest.raises(SourceError, match="the page does not say which title it is .*; not built as tt0100099") as e:
+            parse_title_page(p, "tt0100099")
+        assert "\n" not in str(e.value)
+    # another title's id in the JSON-LD url alone (no __NEXT_DATA__ id) is enough to refuse it
+    ld_other = page[: page.index(b'<script id="__NEXT_DATA__"')] + b"</body></html>"
+    with pytest.raises(SourceError, match="the page is for tt0100001, not tt0100099"):
+        parse_title_page(ld_other, "tt0100099")
+    # one proof is enough: a canonical link or og:url naming the asked id
+    for tag in (b'<link rel="canonical" href="https://www.imdb.com/title/tt0100099/"/>', b'<meta property="og:url" content="https://www.imdb.com/title/tt0100099/?ref_=x"/>'):
+        assert parse_title_page(bare.replace(b"<head>", b"<head>" + tag), "tt0100099").title == "Other Movie"
+    # two titles named: refused, naming both
+    two = page.replace(b"<head>", b'<head><link rel="canonical" href="https://www.imdb.com/title/tt0100099/"/>')
+    with pytest.raises(SourceError, match="the page names more than one title: tt0100001 .*tt0100099"):
+        parse_title_page(two, "tt0100099")
+
+
+def test_an_archive_page_of_another_movie_is_a_one_line_failure(world, tmp_path):
+    other = page_of(world, "tt0100003")
+    ld_only = other[: other.index(b'<script id="__NEXT_DATA__"')] + b"</body></html>"
+    arch = archive_with(world, tmp_path / "arch", {"tt0100001.html": _strip_ids(page_of(world, "tt0100001")), "tt0100002.html": ld_only})
+    out = tmp_path / "out"
+    res, _ = run(world, out, sources=("archive",), archive=arch)
+    assert res.built == 0
+    why = {r["id"]: r["reason"] for r in failures(out) if r["source"] == "archive"}
+    assert why["tt0100001"].startswith("the page does not say which title it is")
+    assert why["tt0100002"] == "the page is for tt0100003, not tt0100002"

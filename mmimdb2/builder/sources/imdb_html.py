@@ -33,10 +33,11 @@ from bs4 import BeautifulSoup, SoupStrainer
 
 from mmimdb2.builder.http import looks_like_challenge
 from mmimdb2.builder.sources.base import Record, Source, SourceError, check_title_type
-from mmimdb2.schema import Person, is_person_id
+from mmimdb2.schema import InvalidId, Person, is_person_id, normalize_imdb_id
 
 DEFAULT_TITLE_URL = "https://www.imdb.com/title/{id}/"
 _NM = re.compile(r"/name/(nm\d{7,8})")
+_TITLE_URL = re.compile(r"/title/(tt[0-9]{7,8})(?![0-9])")
 
 #: JSON-LD ``@type`` -> IMDb ``titleType``, for pages without ``__NEXT_DATA__`` (``Movie`` also
 #: covers shorts and videos there, so it is only the best guess an old page allows).
@@ -95,17 +96,59 @@ def _find_ld(soup: BeautifulSoup) -> dict | None:
     return None
 
 
-def _above_the_fold(soup: BeautifulSoup) -> dict | None:
-    """``props.pageProps.aboveTheFoldData`` of ``__NEXT_DATA__``; a cut or malformed JSON is a failure."""
+def _page_props(soup: BeautifulSoup) -> dict:
+    """``props.pageProps`` of ``__NEXT_DATA__`` (``{}`` without one); a cut or malformed JSON is a failure."""
     tag = soup.find("script", id="__NEXT_DATA__")
     if tag is None:
-        return None
+        return {}
     try:
         data = json.loads(tag.string or "")
     except ValueError as e:
         raise SourceError("parse", f"__NEXT_DATA__ JSON is cut or malformed ({e}); the page is incomplete, save or fetch it again") from None
-    atf = _dig(data, "props", "pageProps", "aboveTheFoldData")
-    return atf if isinstance(atf, dict) else None
+    props = _dig(data, "props", "pageProps")
+    return props if isinstance(props, dict) else {}
+
+
+def _title_ids(soup: BeautifulSoup, props: dict, atf: dict, ld: dict) -> dict[str, list[str]]:
+    """Title id -> where the page names it as its own: ``__NEXT_DATA__`` (its ``id`` / ``tconst``),
+    the JSON-LD ``url`` / ``@id``, the canonical link, ``og:url``."""
+    found: dict[str, list[str]] = {}
+
+    def add(value: object, where: str, *, url: bool) -> None:
+        if not isinstance(value, str):
+            return
+        m = _TITLE_URL.search(value) if url else None
+        raw = m.group(1) if m else (value.strip() if not url else None)
+        try:
+            tt = normalize_imdb_id(raw) if raw else None
+        except InvalidId:
+            tt = None
+        if tt and where not in found.setdefault(tt, []):
+            found[tt].append(where)
+
+    add(atf.get("id"), "__NEXT_DATA__", url=False)
+    add(props.get("tconst"), "__NEXT_DATA__", url=False)
+    add(ld.get("url"), "JSON-LD url", url=True)
+    add(ld.get("@id"), "JSON-LD @id", url=True)
+    for tag in soup.find_all("link", href=True):
+        if "canonical" in [r.lower() for r in _as_list(tag.get("rel"))]:
+            add(tag["href"], "canonical link", url=True)
+    for tag in soup.find_all("meta", content=True):
+        if str(tag.get("property", "")).lower() == "og:url":
+            add(tag["content"], "og:url", url=True)
+    return found
+
+
+def _check_identity(found: dict[str, list[str]], imdb_id: str) -> None:
+    """The page must name ``imdb_id`` as its own title, and no other one."""
+    asked = normalize_imdb_id(imdb_id)
+    if not found:
+        raise SourceError("parse", f"the page does not say which title it is (no id in __NEXT_DATA__, JSON-LD url/@id, canonical link or og:url); not built as {imdb_id}")
+    if asked not in found:
+        raise SourceError("parse", f"the page is for {', '.join(found)}, not {imdb_id}")
+    if len(found) > 1:
+        named = "; ".join(f"{tt} ({', '.join(where)})" for tt, where in found.items())
+        raise SourceError("parse", f"the page names more than one title: {named}; not built as {imdb_id}")
 
 
 def _credits(atf: dict, groupings: tuple[str, ...]) -> tuple[Person, ...] | None:
@@ -175,19 +218,21 @@ def parse_title_page(page: str | bytes, imdb_id: str | None = None, *, content_t
     """A :class:`Record` from an IMDb title page (bytes are decoded by :func:`decode_page`, with the
     HTTP ``content_type`` when the page was fetched).
 
-    Raise :class:`SourceError` for a challenge, a truncated page, a page of another title than
-    ``imdb_id`` or one without movie data, and :class:`~mmimdb2.builder.sources.base.NotAMovie` for an episode, series, game ...
+    Raise :class:`SourceError` for a challenge, a truncated page, a page that does not prove it is
+    ``imdb_id`` (one of its ``__NEXT_DATA__`` id, JSON-LD ``url``/``@id``, canonical link or
+    ``og:url`` must name it, and none another title) or one without movie data, and :class:`~mmimdb2.builder.sources.base.NotAMovie` for an episode, series, game ...
     """
     text, warning = (page, None) if isinstance(page, str) else decode_page(page, content_type)
     _check_complete(text)
-    soup = BeautifulSoup(text, "html.parser", parse_only=SoupStrainer("script"))
-    atf = _above_the_fold(soup) or {}
+    soup = BeautifulSoup(text, "html.parser", parse_only=SoupStrainer(["script", "link", "meta"]))
+    props = _page_props(soup)
+    atf = props.get("aboveTheFoldData")
+    atf = atf if isinstance(atf, dict) else {}
     ld = _find_ld(soup) or {}
     if not atf and not ld:
         raise SourceError("parse", "no __NEXT_DATA__ title data and no JSON-LD movie block in the page")
-    page_id = atf.get("id")
-    if imdb_id and isinstance(page_id, str) and page_id != imdb_id:
-        raise SourceError("parse", f"the page is for {page_id}, not {imdb_id}")
+    if imdb_id:
+        _check_identity(_title_ids(soup, props, atf, ld), imdb_id)
     title_type = _dig(atf, "titleType", "id") if atf else _LD_TYPES.get(str(ld.get("@type")))
     check_title_type(title_type if isinstance(title_type, str) else None)
 
