@@ -162,3 +162,22 @@ def test_an_archive_page_of_another_movie_is_a_one_line_failure(world, tmp_path)
     why = {r["id"]: r["reason"] for r in failures(out) if r["source"] == "archive"}
     assert why["tt0100001"].startswith("the page does not say which title it is")
     assert why["tt0100002"] == "the page is for tt0100003, not tt0100002"
+
+
+# --------------------------------------------------------------------------- case 5: a truncated page is not cached
+
+
+def test_a_truncated_page_served_with_200_is_fetched_again_next_run(world, tmp_path):
+    from test_build_helpers import Resp
+
+    good = page_of(world, "tt0100001")
+    key = "/imdb/title/tt0100001/"
+    world.web.routes[key] = [Resp(200, good[: len(good) // 2], {"Content-Type": "text/html"}), Resp(200, good, {"Content-Type": "text/html"})]
+    out = tmp_path / "out"
+    run(world, out, sources=("imdb-html",))
+    assert any("truncated page" in r["reason"] for r in failures(out) if r["id"] == "tt0100001")
+    res, _ = run(world, out, sources=("imdb-html",))
+    assert world.web.hits(key) == 2 and (out / "dataset/tt0100001.json").is_file()
+    assert res.complete and not [r for r in failures(out) if r["id"] == "tt0100001"]
+    run(world, out, sources=("imdb-html",))  # the good page is cached as before
+    assert world.web.hits(key) == 2

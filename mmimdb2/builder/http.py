@@ -176,6 +176,10 @@ class ResponseCache:
         head = json.dumps({"status": status, "content_type": content_type}).encode()
         atomic_write_bytes(self._path(key), head + b"\n" + body)
 
+    def delete(self, key: str) -> None:
+        """Forget one answer (a page found cut short after it was stored), so the next run asks again."""
+        self._path(key).unlink(missing_ok=True)
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -329,6 +333,12 @@ class PoliteSession:
                 self.sleep(wait)
         cls = Unreachable if connect_failures == self.retry.attempts else HttpError
         raise cls(f"{redact(url)}: {last} after {self.retry.attempts} attempts")
+
+    def forget(self, url: str, *, cache_scope: str = "") -> None:
+        """Drop the cached answer for ``url`` (the full URL a :class:`Response` carries): for a body
+        that passed HTTP but not its reader's check, such as a page cut short and served with 200."""
+        if self.cache is not None:
+            self.cache.delete(ResponseCache.key(url, cache_scope))
 
     def download(self, url: str, dest: Path, *, chunk: int = 1 << 20) -> Path:
         """Stream a large file (an IMDb TSV) to ``dest`` via a temp file and rename: never a partial file."""

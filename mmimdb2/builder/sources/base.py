@@ -43,6 +43,11 @@ class SourceError(RuntimeError):
         self.stage, self.reason = stage, reason
 
 
+class IncompletePage(SourceError):
+    """An answer cut short (a page without its end, JSON cut in the middle): never kept in the cache,
+    so the next run fetches it again."""
+
+
 class NotAMovie(SourceError):
     """The id is a title of another kind (episode, series, game ...): the movie is refused, not failed."""
 

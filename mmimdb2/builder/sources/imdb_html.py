@@ -32,7 +32,7 @@ import re
 from bs4 import BeautifulSoup, SoupStrainer
 
 from mmimdb2.builder.http import looks_like_challenge
-from mmimdb2.builder.sources.base import Record, Source, SourceError, check_title_type
+from mmimdb2.builder.sources.base import IncompletePage, Record, Source, SourceError, check_title_type
 from mmimdb2.schema import InvalidId, Person, is_person_id, normalize_imdb_id
 
 DEFAULT_TITLE_URL = "https://www.imdb.com/title/{id}/"
@@ -104,7 +104,7 @@ def _page_props(soup: BeautifulSoup) -> dict:
     try:
         data = json.loads(tag.string or "")
     except ValueError as e:
-        raise SourceError("parse", f"__NEXT_DATA__ JSON is cut or malformed ({e}); the page is incomplete, save or fetch it again") from None
+        raise IncompletePage("parse", f"__NEXT_DATA__ JSON is cut or malformed ({e}); the page is incomplete, save or fetch it again") from None
     props = _dig(data, "props", "pageProps")
     return props if isinstance(props, dict) else {}
 
@@ -211,7 +211,7 @@ def _check_complete(text: str) -> None:
     if looks_like_challenge(text.encode("utf-8", "replace")):
         raise SourceError("firewall", "the page is a firewall/bot challenge (AWS WAF or similar), not a title page; save the title page again from a browser that passed it")
     if "</html>" not in text.rstrip()[-_TAIL:].lower():
-        raise SourceError("parse", "truncated page: no closing </html>; save or fetch it again")
+        raise IncompletePage("parse", "truncated page: no closing </html>; save or fetch it again")
 
 
 def parse_title_page(page: str | bytes, imdb_id: str | None = None, *, content_type: str = "") -> Record:
@@ -270,4 +270,8 @@ class ImdbHtmlSource(Source):
 
     def fetch(self, imdb_id: str) -> Record:
         r = self.get(self.template.format(id=imdb_id))
-        return parse_title_page(r.content, imdb_id, content_type=r.content_type)
+        try:
+            return parse_title_page(r.content, imdb_id, content_type=r.content_type)
+        except IncompletePage:
+            self.session.forget(r.url)  # a cut page served with 200: the next run fetches it again
+            raise
