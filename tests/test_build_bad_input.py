@@ -181,3 +181,101 @@ def test_a_truncated_page_served_with_200_is_fetched_again_next_run(world, tmp_p
     assert res.complete and not [r for r in failures(out) if r["id"] == "tt0100001"]
     run(world, out, sources=("imdb-html",))  # the good page is cached as before
     assert world.web.hits(key) == 2
+
+
+# --------------------------------------------------------------------------- case 6: every input read has a size bound
+
+
+def test_an_http_body_is_capped_after_decompression(web, tmp_path):
+    import gzip
+
+    import pytest
+    from test_build_helpers import FAST_RETRY, Resp
+
+    from mmimdb2.builder.http import HostRateLimiter, HttpError, PoliteSession, ResponseCache
+
+    bomb = gzip.compress(b"\0" * (8 << 20))  # 8 MiB of zeros in ~8 KB
+    web.routes["/bomb"] = Resp(200, bomb, {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    web.routes["/big"] = Resp(200, b"x" * (2 << 20), {"Content-Type": "text/html"})
+    web.routes["/ok"] = Resp(200, b"y" * (1 << 19), {"Content-Type": "text/html"})
+    s = PoliteSession(HostRateLimiter(1000.0), ResponseCache(tmp_path / "cache"), FAST_RETRY, max_body=1 << 20)
+    for path in ("/bomb", "/big"):
+        with pytest.raises(HttpError, match=r"answer over 1,048,576 bytes \(after decompression\); refused") as e:
+            s.get(web.url + path)
+        assert "\n" not in str(e.value) and web.hits(path) == 1  # not retried
+    assert not list((tmp_path / "cache").rglob("*.bin"))  # nothing cached
+    assert len(s.get(web.url + "/ok").content) == 1 << 19
+
+
+def test_a_tsv_line_over_the_limit_exits_2_naming_the_file(world, tmp_path, monkeypatch, capsys):
+    from test_build_tsv_checks import cli_build, one_error_line, rewrite
+
+    rewrite(world.tsv_dir / "title.basics.tsv.gz", lambda h, rows: (h, [rows[0], [*rows[1][:2], "x" * (2 << 20), *rows[1][3:]], *rows[2:]]))
+    assert cli_build(world, tmp_path / "out", monkeypatch) == 2
+    line = one_error_line(capsys)
+    assert "title.basics.tsv.gz: line 3 is longer than 1,048,576 characters; not an IMDb TSV (damaged?)" in line
+
+
+def test_archive_files_are_read_with_a_bound(world, tmp_path):
+    big = json.dumps({"title": "T", "genres": ["Drama"], "plot": "p" * (17 << 20)})
+    arch = archive_with(world, tmp_path / "arch", {"tt0100001.json": big})
+    out = tmp_path / "out"
+    run(world, out, sources=("archive",), archive=arch)
+    why = [r["reason"] for r in failures(out) if r["id"] == "tt0100001" and r["source"] == "archive"]
+    assert why and why[0].startswith("tt0100001.json: ") and "over the 16,777,216-byte limit" in why[0]
+
+
+def _png(path: Path, size: tuple[int, int], mode: str = "RGB") -> Path:
+    from PIL import Image
+
+    Image.new(mode, size).save(path, format="PNG")
+    return path
+
+
+def test_a_poster_of_absurd_shape_is_refused_before_it_is_decoded(tmp_path):
+    import pytest
+
+    from benchmarks.encoders import get_encoder
+    from mmimdb2.builder.validate import Invalid, clean_poster
+    from mmimdb2.images import PosterError, open_poster
+    from mmimdb2.layouts import check_poster
+    from mmimdb2.schema import Movie
+    from mmimdb2.torch_dataset import MoviePartDataset
+
+    strip = _png(tmp_path / "strip.png", (65000, 1))
+    assert strip.stat().st_size < 1000
+    assert check_poster(strip) == "poster is 65000x1, an aspect ratio over 20:1 (not a poster)"
+    with pytest.raises(PosterError, match=r"strip\.png: poster is 65000x1, an aspect ratio over 20:1"):
+        open_poster(strip)
+    with pytest.raises(Invalid, match="65000x1"):
+        clean_poster(strip.read_bytes())
+    ok = _png(tmp_path / "ok.png", (60, 90))
+    _, has = get_encoder("weightfree").encode_images([strip, ok], batch_size=2, num_workers=0)
+    assert has.tolist() == [False, True]
+    with pytest.warns(UserWarning, match="aspect ratio over 20:1"):
+        item = MoviePartDataset([Movie("tt0100001", raw_genres=("Drama",), poster=strip)])[0]
+    assert item["has_image"] is False and item["image"].size == (224, 224)
+
+
+# --------------------------------------------------------------------------- case 13: 16-bit posters
+
+
+def test_16_bit_grayscale_posters_are_scaled_not_clipped(tmp_path):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from mmimdb2.builder.validate import clean_poster
+    from mmimdb2.images import open_poster
+
+    ramp = (np.arange(64 * 96, dtype=np.uint32).reshape(96, 64) * 65535 // (64 * 96 - 1)).astype(np.uint16)
+    path = tmp_path / "p16.png"
+    Image.fromarray(ramp).save(path, format="PNG")
+    assert Image.open(path).mode == "I;16"
+    rgb = np.asarray(open_poster(path))
+    assert rgb.shape == (96, 64, 3) and (rgb == 255).mean() < 0.01 and abs(rgb.mean() - 127.5) < 2
+    built = np.asarray(Image.open(io.BytesIO(clean_poster(path.read_bytes()))))
+    assert (built >= 250).mean() < 0.05 and abs(built.mean() - 127.5) < 4
+    Image.fromarray(ramp.astype(np.int32)).save(tmp_path / "p32.tiff")  # mode I with 16-bit values
+    assert abs(np.asarray(open_poster(tmp_path / "p32.tiff")).mean() - 127.5) < 2

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 from mmimdb2.genres import canonical_genres
+from mmimdb2.images import to_rgb
 
 
 class Invalid(ValueError):
@@ -57,7 +58,7 @@ def clean_poster(data: bytes, policy: PosterPolicy = DEFAULT_POSTER_POLICY) -> b
         img.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise Invalid(f"poster does not decode ({e})") from None
-    img = img.convert("RGB")
+    img = to_rgb(img)  # 16-bit grayscale scaled to 8 bits, not clipped
     if max(w, h) > policy.max_side:
         s = policy.max_side / max(w, h)
         img = img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.LANCZOS)

@@ -17,6 +17,7 @@ from typing import Any
 
 from PIL import Image
 
+from mmimdb2.images import MAX_ASPECT, MAX_POSTER_PIXELS, shape_problem
 from mmimdb2.io import BadJSON, NotRegularFile, file_kind, open_regular, read_json, read_regular_bytes
 from mmimdb2.schema import InvalidId, Person, Skip, is_person_id, normalize_imdb_id
 
@@ -33,9 +34,6 @@ class ManifestError(ValueError):
     """A file listed in MANIFEST is missing or differs from its recorded size or sha256."""
 
 
-#: Largest poster accepted, in pixels (Pillow's own default limit): a guard against
-#: decompression bombs that is checked from the header, without decoding any pixel.
-MAX_POSTER_PIXELS = 89_478_485
 
 #: Largest MANIFEST read (a full MM-IMDb 2.0 build lists ~68k files in ~7 MB).
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
@@ -207,12 +205,13 @@ def parse_year(value: Any) -> int | None:
     return None
 
 
-def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS) -> str | None:
+def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS, max_aspect: float = MAX_ASPECT) -> str | None:
     """``None`` if ``path`` looks like a usable image, else why not.
 
     Cheap by design: Pillow reads only the header (size, mode, format); no pixel is decoded.
-    Images larger than ``max_pixels`` are refused (decompression bombs), and a JPEG without its
-    end-of-image marker near the end of the file is reported as truncated.
+    Images larger than ``max_pixels`` (decompression bombs) or more elongated than ``max_aspect``
+    (a 65000x1 strip is no poster, and would blow up an encoder's resize) are refused, and a JPEG
+    without its end-of-image marker near the end of the file is reported as truncated.
     """
     try:
         with open_regular(path) as f, warnings.catch_warnings():
@@ -229,10 +228,9 @@ def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS) -> str | No
         return f"poster refused as a decompression bomb ({e})"
     except (OSError, SyntaxError, ValueError) as e:
         return f"poster is not a decodable image ({type(e).__name__}: {e})"
-    if w <= 0 or h <= 0:
-        return f"poster has an empty size {w}x{h}"
-    if w * h > max_pixels:
-        return f"poster is {w}x{h} = {w * h:,} pixels, over the {max_pixels:,} limit (decompression bomb guard)"
+    why = shape_problem(w, h, max_pixels=max_pixels, max_aspect=max_aspect)
+    if why:
+        return why
     if fmt == "JPEG" and _JPEG_EOI not in tail:
         return "poster JPEG is truncated (no end-of-image marker)"
     return None
