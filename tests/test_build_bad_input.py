@@ -279,3 +279,45 @@ def test_16_bit_grayscale_posters_are_scaled_not_clipped(tmp_path):
     assert (built >= 250).mean() < 0.05 and abs(built.mean() - 127.5) < 4
     Image.fromarray(ramp.astype(np.int32)).save(tmp_path / "p32.tiff")  # mode I with 16-bit values
     assert abs(np.asarray(open_poster(tmp_path / "p32.tiff")).mean() - 127.5) < 2
+
+
+# --------------------------------------------------------------------------- case 7: oversized fields
+
+
+def test_oversized_fields_are_refused_at_build_time_with_a_reason(world, tmp_path):
+    from mmimdb2.builder.validate import MAX_NAME_CHARS, MAX_PLOT_CHARS, MAX_TITLE_CHARS
+
+    assert (MAX_TITLE_CHARS, MAX_PLOT_CHARS, MAX_NAME_CHARS) == (1_000, 20_000, 300)
+    huge_title = {"title": "T" * 5000, "genres": ["Drama"], "plot": "A plot."}
+    huge_plot = {"title": "Fine", "genres": ["Drama"], "plot": ["p" * 30_000, "A short plot."], "cast": ["N" * 400, "Ok Name"]}
+    arch = archive_with(world, tmp_path / "arch", {"tt0100001.json": json.dumps(huge_title), "tt0100002.json": json.dumps(huge_plot)})
+    out = tmp_path / "out"
+    res, _ = run(world, out, sources=("archive",), archive=arch)
+    rows = {(r["id"], r["stage"]): r for r in failures(out)}
+    assert rows[("tt0100001", "title")]["reason"] == "title is 5,000 characters, over the 1,000 limit; left out"
+    assert rows[("tt0100001", "missing")]["fatal"] and not (out / "dataset/tt0100001.json").exists()
+    two = json.loads((out / "dataset/tt0100002.json").read_text())
+    assert two["plots"] == ["A short plot."] and two["cast"] == [{"name": "Ok Name"}]
+    assert rows[("tt0100002", "plot")]["reason"] == "plot is 30,000 characters, over the 20,000 limit; left out"
+    assert rows[("tt0100002", "people")]["reason"] == "cast name is 400 characters, over the 300 limit; left out"
+
+
+def test_the_loader_names_the_file_and_reason_when_a_part_is_left_empty(tmp_path, capsys):
+    import pytest
+
+    from mmimdb2 import SplitError, load, stats
+    from mmimdb2.splits import Split, write_split_dir
+
+    root = tmp_path / "ds"
+    (root / "dataset").mkdir(parents=True)
+    for tt in ("tt0100001", "tt0100002"):
+        (root / "dataset" / f"{tt}.json").write_text(json.dumps({"title": "x", "genres": ["Drama"], "plot": "p"}))
+    (root / "dataset/tt0100003.json").write_text(json.dumps({"title": "x" * (17 << 20), "genres": ["Drama"]}))
+    write_split_dir(Split("s", {"train": ("tt0100001",), "dev": ("tt0100002",), "test": ("tt0100003",)}), root / "split")
+    with pytest.raises(SplitError) as e:
+        load(root)
+    msg = str(e.value)
+    assert "keeps no movie in part 'test'" in msg and "tt0100003.json: json: " in msg and "over the 16,777,216-byte limit" in msg
+    assert stats.main([str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "tt0100003.json" in err

@@ -23,6 +23,15 @@ from mmimdb2.builder.http import (
     RetryPolicy,
     Unreachable,
 )
+from mmimdb2.builder.validate import (
+    MAX_GENRE_CHARS,
+    MAX_GENRES,
+    MAX_NAME_CHARS,
+    MAX_PEOPLE,
+    MAX_PLOT_CHARS,
+    MAX_PLOTS,
+    MAX_TITLE_CHARS,
+)
 from mmimdb2.schema import Person
 from mmimdb2.text import clean_field, clean_field_report
 
@@ -93,26 +102,46 @@ class Record:
     notes: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        """Every text field through :func:`~mmimdb2.text.clean_field` (one place for every source);
-        what it had to replace or remove is noted (stage ``text``)."""
+        """The one gate every source's answer passes: each text field through
+        :func:`~mmimdb2.text.clean_field` (what it replaced or removed is noted, stage ``text``),
+        then the field caps of :mod:`mmimdb2.builder.validate` (a value over its cap is left out,
+        a list over its cap keeps its first entries; each noted with its reason)."""
         notes = list(self.notes)
 
-        def text(what: str, value: str) -> str:
+        def text(what: str, value: str, stage: str, cap: int) -> str | None:
             cleaned, why = clean_field_report(value)
             if why:
                 notes.append(("text", f"{what}: {why}"))
-            return cleaned
+            cleaned = cleaned.strip()
+            if len(cleaned) > cap:
+                notes.append((stage, f"{what} is {len(cleaned):,} characters, over the {cap:,} limit; left out"))
+                return None
+            return cleaned or None
+
+        def first(what: str, items: tuple, cap: int) -> tuple:
+            if len(items) > cap:
+                notes.append((what, f"{len(items):,} {what}, over the {cap:,} limit; the first {cap:,} kept"))
+                return items[:cap]
+            return items
 
         if isinstance(self.title, str):
-            self.title = text("title", self.title).strip() or None
+            self.title = text("title", self.title, "title", MAX_TITLE_CHARS)
         if self.genres is not None:
-            self.genres = tuple(g for g in (text("genre", g).strip() for g in self.genres if isinstance(g, str)) if g)
+            genres = (text("genre", g, "genres", MAX_GENRE_CHARS) for g in self.genres if isinstance(g, str))
+            self.genres = first("genres", tuple(g for g in genres if g), MAX_GENRES)
         if self.plots is not None:
-            self.plots = tuple(text("plot", p) for p in self.plots if isinstance(p, str))
-        for role in ("directors", "cast"):
+            plots = (text("plot", p, "plot", MAX_PLOT_CHARS) for p in self.plots if isinstance(p, str))
+            self.plots = first("plots", tuple(p for p in plots if p), MAX_PLOTS)
+        for role, what in (("directors", "director name"), ("cast", "cast name")):
             people = getattr(self, role)
             if people is not None:
-                setattr(self, role, tuple(Person(text(f"{role} name", p.name).strip(), p.imdb_id) for p in people))
+                people = first(role, tuple(people), MAX_PEOPLE)
+                kept = []
+                for p in people:
+                    name = text(what, p.name, "people", MAX_NAME_CHARS) if p.name else ""
+                    if name is not None and (name or p.imdb_id):
+                        kept.append(Person(name, p.imdb_id))
+                setattr(self, role, tuple(kept))
         self.notes = tuple((stage, clean_field(reason)) for stage, reason in notes)
 
     def has(self, name: str) -> bool:
