@@ -68,3 +68,13 @@ def printable(text: str) -> str:
     if text.isascii() and text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def ascii_int(value: object, *, max_digits: int = 18) -> int | None:
+    """The int written by ``value``, a string of ASCII digits only; ``None`` for anything else.
+
+    ``str.isdigit`` accepts "19²²" and "١٩٩٠", which ``int()`` then refuses or reads; signs,
+    spaces and strings longer than ``max_digits`` are refused too (``int("9" * 5000)`` raises)."""
+    if isinstance(value, str) and 0 < len(value) <= max_digits and value.isascii() and value.isdigit():
+        return int(value)
+    return None

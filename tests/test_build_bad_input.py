@@ -4,6 +4,7 @@ failures.jsonl, never a traceback that stops the build and never a silent drop."
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from test_build_helpers import jpeg, title_page, web, world  # noqa: F401
@@ -321,3 +322,118 @@ def test_the_loader_names_the_file_and_reason_when_a_part_is_left_empty(tmp_path
     assert stats.main([str(root)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "tt0100003.json" in err
+
+
+# --------------------------------------------------------------------------- case 8: numbers are ASCII digits
+
+
+def test_ascii_int_takes_ascii_digits_only():
+    from mmimdb2.text import ascii_int
+
+    assert ascii_int("1990") == 1990 and ascii_int("0") == 0
+    for bad in ("19²²", "¹", "١٩٩٠", "-5", " 7", "", "1e3", None, 7, "9" * 5000):
+        assert ascii_int(bad) is None, bad
+
+
+def test_unicode_digits_in_the_tsvs_exit_2_naming_the_file(world, tmp_path, monkeypatch, capsys):
+    from test_build_tsv_checks import cli_build, one_error_line, rewrite
+
+    rewrite(world.tsv_dir / "title.basics.tsv.gz", lambda h, rows: (h, [[*r[:5], "19²²", *r[6:]] if r[0] == "tt0100002" else r for r in rows]))
+    assert cli_build(world, tmp_path / "out", monkeypatch) == 2
+    line = one_error_line(capsys)
+    assert "title.basics.tsv.gz: tt0100002 has startYear '19²²', not a number in ASCII digits; the file is damaged" in line
+    rewrite(world.tsv_dir / "title.basics.tsv.gz", lambda h, rows: (h, [[*r[:5], "1999", *r[6:]] if r[0] == "tt0100002" else r for r in rows]))
+    rewrite(world.tsv_dir / "title.principals.tsv.gz", lambda h, rows: (h, [[r[0], "¹", *r[2:]] if r[0] == "tt0100003" else r for r in rows]))
+    assert cli_build(world, tmp_path / "out2", monkeypatch) == 2
+    line = one_error_line(capsys)
+    assert "title.principals.tsv.gz: tt0100003 has ordering '¹', not a number in ASCII digits; the file is damaged" in line
+
+
+def test_unicode_digits_from_json_sources_are_not_years(world, tmp_path):
+    from test_build_helpers import json_body
+
+    arch = archive_with(world, tmp_path / "arch", {"tt0100001.json": json.dumps({"title": "T", "year": "19²²", "genres": ["Drama"], "plot": "P."})})
+    find = world.web.routes["/tmdb/3/find/tt0100002"]
+    world.web.routes["/tmdb/3/movie/501"] = json_body({**json.loads(world.web.routes["/tmdb/3/movie/501"].body), "release_date": "19²²-01-01"})
+    assert find
+    out = tmp_path / "out"
+    run(world, out, sources=("archive", "tmdb"), archive=arch)
+    one, two = (json.loads((out / f"dataset/{tt}.json").read_text()) for tt in ("tt0100001", "tt0100002"))
+    assert one["year"] == world.movies["tt0100001"]["year"] and one["sources"]["plot"] == "archive"  # TMDb's year; the archive's plot
+    assert "year" not in two
+    assert not [r for r in failures(out) if "ValueError" in r["reason"]]
+
+
+# --------------------------------------------------------------------------- case 12: odd values
+
+
+def test_ids_are_checked_whole():
+    from mmimdb2.layouts.common import parse_people
+    from mmimdb2.schema import is_person_id
+
+    assert is_person_id("nm0000277") and is_person_id("nm10000277")
+    for bad in ("nm0000277\n", "nm0000277 ", "../../etc/passwd", "nm١٢٣٤٥٦٧", "nm000027", None):
+        assert not is_person_id(bad), bad
+    people, _ = parse_people([{"name": "A", "imdb_id": "nm0000277\n"}, {"name": "B", "person_id": "١٢٣٤٥٦٧"}])
+    assert [p.imdb_id for p in people] == ["nm0000277", None]  # whitespace around an id is trimmed; other digits are not ids
+
+
+def test_odd_ids_years_and_title_types_are_refused(world, tmp_path):
+    from test_build_tsv_checks import rewrite
+
+    rewrite(world.tsv_dir / "title.crew.tsv.gz", lambda h, rows: (h, [[r[0], r[1] + ",../../etc/passwd", r[2]] if r[0] == "tt0100001" else r for r in rows]))
+    rewrite(world.tsv_dir / "title.principals.tsv.gz", lambda h, rows: (h, [r for r in rows if not (r[0] == "tt0100001" and r[3] == "director")]))
+    nm_nl = page_of(world, "tt0100002").replace(b'"id": "nm8000001"', b'"id": "nm8000001\\n"')
+    episode = page_of(world, "tt0100003").replace(b'"titleType": {"text": "movie", "id": "movie", "isSeries": false, "isEpisode": false}', b'"titleType": "tvEpisode"')
+    assert b'"titleType": "tvEpisode"' in episode
+    files = {"tt0100001.json": json.dumps({"title": "T", "genres": ["Drama"], "plot": "P."}), "tt0100002.html": nm_nl, "tt0100003.html": episode}
+    for tt, year in (("tt0100004", 99999), ("tt0100005", -5), ("tt0100006", 10**400)):
+        files[f"{tt}.json"] = json.dumps({"title": "T", "year": year, "genres": ["Drama"], "plot": "P."})
+    arch = archive_with(world, tmp_path / "arch", files)
+    out = tmp_path / "out"
+    run(world, out, sources=("archive", "tsv"), archive=arch)
+    rows = failures(out)
+    one = json.loads((out / "dataset/tt0100001.json").read_text())
+    assert [p.get("imdb_id") for p in one["directors"]] == ["nm9000000"]
+    assert any(r["id"] == "tt0100001" and "'../../etc/passwd' is not an IMDb person id" in r["reason"] for r in rows)
+    two = json.loads((out / "dataset/tt0100002.json").read_text())  # the TSV's cast wins; the page's odd id never enters
+    assert all(p.get("imdb_id") != "nm8000001\n" for p in two["cast"] + two["directors"])
+    assert not (out / "dataset/tt0100003.json").exists()
+    assert any(r["id"] == "tt0100003" and r["stage"] == "skip" and "'tvEpisode' is not a movie" in r["reason"] for r in rows)
+    for tt in ("tt0100004", "tt0100005", "tt0100006"):
+        m = json.loads((out / f"dataset/{tt}.json").read_text())
+        assert m["year"] == world.movies[tt]["year"], tt  # the TSV's year; the archive's odd one is refused
+        assert any(r["id"] == tt and r["stage"] == "year" and "not a year in 1870.." in r["reason"] for r in rows), tt
+
+
+def test_page_values_are_checked_whatever_their_json_type():
+    import pytest
+
+    from mmimdb2.builder.sources import parse_title_page
+    from mmimdb2.builder.sources.base import NotAMovie
+    from mmimdb2.schema import year_max
+
+    page = title_page("tt0100001", "T", 2001, ["Drama"], "P.", ("nm0000001", "D"), [("nm0000002", "A")], "https://i/p.jpg")
+    for tt_json, shown in ((b'"tvEpisode"', "'tvEpisode'"), (b"5", "5"), (b'["movie"]', "['movie']"), (b'{"id": 7}', "7")):
+        odd = page.replace(b'{"text": "movie", "id": "movie", "isSeries": false, "isEpisode": false}', tt_json)
+        with pytest.raises(NotAMovie, match=f"titleType {re.escape(shown)} is not a movie"):
+            parse_title_page(odd, "tt0100001")
+    r = parse_title_page(page.replace(b'"year": 2001', b'"year": 99999').replace(b'"id": "nm0000002"', b'"id": "nm0000002\\n"'), "tt0100001")
+    assert r.year is None and r.cast[0].imdb_id is None
+    assert ("year", f"year 99999 is not a year in 1870..{year_max()}; left out") in r.notes
+
+
+def test_the_loader_keeps_odd_years_out(tmp_path):
+    from mmimdb2 import load
+    from mmimdb2.splits import Split, write_split_dir
+
+    root = tmp_path / "ds"
+    (root / "dataset").mkdir(parents=True)
+    years = {"tt0100001": 99999, "tt0100002": -5, "tt0100003": "19²²", "tt0100004": "١٩٩٠", "tt0100005": "1990-05-01", "tt0100006": 1869}
+    for tt, y in years.items():
+        (root / "dataset" / f"{tt}.json").write_text(json.dumps({"title": "x", "year": y, "genres": ["Drama"], "plot": "p"}))
+    write_split_dir(Split("s", {"train": tuple(years), "dev": (), "test": ()}), root / "split")
+    ds = load(root)
+    assert {tt: m.year for tt, m in ds.movies.items()} == {**dict.fromkeys(years), "tt0100005": 1990}
+    odd = {s.item for s in ds.skips if s.stage == "year"}
+    assert odd == {f"{tt}.json" for tt in years if tt != "tt0100005"}

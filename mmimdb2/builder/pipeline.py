@@ -36,6 +36,7 @@ from mmimdb2.builder.verify import WORK_DIR, write_manifest
 from mmimdb2.builder.writer import movie_files_ok, remove_strays, remove_temp_files, write_movie
 from mmimdb2.io import atomic_write_json, atomic_write_text
 from mmimdb2.splits import Split, write_split_dir
+from mmimdb2.text import ascii_int
 
 DATASET_VERSION = "2.0"
 
@@ -124,9 +125,9 @@ class BuildResult:
 
 def _build_date(cfg: BuildConfig, journal: Journal) -> str:
     """``SOURCE_DATE_EPOCH`` (reproducible builds) if set, else the first run's date from the journal."""
-    epoch = cfg.env.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
+    epoch = ascii_int(cfg.env.get("SOURCE_DATE_EPOCH"), max_digits=11)
+    if epoch is not None:
+        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).date().isoformat()
     runs = journal.runs()
     return runs[0]["started"][:10] if runs else dt.datetime.now(dt.timezone.utc).date().isoformat()
 

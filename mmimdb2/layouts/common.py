@@ -19,7 +19,8 @@ from PIL import Image
 
 from mmimdb2.images import MAX_ASPECT, MAX_POSTER_PIXELS, shape_problem
 from mmimdb2.io import BadJSON, NotRegularFile, file_kind, open_regular, read_json, read_regular_bytes
-from mmimdb2.schema import InvalidId, Person, Skip, is_person_id, normalize_imdb_id
+from mmimdb2.schema import InvalidId, Person, Skip, is_person_id, normalize_imdb_id, year_problem
+from mmimdb2.text import ascii_int
 
 
 class DatasetNotFound(FileNotFoundError):
@@ -136,7 +137,7 @@ def _person_id(raw: Any) -> str | None:
     if not isinstance(raw, str):
         return None
     s = raw.strip()
-    if s.isdigit() and len(s) <= 8:
+    if ascii_int(s, max_digits=8) is not None:
         s = "nm" + s.zfill(7)
     return s if is_person_id(s) else None
 
@@ -194,15 +195,12 @@ def parse_plots(value: Any, *, strip_author: bool) -> tuple[str, ...] | None:
 
 
 def parse_year(value: Any) -> int | None:
-    """A 4-digit year from an int or a string starting with one (``"1990"``, ``"1990-05-01"``)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 1800 <= value <= 2200 else None
+    """A year from an int or a string starting with 4 ASCII digits (``"1990"``, ``"1990-05-01"``),
+    if it lies in ``YEAR_MIN..year_max()`` (:func:`mmimdb2.schema.year_problem`); else ``None``."""
     if isinstance(value, str):
-        m = re.match(r"^\s*(\d{4})", value)
-        return int(m.group(1)) if m else None
-    return None
+        m = re.match(r"\s*([0-9]{4})(?![0-9])", value)
+        value = int(m.group(1)) if m else None
+    return value if value is not None and year_problem(value) is None else None
 
 
 def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS, max_aspect: float = MAX_ASPECT) -> str | None:
@@ -250,7 +248,7 @@ def read_manifest(root: Path) -> list[tuple[str, int, str]]:
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split(None, 2)
-        if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{64}", parts[0]) or not parts[1].isdigit():
+        if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{64}", parts[0]) or ascii_int(parts[1]) is None:
             raise ManifestError(f"{path}:{lineno}: expected 'sha256  size  relpath', got {line!r}")
         rel = parts[2].strip()
         if rel.startswith(("/", "\\")) or ".." in Path(rel).parts:

@@ -29,8 +29,8 @@ from tqdm import tqdm
 from mmimdb2.genres import canonical_genres, unknown_genres
 from mmimdb2.layouts.common import Listing, check_poster, parse_people, parse_plots, parse_year, read_json_object
 from mmimdb2.registry import Registry
-from mmimdb2.schema import InvalidId, Movie, Person, Skip, normalize_imdb_id
-from mmimdb2.text import clean_field_report
+from mmimdb2.schema import YEAR_MIN, InvalidId, Movie, Person, Skip, normalize_imdb_id, year_max
+from mmimdb2.text import clean_field_report, printable
 
 
 @dataclass(frozen=True)
@@ -155,10 +155,13 @@ def parse_movie(
         sources = dict(src)
     else:
         sources = {"*": layout.source_tag}
+    year = parse_year(obj.get("year"))
+    if year is None and obj.get("year") not in (None, ""):
+        skips.append(Skip(fname, "year", f"'year' {printable(repr(obj.get('year')))[:40]} is not a year in {YEAR_MIN}..{year_max()}; kept with year None"))
     movie = Movie(
         imdb_id=mid,
         title=title.strip(),
-        year=parse_year(obj.get("year")),
+        year=year,
         raw_genres=raw_genres,
         plots=tuple(plots),
         directors=directors,

@@ -17,6 +17,7 @@ from mmimdb2.builder.sources.base import Record, Source, SourceError, Unavailabl
 from mmimdb2.builder.sources.imdb_html import parse_title_page
 from mmimdb2.io import BadJSON, read_json, read_regular_bytes
 from mmimdb2.schema import Person
+from mmimdb2.text import ascii_int
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -35,8 +36,8 @@ def _strs(v: object) -> list[str]:
 def _year(v: object) -> int | None:
     """The authors' ``year``: an int or a string of four digits ("1916")."""
     if isinstance(v, int) and not isinstance(v, bool):
-        return v
-    return int(v.strip()) if isinstance(v, str) and v.strip().isdigit() and len(v.strip()) == 4 else None
+        return v  # its range is checked with every source's (Record)
+    return ascii_int(v.strip(), max_digits=4) if isinstance(v, str) and len(v.strip()) == 4 else None
 
 
 def _directors(v: object) -> list[str]:

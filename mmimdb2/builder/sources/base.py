@@ -32,7 +32,7 @@ from mmimdb2.builder.validate import (
     MAX_PLOTS,
     MAX_TITLE_CHARS,
 )
-from mmimdb2.schema import Person
+from mmimdb2.schema import Person, is_person_id, year_problem
 from mmimdb2.text import clean_field, clean_field_report
 
 #: Fields a record may carry, in the order the merged movie takes them.
@@ -60,15 +60,17 @@ class IncompletePage(SourceError):
 class NotAMovie(SourceError):
     """The id is a title of another kind (episode, series, game ...): the movie is refused, not failed."""
 
-    def __init__(self, title_type: str) -> None:
+    def __init__(self, title_type: object) -> None:
         kinds = ", ".join(sorted(MOVIE_TITLE_TYPES))
-        super().__init__("skip", f"titleType {title_type!r} is not a movie (built: {kinds})")
+        shown = repr(title_type) if isinstance(title_type, str) else str(title_type)  # a page's odd JSON value too
+        super().__init__("skip", f"titleType {shown[:60]} is not a movie (built: {kinds})")
         self.title_type = title_type
 
 
-def check_title_type(title_type: str | None) -> None:
-    """Raise :class:`NotAMovie` unless ``title_type`` is unknown (``None``) or one of :data:`MOVIE_TITLE_TYPES`."""
-    if title_type is not None and title_type not in MOVIE_TITLE_TYPES:
+def check_title_type(title_type: object) -> None:
+    """Raise :class:`NotAMovie` unless ``title_type`` is unknown (``None``) or one of :data:`MOVIE_TITLE_TYPES`
+    (a value of another type, a number or a list, is not a movie type either)."""
+    if title_type is not None and not (isinstance(title_type, str) and title_type in MOVIE_TITLE_TYPES):
         raise NotAMovie(title_type)
 
 
@@ -124,6 +126,9 @@ class Record:
                 return items[:cap]
             return items
 
+        if self.year is not None and year_problem(self.year):
+            notes.append(("year", f"{year_problem(self.year)}; left out"))
+            self.year = None
         if isinstance(self.title, str):
             self.title = text("title", self.title, "title", MAX_TITLE_CHARS)
         if self.genres is not None:
@@ -139,8 +144,12 @@ class Record:
                 kept = []
                 for p in people:
                     name = text(what, p.name, "people", MAX_NAME_CHARS) if p.name else ""
-                    if name is not None and (name or p.imdb_id):
-                        kept.append(Person(name, p.imdb_id))
+                    nm = p.imdb_id
+                    if nm is not None and not is_person_id(nm):
+                        notes.append(("people", f"{what.split()[0]} id {str(nm)[:40]!r} is not an IMDb person id; {'id dropped' if name else 'left out'}"))
+                        nm = None
+                    if name is not None and (name or nm):
+                        kept.append(Person(name, nm))
                 setattr(self, role, tuple(kept))
         self.notes = tuple((stage, clean_field(reason)) for stage, reason in notes)
 

@@ -36,7 +36,7 @@ from mmimdb2.builder.sources.base import IncompletePage, Record, Source, SourceE
 from mmimdb2.schema import InvalidId, Person, is_person_id, normalize_imdb_id
 
 DEFAULT_TITLE_URL = "https://www.imdb.com/title/{id}/"
-_NM = re.compile(r"/name/(nm\d{7,8})")
+_NM = re.compile(r"/name/(nm[0-9]{7,8})(?![0-9])")
 _TITLE_URL = re.compile(r"/title/(tt[0-9]{7,8})(?![0-9])")
 
 #: JSON-LD ``@type`` -> IMDb ``titleType``, for pages without ``__NEXT_DATA__`` (``Movie`` also
@@ -207,6 +207,15 @@ def decode_page(raw: bytes, content_type: str = "") -> tuple[str, str | None]:
         return raw.decode(codec, errors="replace"), warning
 
 
+def _title_type(atf: dict, ld: dict) -> object:
+    """The page's ``titleType``: its id (``{"id": "movie", ...}``) or the value itself whatever its
+    JSON type (a plain string, a number ...); without one, the JSON-LD ``@type``; else ``None``."""
+    if atf.get("titleType") is not None:
+        v = atf["titleType"]
+        return v.get("id") if isinstance(v, dict) and "id" in v else v
+    return _LD_TYPES.get(str(ld.get("@type"))) if not atf else None
+
+
 def _check_complete(text: str) -> None:
     if looks_like_challenge(text.encode("utf-8", "replace")):
         raise SourceError("firewall", "the page is a firewall/bot challenge (AWS WAF or similar), not a title page; save the title page again from a browser that passed it")
@@ -233,18 +242,17 @@ def parse_title_page(page: str | bytes, imdb_id: str | None = None, *, content_t
         raise SourceError("parse", "no __NEXT_DATA__ title data and no JSON-LD movie block in the page")
     if imdb_id:
         _check_identity(_title_ids(soup, props, atf, ld), imdb_id)
-    title_type = _dig(atf, "titleType", "id") if atf else _LD_TYPES.get(str(ld.get("@type")))
-    check_title_type(title_type if isinstance(title_type, str) else None)
+    check_title_type(_title_type(atf, ld))
 
     plots = [_text(_dig(atf, "plot", "plotText", "plainText")), _text(ld.get("description"))]
     image = _dig(atf, "primaryImage", "url") or ld.get("image")
     if isinstance(image, dict):
         image = image.get("url")
-    year = _dig(atf, "releaseYear", "year")  # the title's year; never datePublished (the release date)
+    year = _dig(atf, "releaseYear", "year")  # the title's year; never datePublished (the release date); checked by Record
     genres = _genres(atf) or tuple(g for g in (_text(x) for x in _as_list(ld.get("genre"))) if g)
     return Record(
         title=_text(_dig(atf, "titleText", "text")) or _text(ld.get("name")),
-        year=year if isinstance(year, int) and not isinstance(year, bool) else None,
+        year=year,
         genres=genres or None,
         plots=tuple(dict.fromkeys(p for p in plots if p)) or None,
         directors=_credits(atf, ("Director", "Directors")) or _ld_people(ld.get("director")),

@@ -17,6 +17,7 @@ from mmimdb2.builder.http import HttpError
 from mmimdb2.builder.sources.base import MOVIE_TITLE_TYPES, NotAMovie, Record, Source, SourceError, Unavailable
 from mmimdb2.io import atomic_write_json
 from mmimdb2.schema import Person
+from mmimdb2.text import ascii_int
 
 DEFAULT_TSV_URL = "https://datasets.imdbws.com/"
 CAST_CATEGORIES = frozenset({"actor", "actress", "self"})
@@ -116,13 +117,22 @@ def build_index(files: dict[str, Path], wanted: set[str], log=None) -> dict[str,
     def damaged(name: str):
         return lambda n: log and log(f"tsv: {n} damaged row(s) of wanted ids left out of {name} (wrong number of columns)")
 
+    def number(name: str, row: dict, column: str) -> int | None:
+        """A column of ASCII digits (``\\N``: None); anything else means the file is damaged (exit 2)."""
+        value = row.get(column)
+        if value is None:
+            return None
+        n = ascii_int(value)
+        if n is None:
+            raise tsv.TsvError(f"{files[name]}: {row.get('tconst')} has {column} {value[:40]!r}, not a number in ASCII digits; the file is damaged")
+        return n
+
     index: dict[str, dict] = {}
     for row in tsv.stream_rows(files["title.basics.tsv.gz"], wanted, on_damaged=damaged("title.basics.tsv.gz")):
-        year = row.get("startYear")
         index[row["tconst"]] = {
             "type": row.get("titleType"),
             "title": row.get("primaryTitle") or "",
-            "year": int(year) if year and year.isdigit() else None,
+            "year": number("title.basics.tsv.gz", row, "startYear"),
             "genres": tsv.split_list(row.get("genres")),
             "directors": [],
             "cast": [],
@@ -133,7 +143,7 @@ def build_index(files: dict[str, Path], wanted: set[str], log=None) -> dict[str,
     for row in tsv.stream_rows(files["title.principals.tsv.gz"], index.keys(), on_damaged=damaged("title.principals.tsv.gz")):
         cat, nm = row.get("category"), row.get("nconst")
         if nm and cat in CAST_CATEGORIES:
-            order = int(row["ordering"]) if (row.get("ordering") or "").isdigit() else 0
+            order = number("title.principals.tsv.gz", row, "ordering") or 0
             cast.setdefault(row["tconst"], []).append((order, nm))
         elif nm and cat == "director" and nm not in index[row["tconst"]]["directors"]:
             index[row["tconst"]]["directors"].append(nm)
