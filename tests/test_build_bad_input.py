@@ -437,3 +437,43 @@ def test_the_loader_keeps_odd_years_out(tmp_path):
     assert {tt: m.year for tt, m in ds.movies.items()} == {**dict.fromkeys(years), "tt0100005": 1990}
     odd = {s.item for s in ds.skips if s.stage == "year"}
     assert odd == {f"{tt}.json" for tt in years if tt != "tt0100005"}
+
+
+# --------------------------------------------------------------------------- case 11: duplicate rows, unnamed directors
+
+
+def test_duplicate_tsv_rows_are_reported_and_the_first_is_used(world, tmp_path):
+    from test_build_tsv_checks import rewrite
+
+    def dup(key: str, change):
+        return lambda h, rows: (h, [r for row in rows for r in ([row, change(row)] if row[0] == key else [row])])
+
+    rewrite(world.tsv_dir / "title.basics.tsv.gz", dup("tt0100001", lambda r: [r[0], r[1], "Second Title", *r[3:]]))
+    rewrite(world.tsv_dir / "title.crew.tsv.gz", dup("tt0100002", lambda r: [r[0], "nm9000005", r[2]]))
+    rewrite(world.tsv_dir / "name.basics.tsv.gz", dup("nm9000000", lambda r: [r[0], "Another Name", *r[2:]]))
+    arch = archive_with(world, tmp_path / "arch", {f"{tt}.json": json.dumps({"genres": ["Drama"], "plot": "P."}) for tt in world.ids[:7]})
+    out = tmp_path / "out"
+    res, logs = run(world, out, sources=("archive", "tsv"), archive=arch)
+    m1, m2 = (json.loads((out / f"dataset/{tt}.json").read_text()) for tt in ("tt0100001", "tt0100002"))
+    assert m1["title"] == "Movie 0" and m1["directors"] == [{"name": "Director 0", "imdb_id": "nm9000000"}]
+    assert m2["directors"][0]["imdb_id"] == "nm9000001"
+    rows = [(r["id"], r["reason"]) for r in failures(out) if r["stage"] == "duplicate"]
+    assert ("tt0100001", "title.basics.tsv.gz has 2 rows for tt0100001; the first is used") in rows
+    assert ("tt0100002", "title.crew.tsv.gz has 2 rows for tt0100002; the first is used") in rows
+    assert ("tt0100007", "name.basics.tsv.gz has 2 rows for nm9000000 (director); the first name is used") in rows  # k % 6 == 0
+    assert any(line.startswith("tsv: duplicate rows (the first of each is used; see failures.jsonl): ") and "name.basics.tsv.gz 1" in line for line in logs)
+
+
+def test_a_director_the_tsvs_cannot_name_does_not_erase_the_archives(world, tmp_path):
+    from test_build_tsv_checks import rewrite
+
+    rewrite(world.tsv_dir / "name.basics.tsv.gz", lambda h, rows: (h, [r for r in rows if r[0] != "nm9000001"]))  # tt0100002's director
+    authors = {"genres": ["Drama"], "plot": "P.", "director": "Named By Archive"}
+    arch = archive_with(world, tmp_path / "arch", {"tt0100002.json": json.dumps(authors)})
+    out = tmp_path / "out"
+    run(world, out, sources=("archive", "tsv"), archive=arch)
+    m = json.loads((out / "dataset/tt0100002.json").read_text())
+    assert m["directors"] == [{"name": "Named By Archive"}] and m["director"] == "Named By Archive" and m["sources"]["directors"] == "archive"
+    why = [r["reason"] for r in failures(out) if r["id"] == "tt0100002" and r["stage"] == "people"]
+    assert "director nm9000001 is not in name.basics" in why
+    assert "directors from archive (1 named) instead of tsv (0 of 1 named)" in why

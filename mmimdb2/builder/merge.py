@@ -137,6 +137,28 @@ def _resolve_people(
     return tuple(out)
 
 
+def _choose_people(
+    imdb_id: str, role: str, f: str, ranked: list[_Answer], ids_by_name: dict[str, str], names_by_id: dict[str, str], problems: list[Problem]
+) -> tuple[tuple[Person, ...], str]:
+    """The people of field ``f`` (and their source): the best source's, unless it could not name
+    some of them and another source names more (an unnamed TSV director must not erase the one
+    the archive names); the switch is recorded."""
+    first = ranked[0]
+    given = getattr(first.rec, f)
+    chosen = _resolve_people(imdb_id, role, given, first.src.name, ids_by_name, names_by_id, problems)
+    if len(chosen) == len(given):
+        return chosen, first.src.name
+    best, src = chosen, first.src.name
+    for a in ranked[1:]:
+        other = _resolve_people(imdb_id, role, getattr(a.rec, f), a.src.name, ids_by_name, names_by_id, [])
+        if len(other) > len(best):
+            best, src = other, a.src.name
+    if src != first.src.name:
+        problems.append(Problem(imdb_id, "people", first.src.name,
+                                f"{f} from {src} ({len(best)} named) instead of {first.src.name} ({len(chosen)} of {len(given)} named)"))  # fmt: skip
+    return best, src
+
+
 def assemble(
     imdb_id: str,
     sources: list[Source],
@@ -213,7 +235,9 @@ def assemble(
     used["poster"] = poster[1]  # type: ignore[index]
     people = {}
     for role, f in (("director", "directors"), ("cast member", "cast")):
-        people[f] = _resolve_people(imdb_id, role, getattr(best[f][0].rec, f), used[f], ids_by_name, names_by_id, problems) if best[f] else ()
+        people[f] = ()
+        if best[f]:
+            people[f], used[f] = _choose_people(imdb_id, role, f, best[f], ids_by_name, names_by_id, problems)
     plot_src = best["plot"][0]
     all_plots = list(dict.fromkeys(p for a in best["plot"] for p in a.plots))
     movie: dict = {
