@@ -92,6 +92,7 @@ def dataset_stats(ds: MovieDataset) -> dict[str, Any]:
         "genre_counts": genre_counts,
         "paper_reference": PAPER_TABLE1.get(ds.layout),
         "unknown_raw_genres": dict(unknown.most_common()),
+        "genres_without_train_movies": [g for g in GENRES if not genre_counts[g]["train"]],
         "parts": {p: _part_stats(ms) for p, ms in parts.items()},
         "skips_by_stage": by_stage(ds.skips),
         "skips": skips_json(ds.skips),
@@ -123,6 +124,10 @@ def format_stats(st: dict[str, Any], *, verbose: bool = False) -> str:
         out.append(row)
     if ref:
         out.append("(paper: Table 1 of the IDKG paper; its counts look like a subset: compare the shape, not totals)")
+    unlearnable = st.get("genres_without_train_movies", [])
+    if unlearnable and st["parts"]["train"]["movies"]:
+        out.append(f"warning: no train movie has {', '.join(unlearnable)}: a model learns only {len(GENRES) - len(unlearnable)} "
+                   f"of the {len(GENRES)} genres (these score F1 0 in macro averages)")  # fmt: skip
     if st["unknown_raw_genres"]:
         out.append("raw genres outside the 23 (kept, not labels): "
                    + ", ".join(f"{g} {n}" for g, n in st["unknown_raw_genres"].items()))
