@@ -102,6 +102,9 @@ class Movie:
     imdb_id: str
     title: str = ""
     year: int | None = None
+    #: The title in its original language ("Hotaru no haka" for "Grave of the Fireflies"); ``""``
+    #: when the dataset does not say (datasets built before it was kept, MM-IMDb, the authors' release).
+    original_title: str = field(default="", kw_only=True)
     raw_genres: tuple[str, ...] = ()
     plots: tuple[str, ...] = ()
     directors: tuple[Person, ...] = ()

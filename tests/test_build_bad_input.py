@@ -477,3 +477,46 @@ def test_a_director_the_tsvs_cannot_name_does_not_erase_the_archives(world, tmp_
     why = [r["reason"] for r in failures(out) if r["id"] == "tt0100002" and r["stage"] == "people"]
     assert "director nm9000001 is not in name.basics" in why
     assert "directors from archive (1 named) instead of tsv (0 of 1 named)" in why
+
+
+# --------------------------------------------------------------------------- case 14: the original title
+
+
+def _grave(world) -> bytes:
+    page = page_of(world, "tt0100001", title="Grave of the Fireflies")
+    return page.replace(b'"originalTitleText": {"text": "Grave of the Fireflies"}', b'"originalTitleText": {"text": "Hotaru no haka"}')
+
+
+def test_a_page_keeps_both_titles(world):
+    from mmimdb2.builder.sources import parse_title_page
+
+    r = parse_title_page(_grave(world), "tt0100001")
+    assert r.title == "Grave of the Fireflies" and r.original_title == "Hotaru no haka"
+    ld_only = _grave(world)
+    ld_only = ld_only[: ld_only.index(b'<script id="__NEXT_DATA__"')] + b"</body></html>"
+    ld_only = ld_only.replace(b'"name": "Grave of the Fireflies"', b'"name": "Hotaru no haka", "alternateName": "Grave of the Fireflies"')
+    r = parse_title_page(ld_only, "tt0100001")  # JSON-LD: name is the original title, alternateName the English one
+    assert r.title == "Grave of the Fireflies" and r.original_title == "Hotaru no haka"
+
+
+def test_the_original_title_is_built_with_the_tsv_authoritative_and_loaded(world, tmp_path):
+    from test_build_tsv_checks import rewrite
+
+    import mmimdb2
+
+    world.web.routes["/imdb/title/tt0100001/"].body = _grave(world)
+    out = tmp_path / "pages"
+    run(world, out, sources=("imdb-html",))
+    m = json.loads((out / "dataset/tt0100001.json").read_text())
+    assert (m["title"], m["original_title"], m["sources"]["original_title"]) == ("Grave of the Fireflies", "Hotaru no haka", "imdb-html")
+    rewrite(world.tsv_dir / "title.basics.tsv.gz", lambda h, rows: (h, [[r[0], r[1], "Grave of the Fireflies (TSV)", "Hotaru no haka (TSV)", *r[4:]] if r[0] == "tt0100001" else r for r in rows]))
+    out = tmp_path / "both"
+    run(world, out, sources=("tsv", "imdb-html"))
+    m = json.loads((out / "dataset/tt0100001.json").read_text())
+    assert (m["title"], m["original_title"]) == ("Grave of the Fireflies (TSV)", "Hotaru no haka (TSV)")
+    assert m["sources"]["title"] == m["sources"]["original_title"] == "tsv"
+    ds = mmimdb2.load(out)
+    assert ds.movies["tt0100001"].original_title == "Hotaru no haka (TSV)" and ds.movies["tt0100001"].title == "Grave of the Fireflies (TSV)"
+    old = out / "dataset/tt0100002.json"  # a dataset built before original_title existed still loads
+    old.write_text(json.dumps({k: v for k, v in json.loads(old.read_text()).items() if k != "original_title"}))
+    assert mmimdb2.load(out).movies["tt0100002"].original_title == ""

@@ -22,7 +22,7 @@ PAPER_TABLE1: dict[str, int] = {
     "Sport": 472, "Short": 428, "War": 417, "Documentary": 272, "Film-Noir": 73,
 }  # fmt: skip
 
-COVERED = ("title", "year", "genres", "plot", "poster", "directors", "cast")
+COVERED = ("title", "original_title", "year", "genres", "plot", "poster", "directors", "cast")
 
 IMDB_TERMS = (
     "IMDb data (TSV datasets, pages): for personal and non-commercial use only, under IMDb's "

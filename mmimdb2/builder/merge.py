@@ -25,10 +25,13 @@ from mmimdb2.text import clean_field
 #: Fields a movie must have to be written; directors and cast are kept when known (coverage is reported).
 REQUIRED: tuple[str, ...] = ("title", "genres", "plot", "poster")
 WANTED: tuple[str, ...] = ("title", "year", "genres", "plot", "directors", "cast", "poster")
+#: Fields kept when a source asked for the others gives them; never a reason to ask another source.
+OPTIONAL: tuple[str, ...] = ("original_title",)
 
 #: Per field, the sources that win it, best first; any other source follows in ``--sources`` order.
 PRECEDENCE: dict[str, tuple[str, ...]] = {
     "title": ("tsv",),
+    "original_title": ("tsv",),
     "year": ("tsv", "imdb-html", "archive"),
     "genres": ("tsv",),
     "directors": ("tsv",),
@@ -212,7 +215,7 @@ def assemble(
             a.try_poster(imdb_id, policy, problems)
         answers.append(a)
 
-    best = {f: _ranked(answers, f) for f in WANTED}
+    best = {f: _ranked(answers, f) for f in WANTED + OPTIONAL}
     poster = None
     for a in best["poster"]:  # best source first; one whose poster fails validation falls to the next
         poster = a.try_poster(imdb_id, policy, problems)
@@ -231,7 +234,7 @@ def assemble(
             if p.imdb_id and p.name:
                 ids_by_name.setdefault(normalize_name(p.name), p.imdb_id)
                 names_by_id.setdefault(p.imdb_id, p.name)
-    used = {f: best[f][0].src.name for f in WANTED if best[f] and f != "poster"}
+    used = {f: best[f][0].src.name for f in WANTED + OPTIONAL if best[f] and f != "poster"}
     used["poster"] = poster[1]  # type: ignore[index]
     people = {}
     for role, f in (("director", "directors"), ("cast member", "cast")):
@@ -252,6 +255,8 @@ def assemble(
     }
     if best["year"]:
         movie["year"] = best["year"][0].rec.year
+    if best["original_title"]:  # the TSVs are authoritative for both titles
+        movie["original_title"] = best["original_title"][0].rec.original_title
     if people["directors"]:
         movie["director"] = people["directors"][0].name
     return Assembled(imdb_id, movie, poster[0], problems)  # type: ignore[index]

@@ -116,6 +116,9 @@ def parse_movie(
         if expect_title:
             skips.append(Skip(fname, "title", "no title; movie kept with title ''"))
 
+    original = obj.get("original_title")  # absent in older builds, MM-IMDb and the authors' release
+    original = clean("original title", original).strip() if isinstance(original, str) else ""
+
     plots: list[str] = []
     for key in ("plots", "plot"):
         got = parse_plots(obj.get(key), strip_author=layout.strip_plot_author)
@@ -161,6 +164,7 @@ def parse_movie(
     movie = Movie(
         imdb_id=mid,
         title=title.strip(),
+        original_title=original,
         year=year,
         raw_genres=raw_genres,
         plots=tuple(plots),

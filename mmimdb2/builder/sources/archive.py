@@ -90,6 +90,7 @@ class ArchiveSource(Source):
                 raise SourceError("parse", f"{js.name}: not a JSON object")
             rec = Record(
                 title=d["title"].strip() if isinstance(d.get("title"), str) and d["title"].strip() else None,
+                original_title=d.get("original_title") if isinstance(d.get("original_title"), str) else None,
                 year=_year(d.get("year")),
                 genres=tuple(_strs(d.get("genres"))) or None,
                 plots=tuple(dict.fromkeys(_strs(d.get("plot")))) or None,

@@ -36,7 +36,7 @@ from mmimdb2.schema import Person, is_person_id, year_problem
 from mmimdb2.text import clean_field, clean_field_report
 
 #: Fields a record may carry, in the order the merged movie takes them.
-FIELDS: tuple[str, ...] = ("title", "year", "genres", "plots", "directors", "cast", "poster")
+FIELDS: tuple[str, ...] = ("title", "original_title", "year", "genres", "plots", "directors", "cast", "poster")
 
 #: IMDb title types built as movies (``titleType`` in title.basics and on title pages). Explicit on
 #: purpose: ``short``, ``video``, ``tvSeries``, ``tvEpisode``, ``tvMiniSeries``, ``tvSpecial``,
@@ -93,6 +93,9 @@ class Record:
     """
 
     title: str | None = None
+    #: The title in its original language (IMDb's ``originalTitle``): "Hotaru no haka" for the
+    #: ``title`` "Grave of the Fireflies".
+    original_title: str | None = None
     year: int | None = None
     genres: tuple[str, ...] | None = None
     plots: tuple[str, ...] | None = None
@@ -131,6 +134,8 @@ class Record:
             self.year = None
         if isinstance(self.title, str):
             self.title = text("title", self.title, "title", MAX_TITLE_CHARS)
+        if isinstance(self.original_title, str):
+            self.original_title = text("original title", self.original_title, "title", MAX_TITLE_CHARS)
         if self.genres is not None:
             genres = (text("genre", g, "genres", MAX_GENRE_CHARS) for g in self.genres if isinstance(g, str))
             self.genres = first("genres", tuple(g for g in genres if g), MAX_GENRES)

@@ -251,7 +251,9 @@ def parse_title_page(page: str | bytes, imdb_id: str | None = None, *, content_t
     year = _dig(atf, "releaseYear", "year")  # the title's year; never datePublished (the release date); checked by Record
     genres = _genres(atf) or tuple(g for g in (_text(x) for x in _as_list(ld.get("genre"))) if g)
     return Record(
-        title=_text(_dig(atf, "titleText", "text")) or _text(ld.get("name")),
+        # JSON-LD's name is the original title ("Hotaru no haka"); alternateName, when there, the display one
+        title=_text(_dig(atf, "titleText", "text")) or _text(ld.get("alternateName")) or _text(ld.get("name")),
+        original_title=_text(_dig(atf, "originalTitleText", "text")) or _text(ld.get("name")),
         year=year,
         genres=genres or None,
         plots=tuple(dict.fromkeys(p for p in plots if p)) or None,

@@ -74,6 +74,7 @@ class TmdbSource(Source):
         poster = movie.get("poster_path")
         return Record(
             title=movie.get("title") or None,
+            original_title=movie.get("original_title") or None,
             year=_year(movie.get("release_date")),
             genres=genres or None,
             plots=(overview,) if overview else None,

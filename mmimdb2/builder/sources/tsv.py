@@ -24,7 +24,7 @@ DEFAULT_TSV_URL = "https://datasets.imdbws.com/"
 CAST_CATEGORIES = frozenset({"actor", "actress", "self"})
 
 #: Bumped when the saved index's content changes, so an index written by an older version is not reused.
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 
 
 class TsvSource(Source):
@@ -110,6 +110,7 @@ class TsvSource(Source):
         directors, cast = persons("director", row["directors"]), persons("cast member", row["cast"])
         return Record(
             title=row["title"] or None,
+            original_title=row.get("original_title") or None,
             year=row["year"],
             genres=tuple(row["genres"]) or None,
             directors=directors or None,
@@ -153,6 +154,7 @@ def build_index(files: dict[str, Path], wanted: set[str], log=None) -> dict[str,
         index[row["tconst"]] = {
             "type": row.get("titleType"),
             "title": row.get("primaryTitle") or "",
+            "original_title": row.get("originalTitle") or "",
             "year": number("title.basics.tsv.gz", row, "startYear"),
             "genres": tsv.split_list(row.get("genres")),
             "directors": [],
