@@ -114,6 +114,7 @@ class Record:
         notes = list(self.notes)
 
         def text(what: str, value: str, stage: str, cap: int) -> str | None:
+            """``value`` cleaned and stripped (maybe ``""``), or ``None`` when over ``cap``."""
             cleaned, why = clean_field_report(value)
             if why:
                 notes.append(("text", f"{what}: {why}"))
@@ -121,7 +122,7 @@ class Record:
             if len(cleaned) > cap:
                 notes.append((stage, f"{what} is {len(cleaned):,} characters, over the {cap:,} limit; left out"))
                 return None
-            return cleaned or None
+            return cleaned
 
         def first(what: str, items: tuple, cap: int) -> tuple:
             if len(items) > cap:
@@ -133,15 +134,15 @@ class Record:
             notes.append(("year", f"{year_problem(self.year)}; left out"))
             self.year = None
         if isinstance(self.title, str):
-            self.title = text("title", self.title, "title", MAX_TITLE_CHARS)
+            self.title = text("title", self.title, "title", MAX_TITLE_CHARS) or None
         if isinstance(self.original_title, str):
-            self.original_title = text("original title", self.original_title, "title", MAX_TITLE_CHARS)
+            self.original_title = text("original title", self.original_title, "title", MAX_TITLE_CHARS) or None
         if self.genres is not None:
             genres = (text("genre", g, "genres", MAX_GENRE_CHARS) for g in self.genres if isinstance(g, str))
             self.genres = first("genres", tuple(g for g in genres if g), MAX_GENRES)
         if self.plots is not None:
             plots = (text("plot", p, "plot", MAX_PLOT_CHARS) for p in self.plots if isinstance(p, str))
-            self.plots = first("plots", tuple(p for p in plots if p), MAX_PLOTS)
+            self.plots = first("plots", tuple(p or "" for p in plots if p is not None), MAX_PLOTS)  # "" is judged (and recorded) by the merge
         for role, what in (("directors", "director name"), ("cast", "cast name")):
             people = getattr(self, role)
             if people is not None:
@@ -153,7 +154,7 @@ class Record:
                     if nm is not None and not is_person_id(nm):
                         notes.append(("people", f"{what.split()[0]} id {str(nm)[:40]!r} is not an IMDb person id; {'id dropped' if name else 'left out'}"))
                         nm = None
-                    if name is not None and (name or nm):
+                    if name is not None:  # one without a name is named by another source or left out, with a reason (merge)
                         kept.append(Person(name, nm))
                 setattr(self, role, tuple(kept))
         self.notes = tuple((stage, clean_field(reason)) for stage, reason in notes)
