@@ -32,8 +32,10 @@ def fold_splits(dataset, folds: int, seed: int = 0):
     from mmimdb2.splits import Split
 
     pool = np.array([*dataset.split["train"], *dataset.split["dev"]])
-    if not 2 <= folds <= len(pool) // 2:
-        raise ValueError(f"The 'folds' parameter must be in [2, {len(pool) // 2}]. Got {folds!r} instead.")
+    if folds < 2:
+        raise ValueError(f"The 'folds' parameter must be in [2, {max(2, len(pool) // 2)}]. Got {folds!r} instead.")
+    if folds > len(pool) // 2:
+        raise ValueError(f"too few movies for {folds} folds: train + dev hold {len(pool)}, and each fold needs at least 2 ({2 * folds} in all)")
     for k, (inner, outer) in enumerate(KFold(n_splits=folds, shuffle=True, random_state=seed).split(pool)):
         parts = {"train": tuple(pool[inner]), "dev": tuple(pool[outer]), "test": ()}
         yield replace(dataset, split=Split(f"{dataset.split.name}+cv{k}of{folds}", parts))

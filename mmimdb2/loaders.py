@@ -28,6 +28,7 @@ from mmimdb2.layouts import (
 from mmimdb2.paths import data_root as _data_root
 from mmimdb2.schema import Skip
 from mmimdb2.splits import MANIFESTS_DIR, PARTS, Split, SplitError, packaged_split, read_split_dir, with_packaged_name
+from mmimdb2.text import printable
 
 #: Dataset names resolved under the data root.
 DATASET_NAMES: tuple[str, ...] = ("demo", "mmimdb", "mmimdb2")
@@ -178,8 +179,20 @@ def resolve_split(split: str | os.PathLike[str], layout: Layout, root: Path) -> 
     )
 
 
-def _restrict(listed: Split, source: str, movies: dict, listing_ids: set[str], layout: Layout) -> tuple[Split, list[Skip]]:
-    """Keep the listed ids that loaded; one skip per id dropped; refuse a part left empty."""
+def _why_dropped(ids: tuple[str, ...], file_skips: list[Skip], layout: Layout) -> str:
+    """The first reason one of ``ids`` was dropped (``file: stage: reason``), and how many more there are."""
+    names = {f"{i[2:] if layout is MMIMDB else i}.json" for i in ids}
+    reasons = [printable(str(s)) for s in file_skips if s.item in names and "dropped" in s.reason]
+    if not reasons:
+        return ""
+    more = f"; and {len(reasons) - 1:,} more (python -m mmimdb2.stats --verbose lists them)" if len(reasons) > 1 else ""
+    return f" (dropped: {reasons[0]}{more})"
+
+
+def _restrict(
+    listed: Split, source: str, movies: dict, listing_ids: set[str], layout: Layout, file_skips: list[Skip]
+) -> tuple[Split, list[Skip]]:
+    """Keep the listed ids that loaded; one skip per id dropped; refuse a part left empty, naming why its files were dropped."""
     skips = []
     for part in PARTS:
         for i in listed[part]:
@@ -193,7 +206,7 @@ def _restrict(listed: Split, source: str, movies: dict, listing_ids: set[str], l
         if listed[part] and not kept[part]:
             raise SplitError(
                 f"split {listed.name!r} ({source}) keeps no movie in part {part!r}: none of its "
-                f"{len(listed[part]):,} ids loaded from this dataset"
+                f"{len(listed[part]):,} ids loaded from this dataset{_why_dropped(listed[part], file_skips, layout)}"
             )
     return kept, skips
 
@@ -235,7 +248,7 @@ def load(
     listing = scan_folder(data_dir, layout.id_pattern)
     expect_title = layout is MMIMDB or bool(meta)
     movies, skips = read_movies(listing, layout, expect_title=expect_title, check_posters=check_posters, progress=progress)
-    kept, split_skips = _restrict(listed, source, movies, set(listing.json_files), layout)
+    kept, split_skips = _restrict(listed, source, movies, set(listing.json_files), layout, skips)
     kept = with_packaged_name(kept)
     extra = {"split_source": source, "split_sha256_listed": listed.sha256, "data_dir": str(data_dir)}
     return MovieDataset(

@@ -7,6 +7,7 @@ become ``tt0029442``, and a spelling with extra leading zeros (``tt00100811``) b
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -18,7 +19,29 @@ from mmimdb2.genres import canonical_genres, multi_hot
 
 _TT = re.compile(r"^tt([0-9]{7,8})\Z")
 _BARE = re.compile(r"^([0-9]{7,8})\Z")
-_NM = re.compile(r"^nm\d{7,8}$")
+_NM = re.compile(r"nm[0-9]{7,8}")  # matched whole (fullmatch): "nm0000277\n" is not an id
+
+#: Earliest year a movie may have (the first films are from the late 1880s).
+YEAR_MIN = 1870
+
+
+def year_max() -> int:
+    """Latest year a movie may have: five years from now (announced titles have a year already)."""
+    return datetime.date.today().year + 5
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**12:
+        return f"a {len(str(abs(value)))}-digit number"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def year_problem(value: object) -> str | None:
+    """Why ``value`` is not a movie's year (an int in ``YEAR_MIN..year_max()``), or ``None``."""
+    if isinstance(value, int) and not isinstance(value, bool) and YEAR_MIN <= value <= year_max():
+        return None
+    return f"year {_shown(value)} is not a year in {YEAR_MIN}..{year_max()}"
 
 
 class InvalidId(ValueError):
@@ -45,7 +68,7 @@ def normalize_imdb_id(raw: str) -> str:
 
 def is_person_id(raw: str | None) -> bool:
     """True for an IMDb person id (``nm`` + 7-8 digits)."""
-    return isinstance(raw, str) and bool(_NM.match(raw))
+    return isinstance(raw, str) and _NM.fullmatch(raw) is not None
 
 
 def normalize_name(name: str) -> str:
@@ -79,6 +102,9 @@ class Movie:
     imdb_id: str
     title: str = ""
     year: int | None = None
+    #: The title in its original language ("Hotaru no haka" for "Grave of the Fireflies"); ``""``
+    #: when the dataset does not say (datasets built before it was kept, MM-IMDb, the authors' release).
+    original_title: str = field(default="", kw_only=True)
     raw_genres: tuple[str, ...] = ()
     plots: tuple[str, ...] = ()
     directors: tuple[Person, ...] = ()

@@ -13,19 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from mmimdb2.schema import Skip
+from mmimdb2.text import printable
 
 #: How many skips of each stage a report names when not ``--verbose``.
 SHOWN_BY_DEFAULT = 3
 
 
-def _printable(text: str) -> str:
-    """``text`` with newlines, escapes and other non-printable characters shown as ``\\n``, ``\\x1b``..."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def skip_line(s: Skip) -> str:
     """One skip as ``item: stage: reason``, on one line whatever the file name holds."""
-    return _printable(str(s))
+    return printable(str(s))
 
 
 def by_stage(skips: Sequence[Skip]) -> dict[str, int]:

@@ -22,6 +22,7 @@ from mmimdb2.loaders import load
 from mmimdb2.schema import InvalidId, Movie, Skip
 from mmimdb2.skip_report import by_stage, format_skips, skips_json
 from mmimdb2.splits import PARTS
+from mmimdb2.text import printable
 
 #: Whole-dataset genre counts from Table 1 of the IDKG paper (ACM MM '23). They look like counts
 #: over a subset: a target shape, not exact totals.
@@ -91,6 +92,7 @@ def dataset_stats(ds: MovieDataset) -> dict[str, Any]:
         "genre_counts": genre_counts,
         "paper_reference": PAPER_TABLE1.get(ds.layout),
         "unknown_raw_genres": dict(unknown.most_common()),
+        "genres_without_train_movies": [g for g in GENRES if not genre_counts[g]["train"]],
         "parts": {p: _part_stats(ms) for p, ms in parts.items()},
         "skips_by_stage": by_stage(ds.skips),
         "skips": skips_json(ds.skips),
@@ -122,6 +124,10 @@ def format_stats(st: dict[str, Any], *, verbose: bool = False) -> str:
         out.append(row)
     if ref:
         out.append("(paper: Table 1 of the IDKG paper; its counts look like a subset: compare the shape, not totals)")
+    unlearnable = st.get("genres_without_train_movies", [])
+    if unlearnable and st["parts"]["train"]["movies"]:
+        out.append(f"warning: no train movie has {', '.join(unlearnable)}: a model learns only {len(GENRES) - len(unlearnable)} "
+                   f"of the {len(GENRES)} genres (these score F1 0 in macro averages)")  # fmt: skip
     if st["unknown_raw_genres"]:
         out.append("raw genres outside the 23 (kept, not labels): "
                    + ", ".join(f"{g} {n}" for g, n in st["unknown_raw_genres"].items()))
@@ -162,7 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     st = dataset_stats(ds)
-    print(json.dumps(st, indent=2) if args.json else format_stats(st, verbose=args.verbose))
+    text = json.dumps(st, indent=2) if args.json else format_stats(st, verbose=args.verbose)
+    print("\n".join(printable(line) for line in text.split("\n")))  # a name from the folder cannot drive the terminal
     return 0
 
 

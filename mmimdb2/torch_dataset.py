@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from mmimdb2.io import open_regular
+from mmimdb2.images import PosterError, open_poster
 from mmimdb2.schema import Movie
 
 #: Size of the black placeholder image given for a movie without a poster.
@@ -43,11 +43,10 @@ class MoviePartDataset(Dataset):
 
     def _image(self, movie: Movie) -> tuple[Image.Image, bool]:
         if movie.poster is not None:
-            try:
-                with open_regular(movie.poster) as f, Image.open(f) as im:  # a FIFO put there later cannot hang a worker
-                    return im.convert("RGB"), True
-            except (OSError, SyntaxError, ValueError) as e:
-                warnings.warn(f"{movie.poster}: poster cannot be decoded ({e}); using a black placeholder", stacklevel=3)
+            try:  # only a regular file, its shape checked before decoding, 16-bit scaled to 8
+                return open_poster(movie.poster), True
+            except PosterError as e:
+                warnings.warn(f"{e}; using a black placeholder", stacklevel=3)
         return Image.new("RGB", self.placeholder_size), False
 
     def __getitem__(self, index: int) -> dict[str, Any]:

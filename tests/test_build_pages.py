@@ -120,3 +120,24 @@ def test_a_streamed_download_is_not_read_into_memory_to_look_for_a_challenge():
     assert not is_challenge(r, peek=False) and not is_challenge(r)
     r.headers["Content-Type"] = "text/html"
     assert not is_challenge(r, peek=False)
+
+
+def _realdev_pages() -> Path | None:
+    """``../shared/realdev/imdb_pages`` beside the checkout (or a worktree's parent), if this machine has it."""
+    root = Path(__file__).resolve().parents[1]
+    for base in (root.parent, root.parent.parent):
+        p = base / "shared" / "realdev" / "imdb_pages"
+        if (p / "expected.json").is_file():
+            return p
+    return None
+
+
+@pytest.mark.skipif(_realdev_pages() is None, reason="the real saved pages (../shared/realdev) are not on this machine")
+def test_real_saved_pages_parse_as_their_own_title():
+    folder = _realdev_pages()
+    expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+    for tt, want in expected.items():
+        r = parse_title_page((folder / f"{tt}.html").read_bytes(), tt)
+        assert r.title == want["title"] and r.year == want["year"] and list(r.genres) == want["genres"], tt
+        assert [[p.imdb_id, p.name] for p in r.directors] == want["directors"], tt
+        assert [[p.imdb_id, p.name] for p in r.cast] == want["stars"] and r.notes == (), tt

@@ -91,3 +91,20 @@ def test_cv_with_a_defaulted_clip_without_weights_names_encoder_offline(small_de
     assert asked == ["clip"] and len(err.splitlines()) == 1 and "pass --encoder offline" in err
     assert cv.main([*args, "--encoder", "clip"]) == 2
     assert "pass --encoder offline" not in capsys.readouterr().err  # asked for by name: its own message
+
+
+def test_too_few_movies_for_k_folds_says_so(small_demo):
+    """One train movie used to say "folds ... must be in [2, 0]" (issue 21, case 13)."""
+    from dataclasses import replace
+
+    import mmimdb2
+    from mmimdb2.splits import Split
+
+    ds = mmimdb2.load(small_demo)
+    one = replace(ds, split=Split("one", {"train": ds.split["train"][:1], "dev": (), "test": ds.split["test"]}))
+    with pytest.raises(ValueError, match=r"^too few movies for 2 folds: train \+ dev hold 1, and each fold needs at least 2 \(4 in all\)$"):
+        list(fold_splits(one, 2))
+    five = replace(ds, split=Split("five", {"train": ds.split["train"][:5], "dev": (), "test": ()}))
+    with pytest.raises(ValueError, match=r"too few movies for 3 folds: train \+ dev hold 5"):
+        list(fold_splits(five, 3))
+    assert len(list(fold_splits(five, 2))) == 2

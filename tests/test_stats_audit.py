@@ -169,3 +169,15 @@ def test_clis_run_as_modules():
     assert p.returncode == 1 and "shared movies: 11,716" in p.stdout and "LEAK" in p.stdout
     h = subprocess.run([sys.executable, "-m", "mmimdb2.stats", "--help"], capture_output=True, text=True, timeout=60)
     assert h.returncode == 0 and "--split" in h.stdout and "--data-root" in h.stdout
+
+
+def test_stats_warns_once_about_genres_no_train_movie_has(m2_dir: Path, capsys):
+    """Train holds Drama and Comedy only (issue 21, case 13): the 21 other genres cannot be learned."""
+    assert stats.main([str(m2_dir)]) == 0
+    out = capsys.readouterr().out
+    warn = [line for line in out.splitlines() if line.startswith("warning: no train movie has")]
+    assert len(warn) == 1 and "Horror" in warn[0] and "Romance" in warn[0] and "Drama" not in warn[0]
+    assert "a model learns only 2 of the 23 genres" in warn[0]
+    assert stats.main([str(m2_dir), "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert "Horror" in st["genres_without_train_movies"] and "Comedy" not in st["genres_without_train_movies"]

@@ -121,14 +121,10 @@ class _PosterDataset:
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        from PIL import Image
+        from mmimdb2.images import open_poster
 
-        try:
-            with Image.open(self.paths[i]) as im:
-                if self.draft is not None:
-                    im.draft("RGB", self.draft)  # JPEG: decode at a reduced scale, much faster
-                im.load()
-                return self.load(im.convert("RGB")), True
+        try:  # size and aspect checked before decoding; JPEG decoded at a reduced scale (draft); 16-bit scaled
+            return self.load(open_poster(self.paths[i], draft=self.draft)), True
         except Exception as e:  # noqa: BLE001 - any decode failure is recorded as has_image=False
             log.debug("poster %s not decodable: %s", self.paths[i], e)
             return self.fallback, False

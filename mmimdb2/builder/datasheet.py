@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from mmimdb2.genres import GENRES, canonical_genres
 from mmimdb2.splits import PARTS, Split
+from mmimdb2.text import clean_field
 
 #: MM-IMDb 2.0 genre counts from Table 1 of the IDKG paper (ACM MM '23); the target shape, not exact totals.
 PAPER_TABLE1: dict[str, int] = {
@@ -21,7 +22,7 @@ PAPER_TABLE1: dict[str, int] = {
     "Sport": 472, "Short": 428, "War": 417, "Documentary": 272, "Film-Noir": 73,
 }  # fmt: skip
 
-COVERED = ("title", "year", "genres", "plot", "poster", "directors", "cast")
+COVERED = ("title", "original_title", "year", "genres", "plot", "poster", "directors", "cast")
 
 IMDB_TERMS = (
     "IMDb data (TSV datasets, pages): for personal and non-commercial use only, under IMDb's "
@@ -71,7 +72,7 @@ def render(
     for g in sorted(GENRES, key=lambda g: -PAPER_TABLE1[g]):
         row = [counts[p][g] for p in PARTS]
         out.append(f"| {g} | " + " | ".join(str(c) for c in row) + f" | {sum(row)} | {PAPER_TABLE1[g]} |")
-    raw = Counter(r for m in movies.values() for r in m.get("genres", []) if not canonical_genres([r]))
+    raw = Counter(clean_field(r) for m in movies.values() for r in m.get("genres", []) if not canonical_genres([r]))
     if raw:
         out += ["", "Raw genres kept on the movies but not labels: " + ", ".join(f"{g} ({c})" for g, c in sorted(raw.items()))]
     out += ["", "## Coverage of each field", "", "| field | movies | share |", "|---|---:|---:|"]

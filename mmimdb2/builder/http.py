@@ -24,10 +24,17 @@ import requests
 
 from mmimdb2.builder._version import __version__
 from mmimdb2.builder.secrets import redact_url
-from mmimdb2.io import atomic_write_bytes
+from mmimdb2.io import atomic_write_bytes, read_regular_bytes
 
 #: The project's name for servers' logs; no URL is claimed.
 USER_AGENT_NAME = "mmimdb2-build"
+
+#: Largest answer read (after decompression): a title page is ~1.5 MB, a poster a few hundred KB.
+#: A gzip bomb (400 KB on the wire, 400 MB unpacked) stops here instead of in memory and the cache.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+#: Largest file :meth:`PoliteSession.download` writes (IMDb's biggest TSV, title.principals, is ~0.7 GB).
+MAX_DOWNLOAD_BYTES = 8 * 1024 * 1024 * 1024
 
 
 def user_agent() -> str:
@@ -85,25 +92,44 @@ def looks_like_challenge(body: bytes) -> bool:
     return any(m in head for m in _STRONG_MARKERS) and b"__next_data__" not in body.lower()
 
 
-def is_challenge(resp: requests.Response, *, peek: bool = True) -> bool:
+def is_challenge(resp: requests.Response, *, peek: bool = True, body: bytes | None = None) -> bool:
     """True when ``resp`` is a firewall's challenge rather than the content asked for.
 
-    A 200 answer's body is read only with ``peek`` and when it may be HTML (a streamed download
-    of a multi-GB TSV is judged by its headers alone; a challenge there fails the gzip check).
+    ``body`` is the answer's body already read (with its size bound), else ``resp.content``. A 200
+    answer's body is looked at only with ``peek`` and when it may be HTML (a streamed download of a
+    multi-GB TSV is judged by its headers alone; a challenge there fails the gzip check).
     """
     waf = resp.headers.get("x-amzn-waf-action", "")
     if waf.lower() in ("challenge", "captcha", "block"):
         return True
     if resp.status_code == 200:
         ctype = resp.headers.get("Content-Type", "").lower()
-        return peek and (not ctype or "html" in ctype) and looks_like_challenge(resp.content)
+        return peek and (not ctype or "html" in ctype) and looks_like_challenge(resp.content if body is None else body)
     if resp.status_code in (202, 403, 405, 429, 503):
-        head = resp.content[:65536]
+        head = (resp.content if body is None else body)[:65536]
         if resp.status_code == 202 and not head.strip():
             return True  # IMDb's WAF answers an empty 202 instead of the page
         low = head.lower()
         return any(m.lower() in low for m in _CHALLENGE_MARKERS)
     return False
+
+
+def _read_body(resp: requests.Response, url: str, max_bytes: int) -> bytes:
+    """The body of a streamed answer, decompressed, of at most ``max_bytes``; else :class:`HttpError`.
+
+    Read in blocks, so an answer over the limit (a Content-Length too large, or a gzip bomb that
+    only grows once unpacked) is refused after at most ``max_bytes`` plus one block in memory.
+    """
+    too_big = f"{redact(url)}: answer over {max_bytes:,} bytes (after decompression); refused"
+    length = resp.headers.get("Content-Length", "")
+    if length.isascii() and length.isdigit() and not resp.headers.get("Content-Encoding") and int(length) > max_bytes:
+        raise HttpError(too_big, resp.status_code)
+    buf = bytearray()
+    for block in resp.iter_content(1 << 16):
+        buf += block
+        if len(buf) > max_bytes:
+            raise HttpError(too_big, resp.status_code)
+    return bytes(buf)
 
 
 def _host(url: str) -> str:
@@ -149,8 +175,9 @@ class ResponseCache:
     header line (status, content type).
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.root = Path(root)
+        self.max_bytes = max_bytes  # an entry larger than any answer read is foreign: not read
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.bin"
@@ -162,9 +189,11 @@ class ResponseCache:
     def get(self, key: str) -> tuple[int, str, bytes] | None:
         p = self._path(key)
         try:
-            raw = p.read_bytes()
+            raw = read_regular_bytes(p, max_bytes=self.max_bytes + 4096)
         except FileNotFoundError:
             return None
+        except OSError:
+            return None  # too large or not a plain file: fetch again
         head, _, body = raw.partition(b"\n")
         try:
             meta = json.loads(head)
@@ -175,6 +204,10 @@ class ResponseCache:
     def put(self, key: str, status: int, content_type: str, body: bytes) -> None:
         head = json.dumps({"status": status, "content_type": content_type}).encode()
         atomic_write_bytes(self._path(key), head + b"\n" + body)
+
+    def delete(self, key: str) -> None:
+        """Forget one answer (a page found cut short after it was stored), so the next run asks again."""
+        self._path(key).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -208,7 +241,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -251,6 +284,10 @@ class PoliteSession:
     headers: Mapping[str, str] = field(default_factory=dict)
     seed: int = 0
     sleep: Callable[[float], None] = time.sleep
+    #: Largest answer :meth:`get` reads, after decompression (:data:`MAX_BODY_BYTES`).
+    max_body: int = MAX_BODY_BYTES
+    #: Largest file :meth:`download` writes (:data:`MAX_DOWNLOAD_BYTES`).
+    max_download: int = MAX_DOWNLOAD_BYTES
 
     def __post_init__(self) -> None:
         self._local = threading.local()
@@ -290,19 +327,24 @@ class PoliteSession:
         connect_failures = 0
         for n in range(self.retry.attempts):
             self.limiter.wait(host)
+            connected = False
             try:
-                r = self._session().get(url, timeout=self.retry.timeout)
+                with self._session().get(url, timeout=self.retry.timeout, stream=True) as r:
+                    connected = True
+                    body = _read_body(r, url, self.max_body)
             except requests.Timeout:
                 last = "timed out"
                 wait = self._jittered(n)
-            except requests.ConnectionError as e:
+            except requests.exceptions.ContentDecodingError as e:
+                raise HttpError(f"{redact(url)}: the answer's Content-Encoding does not decode ({type(e).__name__})") from None
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
                 last = f"connection failed ({type(e).__name__})"
-                connect_failures += 1
+                connect_failures += not connected
                 wait = self._jittered(n)
             except (requests.RequestException, ValueError) as e:  # malformed URL or header: no retry helps
                 raise HttpError(f"{redact(url)}: invalid request ({type(e).__name__}); check the source's base URL and key") from None
             else:
-                if is_challenge(r):
+                if is_challenge(r, body=body):
                     raise FirewallBlocked(
                         f"{host} answered with a firewall challenge (HTTP {r.status_code}"
                         f"{', x-amzn-waf-action: ' + r.headers['x-amzn-waf-action'] if 'x-amzn-waf-action' in r.headers else ''})",
@@ -311,8 +353,8 @@ class PoliteSession:
                 ctype = r.headers.get("Content-Type", "")
                 if r.status_code == 200:
                     if self.cache is not None:
-                        self.cache.put(key, 200, ctype, r.content)
-                    return Response(url, 200, ctype, r.content)
+                        self.cache.put(key, 200, ctype, body)
+                    return Response(url, 200, ctype, body)
                 if r.status_code in (404, 410):
                     if self.cache is not None:
                         self.cache.put(key, r.status_code, ctype, b"")
@@ -330,6 +372,12 @@ class PoliteSession:
         cls = Unreachable if connect_failures == self.retry.attempts else HttpError
         raise cls(f"{redact(url)}: {last} after {self.retry.attempts} attempts")
 
+    def forget(self, url: str, *, cache_scope: str = "") -> None:
+        """Drop the cached answer for ``url`` (the full URL a :class:`Response` carries): for a body
+        that passed HTTP but not its reader's check, such as a page cut short and served with 200."""
+        if self.cache is not None:
+            self.cache.delete(ResponseCache.key(url, cache_scope))
+
     def download(self, url: str, dest: Path, *, chunk: int = 1 << 20) -> Path:
         """Stream a large file (an IMDb TSV) to ``dest`` via a temp file and rename: never a partial file."""
         host = _host(url)
@@ -346,14 +394,21 @@ class PoliteSession:
                         raise NotFound(f"{redact(url)}: HTTP 404", 404)
                     if r.status_code != 200:
                         raise HttpError(f"{redact(url)}: HTTP {r.status_code}", r.status_code)
+                    written = 0
                     with open(tmp, "wb") as f:
                         for block in r.iter_content(chunk):
+                            written += len(block)
+                            if written > self.max_download:
+                                raise HttpError(f"{redact(url)}: download over {self.max_download:,} bytes; refused")
                             f.write(block)
                 tmp.replace(dest)
                 return dest
-            except (requests.Timeout, requests.ConnectionError) as e:
+            except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
                 last = type(e).__name__
                 tmp.unlink(missing_ok=True)
                 if n + 1 < self.retry.attempts:
                     self.sleep(self._jittered(n))
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         raise HttpError(f"{redact(url)}: {last} after {self.retry.attempts} attempts")

@@ -40,7 +40,8 @@ class Journal:
         """Write one line and fsync it before returning."""
         if self._redact is not None:
             entry = self._redact(entry)  # type: ignore[assignment]
-        line = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        # backslashreplace: a lone surrogate that got this far is written as its JSON escape, never a crash
+        line = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8", "backslashreplace")
         with self._lock, open(self.path, "ab") as f:
             f.write(line)
             f.flush()

@@ -20,14 +20,18 @@ from dataclasses import dataclass, field
 from mmimdb2.builder.sources.base import NotAMovie, Record, Source, SourceError
 from mmimdb2.builder.validate import DEFAULT_POSTER_POLICY, Invalid, PosterPolicy, check_genres, clean_plot, clean_poster
 from mmimdb2.schema import Person, normalize_name
+from mmimdb2.text import clean_field
 
 #: Fields a movie must have to be written; directors and cast are kept when known (coverage is reported).
 REQUIRED: tuple[str, ...] = ("title", "genres", "plot", "poster")
 WANTED: tuple[str, ...] = ("title", "year", "genres", "plot", "directors", "cast", "poster")
+#: Fields kept when a source asked for the others gives them; never a reason to ask another source.
+OPTIONAL: tuple[str, ...] = ("original_title",)
 
 #: Per field, the sources that win it, best first; any other source follows in ``--sources`` order.
 PRECEDENCE: dict[str, tuple[str, ...]] = {
     "title": ("tsv",),
+    "original_title": ("tsv",),
     "year": ("tsv", "imdb-html", "archive"),
     "genres": ("tsv",),
     "directors": ("tsv",),
@@ -52,6 +56,9 @@ class Problem:
     source: str
     reason: str
     fatal: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", clean_field(self.reason))  # it may quote the bad text it reports
 
     def as_dict(self) -> dict:
         return {"id": self.id, "stage": self.stage, "source": self.source, "reason": self.reason, "fatal": self.fatal}
@@ -133,6 +140,28 @@ def _resolve_people(
     return tuple(out)
 
 
+def _choose_people(
+    imdb_id: str, role: str, f: str, ranked: list[_Answer], ids_by_name: dict[str, str], names_by_id: dict[str, str], problems: list[Problem]
+) -> tuple[tuple[Person, ...], str]:
+    """The people of field ``f`` (and their source): the best source's, unless it could not name
+    some of them and another source names more (an unnamed TSV director must not erase the one
+    the archive names); the switch is recorded."""
+    first = ranked[0]
+    given = getattr(first.rec, f)
+    chosen = _resolve_people(imdb_id, role, given, first.src.name, ids_by_name, names_by_id, problems)
+    if len(chosen) == len(given):
+        return chosen, first.src.name
+    best, src = chosen, first.src.name
+    for a in ranked[1:]:
+        other = _resolve_people(imdb_id, role, getattr(a.rec, f), a.src.name, ids_by_name, names_by_id, [])
+        if len(other) > len(best):
+            best, src = other, a.src.name
+    if src != first.src.name:
+        problems.append(Problem(imdb_id, "people", first.src.name,
+                                f"{f} from {src} ({len(best)} named) instead of {first.src.name} ({len(chosen)} of {len(given)} named)"))  # fmt: skip
+    return best, src
+
+
 def assemble(
     imdb_id: str,
     sources: list[Source],
@@ -186,7 +215,7 @@ def assemble(
             a.try_poster(imdb_id, policy, problems)
         answers.append(a)
 
-    best = {f: _ranked(answers, f) for f in WANTED}
+    best = {f: _ranked(answers, f) for f in WANTED + OPTIONAL}
     poster = None
     for a in best["poster"]:  # best source first; one whose poster fails validation falls to the next
         poster = a.try_poster(imdb_id, policy, problems)
@@ -205,11 +234,13 @@ def assemble(
             if p.imdb_id and p.name:
                 ids_by_name.setdefault(normalize_name(p.name), p.imdb_id)
                 names_by_id.setdefault(p.imdb_id, p.name)
-    used = {f: best[f][0].src.name for f in WANTED if best[f] and f != "poster"}
+    used = {f: best[f][0].src.name for f in WANTED + OPTIONAL if best[f] and f != "poster"}
     used["poster"] = poster[1]  # type: ignore[index]
     people = {}
     for role, f in (("director", "directors"), ("cast member", "cast")):
-        people[f] = _resolve_people(imdb_id, role, getattr(best[f][0].rec, f), used[f], ids_by_name, names_by_id, problems) if best[f] else ()
+        people[f] = ()
+        if best[f]:
+            people[f], used[f] = _choose_people(imdb_id, role, f, best[f], ids_by_name, names_by_id, problems)
     plot_src = best["plot"][0]
     all_plots = list(dict.fromkeys(p for a in best["plot"] for p in a.plots))
     movie: dict = {
@@ -224,6 +255,8 @@ def assemble(
     }
     if best["year"]:
         movie["year"] = best["year"][0].rec.year
+    if best["original_title"]:  # the TSVs are authoritative for both titles
+        movie["original_title"] = best["original_title"][0].rec.original_title
     if people["directors"]:
         movie["director"] = people["directors"][0].name
     return Assembled(imdb_id, movie, poster[0], problems)  # type: ignore[index]

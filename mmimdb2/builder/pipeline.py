@@ -28,7 +28,7 @@ from mmimdb2.builder._version import __version__
 from mmimdb2.builder.http import HostRateLimiter, ResponseCache, RetryPolicy
 from mmimdb2.builder.journal import Journal
 from mmimdb2.builder.manifest import limit_split, resolve_manifest
-from mmimdb2.builder.merge import Assembled, Cancelled, assemble
+from mmimdb2.builder.merge import Assembled, Cancelled, Problem, assemble
 from mmimdb2.builder.secrets import Redactor, redactor_for
 from mmimdb2.builder.sources import DEFAULT_SOURCES, SOURCES, Source, SourceContext, Unavailable, resolve_source
 from mmimdb2.builder.validate import PosterPolicy
@@ -36,6 +36,7 @@ from mmimdb2.builder.verify import WORK_DIR, write_manifest
 from mmimdb2.builder.writer import movie_files_ok, remove_strays, remove_temp_files, write_movie
 from mmimdb2.io import atomic_write_json, atomic_write_text
 from mmimdb2.splits import Split, write_split_dir
+from mmimdb2.text import ascii_int
 
 DATASET_VERSION = "2.0"
 
@@ -124,9 +125,9 @@ class BuildResult:
 
 def _build_date(cfg: BuildConfig, journal: Journal) -> str:
     """``SOURCE_DATE_EPOCH`` (reproducible builds) if set, else the first run's date from the journal."""
-    epoch = cfg.env.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date().isoformat()
+    epoch = ascii_int(cfg.env.get("SOURCE_DATE_EPOCH"), max_digits=11)
+    if epoch is not None:
+        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).date().isoformat()
     runs = journal.runs()
     return runs[0]["started"][:10] if runs else dt.datetime.now(dt.timezone.utc).date().isoformat()
 
@@ -203,8 +204,13 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
         # the sources this run could use (a firewalled one counts: re-asking it each resume would redo every movie)
         entry: dict = {"kind": "movie", "id": imdb_id, "problems": [p.as_dict() for p in res.problems], "sources": active}
         if res.ok:
-            entry["status"] = "done"
-            entry["sizes"] = write_movie(dataset_dir, imdb_id, res.movie, res.poster)  # type: ignore[arg-type]
+            try:
+                entry["sizes"] = write_movie(dataset_dir, imdb_id, res.movie, res.poster)  # type: ignore[arg-type]
+                entry["status"] = "done"
+            except ValueError as e:  # a value the normalisers missed: this movie fails, the build goes on
+                bug = Problem(imdb_id, "write", "-", f"unexpected {type(e).__name__}: {e} (please report it)", fatal=True)
+                entry["problems"].append(bug.as_dict())
+                entry["status"] = "failed"
         else:
             entry["status"] = "skipped" if res.skipped else "failed"
         journal.append(entry)

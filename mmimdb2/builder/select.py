@@ -23,6 +23,7 @@ from mmimdb2.builder.datasheet import PAPER_TABLE1
 from mmimdb2.genres import GENRES, canonical_genre, canonical_genres
 from mmimdb2.io import atomic_write_json
 from mmimdb2.splits import PARTS, Split, write_split_dir
+from mmimdb2.text import ascii_int
 
 FRACTIONS = {"train": 0.6, "dev": 0.1, "test": 0.3}
 
@@ -53,7 +54,7 @@ def read_candidates(tsv_dir: Path, *, min_votes: int = 0, title_types: frozenset
         if not ratings.is_file():
             raise SelectError(f"--min-votes needs {ratings}")
         tsv.check_header(ratings)
-        votes = {r["tconst"]: int(r["numVotes"]) if (r["numVotes"] or "").isdigit() else 0 for r in tsv.stream_rows(ratings)}
+        votes = {r["tconst"]: ascii_int(r["numVotes"]) or 0 for r in tsv.stream_rows(ratings)}
     out = {}
     tsv.check_header(tsv_dir / "title.basics.tsv.gz")
     for r in tsv.stream_rows(tsv_dir / "title.basics.tsv.gz"):
@@ -117,9 +118,10 @@ def stratified_split(ids: list[str], labels: dict[str, tuple[str, ...]], rng: np
 def _quota(s: str) -> tuple[str, int]:
     name, _, n = s.partition("=")
     g = canonical_genre(name)
-    if g is None or not n.strip().isdigit():
+    count = ascii_int(n.strip())
+    if g is None or count is None:
         raise argparse.ArgumentTypeError(f"want Genre=N with one of the 23 genres, got {s!r}")
-    return g, int(n)
+    return g, count
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "title.ratings.tsv.gz": ("tconst", "averageRating", "numVotes"),
 }
 
+#: Longest line read, in characters. IMDb's longest rows are a few KB; a damaged or foreign file
+#: with no newline for hundreds of MB is refused at this length instead of filling memory.
+MAX_LINE_CHARS = 1024 * 1024
+
 #: What reading a damaged file can raise: gzip's (not gzip, cut stream, bad CRC) and the OS's.
 _READ_ERRORS = (OSError, EOFError, zlib.error)
 
@@ -55,12 +59,27 @@ def _open(path: Path) -> io.TextIOBase:
     return io.TextIOWrapper(io.BufferedReader(raw, 1 << 20), encoding="utf-8", newline="\n", errors="replace")
 
 
+def _too_long(path: Path, lineno: int, max_chars: int) -> str:
+    return f"{path}: line {lineno:,} is longer than {max_chars:,} characters; not an IMDb TSV (damaged?)"
+
+
+def _lines(path: Path, f: io.TextIOBase, max_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
+    """The lines of ``f``, each read with a bound: a line of ``max_chars`` without its newline is a
+    :class:`TsvError` naming the file and line, never a read of the whole rest of the file."""
+    readline, n = f.readline, 0
+    while line := readline(max_chars):
+        n += 1
+        if len(line) >= max_chars and not line.endswith("\n"):
+            raise TsvError(_too_long(path, n, max_chars))
+        yield line
+
+
 def header(path: str | Path) -> list[str]:
     """The column names of a TSV file."""
     path = Path(path)
     try:
         with _open(path) as f:
-            line = f.readline()
+            line = next(_lines(path, f), "")
     except _READ_ERRORS as e:
         raise TsvError(_read_error(path, e)) from None
     if not line:
@@ -102,12 +121,17 @@ def stream_rows(
     path = Path(path)
     try:
         with _open(path) as f:
-            first = f.readline()
+            lines = _lines(path, f)
+            first = next(lines, "")
             if not first:
                 raise TsvError(f"{path}: empty file, expected an IMDb TSV with a header row")
             cols = first.rstrip("\r\n").split("\t")
             n, damaged = len(cols), 0
-            for line in f:
+            readline, lineno = f.readline, 1  # the bounded read of _lines, inlined: this loop is the hot one
+            while line := readline(MAX_LINE_CHARS):
+                lineno += 1
+                if len(line) >= MAX_LINE_CHARS and line[-1] != "\n":
+                    raise TsvError(_too_long(path, lineno, MAX_LINE_CHARS))
                 if wanted is not None:
                     tab = line.find("\t")
                     if line[:tab] not in wanted:
@@ -126,9 +150,11 @@ def stream_rows(
 def count_matching(path: str | Path, wanted: Collection[str]) -> tuple[int, int]:
     """(rows read, rows matched): the filter pass alone, for benchmarks and progress estimates."""
     rows = matched = 0
-    with _open(Path(path)) as f:
-        f.readline()
-        for line in f:
+    path = Path(path)
+    with _open(path) as f:
+        lines = _lines(path, f)
+        next(lines, "")
+        for line in lines:
             rows += 1
             if line[: line.find("\t")] in wanted:
                 matched += 1

@@ -15,6 +15,21 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 from mmimdb2.genres import canonical_genres
+from mmimdb2.images import to_rgb
+
+#: Longest field a source may give, in characters. The longest real IMDb title is ~200 characters
+#: and a long synopsis a few thousand; a longer value is a broken or hostile answer. Such a title or
+#: plot is left out with its reason (the next source's may take its place; a movie left without one
+#: fails as "no source gave a title"), a person's name too; lists longer than their cap keep their
+#: first entries, with a warning.
+MAX_TITLE_CHARS = 1_000
+MAX_PLOT_CHARS = 20_000
+MAX_NAME_CHARS = 300
+MAX_GENRE_CHARS = 100
+#: Most entries kept per list: plots of one source, genres, directors, cast members.
+MAX_PLOTS = 20
+MAX_GENRES = 50
+MAX_PEOPLE = 500
 
 
 class Invalid(ValueError):
@@ -57,7 +72,7 @@ def clean_poster(data: bytes, policy: PosterPolicy = DEFAULT_POSTER_POLICY) -> b
         img.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise Invalid(f"poster does not decode ({e})") from None
-    img = img.convert("RGB")
+    img = to_rgb(img)  # 16-bit grayscale scaled to 8 bits, not clipped
     if max(w, h) > policy.max_side:
         s = policy.max_side / max(w, h)
         img = img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.LANCZOS)

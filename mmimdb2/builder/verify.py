@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mmimdb2.builder.writer import sha256_file
 from mmimdb2.io import atomic_write_text
+from mmimdb2.text import ascii_int
 
 MANIFEST = "MANIFEST"
 NOT_LISTED = frozenset({MANIFEST, "BUILD_INFO.json"})
@@ -51,9 +52,10 @@ def read_manifest(root: Path) -> dict[str, tuple[str, int]]:
         if not line.strip():
             continue
         parts = line.split("  ", 2)
-        if len(parts) != 3 or len(parts[0]) != 64 or not parts[1].isdigit():
+        size = ascii_int(parts[1]) if len(parts) == 3 else None
+        if len(parts) != 3 or len(parts[0]) != 64 or size is None:
             raise VerifyError(f"{path}:{n}: not a 'sha256  size  path' line")
-        out[parts[2]] = (parts[0], int(parts[1]))
+        out[parts[2]] = (parts[0], size)
     return out
 
 

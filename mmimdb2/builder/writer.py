@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mmimdb2.io import atomic_write_bytes
 
-_DATA_FILE = re.compile(r"^tt\d{7,8}\.(json|jpg)$")
+_DATA_FILE = re.compile(r"tt[0-9]{7,8}\.(json|jpg)")  # fullmatch
 
 
 def movie_json_bytes(movie: dict) -> bytes:
@@ -58,7 +58,7 @@ def remove_strays(dataset_dir: Path, keep: set[str]) -> list[Path]:
     gone = []
     if dataset_dir.is_dir():
         for p in dataset_dir.iterdir():
-            if _DATA_FILE.match(p.name) and p.name.split(".")[0] not in keep:
+            if _DATA_FILE.fullmatch(p.name) and p.name.split(".")[0] not in keep:
                 p.unlink()
                 gone.append(p)
     return gone

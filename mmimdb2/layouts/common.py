@@ -17,8 +17,10 @@ from typing import Any
 
 from PIL import Image
 
+from mmimdb2.images import MAX_ASPECT, MAX_POSTER_PIXELS, shape_problem
 from mmimdb2.io import BadJSON, NotRegularFile, file_kind, open_regular, read_json, read_regular_bytes
-from mmimdb2.schema import InvalidId, Person, Skip, is_person_id, normalize_imdb_id
+from mmimdb2.schema import InvalidId, Person, Skip, is_person_id, normalize_imdb_id, year_problem
+from mmimdb2.text import ascii_int
 
 
 class DatasetNotFound(FileNotFoundError):
@@ -33,9 +35,6 @@ class ManifestError(ValueError):
     """A file listed in MANIFEST is missing or differs from its recorded size or sha256."""
 
 
-#: Largest poster accepted, in pixels (Pillow's own default limit): a guard against
-#: decompression bombs that is checked from the header, without decoding any pixel.
-MAX_POSTER_PIXELS = 89_478_485
 
 #: Largest MANIFEST read (a full MM-IMDb 2.0 build lists ~68k files in ~7 MB).
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
@@ -138,7 +137,7 @@ def _person_id(raw: Any) -> str | None:
     if not isinstance(raw, str):
         return None
     s = raw.strip()
-    if s.isdigit() and len(s) <= 8:
+    if ascii_int(s, max_digits=8) is not None:
         s = "nm" + s.zfill(7)
     return s if is_person_id(s) else None
 
@@ -196,23 +195,21 @@ def parse_plots(value: Any, *, strip_author: bool) -> tuple[str, ...] | None:
 
 
 def parse_year(value: Any) -> int | None:
-    """A 4-digit year from an int or a string starting with one (``"1990"``, ``"1990-05-01"``)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 1800 <= value <= 2200 else None
+    """A year from an int or a string starting with 4 ASCII digits (``"1990"``, ``"1990-05-01"``),
+    if it lies in ``YEAR_MIN..year_max()`` (:func:`mmimdb2.schema.year_problem`); else ``None``."""
     if isinstance(value, str):
-        m = re.match(r"^\s*(\d{4})", value)
-        return int(m.group(1)) if m else None
-    return None
+        m = re.match(r"\s*([0-9]{4})(?![0-9])", value)
+        value = int(m.group(1)) if m else None
+    return value if value is not None and year_problem(value) is None else None
 
 
-def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS) -> str | None:
+def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS, max_aspect: float = MAX_ASPECT) -> str | None:
     """``None`` if ``path`` looks like a usable image, else why not.
 
     Cheap by design: Pillow reads only the header (size, mode, format); no pixel is decoded.
-    Images larger than ``max_pixels`` are refused (decompression bombs), and a JPEG without its
-    end-of-image marker near the end of the file is reported as truncated.
+    Images larger than ``max_pixels`` (decompression bombs) or more elongated than ``max_aspect``
+    (a 65000x1 strip is no poster, and would blow up an encoder's resize) are refused, and a JPEG
+    without its end-of-image marker near the end of the file is reported as truncated.
     """
     try:
         with open_regular(path) as f, warnings.catch_warnings():
@@ -229,10 +226,9 @@ def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS) -> str | No
         return f"poster refused as a decompression bomb ({e})"
     except (OSError, SyntaxError, ValueError) as e:
         return f"poster is not a decodable image ({type(e).__name__}: {e})"
-    if w <= 0 or h <= 0:
-        return f"poster has an empty size {w}x{h}"
-    if w * h > max_pixels:
-        return f"poster is {w}x{h} = {w * h:,} pixels, over the {max_pixels:,} limit (decompression bomb guard)"
+    why = shape_problem(w, h, max_pixels=max_pixels, max_aspect=max_aspect)
+    if why:
+        return why
     if fmt == "JPEG" and _JPEG_EOI not in tail:
         return "poster JPEG is truncated (no end-of-image marker)"
     return None
@@ -252,7 +248,7 @@ def read_manifest(root: Path) -> list[tuple[str, int, str]]:
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split(None, 2)
-        if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{64}", parts[0]) or not parts[1].isdigit():
+        if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{64}", parts[0]) or ascii_int(parts[1]) is None:
             raise ManifestError(f"{path}:{lineno}: expected 'sha256  size  relpath', got {line!r}")
         rel = parts[2].strip()
         if rel.startswith(("/", "\\")) or ".." in Path(rel).parts:

@@ -29,7 +29,8 @@ from tqdm import tqdm
 from mmimdb2.genres import canonical_genres, unknown_genres
 from mmimdb2.layouts.common import Listing, check_poster, parse_people, parse_plots, parse_year, read_json_object
 from mmimdb2.registry import Registry
-from mmimdb2.schema import InvalidId, Movie, Skip, normalize_imdb_id
+from mmimdb2.schema import YEAR_MIN, InvalidId, Movie, Person, Skip, normalize_imdb_id, year_max
+from mmimdb2.text import clean_field_report, printable
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,23 @@ def _drop(item: str, stage: str, reason: str) -> tuple[None, list[Skip]]:
     return None, [Skip(item, stage, reason)]
 
 
+class _Cleaner:
+    """Text fields of one record through :func:`~mmimdb2.text.clean_field`; one skip per field it changed."""
+
+    def __init__(self, fname: str, skips: list[Skip]) -> None:
+        self.fname, self.skips, self.noted = fname, skips, set()
+
+    def __call__(self, what: str, text: str) -> str:
+        cleaned, why = clean_field_report(text)
+        if why and what not in self.noted:
+            self.noted.add(what)
+            self.skips.append(Skip(self.fname, "text", f"{what}: {why}; kept"))
+        return cleaned
+
+    def people(self, what: str, people: tuple[Person, ...]) -> tuple[Person, ...]:
+        return tuple(Person(self(what, p.name), p.imdb_id) for p in people)
+
+
 def parse_movie(
     obj: Mapping[str, Any],
     mid: str,
@@ -70,6 +88,7 @@ def parse_movie(
 ) -> tuple[Movie | None, list[Skip]]:
     """One record -> a Movie (or ``None`` when dropped) and the skips it produced."""
     skips: list[Skip] = []
+    clean = _Cleaner(fname, skips)
     own_id = obj.get("imdb_id")
     if own_id is not None:
         try:
@@ -82,7 +101,7 @@ def parse_movie(
     if not isinstance(raw, list) or not all(isinstance(g, str) for g in raw):
         why = "no 'genres'" if raw is None else f"'genres' is not a list of strings ({type(raw).__name__})"
         return _drop(fname, "genres", f"{why}; movie dropped")
-    raw_genres = tuple(g.strip() for g in raw if g.strip())
+    raw_genres = tuple(g for g in (clean("genre", g).strip() for g in raw) if g)
     if not canonical_genres(raw_genres):
         return _drop(fname, "genres", f"no genre among the 23 labels (raw: {list(raw_genres)}); movie dropped")
     unknown = unknown_genres(raw_genres)
@@ -90,10 +109,15 @@ def parse_movie(
         skips.append(Skip(fname, "unknown-genre", f"raw genre(s) {list(unknown)} name none of the 23 labels; kept in raw_genres"))
 
     title = obj.get("title")
+    if isinstance(title, str):
+        title = clean("title", title)
     if not isinstance(title, str) or not title.strip():
         title = ""
         if expect_title:
             skips.append(Skip(fname, "title", "no title; movie kept with title ''"))
+
+    original = obj.get("original_title")  # absent in older builds, MM-IMDb and the authors' release
+    original = clean("original title", original).strip() if isinstance(original, str) else ""
 
     plots: list[str] = []
     for key in ("plots", "plot"):
@@ -102,7 +126,8 @@ def parse_movie(
             skips.append(Skip(fname, "plot", f"'{key}' is not a string or list of strings; ignored"))
             continue
         for p in got:
-            if p not in plots:
+            p = clean("plot", p).strip()
+            if p and p not in plots:
                 plots.append(p)
     if not plots:
         skips.append(Skip(fname, "plot", "no plot; movie kept with empty text"))
@@ -110,6 +135,7 @@ def parse_movie(
     director_value = obj.get("directors") if obj.get("directors") else obj.get("director")
     directors, bad_d = parse_people(director_value)
     cast, bad_c = parse_people(obj.get("cast"))
+    directors, cast = clean.people("director name", directors), clean.people("cast name", cast)
     if bad_d or bad_c:
         skips.append(Skip(fname, "people", f"{bad_d + bad_c} director/cast entries without a name ignored; movie kept"))
 
@@ -132,10 +158,14 @@ def parse_movie(
         sources = dict(src)
     else:
         sources = {"*": layout.source_tag}
+    year = parse_year(obj.get("year"))
+    if year is None and obj.get("year") not in (None, ""):
+        skips.append(Skip(fname, "year", f"'year' {printable(repr(obj.get('year')))[:40]} is not a year in {YEAR_MIN}..{year_max()}; kept with year None"))
     movie = Movie(
         imdb_id=mid,
         title=title.strip(),
-        year=parse_year(obj.get("year")),
+        original_title=original,
+        year=year,
         raw_genres=raw_genres,
         plots=tuple(plots),
         directors=directors,

@@ -9,12 +9,15 @@ beside them or the page's poster URL). The authors' JSON: ``plot`` (str or list)
 
 from __future__ import annotations
 
-import json
+import errno
 from pathlib import Path
 
+from mmimdb2.builder.http import MAX_BODY_BYTES
 from mmimdb2.builder.sources.base import Record, Source, SourceError, Unavailable
 from mmimdb2.builder.sources.imdb_html import parse_title_page
+from mmimdb2.io import BadJSON, read_json, read_regular_bytes
 from mmimdb2.schema import Person
+from mmimdb2.text import ascii_int
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -33,13 +36,22 @@ def _strs(v: object) -> list[str]:
 def _year(v: object) -> int | None:
     """The authors' ``year``: an int or a string of four digits ("1916")."""
     if isinstance(v, int) and not isinstance(v, bool):
-        return v
-    return int(v.strip()) if isinstance(v, str) and v.strip().isdigit() and len(v.strip()) == 4 else None
+        return v  # its range is checked with every source's (Record)
+    return ascii_int(v.strip(), max_digits=4) if isinstance(v, str) and len(v.strip()) == 4 else None
 
 
 def _directors(v: object) -> list[str]:
     """The authors' ``director``: a list, or one string joining several directors with ", "."""
     return [n.strip() for name in _strs(v) for n in name.split(", ") if n.strip()]
+
+
+def _read(path: Path, stage: str, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """A saved page or poster, read with the same bound as an answer over HTTP."""
+    try:
+        return read_regular_bytes(path, max_bytes=max_bytes)
+    except OSError as e:
+        why = e.strerror if e.errno == errno.EFBIG else f"cannot be read ({e.strerror or e})"
+        raise SourceError(stage, f"{path.name}: {why}; not read") from None
 
 
 class ArchiveSource(Source):
@@ -63,20 +75,22 @@ class ArchiveSource(Source):
         for suf in IMAGE_SUFFIXES:
             p = self.folder / f"{imdb_id}{suf}"
             if p.is_file():
-                return p.read_bytes()
+                return _read(p, "poster")
         return None
 
     def fetch(self, imdb_id: str) -> Record:
         js, page = self.folder / f"{imdb_id}.json", self.folder / f"{imdb_id}.html"
         if js.is_file():
             try:
-                d = json.loads(js.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError) as e:
-                raise SourceError("parse", f"{js.name}: malformed JSON ({e})") from None
+                d = read_json(js)  # at most 16 MiB, nested at most 64 levels
+            except BadJSON as e:
+                why = str(e).removeprefix(f"{js}: ").replace("not valid JSON", "malformed JSON", 1)  # or too large, too deep
+                raise SourceError("parse", f"{js.name}: {why}") from None
             if not isinstance(d, dict):
                 raise SourceError("parse", f"{js.name}: not a JSON object")
             rec = Record(
                 title=d["title"].strip() if isinstance(d.get("title"), str) and d["title"].strip() else None,
+                original_title=d.get("original_title") if isinstance(d.get("original_title"), str) else None,
                 year=_year(d.get("year")),
                 genres=tuple(_strs(d.get("genres"))) or None,
                 plots=tuple(dict.fromkeys(_strs(d.get("plot")))) or None,
@@ -84,10 +98,13 @@ class ArchiveSource(Source):
                 cast=tuple(Person(n) for n in _strs(d.get("cast"))) or None,
             )
         elif page.is_file():
-            rec = parse_title_page(page.read_bytes(), imdb_id)
+            rec = parse_title_page(_read(page, "fetch"), imdb_id)
         else:
             raise SourceError("fetch", f"no {imdb_id}.json or {imdb_id}.html in {self.folder}")
-        img = self._image(imdb_id)
+        try:
+            img = self._image(imdb_id)
+        except SourceError as e:  # the record stands; another source may give the poster
+            img, rec.notes = None, (*rec.notes, (e.stage, e.reason))
         if img is not None:
             rec.poster_bytes, rec.poster_url = img, None
         return rec

@@ -23,10 +23,20 @@ from mmimdb2.builder.http import (
     RetryPolicy,
     Unreachable,
 )
-from mmimdb2.schema import Person
+from mmimdb2.builder.validate import (
+    MAX_GENRE_CHARS,
+    MAX_GENRES,
+    MAX_NAME_CHARS,
+    MAX_PEOPLE,
+    MAX_PLOT_CHARS,
+    MAX_PLOTS,
+    MAX_TITLE_CHARS,
+)
+from mmimdb2.schema import Person, is_person_id, year_problem
+from mmimdb2.text import clean_field, clean_field_report
 
 #: Fields a record may carry, in the order the merged movie takes them.
-FIELDS: tuple[str, ...] = ("title", "year", "genres", "plots", "directors", "cast", "poster")
+FIELDS: tuple[str, ...] = ("title", "original_title", "year", "genres", "plots", "directors", "cast", "poster")
 
 #: IMDb title types built as movies (``titleType`` in title.basics and on title pages). Explicit on
 #: purpose: ``short``, ``video``, ``tvSeries``, ``tvEpisode``, ``tvMiniSeries``, ``tvSpecial``,
@@ -42,18 +52,25 @@ class SourceError(RuntimeError):
         self.stage, self.reason = stage, reason
 
 
+class IncompletePage(SourceError):
+    """An answer cut short (a page without its end, JSON cut in the middle): never kept in the cache,
+    so the next run fetches it again."""
+
+
 class NotAMovie(SourceError):
     """The id is a title of another kind (episode, series, game ...): the movie is refused, not failed."""
 
-    def __init__(self, title_type: str) -> None:
+    def __init__(self, title_type: object) -> None:
         kinds = ", ".join(sorted(MOVIE_TITLE_TYPES))
-        super().__init__("skip", f"titleType {title_type!r} is not a movie (built: {kinds})")
+        shown = repr(title_type) if isinstance(title_type, str) else str(title_type)  # a page's odd JSON value too
+        super().__init__("skip", f"titleType {shown[:60]} is not a movie (built: {kinds})")
         self.title_type = title_type
 
 
-def check_title_type(title_type: str | None) -> None:
-    """Raise :class:`NotAMovie` unless ``title_type`` is unknown (``None``) or one of :data:`MOVIE_TITLE_TYPES`."""
-    if title_type is not None and title_type not in MOVIE_TITLE_TYPES:
+def check_title_type(title_type: object) -> None:
+    """Raise :class:`NotAMovie` unless ``title_type`` is unknown (``None``) or one of :data:`MOVIE_TITLE_TYPES`
+    (a value of another type, a number or a list, is not a movie type either)."""
+    if title_type is not None and not (isinstance(title_type, str) and title_type in MOVIE_TITLE_TYPES):
         raise NotAMovie(title_type)
 
 
@@ -76,6 +93,9 @@ class Record:
     """
 
     title: str | None = None
+    #: The title in its original language (IMDb's ``originalTitle``): "Hotaru no haka" for the
+    #: ``title`` "Grave of the Fireflies".
+    original_title: str | None = None
     year: int | None = None
     genres: tuple[str, ...] | None = None
     plots: tuple[str, ...] | None = None
@@ -85,6 +105,59 @@ class Record:
     poster_url: str | None = None
     #: Non-fatal things the source noticed, ``(stage, reason)``, kept in the failures report.
     notes: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        """The one gate every source's answer passes: each text field through
+        :func:`~mmimdb2.text.clean_field` (what it replaced or removed is noted, stage ``text``),
+        then the field caps of :mod:`mmimdb2.builder.validate` (a value over its cap is left out,
+        a list over its cap keeps its first entries; each noted with its reason)."""
+        notes = list(self.notes)
+
+        def text(what: str, value: str, stage: str, cap: int) -> str | None:
+            """``value`` cleaned and stripped (maybe ``""``), or ``None`` when over ``cap``."""
+            cleaned, why = clean_field_report(value)
+            if why:
+                notes.append(("text", f"{what}: {why}"))
+            cleaned = cleaned.strip()
+            if len(cleaned) > cap:
+                notes.append((stage, f"{what} is {len(cleaned):,} characters, over the {cap:,} limit; left out"))
+                return None
+            return cleaned
+
+        def first(what: str, items: tuple, cap: int) -> tuple:
+            if len(items) > cap:
+                notes.append((what, f"{len(items):,} {what}, over the {cap:,} limit; the first {cap:,} kept"))
+                return items[:cap]
+            return items
+
+        if self.year is not None and year_problem(self.year):
+            notes.append(("year", f"{year_problem(self.year)}; left out"))
+            self.year = None
+        if isinstance(self.title, str):
+            self.title = text("title", self.title, "title", MAX_TITLE_CHARS) or None
+        if isinstance(self.original_title, str):
+            self.original_title = text("original title", self.original_title, "title", MAX_TITLE_CHARS) or None
+        if self.genres is not None:
+            genres = (text("genre", g, "genres", MAX_GENRE_CHARS) for g in self.genres if isinstance(g, str))
+            self.genres = first("genres", tuple(g for g in genres if g), MAX_GENRES)
+        if self.plots is not None:
+            plots = (text("plot", p, "plot", MAX_PLOT_CHARS) for p in self.plots if isinstance(p, str))
+            self.plots = first("plots", tuple(p or "" for p in plots if p is not None), MAX_PLOTS)  # "" is judged (and recorded) by the merge
+        for role, what in (("directors", "director name"), ("cast", "cast name")):
+            people = getattr(self, role)
+            if people is not None:
+                people = first(role, tuple(people), MAX_PEOPLE)
+                kept = []
+                for p in people:
+                    name = text(what, p.name, "people", MAX_NAME_CHARS) if p.name else ""
+                    nm = p.imdb_id
+                    if nm is not None and not is_person_id(nm):
+                        notes.append(("people", f"{what.split()[0]} id {str(nm)[:40]!r} is not an IMDb person id; {'id dropped' if name else 'left out'}"))
+                        nm = None
+                    if name is not None:  # one without a name is named by another source or left out, with a reason (merge)
+                        kept.append(Person(name, nm))
+                setattr(self, role, tuple(kept))
+        self.notes = tuple((stage, clean_field(reason)) for stage, reason in notes)
 
     def has(self, name: str) -> bool:
         if name == "poster":

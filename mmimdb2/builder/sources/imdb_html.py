@@ -10,6 +10,12 @@ movie needs: ``titleText``, ``releaseYear`` (the title's year), ``titleType`` (m
 ...), ``titleGenres``, ``plot``, ``primaryImage`` and ``principalCreditsV2`` (groupings Director /
 Writer / Stars with ``nm`` ids).
 
+Bytes are decoded by the charset the page declares (a byte-order mark, else the HTTP
+``Content-Type`` header, else a ``<meta charset>`` near the top, else UTF-8), never by a guess for
+the whole page: a stray byte that is not valid there becomes U+FFFD with a recorded warning
+(stage ``charset``), so one bad byte cannot turn "Amélie" into "AmÃ©lie". A gzip file or UTF-16
+text without a byte-order mark is named as such.
+
 A page that is cut short (no closing ``</html>``, or its ``__NEXT_DATA__`` JSON does not parse) is
 a failure, never a partial movie; a saved or served firewall challenge is reported as such. IMDb's
 pages are behind AWS WAF since 2026: a challenge stops this source for the run with a message;
@@ -18,6 +24,7 @@ nothing here tries to get around it.
 
 from __future__ import annotations
 
+import codecs
 import html as html_lib
 import json
 import re
@@ -25,11 +32,12 @@ import re
 from bs4 import BeautifulSoup, SoupStrainer
 
 from mmimdb2.builder.http import looks_like_challenge
-from mmimdb2.builder.sources.base import Record, Source, SourceError, check_title_type
-from mmimdb2.schema import Person, is_person_id
+from mmimdb2.builder.sources.base import IncompletePage, Record, Source, SourceError, check_title_type
+from mmimdb2.schema import InvalidId, Person, is_person_id, normalize_imdb_id
 
 DEFAULT_TITLE_URL = "https://www.imdb.com/title/{id}/"
-_NM = re.compile(r"/name/(nm\d{7,8})")
+_NM = re.compile(r"/name/(nm[0-9]{7,8})(?![0-9])")
+_TITLE_URL = re.compile(r"/title/(tt[0-9]{7,8})(?![0-9])")
 
 #: JSON-LD ``@type`` -> IMDb ``titleType``, for pages without ``__NEXT_DATA__`` (``Movie`` also
 #: covers shorts and videos there, so it is only the best guess an old page allows).
@@ -37,6 +45,12 @@ _LD_TYPES = {"Movie": "movie", "TVMovie": "tvMovie", "TVSeries": "tvSeries", "TV
 
 #: How far from the end of a page its closing ``</html>`` may be (browsers add a newline or two).
 _TAIL = 2048
+
+#: How far into a page its ``<meta charset>`` is looked for (the real pages have it in the first 200 bytes).
+_CHARSET_SCAN = 4096
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 def _as_list(v: object) -> list:
@@ -82,17 +96,59 @@ def _find_ld(soup: BeautifulSoup) -> dict | None:
     return None
 
 
-def _above_the_fold(soup: BeautifulSoup) -> dict | None:
-    """``props.pageProps.aboveTheFoldData`` of ``__NEXT_DATA__``; a cut or malformed JSON is a failure."""
+def _page_props(soup: BeautifulSoup) -> dict:
+    """``props.pageProps`` of ``__NEXT_DATA__`` (``{}`` without one); a cut or malformed JSON is a failure."""
     tag = soup.find("script", id="__NEXT_DATA__")
     if tag is None:
-        return None
+        return {}
     try:
         data = json.loads(tag.string or "")
     except ValueError as e:
-        raise SourceError("parse", f"__NEXT_DATA__ JSON is cut or malformed ({e}); the page is incomplete, save or fetch it again") from None
-    atf = _dig(data, "props", "pageProps", "aboveTheFoldData")
-    return atf if isinstance(atf, dict) else None
+        raise IncompletePage("parse", f"__NEXT_DATA__ JSON is cut or malformed ({e}); the page is incomplete, save or fetch it again") from None
+    props = _dig(data, "props", "pageProps")
+    return props if isinstance(props, dict) else {}
+
+
+def _title_ids(soup: BeautifulSoup, props: dict, atf: dict, ld: dict) -> dict[str, list[str]]:
+    """Title id -> where the page names it as its own: ``__NEXT_DATA__`` (its ``id`` / ``tconst``),
+    the JSON-LD ``url`` / ``@id``, the canonical link, ``og:url``."""
+    found: dict[str, list[str]] = {}
+
+    def add(value: object, where: str, *, url: bool) -> None:
+        if not isinstance(value, str):
+            return
+        m = _TITLE_URL.search(value) if url else None
+        raw = m.group(1) if m else (value.strip() if not url else None)
+        try:
+            tt = normalize_imdb_id(raw) if raw else None
+        except InvalidId:
+            tt = None
+        if tt and where not in found.setdefault(tt, []):
+            found[tt].append(where)
+
+    add(atf.get("id"), "__NEXT_DATA__", url=False)
+    add(props.get("tconst"), "__NEXT_DATA__", url=False)
+    add(ld.get("url"), "JSON-LD url", url=True)
+    add(ld.get("@id"), "JSON-LD @id", url=True)
+    for tag in soup.find_all("link", href=True):
+        if "canonical" in [r.lower() for r in _as_list(tag.get("rel"))]:
+            add(tag["href"], "canonical link", url=True)
+    for tag in soup.find_all("meta", content=True):
+        if str(tag.get("property", "")).lower() == "og:url":
+            add(tag["content"], "og:url", url=True)
+    return found
+
+
+def _check_identity(found: dict[str, list[str]], imdb_id: str) -> None:
+    """The page must name ``imdb_id`` as its own title, and no other one."""
+    asked = normalize_imdb_id(imdb_id)
+    if not found:
+        raise SourceError("parse", f"the page does not say which title it is (no id in __NEXT_DATA__, JSON-LD url/@id, canonical link or og:url); not built as {imdb_id}")
+    if asked not in found:
+        raise SourceError("parse", f"the page is for {', '.join(found)}, not {imdb_id}")
+    if len(found) > 1:
+        named = "; ".join(f"{tt} ({', '.join(where)})" for tt, where in found.items())
+        raise SourceError("parse", f"the page names more than one title: {named}; not built as {imdb_id}")
 
 
 def _credits(atf: dict, groupings: tuple[str, ...]) -> tuple[Person, ...] | None:
@@ -117,46 +173,94 @@ def _genres(atf: dict) -> tuple[str, ...]:
     return tuple(g for g in items if g)
 
 
-def _check_complete(raw: bytes) -> None:
-    if looks_like_challenge(raw):
+def decode_page(raw: bytes, content_type: str = "") -> tuple[str, str | None]:
+    """``(text, warning)``: ``raw`` decoded by its declared charset (byte-order mark, then the HTTP
+    header ``content_type``, then ``<meta charset>``, else UTF-8) with bad bytes replaced by U+FFFD;
+    ``warning`` says where the first bad byte was, or is ``None``. A gzip file or UTF-16 without a
+    byte-order mark is a :class:`SourceError` saying what it is."""
+    if raw[:2] == b"\x1f\x8b":
+        raise SourceError("parse", "the page is gzip-compressed (it starts with 1f 8b), not HTML; gunzip it, or save or fetch it again")
+    bom = next(((b, c) for b, c in _BOMS if raw.startswith(b)), None)
+    if bom is not None:
+        raw, charset, why = raw[len(bom[0]) :], bom[1], "byte-order mark"
+    else:
+        head = raw[:512]
+        if head.count(b"\x00") * 4 >= len(head) > 0:
+            raise SourceError("parse", "the page looks like UTF-16 text without a byte-order mark, not UTF-8 HTML; save it again as UTF-8")
+        header, meta = _HEADER_CHARSET.search(content_type or ""), _META_CHARSET.search(raw[:_CHARSET_SCAN])
+        if header:
+            charset, why = header.group(1), "HTTP header"
+        elif meta:
+            charset, why = meta.group(1).decode("ascii"), "meta charset"
+        else:
+            charset, why = "utf-8", "no charset declared: UTF-8 assumed"
+    try:
+        codec = codecs.lookup(charset).name
+    except LookupError:
+        codec, why = "utf-8", f"unknown charset {charset!r} declared: UTF-8 assumed"
+    if codec.startswith("utf-16") and why != "byte-order mark":
+        codec = "utf-8"  # HTML: a page readable enough to declare UTF-16 in ASCII is not UTF-16
+    try:
+        return raw.decode(codec), None
+    except UnicodeDecodeError as e:
+        warning = f"the page is not valid {codec} ({why}) at byte {e.start:,}; bytes replaced with U+FFFD"
+        return raw.decode(codec, errors="replace"), warning
+
+
+def _title_type(atf: dict, ld: dict) -> object:
+    """The page's ``titleType``: its id (``{"id": "movie", ...}``) or the value itself whatever its
+    JSON type (a plain string, a number ...); without one, the JSON-LD ``@type``; else ``None``."""
+    if atf.get("titleType") is not None:
+        v = atf["titleType"]
+        return v.get("id") if isinstance(v, dict) and "id" in v else v
+    return _LD_TYPES.get(str(ld.get("@type"))) if not atf else None
+
+
+def _check_complete(text: str) -> None:
+    if looks_like_challenge(text.encode("utf-8", "replace")):
         raise SourceError("firewall", "the page is a firewall/bot challenge (AWS WAF or similar), not a title page; save the title page again from a browser that passed it")
-    if b"</html>" not in raw.rstrip()[-_TAIL:].lower():
-        raise SourceError("parse", "truncated page: no closing </html>; save or fetch it again")
+    if "</html>" not in text.rstrip()[-_TAIL:].lower():
+        raise IncompletePage("parse", "truncated page: no closing </html>; save or fetch it again")
 
 
-def parse_title_page(page: str | bytes, imdb_id: str | None = None) -> Record:
-    """A :class:`Record` from an IMDb title page.
+def parse_title_page(page: str | bytes, imdb_id: str | None = None, *, content_type: str = "") -> Record:
+    """A :class:`Record` from an IMDb title page (bytes are decoded by :func:`decode_page`, with the
+    HTTP ``content_type`` when the page was fetched).
 
-    Raise :class:`SourceError` for a challenge, a truncated page, a page of another title than
-    ``imdb_id`` or one without movie data, and :class:`~mmimdb2.builder.sources.base.NotAMovie` for an episode, series, game ...
+    Raise :class:`SourceError` for a challenge, a truncated page, a page that does not prove it is
+    ``imdb_id`` (one of its ``__NEXT_DATA__`` id, JSON-LD ``url``/``@id``, canonical link or
+    ``og:url`` must name it, and none another title) or one without movie data, and :class:`~mmimdb2.builder.sources.base.NotAMovie` for an episode, series, game ...
     """
-    raw = page.encode("utf-8") if isinstance(page, str) else page
-    _check_complete(raw)
-    soup = BeautifulSoup(raw, "html.parser", parse_only=SoupStrainer("script"))
-    atf = _above_the_fold(soup) or {}
+    text, warning = (page, None) if isinstance(page, str) else decode_page(page, content_type)
+    _check_complete(text)
+    soup = BeautifulSoup(text, "html.parser", parse_only=SoupStrainer(["script", "link", "meta"]))
+    props = _page_props(soup)
+    atf = props.get("aboveTheFoldData")
+    atf = atf if isinstance(atf, dict) else {}
     ld = _find_ld(soup) or {}
     if not atf and not ld:
         raise SourceError("parse", "no __NEXT_DATA__ title data and no JSON-LD movie block in the page")
-    page_id = atf.get("id")
-    if imdb_id and isinstance(page_id, str) and page_id != imdb_id:
-        raise SourceError("parse", f"the page is for {page_id}, not {imdb_id}")
-    title_type = _dig(atf, "titleType", "id") if atf else _LD_TYPES.get(str(ld.get("@type")))
-    check_title_type(title_type if isinstance(title_type, str) else None)
+    if imdb_id:
+        _check_identity(_title_ids(soup, props, atf, ld), imdb_id)
+    check_title_type(_title_type(atf, ld))
 
     plots = [_text(_dig(atf, "plot", "plotText", "plainText")), _text(ld.get("description"))]
     image = _dig(atf, "primaryImage", "url") or ld.get("image")
     if isinstance(image, dict):
         image = image.get("url")
-    year = _dig(atf, "releaseYear", "year")  # the title's year; never datePublished (the release date)
+    year = _dig(atf, "releaseYear", "year")  # the title's year; never datePublished (the release date); checked by Record
     genres = _genres(atf) or tuple(g for g in (_text(x) for x in _as_list(ld.get("genre"))) if g)
     return Record(
-        title=_text(_dig(atf, "titleText", "text")) or _text(ld.get("name")),
-        year=year if isinstance(year, int) and not isinstance(year, bool) else None,
+        # JSON-LD's name is the original title ("Hotaru no haka"); alternateName, when there, the display one
+        title=_text(_dig(atf, "titleText", "text")) or _text(ld.get("alternateName")) or _text(ld.get("name")),
+        original_title=_text(_dig(atf, "originalTitleText", "text")) or _text(ld.get("name")),
+        year=year,
         genres=genres or None,
         plots=tuple(dict.fromkeys(p for p in plots if p)) or None,
         directors=_credits(atf, ("Director", "Directors")) or _ld_people(ld.get("director")),
         cast=_credits(atf, ("Star", "Stars")) or _ld_people(ld.get("actor")),
         poster_url=image if isinstance(image, str) and image.startswith(("http://", "https://")) else None,
+        notes=(("charset", warning),) if warning else (),
     )
 
 
@@ -176,4 +280,8 @@ class ImdbHtmlSource(Source):
 
     def fetch(self, imdb_id: str) -> Record:
         r = self.get(self.template.format(id=imdb_id))
-        return parse_title_page(r.content, imdb_id)
+        try:
+            return parse_title_page(r.content, imdb_id, content_type=r.content_type)
+        except IncompletePage:
+            self.session.forget(r.url)  # a cut page served with 200: the next run fetches it again
+            raise

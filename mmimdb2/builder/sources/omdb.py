@@ -10,6 +10,7 @@ import re
 
 from mmimdb2.builder.sources.base import Record, Source, SourceError, Unavailable, check_secret
 from mmimdb2.schema import Person
+from mmimdb2.text import ascii_int
 
 DEFAULT_API = "https://www.omdbapi.com/"
 
@@ -58,7 +59,7 @@ class OmdbSource(Source):
         genre = _field(d, "Genre")
         return Record(
             title=_field(d, "Title"),
-            year=int(year[:4]) if year and year[:4].isdigit() else None,
+            year=ascii_int(year[:4]) if year else None,
             genres=tuple(g.strip() for g in genre.split(",") if g.strip()) if genre else None,
             plots=(plot,) if plot else None,
             directors=_names(_field(d, "Director")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from mmimdb2.builder.sources.base import Record, Source, SourceError, Unavailable, check_secret
 from mmimdb2.schema import Person
+from mmimdb2.text import ascii_int
 
 DEFAULT_API = "https://api.themoviedb.org/3"
 DEFAULT_IMAGES = "https://image.tmdb.org/t/p"
@@ -18,8 +19,8 @@ MAX_CAST = 15
 
 
 def _year(date: object) -> int | None:
-    s = str(date or "")
-    return int(s[:4]) if len(s) >= 4 and s[:4].isdigit() else None
+    s = date if isinstance(date, str) else ""
+    return ascii_int(s[:4]) if len(s) >= 4 else None
 
 
 class TmdbSource(Source):
@@ -73,6 +74,7 @@ class TmdbSource(Source):
         poster = movie.get("poster_path")
         return Record(
             title=movie.get("title") or None,
+            original_title=movie.get("original_title") or None,
             year=_year(movie.get("release_date")),
             genres=genres or None,
             plots=(overview,) if overview else None,

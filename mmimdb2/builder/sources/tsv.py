@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 from mmimdb2.builder import tsv
@@ -17,12 +18,13 @@ from mmimdb2.builder.http import HttpError
 from mmimdb2.builder.sources.base import MOVIE_TITLE_TYPES, NotAMovie, Record, Source, SourceError, Unavailable
 from mmimdb2.io import atomic_write_json
 from mmimdb2.schema import Person
+from mmimdb2.text import ascii_int
 
 DEFAULT_TSV_URL = "https://datasets.imdbws.com/"
 CAST_CATEGORIES = frozenset({"actor", "actress", "self"})
 
 #: Bumped when the saved index's content changes, so an index written by an older version is not reused.
-INDEX_VERSION = 2
+INDEX_VERSION = 4
 
 
 class TsvSource(Source):
@@ -75,6 +77,11 @@ class TsvSource(Source):
             return
         self.index = build_index(files, set(ids), log=self.ctx.log)
         atomic_write_json(saved, self.index, indent=None)
+        dups = Counter(f for k, r in self.index.items() if not k.startswith("__") for f in r.get("dups", {}))
+        if self.index.get("__name_dups__"):
+            dups["name.basics.tsv.gz"] = len(self.index["__name_dups__"])
+        if dups:
+            self.ctx.log("tsv: duplicate rows (the first of each is used; see failures.jsonl): " + ", ".join(f"{f} {n}" for f, n in sorted(dups.items())))
 
     def fetch(self, imdb_id: str) -> Record:
         row = self.index.get(imdb_id)
@@ -83,7 +90,10 @@ class TsvSource(Source):
         if row.get("type") not in MOVIE_TITLE_TYPES:
             raise NotAMovie(str(row.get("type")))
         people = self.index.get("__names__", {})
-        notes: list[tuple[str, str]] = []
+        name_dups = self.index.get("__name_dups__", {})
+        notes: list[tuple[str, str]] = [
+            ("duplicate", f"{f} has {n} rows for {imdb_id}; the first is used") for f, n in sorted(row.get("dups", {}).items())
+        ]
 
         def persons(role: str, nms: list[str]) -> tuple[Person, ...]:
             """People with their names; one missing from name.basics keeps its id, an empty name and a note."""
@@ -92,12 +102,15 @@ class TsvSource(Source):
                 name = people.get(nm)
                 if not name:
                     notes.append(("people", f"{role} {nm} is not in name.basics"))
+                if nm in name_dups:
+                    notes.append(("duplicate", f"name.basics.tsv.gz has {name_dups[nm]} rows for {nm} ({role}); the first name is used"))
                 out.append(Person(name or "", nm))
             return tuple(out)
 
         directors, cast = persons("director", row["directors"]), persons("cast member", row["cast"])
         return Record(
             title=row["title"] or None,
+            original_title=row.get("original_title") or None,
             year=row["year"],
             genres=tuple(row["genres"]) or None,
             directors=directors or None,
@@ -107,33 +120,57 @@ class TsvSource(Source):
 
 
 def build_index(files: dict[str, Path], wanted: set[str], log=None) -> dict[str, dict]:
-    """One pass per file: {tt: {type, title, year, genres, directors, cast}} plus ``__names__`` {nm: name}.
+    """One pass per file: {tt: {type, title, year, genres, directors, cast, dups}} plus ``__names__``
+    {nm: name} and ``__name_dups__`` {nm: rows}.
 
     Titles of every type are indexed (a non-movie is refused at fetch time with its type as the
-    reason); damaged rows are counted and reported through ``log``.
+    reason); damaged rows are counted and reported through ``log``. A title or person with more
+    than one row keeps its first and counts the rows (``dups`` {file: rows}, ``__name_dups__``),
+    so each movie concerned gets a note instead of the last row winning silently.
     """
 
     def damaged(name: str):
         return lambda n: log and log(f"tsv: {n} damaged row(s) of wanted ids left out of {name} (wrong number of columns)")
 
+    def number(name: str, row: dict, column: str) -> int | None:
+        """A column of ASCII digits (``\\N``: None); anything else means the file is damaged (exit 2)."""
+        value = row.get(column)
+        if value is None:
+            return None
+        n = ascii_int(value)
+        if n is None:
+            raise tsv.TsvError(f"{files[name]}: {row.get('tconst')} has {column} {value[:40]!r}, not a number in ASCII digits; the file is damaged")
+        return n
+
+    def duplicate(tt: str, name: str) -> bool:
+        dups = index[tt].setdefault("dups", {})
+        dups[name] = dups.get(name, 1) + 1
+        return True
+
     index: dict[str, dict] = {}
     for row in tsv.stream_rows(files["title.basics.tsv.gz"], wanted, on_damaged=damaged("title.basics.tsv.gz")):
-        year = row.get("startYear")
+        if row["tconst"] in index and duplicate(row["tconst"], "title.basics.tsv.gz"):
+            continue
         index[row["tconst"]] = {
             "type": row.get("titleType"),
             "title": row.get("primaryTitle") or "",
-            "year": int(year) if year and year.isdigit() else None,
+            "original_title": row.get("originalTitle") or "",
+            "year": number("title.basics.tsv.gz", row, "startYear"),
             "genres": tsv.split_list(row.get("genres")),
             "directors": [],
             "cast": [],
         }
+    crew_seen: set[str] = set()
     for row in tsv.stream_rows(files["title.crew.tsv.gz"], index.keys(), on_damaged=damaged("title.crew.tsv.gz")):
+        if row["tconst"] in crew_seen and duplicate(row["tconst"], "title.crew.tsv.gz"):
+            continue
+        crew_seen.add(row["tconst"])
         index[row["tconst"]]["directors"] = tsv.split_list(row.get("directors"))
     cast: dict[str, list[tuple[int, str]]] = {}
     for row in tsv.stream_rows(files["title.principals.tsv.gz"], index.keys(), on_damaged=damaged("title.principals.tsv.gz")):
         cat, nm = row.get("category"), row.get("nconst")
         if nm and cat in CAST_CATEGORIES:
-            order = int(row["ordering"]) if (row.get("ordering") or "").isdigit() else 0
+            order = number("title.principals.tsv.gz", row, "ordering") or 0
             cast.setdefault(row["tconst"], []).append((order, nm))
         elif nm and cat == "director" and nm not in index[row["tconst"]]["directors"]:
             index[row["tconst"]]["directors"].append(nm)
@@ -144,10 +181,12 @@ def build_index(files: dict[str, Path], wanted: set[str], log=None) -> dict[str,
                 seen.append(nm)
         index[tt]["cast"] = seen
     nms = {nm for r in index.values() for nm in r["directors"] + r["cast"]}
-    names = {
-        row["nconst"]: row["primaryName"]
-        for row in tsv.stream_rows(files["name.basics.tsv.gz"], nms, on_damaged=damaged("name.basics.tsv.gz"))
-        if row.get("primaryName")
-    }
+    names: dict[str, str] = {}
+    name_rows: Counter[str] = Counter()
+    for row in tsv.stream_rows(files["name.basics.tsv.gz"], nms, on_damaged=damaged("name.basics.tsv.gz")):
+        name_rows[row["nconst"]] += 1
+        if row.get("primaryName") and row["nconst"] not in names and name_rows[row["nconst"]] == 1:
+            names[row["nconst"]] = row["primaryName"]
     index["__names__"] = names  # type: ignore[assignment]
+    index["__name_dups__"] = {nm: n for nm, n in sorted(name_rows.items()) if n > 1}
     return index
