@@ -28,6 +28,11 @@ def _tensor_set(prep: PreparedInputs, part: str, drop: str | None = None):
     return TensorSet.from_arrays(arrays, prep.labels[rows], [prep.ids[i] for i in rows])
 
 
+#: Model settings that may be given as "auto" and are resolved from the data when the model is
+#: built (IDKG's KG dropout: the share of dev movies without an F^K); each seed records the value.
+RESOLVED_SETTINGS: tuple[str, ...] = ("kg_dropout",)
+
+
 def fit_and_predict(
     cs: CellSpec, prep: PreparedInputs, *, seed: int, device, progress: bool, memo: dict | None = None
 ) -> dict:
@@ -65,7 +70,9 @@ def fit_and_predict(
         dev_proba = predict_proba(model, _tensor_set(prep, "dev").to(device))
         proba = predict_proba(model, _tensor_set(prep, "test", cs.drop).to(device))
     threshold = select_threshold(dev_labels, dev_proba, cs.train["threshold"])
-    out = {"proba": proba, "threshold": threshold, "best_epoch": best_epoch, "train_s": seconds}
+    # a setting the model resolves from the data ("auto") is recorded as the value it used
+    resolved = {k: float(getattr(model, k)) for k in RESOLVED_SETTINGS if isinstance(getattr(model, k, None), (int, float))}
+    out = {"proba": proba, "threshold": threshold, "best_epoch": best_epoch, "train_s": seconds, "resolved": resolved}
     if memo is not None and getattr(model, "seed_independent", False):
         memo[key] = (prep, out)  # holding prep keeps its id from being reused by other inputs
     return out
@@ -88,7 +95,7 @@ def train_and_evaluate(
     metrics = evaluate(prep.labels[prep.rows["test"]], fit["proba"], threshold=threshold, train_label_counts=prep.train_label_counts)
     recorded = float(threshold) if np.ndim(threshold) == 0 else {g: float(t) for g, t in zip(GENRES, threshold)}
     return {"seed": seed, "metrics": metrics, "best_epoch": fit["best_epoch"], "threshold": recorded, "train_s": fit["train_s"],
-            "predictions": decisions(fit["proba"], threshold)}  # fmt: skip
+            "predictions": decisions(fit["proba"], threshold), "resolved": fit["resolved"]}  # fmt: skip
 
 
 def scored_movies(prep: PreparedInputs) -> dict:

@@ -253,6 +253,8 @@ def make_result(
         entry = {"seed": int(item["seed"]), "metrics": metrics, "best_epoch": item.get("best_epoch")}
         if item.get("threshold") is not None:  # dev-chosen threshold(s) of this seed
             entry["threshold"] = to_jsonable(item["threshold"])
+        if item.get("resolved"):  # the values "auto" settings took for this seed
+            entry["resolved"] = {str(k): float(v) for k, v in item["resolved"].items()}
         if item.get("overlap") is not None:  # the authors' protocol: how much of test was seen
             entry["overlap"] = {k: float(item["overlap"][k]) for k in ("test_in_train", "test_in_kg_train")}
         if item.get("predictions") is not None:

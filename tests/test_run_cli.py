@@ -44,6 +44,9 @@ def test_cli_trains_evaluates_and_writes_valid_results(small_demo, tmp_path, cap
         assert record["protocol"] == "fixed" and record["seeds"] == [0]
         assert 0.0 <= record["aggregate"]["mean"]["macro"] <= 1.0
         assert record["split"]["sha256"] and record["kg"]["model"] == "RotatE"
+        # kg_dropout "auto" is recorded as the value each seed used (the share of dev movies without F^K)
+        assert record["model"]["config"]["kg_dropout"] == "auto"
+        assert 0.0 <= record["per_seed"][0]["resolved"]["kg_dropout"] <= 0.5
         stored = read_predictions(record)  # each seed's test decisions, the scores recomputable from them
         assert stored.seeds.shape == (1, record["test_labels"]["n_movies"], 23)
         again = score_decisions(stored.labels, stored.seeds[0], head_tail_sets=record["head_tail"])
@@ -368,6 +371,7 @@ def test_the_paper_recipe_runs_a_mixed_table_in_one_command(small_demo, tmp_path
     assert (train["epochs"], train["lr"], train["batch_size"], train["select"], train["threshold"], train["class_weight"],
             train["patience"]) == (2, 1e-3, 64, "last", "fixed", "none", 0)  # fmt: skip
     assert idkg["per_seed"][0]["best_epoch"] == 2 and idkg["per_seed"][0]["threshold"] == 0.5  # the last epoch, 0.5
+    assert idkg["per_seed"][0]["resolved"] == {"kg_dropout": 0.0}
     kg = idkg["spec"]["kg"]["embedding"]
     assert (kg["optimizer"], kg["lr"], kg["batch_size"], kg["dim_counts"]) == ("SGD", 0.5, 100, "model")
     assert by_model["gmu"]["model"]["config"]["kg_dropout"] == 0.0
