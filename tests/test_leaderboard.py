@@ -285,6 +285,53 @@ def test_split_registry_cli_adds_from_a_split_folder(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: ")
 
 
+def test_committed_split_registry_holds_the_part_sizes():
+    from leaderboard.splits import split_sizes
+    from mmimdb2.splits import packaged_split
+
+    sizes = split_sizes()
+    assert sizes["yts800"][known_splits()["yts800"]["default"]] == {"train": 480, "dev": 80, "test": 240}
+    assert sizes["demo"][known_splits()["demo"]["default"]] == {"train": 1800, "dev": 300, "test": 900}
+    for dataset, entries in packaged_entries().items():
+        for name, sha in entries.items():
+            split = packaged_split(name)
+            assert sizes[dataset][sha] == {p: len(split[p]) for p in ("train", "dev", "test")}
+
+
+def test_split_registry_reads_entries_without_sizes_and_adds_sizes(tmp_path, capsys):
+    from leaderboard.splits import split_sizes
+    from mmimdb2.splits import write_split_dir
+
+    (tmp_path / "splits.json").write_text(json.dumps({"demo": {"demo": SPLIT.sha256}}))  # the format before sizes
+    assert known_splits(tmp_path) == {"demo": {"demo": SPLIT.sha256}} and split_sizes(tmp_path) == {}
+    add_split("demo", "demo", SPLIT.sha256, tmp_path, sizes={"train": 3, "dev": 1, "test": 2})  # fills the sizes in
+    assert known_splits(tmp_path) == {"demo": {"demo": SPLIT.sha256}}
+    assert split_sizes(tmp_path) == {"demo": {SPLIT.sha256: {"train": 3, "dev": 1, "test": 2}}}
+    with pytest.raises(ValueError, match="already registered with part sizes"):
+        add_split("demo", "demo", SPLIT.sha256, tmp_path, sizes={"train": 3, "dev": 1, "test": 200})
+    folder = write_split_dir(SPLIT, tmp_path / "split")
+    other = tmp_path / "other"
+    assert splits_main(["--add", "demo", "--split-dir", str(folder), "--name", "demo", "--leaderboard-dir", str(other)]) == 0
+    assert split_sizes(other) == {"demo": {SPLIT.sha256: {"train": 3, "dev": 1, "test": 2}}}
+    assert splits_main(["--list", "--leaderboard-dir", str(other)]) == 0
+    assert f"demo\tdemo\t{SPLIT.sha256}\ttrain 3, dev 1, test 2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("sizes", "why"), [
+    ({"train": 3, "dev": 1}, "'sizes' of 'demo'/'demo' must be"),
+    ({"train": 3, "dev": 1, "test": -2}, "Got {'train': 3, 'dev': 1, 'test': -2} instead"),
+    ({"train": 3, "dev": True, "test": 2}, "must be"),
+    ({"train": 3, "dev": 1, "test": 2, "extra": 1}, "must be"),
+    ("900", "must be"),
+])  # fmt: skip
+def test_split_registry_refuses_bad_part_sizes(tmp_path, sizes, why):
+    with pytest.raises(ValueError, match=re.escape(why)):
+        add_split("demo", "demo", SPLIT.sha256, tmp_path, sizes=sizes)
+    (tmp_path / "splits.json").write_text(json.dumps({"demo": {"demo": {"sha256": SPLIT.sha256, "sizes": sizes}}}))
+    with pytest.raises(ValueError, match=re.escape(why)):
+        known_splits(tmp_path)
+
+
 # ----------------------------------------------------------------------------- renderer
 
 
