@@ -150,6 +150,7 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
                 dataset=dataset.name, dataset_version=dataset.version or "unversioned", split=dataset.split,
                 model=cs.model, config=cs.recorded_config(), encoder=encoder.name, encoder_version=encoder.version,
                 protocol=protocol, drop=cs.drop, suite=cs.experiment, device=str(device), spec=cs.to_dict(),
+                dataset_fingerprint=dataset.fingerprint,
             )  # fmt: skip
             per_seed_records = []
             for seed in spec.seeds:
@@ -157,7 +158,7 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
                 ident = identity_of(
                     dataset=base["dataset"], dataset_version=base["dataset_version"], split_sha256=dataset.split.sha256,
                     protocol=protocol, model=cs.model, config=base["config"], seeds=[seed], encoder=encoder.name,
-                    encoder_version=encoder.version, kg=kg_info, drop=cs.drop,
+                    encoder_version=encoder.version, kg=kg_info, drop=cs.drop, fingerprint=dataset.fingerprint,
                 )  # fmt: skip
                 name = cells.name(ident, cs.to_dict(), content_sha256=dataset.fingerprint, preprocessing=encoder.preprocessing)
                 done = None if options.force else cells.read(name, ident)

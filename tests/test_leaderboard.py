@@ -44,7 +44,7 @@ def metrics(value: float, genre_value: float | None = None) -> dict:
 
 
 def record(model: str = "gmu", values=(0.60, 0.62), *, seeds=None, config=None, protocol="fixed", split=SPLIT,
-           kg="default", drop=None, created="2026-11-25T12:00:00Z", suite=None) -> dict:  # fmt: skip
+           kg="default", drop=None, created="2026-11-25T12:00:00Z", suite=None, **extra) -> dict:  # fmt: skip
     seeds = list(range(len(values))) if seeds is None else seeds
     return make_result(
         dataset="demo", dataset_version="1", split=split, model=model, config=config or {"hidden": 64, "temperature": 0.1},
@@ -53,7 +53,7 @@ def record(model: str = "gmu", values=(0.60, 0.62), *, seeds=None, config=None, 
         per_seed=[{"seed": s, "metrics": metrics(v), "best_epoch": 3} for s, v in zip(seeds, values)],
         wall_time_s={"load": 1.0, "train": 2.5}, protocol=protocol, drop=drop, suite=suite,
         head_tail={"k": 6, "head": list(GENRES[:6]), "tail": list(GENRES[-6:])},
-        code=CODE, hardware=HW, created=created,
+        code=CODE, hardware=HW, created=created, **extra,
     )  # fmt: skip
 
 
@@ -221,6 +221,24 @@ def test_result_key_is_the_cell_identity():
     for other in (record(seeds=[0, 2]), record(config={"hidden": 32, "temperature": 0.1}), record(kg=None), record(drop="plot"),
                   record(model="idkg"), record(protocol="authors")):  # fmt: skip
         assert result_key(other) != result_key(base)
+
+
+def test_the_data_fingerprint_is_identity_only_when_recorded():
+    from leaderboard.results import identity, identity_of
+
+    base = record()
+    assert "fingerprint" not in base["dataset"] and "fingerprint" not in identity(base)  # old records keep their key and name
+    ident = {k: v for k, v in identity(base).items()}
+    kw = dict(dataset="demo", dataset_version="1", split_sha256=SPLIT.sha256, protocol="fixed", model="gmu",
+              config=base["model"]["config"], seeds=[0, 1], encoder="hash:64", encoder_version="1",
+              kg={"model": "RotatE", "dim": 32, "epochs": 5}, drop=None)  # fmt: skip
+    assert identity_of(**kw) == identity_of(**kw, fingerprint=None) == ident
+    a, b = record(dataset_fingerprint="a" * 64), record(dataset_fingerprint="b" * 64)
+    assert a["dataset"]["fingerprint"] == "a" * 64 and identity(a) == identity_of(**kw, fingerprint="a" * 64)
+    assert len({result_filename(base), result_filename(a), result_filename(b)}) == 3
+    assert problems_of(a, filename=result_filename(a)) == []
+    a["dataset"]["fingerprint"] = "not a sha256"
+    assert any(p.startswith("dataset/fingerprint: 'not a sha256' does not match") for p in problems_of(a))
 
 
 def test_submit_overwrites_the_same_cell_and_writes_atomically(lb):

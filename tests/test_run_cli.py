@@ -198,6 +198,22 @@ def test_edited_data_is_recomputed_unchanged_data_is_served(editable_demo, tmp_p
     assert len(calls) == 3
 
 
+def test_a_label_change_writes_a_second_result_file_not_over_the_first(editable_demo, tmp_path, capsys):
+    import mmimdb2
+
+    out = tmp_path / "out"
+    assert _run(editable_demo, out, "--models", "probe-text", capsys=capsys)[0] == 0
+    (first,) = (out / "results").glob("*.json")
+    before = read_result(first)
+    assert before["dataset"]["fingerprint"] == mmimdb2.load(str(editable_demo)).fingerprint
+    _edit_first_train_record(editable_demo, lambda r: r.update(genres=["Western"] if "Western" not in r["genres"] else ["Music"]))
+    assert _run(editable_demo, out, "--models", "probe-text", capsys=capsys)[0] == 0
+    files = sorted((out / "results").glob("*.json"))
+    assert len(files) == 2 and first in files and read_result(first) == before  # the first run's result is kept
+    (second,) = [f for f in files if f != first]
+    assert read_result(second)["dataset"]["fingerprint"] == mmimdb2.load(str(editable_demo)).fingerprint != before["dataset"]["fingerprint"]
+
+
 def test_changed_trainer_or_kg_setting_is_recomputed(small_demo, tmp_path, capsys, monkeypatch):
     calls = _count_jobs(monkeypatch)
     assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
