@@ -363,12 +363,24 @@ def test_python_callers_and_the_cli_build_the_same_spec():
         (["--seeds", "0", "0"], "'seeds' must be distinct"),
         (["--kg-dim", "0"], "must be positive"),
         (["--kg-cross-fit", "1"], "'kg_cross_fit' setting must be 0 or >= 2"),
+        (["--kg-epochs", "0"], "Got epochs=0 instead"),
+        (["--seeds", "-1"], "The 'seeds' must be distinct integers in [0, 2**32). Got [-1] instead."),
+        (["--set", "use_kg=maybe"], "error: The 'use_kg' setting of model 'idkg' must be a bool. Got 'maybe' instead."),
+        (["--set", "dropout=abc"], "error: The 'dropout' setting of model 'idkg' must be a finite number. Got 'abc' instead."),
+        (["--set", "proj_dim=1e400"], "error: The 'proj_dim' setting of model 'idkg' must be an int. Got inf instead."),
+        (["--set", "=1"], "--set expects KEY=VALUE, got '=1'"),
     ],
 )
 def test_a_bad_setting_is_one_line_before_any_data_is_read(argv, says, tmp_path, capsys):
     assert main(["--models", "idkg", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err and says in err
+
+
+def test_set_on_nothing_to_run_is_one_line(tmp_path, capsys):
+    assert main(["--set", "temperature=0.3", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: nothing to run") and "\n" not in err
 
 
 def test_the_paper_recipe_runs_a_mixed_table_in_one_command(small_demo, tmp_path, capsys):
