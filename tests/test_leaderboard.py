@@ -687,6 +687,14 @@ def test_failed_render_keeps_what_was_written(lb, capsys):
     assert {p: p.read_bytes() for p in lb.rglob("*") if p.is_file() and "submissions" not in p.parts} == before
 
 
+def test_render_into_a_read_only_folder_is_one_line(lb, capsys, read_only):
+    submit_result(record("gmu"), lb)
+    read_only(lb)
+    assert render.main(["--leaderboard-dir", str(lb)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: cannot write {lb / 'README.md'}: ") and "\n" not in err, err
+
+
 def test_broken_split_registry_is_one_line(lb, capsys):
     submit_result(record("gmu"), lb)
     (lb / "splits.json").write_text("[" * 100_000)

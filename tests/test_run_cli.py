@@ -152,6 +152,41 @@ def test_list_models_and_encoders(capsys):
     assert "weightfree" in capsys.readouterr().out
 
 
+# -- where results and caches go: one line when they cannot be written ----------------------------
+@pytest.mark.parametrize("flag", ["--out", "--cache-dir"])
+@pytest.mark.parametrize("how", ["a file", "read-only", "under a file"])
+def test_an_unusable_out_or_cache_folder_is_one_line(small_demo, tmp_path, capsys, read_only, flag, how):
+    target = tmp_path / "target"
+    if how == "a file":
+        target.write_text("not a folder")
+    elif how == "under a file":
+        (tmp_path / "file").write_text("x")
+        target = tmp_path / "file" / "sub"
+    else:
+        read_only(target)
+    given = {"--out": tmp_path / "out", "--cache-dir": tmp_path / "cache", flag: target}
+    rc = main(["--dataset", str(small_demo), *FAST, "--models", "probe-text", "--out", str(given["--out"]),
+               "--cache-dir", str(given["--cache-dir"])])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].startswith("error: ") and str(target) in err[-1], err
+    assert not any("Traceback" in line for line in err)
+
+
+def test_no_space_left_while_writing_is_one_line_naming_the_file(small_demo, tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)  # every atomic write ends in fsync
+    rc = main(["--dataset", str(small_demo), "--out", str(tmp_path / "out"), *FAST, "--models", "probe-text",
+               "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].startswith("error: ") and "No space left on device" in err[-1], err
+    assert str(tmp_path) in err[-1] and ".tmp" not in err[-1]  # the file being written, not its temporary name
+
+
 # -- the cell cache: keyed on content and settings, damaged files recomputed --------------------
 @pytest.fixture
 def editable_demo(small_demo, tmp_path) -> Path:
