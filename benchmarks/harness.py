@@ -134,6 +134,7 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
         file=sys.stderr,
     )
     report_dropped(dataset, out, verbose=options.verbose)
+    warn_unlearnable(dataset)
 
     prepared: dict[tuple, PreparedInputs] = {}
     fitted: dict = {}  # seed-independent estimators, fitted once per run (see fit_and_predict)
@@ -211,6 +212,18 @@ def usable_folder(path: Path, flag: str, *, write: bool) -> None:
         os.unlink(probe)
     except OSError as e:
         raise ValueError(f"{flag} {path} is not a writable folder ({e.strerror or e})") from None
+
+
+def warn_unlearnable(dataset) -> None:
+    """One stderr line when some genre has no training positive (a model then learns fewer than 23)."""
+    from mmimdb2.genres import GENRES
+    from mmimdb2.stats import unlearnable_warning
+
+    if not len(dataset.split["train"]):
+        return
+    unlearnable = [g for g, n in zip(GENRES, dataset.labels("train").sum(0)) if n == 0]
+    if unlearnable:
+        print(unlearnable_warning(unlearnable), file=sys.stderr)
 
 
 def report_dropped(dataset, out: Path, *, verbose: bool) -> Path:
