@@ -10,7 +10,9 @@ prepared only when a job has to run, and once per KG setting.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -118,10 +120,13 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
     from benchmarks.encoders import get_encoder, resolve_device
     from leaderboard.results import identity_of, make_result, merge_results, result_filename, submit_result, write_result
     from mmimdb2.metrics import head_tail_genres
+    from mmimdb2.paths import cache_root
 
     options = options or RunOptions()
     watch = watch or Stopwatch()
     cell_specs = [spec.cell_spec(c) for c in spec.cells()]  # every name and option checked before data is loaded
+    usable_folder(Path(options.out), "--out", write=True)  # results are written: refused now, not after training
+    usable_folder(Path(options.cache_dir).expanduser() if options.cache_dir is not None else cache_root(), "--cache-dir", write=False)
     device = resolve_device(options.device)
     with watch.stage("load"):
         dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root)
@@ -136,6 +141,7 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
         file=sys.stderr,
     )
     report_dropped(dataset, out, verbose=options.verbose)
+    warn_unlearnable(dataset)
 
     prepared: dict[tuple, PreparedInputs] = {}
     fitted: dict = {}  # seed-independent estimators, fitted once per run (see fit_and_predict)
@@ -157,6 +163,7 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
                 dataset=dataset.name, dataset_version=dataset.version or "unversioned", split=dataset.split,
                 model=cs.model, config=cs.recorded_config(), encoder=encoder.name, encoder_version=encoder.version,
                 protocol=protocol, drop=cs.drop, suite=cs.experiment, device=str(device), spec=cs.to_dict(),
+                dataset_fingerprint=dataset.fingerprint,
             )  # fmt: skip
             per_seed_records = []
             for seed in spec.seeds:
@@ -164,7 +171,7 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
                 ident = identity_of(
                     dataset=base["dataset"], dataset_version=base["dataset_version"], split_sha256=dataset.split.sha256,
                     protocol=protocol, model=cs.model, config=base["config"], seeds=[seed], encoder=encoder.name,
-                    encoder_version=encoder.version, kg=kg_info, drop=cs.drop,
+                    encoder_version=encoder.version, kg=kg_info, drop=cs.drop, fingerprint=dataset.fingerprint,
                 )  # fmt: skip
                 name = cells.name(ident, cs.to_dict(), content_sha256=dataset.fingerprint, preprocessing=encoder.preprocessing)
                 done = None if options.force else cells.read(name, ident)
@@ -191,6 +198,39 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
                 submit_result(merged)
             records.append(merged)
     return records
+
+
+def usable_folder(path: Path, flag: str, *, write: bool) -> None:
+    """Refuse, in one line and before any data is read, a folder that is a file or lies under one,
+    and with ``write`` one that cannot be made or written (it is made here). A cache folder is not
+    probed for writing: a shared read-only cache serves its hits, and a miss names the file it
+    cannot write."""
+    for at in (path, *path.parents):
+        if at.exists():
+            if not at.is_dir():
+                raise ValueError(f"{flag} {path} is {'a file' if at == path else f'under the file {at}'}, not a folder")
+            break
+    if not write:
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ValueError(f"{flag} {path} is not a writable folder ({e.strerror or e})") from None
+
+
+def warn_unlearnable(dataset) -> None:
+    """One stderr line when some genre has no training positive (a model then learns fewer than 23)."""
+    from mmimdb2.genres import GENRES
+    from mmimdb2.stats import unlearnable_warning
+
+    if not len(dataset.split["train"]):
+        return
+    unlearnable = [g for g, n in zip(GENRES, dataset.labels("train").sum(0)) if n == 0]
+    if unlearnable:
+        print(unlearnable_warning(unlearnable), file=sys.stderr)
 
 
 def report_dropped(dataset, out: Path, *, verbose: bool) -> Path:

@@ -171,10 +171,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: finished cells are kept and will be skipped on the next run", file=sys.stderr)
         return 130
-    except (ValueError, KeyError, FileNotFoundError, RuntimeError, ImportError) as e:
+    except (ValueError, KeyError, RuntimeError, ImportError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"error: {msg}", file=sys.stderr)
         return 2
+    except OSError as e:  # a folder that cannot be written, no space left, ...: the path and why, no traceback
+        print(f"error: {os_error_line(e, {'--out': args.out, '--cache-dir': args.cache_dir})}", file=sys.stderr)
+        return 2
+
+
+def os_error_line(e: OSError, folders: dict[str, Path | None]) -> str:
+    """``<path>: <why>`` of an OS error, and which of ``folders`` (flag -> folder) the path lies in."""
+    if e.filename is None:
+        return str(e)
+    path = Path(str(e.filename))
+    line = f"{path}: {e.strerror or e}"
+    for flag, folder in folders.items():
+        if folder is not None and (path == Path(folder) or Path(folder) in path.parents):
+            return f"{line} (under {flag} {folder})"
+    return line
 
 
 if __name__ == "__main__":

@@ -214,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print("ok: leaderboard README is up to date")
         return 0
-    written = write_files(root, files)
+    try:
+        written = write_files(root, files)
+    except OSError as e:  # a read-only folder, no space left: the file and why, no traceback
+        print(f"error: cannot write {e.filename or root}: {e.strerror or e}", file=sys.stderr)
+        return 2
     print(f"wrote {len(written)} file(s): {', '.join(str(w) for w in written)}")
     return 0
 

@@ -2,7 +2,8 @@
 
 A record follows ``leaderboard/schema.json`` (every key is described there). Its identity, the
 *cell*, is (dataset name and version, split, protocol, model name and config, seeds,
-encoder, KG model/dim/epochs, drop, threshold): :func:`result_key` hashes it, and the file name
+encoder, KG model/dim/epochs, drop, threshold, and the dataset's content fingerprint when the
+record has one: records made before it was stored keep their identity and file name): :func:`result_key` hashes it, and the file name
 ``<dataset>__<model>__<key12>.json`` is derived from it, so a rerun of the same cell overwrites the
 same file and two files with one key are duplicates. ``suite`` and provenance are not identity.
 
@@ -205,6 +206,7 @@ def make_result(
     spec: Mapping[str, Any] | None = None,
     test_labels: Any = None,
     test_ids_sha256: str | None = None,
+    dataset_fingerprint: str | None = None,
     validate: bool = True,
 ) -> dict[str, Any]:
     """Build one result record (schema version 1) and check it against the schema.
@@ -220,7 +222,10 @@ def make_result(
     all or none): each ``per_seed`` item's ``"predictions"``, its (n, 23) 0/1 test decisions
     (:func:`mmimdb2.metrics.decisions`), with ``test_labels`` the (n, 23) 0/1 labels of those
     movies and ``test_ids_sha256`` their ids' :func:`mmimdb2.packing.ordered_ids_sha256`; they are
-    stored packed (:mod:`leaderboard.predictions`). With ``protocol="authors"``, ``split`` is the fixed
+    stored packed (:mod:`leaderboard.predictions`). ``dataset_fingerprint``: the dataset's content
+    fingerprint (:attr:`mmimdb2.dataset.MovieDataset.fingerprint`, a sha256 hex), stored as
+    ``dataset.fingerprint`` and part of the identity, so a run on changed data (a label edited
+    under the same name, version and split) gets its own file. With ``protocol="authors"``, ``split`` is the fixed
     split the authors' draws are made from; its name gets the ``authors:`` mark and its recorded
     sha256 is bound to the protocol (:func:`bind_split`). Raises
     :class:`ResultError` naming every bad field.
@@ -265,7 +270,8 @@ def make_result(
         entries.append(entry)
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "dataset": {"name": dataset, "version": str(dataset_version)},
+        "dataset": {"name": dataset, "version": str(dataset_version)}
+        | ({"fingerprint": dataset_fingerprint} if dataset_fingerprint is not None else {}),
         "split": bind_split(split_record(split), protocol),
         "protocol": protocol,
         "labels": list(GENRES),
@@ -309,14 +315,17 @@ def identity_of(
     kg: Mapping[str, Any] | None,
     drop: str | None,
     threshold: float = 0.5,
+    fingerprint: str | None = None,
 ) -> dict[str, Any]:
     """The fields that make a cell: equal identities are the same experiment.
 
     ``split_sha256`` is the registered split (:func:`pool_sha256` of a record); with ``protocol``
-    it determines the protocol-bound hash the record stores. The one place an identity is made:
+    it determines the protocol-bound hash the record stores. ``fingerprint``, the dataset's
+    content fingerprint, is part of the identity only when given (not None), so a record made
+    before it was stored keeps its identity, key and file name. The one place an identity is made:
     :func:`identity` reads it back from a record, the harness makes it before a job runs.
     """
-    return {
+    ident = {
         "dataset": [dataset, str(dataset_version)],
         "split": split_sha256,
         "protocol": protocol,
@@ -328,6 +337,9 @@ def identity_of(
         "drop": drop,
         "threshold": threshold,
     }
+    if fingerprint is not None:
+        ident["fingerprint"] = fingerprint
+    return ident
 
 
 def identity(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -337,7 +349,7 @@ def identity(record: Mapping[str, Any]) -> dict[str, Any]:
         split_sha256=pool_sha256(record), protocol=record["protocol"], model=record["model"]["name"],
         config=record["model"]["config"], seeds=record["seeds"], encoder=record["encoder"]["name"],
         encoder_version=record["encoder"]["version"], kg=record.get("kg"), drop=record.get("drop"),
-        threshold=record["threshold"],
+        threshold=record["threshold"], fingerprint=record["dataset"].get("fingerprint"),
     )  # fmt: skip
 
 

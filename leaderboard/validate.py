@@ -9,7 +9,14 @@ matching the per-seed entries, the aggregate equal to the mean and population st
 scores (tolerance 1e-6), each seed's scores equal to those recomputed from its stored test
 predictions when the record has them (:mod:`leaderboard.predictions`; a forged score fails),
 authors-protocol rows marked as such, the file named by its result key, and no two files with the
-same key. A model name is data: any name the schema's pattern accepts
+same key. Every figure derivable without predictions is recomputed from the record's own per-seed,
+per-genre numbers (:func:`_check_derived`): macro, weighted (with support), head and tail (over the
+record's ``head_tail`` sets; within the per-genre range without them), the present scores and
+their count, micro within the per-genre range and micro / samples above 0 exactly when some genre
+F1 is, so a forged score with an aggregate recomputed to match fails too. Support counts stay
+within the test part (and are one count on a fixed split), the part sizes are the registered
+ones (where ``splits.json`` records them), seeds lie in [0, 2**32) and ``created`` is a real UTC
+date-time not in the future. A model name is data: any name the schema's pattern accepts
 is valid (no model registry is consulted), so a result of a user's own model validates. Problems
 are listed as ``<file>: <field>: <message>`` (the first :data:`SHOWN_PROBLEMS`, all with
 ``--verbose``); files in ``submissions/`` that are not results are skipped and counted (named with
@@ -20,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +49,10 @@ from leaderboard.results import (
     split_sha256_from_parts,
     submissions_dir,
 )
-from leaderboard.splits import SplitsRegistryError, known_splits, names_for
+from leaderboard.splits import SplitsRegistryError, known_splits, names_for, split_sizes
 from mmimdb2.genres import GENRES
 from mmimdb2.metrics import PRESENT_METRICS, SCALAR_METRICS, aggregate, score_decisions
+from mmimdb2.splits import PARTS
 
 #: Largest allowed difference between a stored aggregate and the one recomputed from per-seed scores.
 TOLERANCE = 1e-6
@@ -50,6 +60,9 @@ TOLERANCE = 1e-6
 SHOWN_PROBLEMS = 20
 #: Files of ``submissions/`` that are not results and are not worth a mention.
 PLACEHOLDERS = frozenset({".gitkeep"})
+#: How far ahead of this machine's clock a record's ``created`` may lie (another machine's clock skew).
+CLOCK_SKEW = timedelta(minutes=10)
+_CREATED = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})")
 
 
 def _non_finite(obj: Any, where: str = "") -> Iterable[str]:
@@ -63,8 +76,11 @@ def _non_finite(obj: Any, where: str = "") -> Iterable[str]:
             yield from _non_finite(v, f"{where}/{i}" if where else str(i))
 
 
-def _check_split(record: Mapping[str, Any], known: Mapping[str, Mapping[str, str]]) -> list[str]:
-    """The split: its hash bound to the protocol and equal to its parts', registered, correctly named."""
+def _check_split(
+    record: Mapping[str, Any], known: Mapping[str, Mapping[str, str]], sizes: Mapping[str, Mapping[str, Mapping[str, int]]]
+) -> list[str]:
+    """The split: its hash bound to the protocol and equal to its parts', registered, correctly named,
+    its part sizes the registered ones (where the registry records them)."""
     problems = []
     dataset = record["dataset"]["name"]
     split = record["split"]
@@ -92,6 +108,11 @@ def _check_split(record: Mapping[str, Any], known: Mapping[str, Mapping[str, str
             f"register it with python -m leaderboard.splits --add {dataset}"
         ]
     names = names_for(known, dataset, pool)
+    registered = sizes.get(dataset, {}).get(pool) if names else None
+    for part in PARTS if registered is not None else ():
+        got = split["parts"][part]["size"]
+        if got != registered[part]:
+            problems.append(f"split/parts/{part}/size: {got!r} is not the registered size of this split's {part} part ({registered[part]})")
     fixed_names = [n for n in names if not n.startswith(AUTHORS_PREFIX)]
     if not names:
         return problems + [f"split/parts: the split of these parts ({pool[:12]}…) is not registered for dataset {dataset!r}; registered: "
@@ -129,6 +150,130 @@ def _check_aggregate(record: Mapping[str, Any]) -> list[str]:
             if abs(got - want) > TOLERANCE:
                 problems.append(f"aggregate/{stat}/per_genre/{g}: {got!r} does not match the per-seed values ({want:.6g})")
     return problems
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= TOLERANCE
+
+
+def _mean(values: Sequence[float]) -> float:
+    return math.fsum(values) / len(values) if values else 0.0
+
+
+def _check_support(record: Mapping[str, Any]) -> list[str]:
+    """Support counts: all 23 genres or none, within the test part, and one count on a fixed split.
+
+    The authors' protocol re-draws its test part from the whole pool, so there the bound is the pool.
+    """
+    parts = record["split"]["parts"]
+    fixed = record["protocol"] == "fixed"
+    limit = parts["test"]["size"] if fixed else sum(parts[p]["size"] for p in PARTS)
+    what = "the test part" if fixed else "the split (the authors' protocol draws its test part from all of it)"
+    problems: list[str] = []
+    first: tuple[int, Mapping[str, int]] | None = None
+    for i, entry in enumerate(record["per_seed"]):
+        support = entry["metrics"].get("support")
+        if support is None:
+            continue
+        where = f"per_seed/{i}/metrics/support"
+        missing = [g for g in GENRES if g not in support]
+        if missing:
+            problems.append(f"{where}: must count all 23 genres or be left out (missing: {', '.join(missing)})")
+            continue
+        problems += [f"{where}/{g}: {support[g]!r} exceeds the {limit} movies of {what}" for g in GENRES if support[g] > limit]
+        if first is None:
+            first = (i, support)
+        elif fixed:
+            bad = next((g for g in GENRES if support[g] != first[1][g]), None)
+            if bad is not None:
+                problems.append(
+                    f"{where}/{bad}: {support[bad]!r} differs from seed {record['per_seed'][first[0]]['seed']}'s {first[1][bad]!r}; "
+                    "on a fixed split every seed is tested on the same movies"
+                )
+    test = record.get("test_labels")
+    if fixed and test is not None and test["n_movies"] != parts["test"]["size"]:
+        problems.append(f"test_labels/n_movies: {test['n_movies']!r} is not the size of the test part ({parts['test']['size']})")
+    return problems
+
+
+def _check_derived(record: Mapping[str, Any]) -> list[str]:
+    """Each seed's figures that follow from its own per-genre F1 (and support), recomputed.
+
+    macro: the mean of the 23 per-genre F1; weighted: their support-weighted mean; head / tail:
+    the mean over the record's ``head_tail`` sets (without sets, within the per-genre range);
+    macro_present / tail_present / n_present: over the genres with test support. Micro-F1 is a
+    mean of the per-genre F1 weighted by 2TP+FP+FN, so it lies within their range (its lower end
+    only known when every genre has support); and micro and samples are above 0 exactly when some
+    genre's F1 is (an F1 above 0 needs a true positive).
+    """
+    sets = record.get("head_tail")
+    problems: list[str] = []
+    for i, entry in enumerate(record["per_seed"]):
+        m = entry["metrics"]
+        where = f"per_seed/{i}/metrics"
+        f1 = m["per_genre"]
+        values = [f1[g] for g in GENRES]
+        want = {"macro": (_mean(values), "the mean of this seed's 23 per-genre F1")}
+        support = m.get("support")
+        full_support = isinstance(support, Mapping) and all(g in support for g in GENRES)
+        if full_support:
+            total = sum(support[g] for g in GENRES)
+            weighted = math.fsum(f1[g] * support[g] for g in GENRES) / total if total else 0.0
+            want["weighted"] = (weighted, "the support-weighted mean of this seed's per-genre F1")
+            present = [g for g in GENRES if support[g] > 0]
+            want["macro_present"] = (_mean([f1[g] for g in present]), f"the mean F1 of the {len(present)} genres with test support")
+            want["n_present"] = (len(present), "the number of genres with test support")
+        if sets is not None:
+            for side in ("head", "tail"):
+                names = ", ".join(sets[side])
+                want[side] = (_mean([f1[g] for g in sets[side]]), f"the mean F1 of its {side} genres (head_tail/{side}: {names})")
+            if full_support:
+                tail = [g for g in sets["tail"] if support[g] > 0]
+                want["tail_present"] = (_mean([f1[g] for g in tail]), f"the mean F1 of the {len(tail)} tail genres with test support")
+        for k, (value, what) in want.items():
+            if k in m and not _close(m[k], value):
+                problems.append(f"{where}/{k}: {m[k]!r} is not {what} ({value:.6g})")
+        low, high = min(values), max(values)
+        if sets is None:
+            for side in ("head", "tail"):
+                if not low - TOLERANCE <= m[side] <= high + TOLERANCE:
+                    problems.append(
+                        f"{where}/{side}: {m[side]!r} is outside the range of this seed's per-genre F1 [{low:.6g}, {high:.6g}]; "
+                        f"a mean of some genres' F1 cannot be"
+                    )
+        why = "micro-F1 is a weighted mean of them"
+        if m["micro"] > high + TOLERANCE:
+            problems.append(f"{where}/micro: {m['micro']!r} is above every per-genre F1 of this seed (at most {high:.6g}); {why}")
+        elif full_support and all(support[g] > 0 for g in GENRES) and m["micro"] < low - TOLERANCE:
+            problems.append(f"{where}/micro: {m['micro']!r} is below every per-genre F1 of this seed (at least {low:.6g}); {why}")
+        hit = next((g for g in GENRES if f1[g] > 0), None)
+        for k in ("micro", "samples"):
+            if hit is not None and m[k] == 0:
+                problems.append(
+                    f"{where}/{k}: 0.0, yet per-genre F1 are above 0 ({hit} {f1[hit]:.6g}); an F1 above 0 needs a true positive, "
+                    f"which puts {k} above 0"
+                )
+            elif hit is None and m[k] > 0:
+                problems.append(f"{where}/{k}: {m[k]!r}, yet every per-genre F1 is 0 (no true positive), which puts {k} at 0")
+    return problems
+
+
+def _check_created(created: str, now: datetime | None = None) -> list[str]:
+    """``created``: a real date-time (the schema checks only its shape), not in the future."""
+    m = _CREATED.fullmatch(created)
+    try:
+        if m is None:
+            raise ValueError
+        year, month, day, hour, minute, second = (int(x) for x in m.groups()[:6])
+        frac, zone = m.group(7), m.group(8)
+        offset = timedelta(0) if zone == "Z" else (1 if zone[0] == "+" else -1) * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        when = datetime(year, month, day, hour, minute, second, int((frac or "0")[:6].ljust(6, "0")), tzinfo=timezone(offset))
+    except ValueError:
+        return [f"created: {created!r} is not a real date-time (ISO 8601 with time zone, e.g. 2026-01-31T12:00:00Z)"]
+    now = now or datetime.now(timezone.utc)
+    if when > now + CLOCK_SKEW:
+        return [f"created: {created!r} is in the future (now: {now:%Y-%m-%dT%H:%M:%SZ}); a record is dated when it is made"]
+    return []
 
 
 def _check_predictions(record: Mapping[str, Any]) -> list[str]:
@@ -182,11 +327,13 @@ def validate_record(
     *,
     known: Mapping[str, Mapping[str, str]],
     filename: str | None = None,
+    sizes: Mapping[str, Mapping[str, Mapping[str, int]]] | None = None,
 ) -> list[str]:
     """Every problem of one record as ``"<field>: <message>"``; empty when it may be submitted.
 
-    ``known`` is the split registry, ``filename`` the file's name (checked against
-    :func:`result_filename`). Model names are data: a user's own model validates when its name
+    ``known`` is the split registry, ``sizes`` its recorded part sizes
+    (:func:`leaderboard.splits.split_sizes`; a split without them is not size-checked),
+    ``filename`` the file's name (checked against :func:`result_filename`). Model names are data: a user's own model validates when its name
     is well formed (the schema's pattern).
     """
     problems = [f"{w}: NaN or infinite value" for w in _non_finite(record)]
@@ -204,7 +351,8 @@ def validate_record(
     problems += [p for p in schema if p.split(": ", 1)[0] not in explicit]
     if schema:
         return problems
-    problems += _check_split(record, known)
+    problems += _check_split(record, known, sizes or {})
+    problems += _check_created(record["created"])
     seeds = [e["seed"] for e in record["per_seed"]]
     if record["seeds"] != seeds:
         problems.append(f"seeds: {record['seeds']} do not match the per_seed entries {seeds}")
@@ -214,6 +362,9 @@ def validate_record(
             if len(ht[side]) != ht["k"]:
                 problems.append(f"head_tail/{side}: {len(ht[side])} genres, expected k={ht['k']}")
     problems += _check_aggregate(record)
+    if "test_labels" not in record:  # with stored predictions every figure is recomputed from them (below)
+        problems += _check_derived(record)
+    problems += _check_support(record)
     problems += _check_predictions(record)
     if filename is not None:
         want = result_filename(record)
@@ -239,7 +390,7 @@ def validate_and_load(
     check_filenames: bool = True,
 ) -> tuple[dict[Path, list[str]], dict[Path, dict[str, Any]]]:
     """:func:`validate_files` and the records it read, so a caller renders exactly what was checked."""
-    known = known_splits(leaderboard_dir)
+    known, sizes = known_splits(leaderboard_dir), split_sizes(leaderboard_dir)
     report: dict[Path, list[str]] = {}
     records: dict[Path, dict[str, Any]] = {}
     keys: dict[str, list[Path]] = defaultdict(list)
@@ -251,7 +402,7 @@ def validate_and_load(
             report[path] = [str(e).removeprefix(f"{path}: ")]
             continue
         records[path] = record
-        report[path] = validate_record(record, known=known, filename=path.name if check_filenames else None)
+        report[path] = validate_record(record, known=known, sizes=sizes, filename=path.name if check_filenames else None)
         try:  # any file whose identity can be read takes part in duplicate detection
             keys[result_key(record)].append(path)
         except (KeyError, TypeError, ValueError, AttributeError):

@@ -130,11 +130,16 @@ def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES, max_depth: i
 def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
     """A binary file that appears at ``path`` only when the ``with`` block ends without error.
 
-    For writers that stream into a file object (``np.savez``, Pillow's ``save``).
+    For writers that stream into a file object (``np.savez``, Pillow's ``save``). An ``OSError``
+    of the write itself (a read-only folder, no space left) names ``path``, not the temporary file
+    and not nothing, so a command line can say which file it could not write.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise OSError(e.errno, e.strerror or str(e), str(path)) from e
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, "wb") as f:
@@ -142,6 +147,11 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        if e.filename in (None, tmp):
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -51,6 +51,12 @@ class CliParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\n")
 
 
+def unlearnable_warning(unlearnable: Sequence[str]) -> str:
+    """The one warning line for genres no training movie has (``python -m mmimdb2.stats``, ``benchmarks.run``)."""
+    return (f"warning: no train movie has {', '.join(unlearnable)}: a model learns only {len(GENRES) - len(unlearnable)} "
+            f"of the {len(GENRES)} genres (these score F1 0 in macro averages)")  # fmt: skip
+
+
 def _summary(values: Sequence[float]) -> dict[str, float]:
     if not values:
         return {"mean": 0.0, "median": 0.0}
@@ -126,8 +132,7 @@ def format_stats(st: dict[str, Any], *, verbose: bool = False) -> str:
         out.append("(paper: Table 1 of the IDKG paper; its counts look like a subset: compare the shape, not totals)")
     unlearnable = st.get("genres_without_train_movies", [])
     if unlearnable and st["parts"]["train"]["movies"]:
-        out.append(f"warning: no train movie has {', '.join(unlearnable)}: a model learns only {len(GENRES) - len(unlearnable)} "
-                   f"of the {len(GENRES)} genres (these score F1 0 in macro averages)")  # fmt: skip
+        out.append(unlearnable_warning(unlearnable))
     if st["unknown_raw_genres"]:
         out.append("raw genres outside the 23 (kept, not labels): "
                    + ", ".join(f"{g} {n}" for g, n in st["unknown_raw_genres"].items()))

@@ -25,3 +25,36 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """Make a folder read-only: ``read_only(folder)``. chmod where permissions hold; as root (who
+    writes anyway) creating a file in it fails as a read-only folder makes it fail."""
+    import errno
+    import os
+    import tempfile
+    from pathlib import Path
+
+    folders: list[Path] = []
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, **kw):
+        where = Path(kw.get("dir") or (args[2] if len(args) > 2 else tempfile.gettempdir())).resolve()
+        if any(where == f or f in where.parents for f in folders):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(where / "tmpfile"))
+        return real(*args, **kw)
+
+    def make(folder):
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        folders.append(folder.resolve())
+        if os.geteuid() == 0:
+            monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+        else:
+            folder.chmod(0o555)
+        return folder
+
+    yield make
+    for folder in folders:
+        folder.chmod(0o755)

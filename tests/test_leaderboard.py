@@ -44,7 +44,7 @@ def metrics(value: float, genre_value: float | None = None) -> dict:
 
 
 def record(model: str = "gmu", values=(0.60, 0.62), *, seeds=None, config=None, protocol="fixed", split=SPLIT,
-           kg="default", drop=None, created="2026-11-25T12:00:00Z", suite=None) -> dict:  # fmt: skip
+           kg="default", drop=None, created="2026-11-25T12:00:00Z", suite=None, **extra) -> dict:  # fmt: skip
     seeds = list(range(len(values))) if seeds is None else seeds
     return make_result(
         dataset="demo", dataset_version="1", split=split, model=model, config=config or {"hidden": 64, "temperature": 0.1},
@@ -53,7 +53,7 @@ def record(model: str = "gmu", values=(0.60, 0.62), *, seeds=None, config=None, 
         per_seed=[{"seed": s, "metrics": metrics(v), "best_epoch": 3} for s, v in zip(seeds, values)],
         wall_time_s={"load": 1.0, "train": 2.5}, protocol=protocol, drop=drop, suite=suite,
         head_tail={"k": 6, "head": list(GENRES[:6]), "tail": list(GENRES[-6:])},
-        code=CODE, hardware=HW, created=created,
+        code=CODE, hardware=HW, created=created, **extra,
     )  # fmt: skip
 
 
@@ -223,6 +223,24 @@ def test_result_key_is_the_cell_identity():
         assert result_key(other) != result_key(base)
 
 
+def test_the_data_fingerprint_is_identity_only_when_recorded():
+    from leaderboard.results import identity, identity_of
+
+    base = record()
+    assert "fingerprint" not in base["dataset"] and "fingerprint" not in identity(base)  # old records keep their key and name
+    ident = {k: v for k, v in identity(base).items()}
+    kw = dict(dataset="demo", dataset_version="1", split_sha256=SPLIT.sha256, protocol="fixed", model="gmu",
+              config=base["model"]["config"], seeds=[0, 1], encoder="hash:64", encoder_version="1",
+              kg={"model": "RotatE", "dim": 32, "epochs": 5}, drop=None)  # fmt: skip
+    assert identity_of(**kw) == identity_of(**kw, fingerprint=None) == ident
+    a, b = record(dataset_fingerprint="a" * 64), record(dataset_fingerprint="b" * 64)
+    assert a["dataset"]["fingerprint"] == "a" * 64 and identity(a) == identity_of(**kw, fingerprint="a" * 64)
+    assert len({result_filename(base), result_filename(a), result_filename(b)}) == 3
+    assert problems_of(a, filename=result_filename(a)) == []
+    a["dataset"]["fingerprint"] = "not a sha256"
+    assert any(p.startswith("dataset/fingerprint: 'not a sha256' does not match") for p in problems_of(a))
+
+
 def test_submit_overwrites_the_same_cell_and_writes_atomically(lb):
     a = submit_result(record(values=(0.5,)), lb)
     b = submit_result(record(values=(0.7,)), lb)
@@ -283,6 +301,53 @@ def test_split_registry_cli_adds_from_a_split_folder(tmp_path, capsys):
         add_split("demo", "demo", changed.sha256, tmp_path)
     assert splits_main(["--add", "demo", "--split-dir", str(tmp_path / "nope"), "--leaderboard-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_committed_split_registry_holds_the_part_sizes():
+    from leaderboard.splits import split_sizes
+    from mmimdb2.splits import packaged_split
+
+    sizes = split_sizes()
+    assert sizes["yts800"][known_splits()["yts800"]["default"]] == {"train": 480, "dev": 80, "test": 240}
+    assert sizes["demo"][known_splits()["demo"]["default"]] == {"train": 1800, "dev": 300, "test": 900}
+    for dataset, entries in packaged_entries().items():
+        for name, sha in entries.items():
+            split = packaged_split(name)
+            assert sizes[dataset][sha] == {p: len(split[p]) for p in ("train", "dev", "test")}
+
+
+def test_split_registry_reads_entries_without_sizes_and_adds_sizes(tmp_path, capsys):
+    from leaderboard.splits import split_sizes
+    from mmimdb2.splits import write_split_dir
+
+    (tmp_path / "splits.json").write_text(json.dumps({"demo": {"demo": SPLIT.sha256}}))  # the format before sizes
+    assert known_splits(tmp_path) == {"demo": {"demo": SPLIT.sha256}} and split_sizes(tmp_path) == {}
+    add_split("demo", "demo", SPLIT.sha256, tmp_path, sizes={"train": 3, "dev": 1, "test": 2})  # fills the sizes in
+    assert known_splits(tmp_path) == {"demo": {"demo": SPLIT.sha256}}
+    assert split_sizes(tmp_path) == {"demo": {SPLIT.sha256: {"train": 3, "dev": 1, "test": 2}}}
+    with pytest.raises(ValueError, match="already registered with part sizes"):
+        add_split("demo", "demo", SPLIT.sha256, tmp_path, sizes={"train": 3, "dev": 1, "test": 200})
+    folder = write_split_dir(SPLIT, tmp_path / "split")
+    other = tmp_path / "other"
+    assert splits_main(["--add", "demo", "--split-dir", str(folder), "--name", "demo", "--leaderboard-dir", str(other)]) == 0
+    assert split_sizes(other) == {"demo": {SPLIT.sha256: {"train": 3, "dev": 1, "test": 2}}}
+    assert splits_main(["--list", "--leaderboard-dir", str(other)]) == 0
+    assert f"demo\tdemo\t{SPLIT.sha256}\ttrain 3, dev 1, test 2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("sizes", "why"), [
+    ({"train": 3, "dev": 1}, "'sizes' of 'demo'/'demo' must be"),
+    ({"train": 3, "dev": 1, "test": -2}, "Got {'train': 3, 'dev': 1, 'test': -2} instead"),
+    ({"train": 3, "dev": True, "test": 2}, "must be"),
+    ({"train": 3, "dev": 1, "test": 2, "extra": 1}, "must be"),
+    ("900", "must be"),
+])  # fmt: skip
+def test_split_registry_refuses_bad_part_sizes(tmp_path, sizes, why):
+    with pytest.raises(ValueError, match=re.escape(why)):
+        add_split("demo", "demo", SPLIT.sha256, tmp_path, sizes=sizes)
+    (tmp_path / "splits.json").write_text(json.dumps({"demo": {"demo": {"sha256": SPLIT.sha256, "sizes": sizes}}}))
+    with pytest.raises(ValueError, match=re.escape(why)):
+        known_splits(tmp_path)
 
 
 # ----------------------------------------------------------------------------- renderer
@@ -622,6 +687,14 @@ def test_failed_render_keeps_what_was_written(lb, capsys):
     assert {p: p.read_bytes() for p in lb.rglob("*") if p.is_file() and "submissions" not in p.parts} == before
 
 
+def test_render_into_a_read_only_folder_is_one_line(lb, capsys, read_only):
+    submit_result(record("gmu"), lb)
+    read_only(lb)
+    assert render.main(["--leaderboard-dir", str(lb)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: cannot write {lb / 'README.md'}: ") and "\n" not in err, err
+
+
 def test_broken_split_registry_is_one_line(lb, capsys):
     submit_result(record("gmu"), lb)
     (lb / "splits.json").write_text("[" * 100_000)
@@ -651,6 +724,120 @@ def test_schema_text_patterns_match_the_code():
     assert schema["properties"]["split"]["properties"]["name"]["pattern"] == results.SPLIT_NAME_PATTERN
     assert schema["properties"]["model"]["properties"]["name"]["pattern"] == results.NAME_PATTERN
     assert schema["properties"]["model"]["properties"]["config"]["propertyNames"]["pattern"] == results.CONFIG_KEY_PATTERN
+
+
+# ----------------------------------------------------------------------------- figures derived from a record's own numbers
+
+BIG = Split("big", {"train": tuple(f"tt{i:07d}" for i in range(1, 61)), "dev": tuple(f"tt{i:07d}" for i in range(61, 71)),
+                     "test": tuple(f"tt{i:07d}" for i in range(71, 101))})  # fmt: skip
+BIG_SIZES = {"train": 60, "dev": 10, "test": 30}
+HEAD_TAIL = {"k": 6, "head": list(GENRES[:6]), "tail": list(GENRES[-6:])}
+
+
+def scored(seed: int) -> dict:
+    """Honest scores of one seed on BIG's 30 test movies (Film-Noir has no test positive)."""
+    import numpy as np
+
+    from mmimdb2.metrics import score_decisions
+
+    labels = (np.random.default_rng(99).random((30, 23)) < 0.3).astype(int)
+    labels[:, -1] = 0
+    right = np.random.default_rng(seed).random((30, 23)) < 0.75
+    return score_decisions(labels, np.where(right, labels, 1 - labels), GENRES, HEAD_TAIL)
+
+
+def big_record(seeds=(0, 1), **kw) -> dict:
+    return make_result(
+        dataset="demo", dataset_version="1", split=BIG, model="gmu", config={"hidden": 64}, encoder="hash:64",
+        encoder_version="1", kg=None, per_seed=[{"seed": s, "metrics": scored(s), "best_epoch": 3} for s in seeds],
+        wall_time_s={"train": 1.0}, head_tail=HEAD_TAIL, code=CODE, hardware=HW, created="2026-11-25T12:00:00Z", **kw,
+    )  # fmt: skip
+
+
+def big_problems(rec: dict) -> list[str]:
+    return validate.validate_record(rec, known={"demo": {"big": BIG.sha256}}, sizes={"demo": {BIG.sha256: BIG_SIZES}})
+
+
+def forged(rec: dict, **metrics) -> dict:
+    """``rec`` with seed #0's scores replaced and the aggregate recomputed to match (a careful forger)."""
+    rec["per_seed"][0]["metrics"].update(metrics)
+    rec["aggregate"] = aggregate([e["metrics"] for e in rec["per_seed"]])
+    return rec
+
+
+def test_honest_records_pass_the_derived_checks():
+    assert big_problems(big_record()) == []
+    assert big_problems(big_record(protocol="authors")) == []
+    no_sets = big_record()
+    no_sets["head_tail"] = None  # the authors' protocol re-draws the training part: no sets to check against
+    assert big_problems(no_sets) == []
+
+
+def test_a_forged_score_with_a_matching_aggregate_fails_the_cli(lb, capsys):
+    rec = forged(big_record(), macro=0.99, micro=0.99, head=0.99)
+    genre_mean = sum(rec["per_seed"][0]["metrics"]["per_genre"].values()) / 23
+    add_split("demo", "big", BIG.sha256, lb, sizes=BIG_SIZES)
+    path = lb / "submissions" / result_filename(rec)
+    path.write_text(json.dumps(rec))
+    assert validate.main([str(path), "--leaderboard-dir", str(lb)]) == 1
+    out = capsys.readouterr().out
+    assert f"per_seed/0/metrics/macro: 0.99 is not the mean of this seed's 23 per-genre F1 ({genre_mean:.6g})" in out
+    assert "per_seed/0/metrics/head: 0.99 is not the mean F1 of its head genres (head_tail/head: " in out
+    assert "per_seed/0/metrics/micro: 0.99 is above every per-genre F1 of this seed (at most " in out
+    assert all(line.count(": ") >= 1 and "Traceback" not in line for line in out.splitlines())
+
+
+def _support(seed_index: int, genre: str, value: int):
+    def edit(rec):
+        rec["per_seed"][seed_index]["metrics"]["support"][genre] = value
+
+    return edit
+
+
+DERIVED = {
+    "weighted": (lambda r: forged(r, weighted=0.99), "per_seed/0/metrics/weighted: 0.99 is not the support-weighted mean of this seed's per-genre F1 ("),
+    "tail": (lambda r: forged(r, tail=0.999), "per_seed/0/metrics/tail: 0.999 is not the mean F1 of its tail genres (head_tail/tail: "),
+    "macro_present": (lambda r: forged(r, macro_present=0.99), "per_seed/0/metrics/macro_present: 0.99 is not the mean F1 of the 22 genres with test support ("),
+    "tail_present": (lambda r: forged(r, tail_present=0.99), "per_seed/0/metrics/tail_present: 0.99 is not the mean F1 of the 5 tail genres with test support ("),
+    "n_present": (lambda r: forged(r, n_present=23), "per_seed/0/metrics/n_present: 23 is not the number of genres with test support (22)"),
+    "tail 0.999 with samples 0.0": (lambda r: forged(r, tail=0.999, samples=0.0),
+                                    "per_seed/0/metrics/samples: 0.0, yet per-genre F1 are above 0"),
+    "support over the test part": (_support(0, "Drama", 31), "per_seed/0/metrics/support/Drama: 31 exceeds the 30 movies of the test part"),
+    "support differing over seeds": (_support(1, "Drama", 0), "per_seed/1/metrics/support/Drama: 0 differs from seed 0's 9; on a fixed split"),
+    "support of some genres only": (lambda r: r["per_seed"][0]["metrics"]["support"].pop("War"),
+                                    "per_seed/0/metrics/support: must count all 23 genres or be left out (missing: War)"),
+    "negative seed": (_set("per_seed/0/seed", -1), "per_seed/0/seed: -1 is less than the minimum of 0"),
+    "seed of 2**32": (_set("seeds/1", 2**32), "seeds/1: 4294967296 is greater than the maximum of 4294967295"),
+    "impossible date": (_set("created", "9999-99-99T00:00:00Z"), "created: '9999-99-99T00:00:00Z' is not a real date-time"),
+    "future date": (_set("created", "2999-01-01T00:00:00Z"), "created: '2999-01-01T00:00:00Z' is in the future"),
+    "test part of 9 movies": (_set("split/parts/test/size", 9), "split/parts/test/size: 9 is not the registered size of this split's test part (30)"),
+    "train part of 0 movies": (_set("split/parts/train/size", 0), "split/parts/train/size: 0 is not the registered size of this split's train part (60)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(DERIVED))
+def test_each_derived_figure_is_checked(case):
+    edit, expected = DERIVED[case]
+    rec = big_record()
+    assert big_problems(rec) == []
+    edit(rec)
+    problems = big_problems(rec)
+    assert any(expected in p for p in problems), problems
+    assert all("\n" not in p for p in problems)
+
+
+def test_head_and_tail_without_sets_stay_within_the_per_genre_range():
+    rec = big_record()
+    rec["head_tail"] = None
+    top = max(rec["per_seed"][0]["metrics"]["per_genre"].values())
+    forged(rec, tail=min(1.0, top + 0.01))
+    assert any(p.startswith("per_seed/0/metrics/tail: ") and "outside the range of this seed's per-genre F1" in p for p in big_problems(rec))
+
+
+def test_part_sizes_are_not_checked_where_the_registry_has_none():
+    rec = big_record()
+    rec["split"]["parts"]["test"]["size"] = 31  # the parts' hashes are not the ids; only a registered size says it is wrong
+    assert validate.validate_record(rec, known={"demo": {"big": BIG.sha256}}) == []
 
 
 # ----------------------------------------------------------------------------- the repo's own leaderboard

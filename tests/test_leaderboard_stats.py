@@ -16,7 +16,11 @@ from mmimdb2.metrics import SCALAR_METRICS, evaluate
 from mmimdb2.packing import ordered_ids_sha256, pack_bits, packed_length
 from mmimdb2.splits import Split
 
-SPLIT = Split("demo", {"train": ("tt0000001", "tt0000002", "tt0000003"), "dev": ("tt0000004",), "test": ("tt0000005", "tt0000006")})
+SPLIT = Split("demo", {"train": ("tt0000001", "tt0000002", "tt0000003"), "dev": ("tt0000004",),
+                       "test": ("tt0000005", "tt0000006", "tt0000007")})  # the 3 movies of IDS; fmt: skip
+#: The split of the two-movie rows of the table tests (a fixed row predicts its whole test part).
+TWO_SPLIT = Split("two", {**SPLIT.parts, "test": ("tt0000005", "tt0000006")})
+KNOWN = {"demo": {"demo": SPLIT.sha256, "two": TWO_SPLIT.sha256}}
 CODE = {"git": "v0.1.0-1-gabcdef0", "commit": "a" * 40, "dirty": False, "package": "0.1.0"}
 HW = {"device": "cpu", "cpu": "Test CPU (2 cores)", "gpu": None, "torch": "2.14.1"}
 HEAD_TAIL = {"k": 6, "head": list(GENRES[:6]), "tail": list(GENRES[-6:])}
@@ -25,14 +29,14 @@ TRAIN_COUNTS = list(range(23, 0, -1))  # Drama most frequent ... Film-Noir least
 
 def build(model: str = "gmu", per_seed=(), **kw) -> dict:
     return make_result(
-        dataset="demo", dataset_version="1", split=SPLIT, model=model, config={"hidden": 64},
+        dataset="demo", dataset_version="1", split=kw.pop("split", SPLIT), model=model, config={"hidden": 64},
         encoder="hash:64", encoder_version="1", kg=None, per_seed=list(per_seed),
         wall_time_s={"train": 1.0}, head_tail=HEAD_TAIL, code=CODE, hardware=HW, created="2026-11-25T12:00:00Z", **kw,
     )  # fmt: skip
 
 
 def problems_of(rec: dict) -> list[str]:
-    return validate.validate_record(rec, known={"demo": {"demo": SPLIT.sha256}})
+    return validate.validate_record(rec, known=KNOWN)
 
 
 def scored(labels: np.ndarray, decisions: np.ndarray, seed: int = 0) -> dict:
@@ -229,7 +233,7 @@ HALF[1, 1] = 0
 
 def row(model: str, decided: np.ndarray, ids=IDS[:2], **kw) -> dict:
     per_seed = [{**scored(TWO, decided, s), "predictions": decided} for s in (0, 1, 2)]
-    return build(model, per_seed, test_labels=TWO, test_ids_sha256=ordered_ids_sha256(ids), **kw)
+    return build(model, per_seed, test_labels=TWO, test_ids_sha256=ordered_ids_sha256(ids), split=TWO_SPLIT, **kw)
 
 
 def test_row_intervals_and_verdicts_on_hand_enumerated_resamples():
@@ -253,9 +257,10 @@ def test_row_intervals_and_verdicts_on_hand_enumerated_resamples():
 def test_tables_show_the_interval_the_best_row_and_ties_instead_of_bold():
     from leaderboard import render
 
-    records = [row("gmu", TWO), row("idkg", HALF), row("concat", np.zeros_like(TWO)), build("late-fusion", [scored(TWO, HALF)])]
+    old = build("late-fusion", [scored(TWO, HALF)], split=TWO_SPLIT)  # no stored predictions
+    records = [row("gmu", TWO), row("idkg", HALF), row("concat", np.zeros_like(TWO)), old]
     assert all(problems_of(r) == [] for r in records)
-    readme = render.render_files(records, {"demo": {"demo": SPLIT.sha256}})["README.md"].decode()
+    readme = render.render_files(records, KNOWN)["README.md"].decode()
     table = readme.split("#### Main comparison (Table 2)\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert table[0].startswith("| Model | Recipe | Micro-F1 | Macro-F1 | Weighted-F1 | Samples-F1 | Head | Tail | Macro-F1 present (2/23) [95% CI] | vs best: Δ [95% CI] | Seeds |")
     cells = {line.split(" | ")[0][2:]: line.split(" | ")[8:10] for line in table[2:]}

@@ -56,6 +56,41 @@ def test_model_config_reads_the_config_dataclass_without_building_a_model():
         model_config("gmu", {"no_such_option": 1})
 
 
+@pytest.mark.parametrize(
+    ("model", "key", "value", "says"),
+    [
+        ("gmu", "use_kg", "maybe", "must be a bool. Got 'maybe' instead."),
+        ("gmu", "use_kg", 1, "must be a bool. Got 1 instead."),
+        ("idkg", "dropout", "abc", "must be a finite number. Got 'abc' instead."),
+        ("idkg", "dropout", float("nan"), "must be a finite number. Got nan instead."),
+        ("idkg", "proj_dim", float("inf"), "must be an int. Got inf instead."),  # --set proj_dim=1e400
+        ("idkg", "proj_dim", 512.0, "must be an int. Got 512.0 instead."),
+        ("idkg", "proj_dim", True, "must be an int. Got True instead."),
+        ("idkg", "kg_dropout", True, "must be a finite number or a string. Got True instead."),
+        ("idkg", "anchor_dim", "wide", "must be an int or None. Got 'wide' instead."),
+        ("idkg", "attention_width", 3, "must be a string. Got 3 instead."),
+        ("idkg", "contrastive_kwargs", 3, "must be a mapping with string keys. Got 3 instead."),
+        ("concat", "modalities", "text", "must be a list of strings. Got 'text' instead."),
+        ("concat", "modalities", ["text", 1], "must be a list of strings. Got ['text', 1] instead."),
+        ("probe-text", "c_grid", [0.1, "x"], "must be a list of finite numbers. Got [0.1, 'x'] instead."),
+        ("idkg-as-released", "hidden_dim", "big", "must be an int. Got 'big' instead."),
+        ("idkg-as-released", "scale_by_temperature", "yes", "must be a bool. Got 'yes' instead."),
+    ],
+)  # fmt: skip
+def test_a_setting_of_the_wrong_type_is_one_line_naming_it(model, key, value, says):
+    with pytest.raises(ValueError) as err:
+        model_config(model, {key: value})
+    assert str(err.value) == f"The {key!r} setting of model {model!r} {says}"
+
+
+def test_settings_of_the_right_type_pass_as_given():
+    cfg = model_config("idkg", {"dropout": 0, "kg_dropout": 0.2, "anchor_dim": None, "contrastive_kwargs": {"scale": 2}})
+    assert cfg["dropout"] == 0 and cfg["kg_dropout"] == 0.2 and cfg["anchor_dim"] is None
+    assert model_config("idkg", {"kg_dropout": "auto", "anchor_dim": 16})["anchor_dim"] == 16
+    assert model_config("concat", {"modalities": ["text", "image"]})["modalities"] in (["text", "image"], ("text", "image"))
+    assert model_config("idkg-as-released", {"anchor_order": None, "temperature": 1})["temperature"] == 1
+
+
 def test_unknown_name_suggests_and_lists():
     with pytest.raises(UnknownNameError) as err:
         build_model("idkg-no-kgg", None)

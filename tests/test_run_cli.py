@@ -155,6 +155,61 @@ def test_list_models_and_encoders(capsys):
     assert "weightfree" in capsys.readouterr().out
 
 
+# -- where results and caches go: one line when they cannot be written ----------------------------
+@pytest.mark.parametrize("flag", ["--out", "--cache-dir"])
+@pytest.mark.parametrize("how", ["a file", "read-only", "under a file"])
+def test_an_unusable_out_or_cache_folder_is_one_line(small_demo, tmp_path, capsys, read_only, flag, how):
+    target = tmp_path / "target"
+    if how == "a file":
+        target.write_text("not a folder")
+    elif how == "under a file":
+        (tmp_path / "file").write_text("x")
+        target = tmp_path / "file" / "sub"
+    else:
+        read_only(target)
+    given = {"--out": tmp_path / "out", "--cache-dir": tmp_path / "cache", flag: target}
+    rc = main(["--dataset", str(small_demo), *FAST, "--models", "probe-text", "--out", str(given["--out"]),
+               "--cache-dir", str(given["--cache-dir"])])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].startswith("error: ") and str(target) in err[-1], err
+    assert not any("Traceback" in line for line in err)
+
+
+def test_no_space_left_while_writing_is_one_line_naming_the_file(small_demo, tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)  # every atomic write ends in fsync
+    rc = main(["--dataset", str(small_demo), "--out", str(tmp_path / "out"), *FAST, "--models", "probe-text",
+               "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1].startswith("error: ") and "No space left on device" in err[-1], err
+    assert str(tmp_path) in err[-1] and ".tmp" not in err[-1]  # the file being written, not its temporary name
+
+
+def test_a_genre_without_training_positives_is_warned_once(editable_demo, tmp_path, capsys):
+    train = (editable_demo / "split" / "train.txt").read_text().split()
+    for mid in train:
+        path = editable_demo / "dataset" / f"{mid}.json"
+        rec = json.loads(path.read_text())
+        if "Film-Noir" in rec["genres"]:
+            rec["genres"] = [g for g in rec["genres"] if g != "Film-Noir"] or ["Drama"]
+            path.write_text(json.dumps(rec))
+    rc = main(["--dataset", str(editable_demo), "--out", str(tmp_path), *FAST, "--models", "probe-text", "--seeds", "0", "1"])
+    err = capsys.readouterr().err
+    assert rc == 0
+    warnings = [line for line in err.splitlines() if line.startswith("warning: no train movie has")]
+    assert warnings == ["warning: no train movie has Film-Noir: a model learns only 22 of the 23 genres (these score F1 0 in macro averages)"]
+
+
+def test_a_dataset_with_every_genre_in_train_is_not_warned(small_demo, tmp_path, capsys):
+    assert _run(small_demo, tmp_path, "--models", "probe-text", capsys=capsys)[0] == 0
+    assert "no train movie has" not in capsys.readouterr().err
+
+
 # -- the cell cache: keyed on content and settings, damaged files recomputed --------------------
 @pytest.fixture
 def editable_demo(small_demo, tmp_path) -> Path:
@@ -199,6 +254,22 @@ def test_edited_data_is_recomputed_unchanged_data_is_served(editable_demo, tmp_p
     assert len(calls) == 3
     assert _run(editable_demo, out, "--models", "late-fusion", capsys=capsys)[0] == 0
     assert len(calls) == 3
+
+
+def test_a_label_change_writes_a_second_result_file_not_over_the_first(editable_demo, tmp_path, capsys):
+    import mmimdb2
+
+    out = tmp_path / "out"
+    assert _run(editable_demo, out, "--models", "probe-text", capsys=capsys)[0] == 0
+    (first,) = (out / "results").glob("*.json")
+    before = read_result(first)
+    assert before["dataset"]["fingerprint"] == mmimdb2.load(str(editable_demo)).fingerprint
+    _edit_first_train_record(editable_demo, lambda r: r.update(genres=["Western"] if "Western" not in r["genres"] else ["Music"]))
+    assert _run(editable_demo, out, "--models", "probe-text", capsys=capsys)[0] == 0
+    files = sorted((out / "results").glob("*.json"))
+    assert len(files) == 2 and first in files and read_result(first) == before  # the first run's result is kept
+    (second,) = [f for f in files if f != first]
+    assert read_result(second)["dataset"]["fingerprint"] == mmimdb2.load(str(editable_demo)).fingerprint != before["dataset"]["fingerprint"]
 
 
 def test_changed_trainer_or_kg_setting_is_recomputed(small_demo, tmp_path, capsys, monkeypatch):
@@ -350,12 +421,24 @@ def test_python_callers_and_the_cli_build_the_same_spec():
         (["--seeds", "0", "0"], "'seeds' must be distinct"),
         (["--kg-dim", "0"], "must be positive"),
         (["--kg-cross-fit", "1"], "'kg_cross_fit' setting must be 0 or >= 2"),
+        (["--kg-epochs", "0"], "Got epochs=0 instead"),
+        (["--seeds", "-1"], "The 'seeds' must be distinct integers in [0, 2**32). Got [-1] instead."),
+        (["--set", "use_kg=maybe"], "error: The 'use_kg' setting of model 'idkg' must be a bool. Got 'maybe' instead."),
+        (["--set", "dropout=abc"], "error: The 'dropout' setting of model 'idkg' must be a finite number. Got 'abc' instead."),
+        (["--set", "proj_dim=1e400"], "error: The 'proj_dim' setting of model 'idkg' must be an int. Got inf instead."),
+        (["--set", "=1"], "--set expects KEY=VALUE, got '=1'"),
     ],
 )
 def test_a_bad_setting_is_one_line_before_any_data_is_read(argv, says, tmp_path, capsys):
     assert main(["--models", "idkg", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err and says in err
+
+
+def test_set_on_nothing_to_run_is_one_line(tmp_path, capsys):
+    assert main(["--set", "temperature=0.3", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: nothing to run") and "\n" not in err
 
 
 def test_the_paper_recipe_runs_a_mixed_table_in_one_command(small_demo, tmp_path, capsys):
