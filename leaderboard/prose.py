@@ -77,7 +77,9 @@ def how_to_submit(known: Mapping[str, Mapping[str, str]]) -> list[str]:
         "2. Check the files: `python -m leaderboard.validate` lists the problems (all of them with `--verbose`: "
         "schema, markup or line breaks in a text field, unknown split hash, a split hash not bound to the "
         "row's protocol, a malformed model name, scores outside [0, 1] or NaN, aggregate not matching the "
-        "per-seed scores, scores the stored test predictions do not give, wrong genre order, duplicates, "
+        "per-seed scores, scores the stored test predictions do not give, a macro, weighted, head or tail F1 "
+        "its own per-genre F1 do not give, part sizes other than the registered split's, seeds outside "
+        "[0, 2^32), a date that is not real or in the future, wrong genre order, duplicates, "
         "files over 1 MiB) and exits 1 until none is left.",
         "3. Re-render this page: `python -m leaderboard.render` (writes `leaderboard/README.md` and "
         "`leaderboard/plots/`).",
