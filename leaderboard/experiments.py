@@ -212,6 +212,16 @@ def experiments() -> list[Experiment]:
     return [EXPERIMENTS.load(n) for n in EXPERIMENTS.names()]
 
 
+def sweep_models() -> dict[str, frozenset[str]]:
+    """Each swept config key and the models whose runs its experiment sweeps: another model that
+    merely has a key of that name (the as-released model's own ``temperature``) is not swept."""
+    out: dict[str, set[str]] = {}
+    for e in experiments():
+        if e.sweep is not None:
+            out.setdefault(e.sweep, set()).update(r.cell.model for r in e.rows)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
 def sweep_keys() -> tuple[str, ...]:
     """The config keys some experiment sweeps (other tables show the group's most common value)."""
     return tuple(dict.fromkeys(e.sweep for e in experiments() if e.sweep is not None))

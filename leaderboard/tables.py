@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from leaderboard.experiments import STATS, Experiment, Row, sweep_keys
+from leaderboard.experiments import STATS, Experiment, Row, sweep_models
 from leaderboard.markdown import code, interval_text, md, pm, slug, table, versus_text
 from leaderboard.plots import best_per_model, per_genre_plot, sweep_plot
 from leaderboard.records import (
@@ -107,10 +107,10 @@ def reference_pool(full: Sequence[Record], exp: Experiment) -> list[Record]:
     if not exp.varies_kg:
         kg_mode = mode([r["kg"]["model"] for r in full if r["kg"] is not None])
         keep = [r for r in keep if r["kg"] is None or r["kg"]["model"] == kg_mode]
-    for key in sweep_keys():
+    for key, models in sweep_models().items():
         if key != exp.sweep:
-            usual = mode([v for v in (_number(r, key) for r in full) if v is not None])
-            keep = [r for r in keep if _number(r, key) in (None, usual)]
+            usual = mode([v for v in (_number(r, key) for r in full if r["model"]["name"] in models) if v is not None])
+            keep = [r for r in keep if r["model"]["name"] not in models or _number(r, key) in (None, usual)]
     return keep
 
 

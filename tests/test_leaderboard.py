@@ -861,3 +861,14 @@ def test_each_recipe_gets_its_own_section_and_rows_are_never_ranked_across_recip
     assert [s.rsplit(", ", 1)[1] for s in sections] == ["recipe `tuned`", "recipe `paper`"]  # tuned first
     tuned_part = readme.split("recipe `tuned`")[1].split("recipe `paper`")[0]
     assert "| idkg | tuned |" in tuned_part and "| gmu |" not in tuned_part
+
+
+def test_a_model_with_its_own_temperature_is_not_hidden_as_part_of_the_tau_sweep():
+    from leaderboard.experiments import sweep_models
+
+    assert sweep_models() == {"temperature": frozenset({"idkg"})}
+    runs = [record("idkg", (0.6,), config={"temperature": 0.1}), record("idkg", (0.5,), config={"temperature": 0.3}),
+            record("idkg", (0.55,), config={"temperature": 0.1, "lr": 0.003}),
+            record("idkg-as-released", (0.4,), config={"temperature": 0.5})]  # fmt: skip
+    readme = render.render_files(runs, {"demo": {"demo": SPLIT.sha256}})["README.md"].decode()
+    assert "idkg-as-released" in [r[0] for r in _table_rows(readme, "Main comparison (Table 2)")]
