@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         spec, options = spec_from_args(args)
-        cell_specs = [spec.cell_spec(c) for c in spec.cells()]
+        cells = spec.cells()
+        cell_specs = [spec.cell_spec(c) for c in cells]
         kg = cell_specs[0].kg
         other = sorted({cs.kg.embedding.model for cs in cell_specs} - {kg.embedding.model})
         if other:
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                                       watch=Stopwatch(), progress=False)  # fmt: skip
                 folds += halves(prep, seed=k + args.fold_seed * args.folds)  # fold seed 0: seed k, as before the flag
         rows = []
-        for cell, cs in zip(spec.cells(), cell_specs):
+        for cell, cs in zip(cells, cell_specs):
             scores = cross_validate(cs, folds, list(spec.seeds), device=device)
             rows.append((cell.label, float(np.mean(scores)), float(np.std(scores))))
             print(f"{cell.label}: pooled cv macro-F1 {rows[-1][1]:.4f} ± {rows[-1][2]:.4f}", file=sys.stderr)

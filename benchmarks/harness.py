@@ -26,8 +26,7 @@ def _tensor_set(prep: PreparedInputs, part: str, drop: str | None = None):
     from benchmarks.trainer import TensorSet
 
     rows = prep.rows[part]
-    arrays = drop_modality({k: v[rows] for k, v in prep.arrays.items()}, drop)
-    return TensorSet.from_arrays(arrays, prep.labels[rows], [prep.ids[i] for i in rows])
+    return TensorSet.from_arrays(_arrays(prep, part, drop), prep.labels[rows], [prep.ids[i] for i in rows])
 
 
 #: Model settings that may be given as "auto" and are resolved from the data when the model is

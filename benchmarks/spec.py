@@ -22,7 +22,9 @@ from benchmarks.protocols import PROTOCOLS
 from benchmarks.recipes import DEFAULT_RECIPE, recipe
 from idkg.embedding_spec import EmbeddingSpec
 from leaderboard.experiments import Cell, experiment
+from leaderboard.results import to_jsonable
 from mmimdb2.metrics import CLASS_WEIGHTS, SELECTION_METRICS, THRESHOLD_POLICIES
+from mmimdb2.typecheck import accepts, describe, field_types
 
 #: What keeps the checkpoint: a dev score (:data:`mmimdb2.metrics.SELECTION_METRICS`), or the last epoch.
 CHECKPOINTS: tuple[str, ...] = (*SELECTION_METRICS, "last")
@@ -37,13 +39,6 @@ PAPER_ENCODER = "clip"
 def _choice(owner: str, name: str, value: Any, choices: Sequence[Any]) -> None:
     if value not in choices:
         raise ValueError(f"The '{name}' {owner} must be one of {', '.join(map(str, choices))}. Got {value!r} instead.")
-
-
-def _typed(owner: str, name: str, value: Any, kind: type | tuple[type, ...]) -> None:
-    """A bool is not a number here, and an int is a valid float."""
-    ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)))
-    if not ok:
-        raise ValueError(f"The '{name}' {owner} must be {getattr(kind, '__name__', kind)}. Got {value!r} instead.")
 
 
 @dataclass(frozen=True)
@@ -110,10 +105,10 @@ class TrainSpec:
     class_weight: str = "balanced"
 
     def __post_init__(self) -> None:
-        for name, kind in (("epochs", int), ("batch_size", int), ("patience", int)):
-            _typed("setting", name, getattr(self, name), kind)
-        for name in ("lr", "weight_decay", "ema"):
-            _typed("setting", name, getattr(self, name), (int, float))
+        types = field_types(TrainSpec)  # a bool is no int, an int is a float, floats are finite
+        for f in fields(self):
+            if not accepts(types[f.name], value := getattr(self, f.name)):
+                raise ValueError(f"The '{f.name}' setting must be {describe(types[f.name])}. Got {value!r} instead.")
         _choice("setting", "threshold", self.threshold, THRESHOLD_POLICIES)
         _choice("setting", "select", self.select, CHECKPOINTS)
         _choice("setting", "class_weight", self.class_weight, CLASS_WEIGHTS)
@@ -134,13 +129,19 @@ ESTIMATOR_SETTINGS: tuple[str, ...] = ("threshold", "class_weight")
 TRAIN_SETTINGS: tuple[str, ...] = tuple(f.name for f in fields(TrainSpec))
 
 
-def check_train_settings(given: Mapping[str, Any]) -> dict[str, Any]:
-    """``given`` training settings checked by name and value (one line naming the key otherwise)."""
-    unknown = sorted(set(given) - set(TRAIN_SETTINGS))
+def _check_given(given: Mapping[str, Any], known: Sequence[str], what: str, build: Any) -> dict[str, Any]:
+    """``given`` settings checked by name, then by value (``build`` makes the typed spec that
+    validates them); one line naming the key otherwise."""
+    unknown = sorted(set(given) - set(known))
     if unknown:
-        raise ValueError(f"unknown training setting(s) {unknown}; settings are: {', '.join(TRAIN_SETTINGS)}")
-    replace(TrainSpec(), **given)  # validates every value
+        raise ValueError(f"unknown {what} setting(s) {unknown}; settings are: {', '.join(known)}")
+    build(given)
     return dict(given)
+
+
+def check_train_settings(given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` training settings (TrainSpec fields) checked by name and value."""
+    return _check_given(given, TRAIN_SETTINGS, "training", lambda g: replace(TrainSpec(), **g))
 
 
 KG_SETTINGS: tuple[str, ...] = (*(f.name for f in fields(EmbeddingSpec)), "cross_fit")
@@ -148,11 +149,10 @@ KG_SETTINGS: tuple[str, ...] = (*(f.name for f in fields(EmbeddingSpec)), "cross
 
 def check_kg_settings(given: Mapping[str, Any]) -> dict[str, Any]:
     """``given`` KG settings (EmbeddingSpec fields and ``cross_fit``) checked by name and value."""
-    unknown = sorted(set(given) - set(KG_SETTINGS))
-    if unknown:
-        raise ValueError(f"unknown KG setting(s) {unknown}; settings are: {', '.join(KG_SETTINGS)}")
-    KGSpec(replace(EmbeddingSpec(), **{k: v for k, v in given.items() if k != "cross_fit"}), given.get("cross_fit", 0))
-    return dict(given)
+    def build(g: Mapping[str, Any]) -> KGSpec:
+        return KGSpec(replace(EmbeddingSpec(), **{k: v for k, v in g.items() if k != "cross_fit"}), g.get("cross_fit", 0))
+
+    return _check_given(given, KG_SETTINGS, "KG", build)
 
 
 @dataclass(frozen=True)
@@ -177,16 +177,8 @@ class CellSpec:
         return {**self.config, **self.train, **self.kg.recorded()}
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(dataclasses.asdict(self))
-
-
-def _plain(obj: Any) -> Any:
-    """Mappings, tuples and dataclasses to JSON-ready dicts and lists (keys sorted on write)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    return obj
+        """JSON-ready, as the result record stores it."""
+        return to_jsonable(self)
 
 
 @dataclass(frozen=True)

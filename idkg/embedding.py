@@ -218,7 +218,7 @@ def _train(kg: KnowledgeGraph, cls: type, config: Mapping[str, Any], *, device: 
     dim = config["dim"]
     kwargs = dict(config["model_kwargs"])
     m = model_resolver.make(cls, triples_factory=tf, embedding_dim=dim, random_seed=config["seed"], **kwargs)
-    if m.entity_representations[0](indices=torch.arange(1)).is_complex() and config.get("dim_counts", "real") == "real":
+    if m.entity_representations[0](indices=torch.arange(1)).is_complex() and config["dim_counts"] == "real":
         if dim % 2:
             raise EmbeddingError(f"{cls.__name__} is complex-valued: dim (the real width) must be even, got {dim}")
         m = model_resolver.make(cls, triples_factory=tf, embedding_dim=dim // 2, random_seed=config["seed"], **kwargs)
@@ -263,8 +263,9 @@ def _fit_and_evaluate(m, loop, tf, train_mapped, test_mapped, kg, config, device
             additional_filter_triples=[train_mapped],
         )
         hits = float(res.get_metric("both.realistic.hits_at_10"))
-    vectors = _real_vectors(m.entity_representations[0](indices=None))
-    if config.get("dim_counts") == "model" and m.entity_representations[0](indices=None).is_complex():
+    rep = m.entity_representations[0](indices=None)
+    vectors = _real_vectors(rep)
+    if config["dim_counts"] == "model" and rep.is_complex():
         dim = 2 * dim  # the model counted complex numbers; F^K gets their real and imaginary parts
     if vectors.shape != (kg.num_entities, dim):
         raise EmbeddingError(f"{config['model']}: entity vectors have shape {vectors.shape}, expected {(kg.num_entities, dim)}")

@@ -296,3 +296,21 @@ def test_class_weight_is_a_recorded_training_setting_of_every_model():
     assert config("gmu", class_weight="none")["class_weight"] == "none"
     assert config("late-fusion")["weight_decay"] == 10.0  # its registered departure
     assert config("late-fusion", weight_decay=0.5)["weight_decay"] == 0.5  # a given setting wins
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ({"epochs": "30"}, "The 'epochs' setting must be an int. Got '30' instead."),
+        ({"epochs": True}, "The 'epochs' setting must be an int. Got True instead."),
+        ({"lr": float("inf")}, "The 'lr' setting must be a finite number. Got inf instead."),
+        ({"threshold": 3}, "The 'threshold' setting must be a string. Got 3 instead."),
+    ],
+)
+def test_training_settings_are_typed_by_the_same_checker_as_model_settings(given, says):
+    from benchmarks.spec import TrainSpec
+
+    with pytest.raises(ValueError) as err:
+        TrainSpec(**given)
+    assert str(err.value) == says
+    assert TrainSpec(lr=1).lr == 1  # an int is a number
