@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.cache import CacheStore, Entry
+from benchmarks.cpus import usable_cpus
 from benchmarks.encoders.base import Encoder, resolve_device
 
 #: Bump when what a cache entry holds changes (old entries are then simply not found).
@@ -116,7 +117,7 @@ def extract_features(
 
     dev = resolve_device(device)
     if num_workers is None:
-        num_workers = max(0, min(16, (os.cpu_count() or 1) - 1))
+        num_workers = max(0, min(16, usable_cpus() - 1))
     movies = [dataset.movies[i] for i in ids]
     texts = [m.plot for m in movies]
     posters = [m.poster for m in movies]
