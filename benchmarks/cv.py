@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         other = sorted({cs.kg.embedding.model for cs in cell_specs} - {kg.embedding.model})
         if other:
             raise ValueError(f"benchmarks.cv embeds one KG model per call ({kg.embedding.model}); run {', '.join(other)} with --kg-model")
-        dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root)
+        dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root, progress=options.progress)
         device = resolve_device(options.device)
         folds: list[PreparedInputs] = []
         with encoder_hint(spec.encoder.name is None):

@@ -128,7 +128,7 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
     usable_folder(Path(options.cache_dir).expanduser() if options.cache_dir is not None else cache_root(), "--cache-dir", write=False)
     device = resolve_device(options.device)
     with watch.stage("load"):
-        dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root)
+        dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root, progress=options.progress)
     encoder = get_encoder(spec.resolved_encoder())
     out = Path(options.out)
     cells = CellCache(out)

@@ -23,6 +23,7 @@ from benchmarks.spec import CHECKPOINTS, DROPS, DataSpec, EncoderSpec, KGSpec, R
 from idkg.embedding_spec import EmbeddingSpec
 from leaderboard.experiments import EXPERIMENTS
 from mmimdb2.metrics import CLASS_WEIGHTS, THRESHOLD_POLICIES
+from mmimdb2.progress import add_progress_flag, show_progress
 
 _TRAIN, _KG, _OPTIONS, _PAPER = TrainSpec(), EmbeddingSpec(), RunOptions(), recipe("paper")
 
@@ -86,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", type=Path, default=None, help="feature/KG cache (default $MMIMDB2_CACHE)")
     p.add_argument("--submit", action="store_true", help="also write each result under leaderboard/submissions/")
     p.add_argument("--force", action="store_true", help="recompute cells whose result file exists")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress_flag(p)
     p.add_argument("--verbose", "-v", action="store_true",
                    help="list every movie the split lists but the run leaves out, with its reason (default: counts)")
     p.add_argument("--list-models", action="store_true", help="print the registered model names and exit")
@@ -127,7 +128,7 @@ def spec_from_args(args: argparse.Namespace) -> tuple[RunSpec, RunOptions]:
     )  # fmt: skip
     options = RunOptions(
         out=args.out, cache_dir=args.cache_dir, data_root=args.data_root, device=args.device, force=args.force,
-        submit=args.submit, progress=not args.no_progress, verbose=args.verbose,
+        submit=args.submit, progress=show_progress(args.progress), verbose=args.verbose,
     )  # fmt: skip
     return spec, options
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mmimdb2.builder.http import RetryPolicy
 from mmimdb2.builder.sources import DEFAULT_SOURCES, SOURCES, UnknownSource, parse_sources
+from mmimdb2.progress import add_progress_flag, show_progress
 
 
 def _rate(s: str) -> float:
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attempts", type=_positive, default=4, help="tries per request before giving up (default 4)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer (default 30)")
     p.add_argument("--cache-dir", type=Path, help="HTTP response cache (default OUT/.build/http-cache)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_flag(p)
     p.add_argument("--verify", action="store_true", help="only re-check an existing build against its MANIFEST")
     return p
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             out=args.out, manifest=args.manifest, sources=sources, tsv_dir=args.tsv_dir, archive=args.archive,
             limit=args.limit, workers=args.workers, rate=args.rate,
             retry=RetryPolicy(attempts=args.attempts, timeout=(min(10.0, args.timeout), args.timeout)),
-            cache_dir=args.cache_dir, progress=not args.no_progress,
+            cache_dir=args.cache_dir, progress=show_progress(args.progress),
         )  # fmt: skip
         result = build(cfg)
     except (ConfigError, UnknownSource, OSError) as e:
