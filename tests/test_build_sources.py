@@ -177,3 +177,28 @@ def test_index_orders_cast_and_adds_principal_directors(tmp_path):
     row = idx["tt0000001"]
     assert row["year"] is None and row["genres"] == [] and row["cast"] == ["nm0000001", "nm0000003"]
     assert row["directors"] == ["nm0000009", "nm0000008"] and idx["__names__"] == {"nm0000001": "One", "nm0000003": "Three", "nm0000009": "Nine"}
+
+
+def test_archive_and_loader_split_joined_directors_by_one_rule(world, tmp_path):
+    """The builder's archive source and mmimdb2.load read the authors' joined ``director`` alike."""
+    import mmimdb2
+    from test_build_helpers import jpeg
+
+    rel = tmp_path / "rel"
+    (rel / "dataset").mkdir(parents=True)
+    joined = {"tt0100001": "Don Bluth, Gary Goldman", "tt0100002": "Martin Luther King, Jr.", "tt0100003": ["A B, C D", {"name": "E, F"}]}
+    for tt, director in joined.items():
+        (rel / f"dataset/{tt}.json").write_text(json.dumps({"plot": "P.", "director": director, "cast": ["X Y"], "genres": ["Drama"]}))
+        (rel / f"dataset/{tt}.jpg").write_bytes(jpeg(1))
+    a = resolve_source("archive")(ctx(world, tmp_path, archive=rel))
+    a.prepare(world.ids)
+    built = {tt: [p.name for p in a.fetch(tt).directors] for tt in joined}
+    assert built == {"tt0100001": ["Don Bluth", "Gary Goldman"], "tt0100002": ["Martin Luther King, Jr."], "tt0100003": ["A B", "C D", "E, F"]}
+    ds = mmimdb2.load(rel, split=str(write_split(tmp_path / "split", list(joined))))
+    assert {tt: [p.name for p in m.directors] for tt, m in ds.movies.items()} == built
+
+
+def write_split(folder: Path, ids: list[str]) -> Path:
+    from mmimdb2.splits import Split, write_split_dir
+
+    return write_split_dir(Split("three", {"train": (ids[0],), "dev": (ids[1],), "test": (ids[2],)}), folder)
