@@ -181,8 +181,9 @@ def test_index_orders_cast_and_adds_principal_directors(tmp_path):
 
 def test_archive_and_loader_split_joined_directors_by_one_rule(world, tmp_path):
     """The builder's archive source and mmimdb2.load read the authors' joined ``director`` alike."""
-    import mmimdb2
     from test_build_helpers import jpeg
+
+    import mmimdb2
 
     rel = tmp_path / "rel"
     (rel / "dataset").mkdir(parents=True)
