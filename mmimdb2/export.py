@@ -14,8 +14,10 @@ from mmimdb2.genres import GENRES
 from mmimdb2.splits import PARTS
 
 if TYPE_CHECKING:
-    from mmimdb2.dataset import MovieDataset
     from mmimdb2.schema import Movie
+
+#: ``ds`` below is a :class:`mmimdb2.MovieDataset` (not imported: it imports this module).
+MovieDataset = Any
 
 #: Columns of :func:`to_pandas` and of each Hugging Face split, in this order.
 COLUMNS: tuple[str, ...] = ("imdb_id", "title", "original_title", "year", "plot", "genres", "directors", "cast", "poster", "part")

@@ -554,3 +554,29 @@ def test_layouts_registry_and_unknown_layout_is_one_line_with_did_you_mean():
     msg = str(info.value)
     assert "\n" not in msg and msg.startswith("unknown layout 'mmimbd2'.")
     assert "Did you mean 'mmimdb2'" in msg and "Available: mmimdb, mmimdb2" in msg
+
+
+def test_croissant_of_a_loaded_folder_validates_and_reads_back(built_dir: Path):
+    from mmimdb2.croissant import write_croissant
+
+    ds = load(built_dir)
+    meta = json.loads(write_croissant(ds).read_text())
+    movie_files = next(d for d in meta["distribution"] if d["@id"] == "movie-json")
+    assert movie_files["excludes"] == ["dataset/tt9999999.json"]  # the file the loader dropped is not part of it
+    fields = {f["name"]: (f["dataType"], f.get("repeated", False)) for f in meta["recordSet"][0]["field"]}
+    assert fields["year"] == ("sc:Integer", False) and fields["plots"] == ("sc:Text", True) and "cast" not in fields  # cast entries differ in shape
+    split_rs = next(r for r in meta["recordSet"] if r["@id"] == "split")
+    assert {(d["split/imdb_id"], d["split/part"]) for d in split_rs["data"]} == set(ds.split.part_of().items())  # listed id dropped: inline
+    assert ds.split.sha256 in split_rs["description"]
+    mlc = pytest.importorskip("mlcroissant", reason="mlcroissant (the test extra) is not installed")
+    (built_dir / "dataset" / "tt9999999.json").unlink()  # mlcroissant 1.1 does not apply `excludes` yet
+    (built_dir / "croissant.json").unlink()
+    path = write_croissant(load(built_dir))
+    reader = mlc.Dataset(jsonld=path)
+    text = lambda v: v.decode() if isinstance(v, bytes) else v  # noqa: E731
+    movies = {text(r["movies/imdb_id"]): r for r in reader.records("movies")}
+    assert sorted(movies) == sorted(ds.movies) and movies["tt0065832"]["movies/year"] == 2001
+    assert "movies/title" not in movies["tt0065832"]  # one file has no title: a field every file has, or none
+    assert [text(p) for p in movies["tt0065832"]["movies/plots"]] == ["one two", "one two three four"]
+    assert {text(r["split/imdb_id"]): text(r["split/part"]) for r in reader.records("split")} == ds.split.part_of()
+    assert sum(1 for _ in reader.records("posters")) == 7

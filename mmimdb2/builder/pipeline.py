@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from mmimdb2 import croissant
 from mmimdb2.builder import coverage, datasheet, tsv
 from mmimdb2.builder._version import __version__
 from mmimdb2.builder.http import HostRateLimiter, ResponseCache, RetryPolicy
@@ -306,7 +307,7 @@ def _finished(entry: dict | None, active: list[str]) -> bool:
 def finalize(
     cfg: BuildConfig, out: Path, target: Split, built_ids: set[str], entries: dict[str, dict], journal: Journal, sources: list[Source]
 ) -> tuple[dict[str, Counter], dict[str, tuple[int, int]], dict[str, list[str]]]:
-    """Write split/, failures.jsonl, DATASET.json, DATASHEET.md, croissant.json and MANIFEST from
+    """Write split/, failures.jsonl, DATASET.json, DATASHEET.md, croissant.json (Croissant 1.0) and MANIFEST from
     the data on disk; return field sources, coverage and the fields left at 0%."""
     licences = {s.name: s.licence for s in sources}
     red = cfg.redactor()
@@ -340,6 +341,12 @@ def finalize(
         movies=movies, failed=failed, licences=licences,
     )  # fmt: skip
     atomic_write_text(out / "DATASHEET.md", text)
+    croissant.write(out, croissant.describe(
+        out, name=name, version=croissant.semver(DATASET_VERSION), layout="mmimdb2", movies=movies, split=built,
+        split_in_folder=True, poster_exts=(".jpg",), date=_build_date(cfg, journal),
+        description=f"{name} {DATASET_VERSION}, built by mmimdb2.build from the manifest {target.name}: {len(built_ids)} movies "
+        "(poster, plot, directors and cast with IMDb nm ids, 23 genres). Every file's sha256 is in MANIFEST; DATASHEET.md describes the build.",
+    ))  # fmt: skip
     write_manifest(out)
     per: dict[str, Counter] = {}
     for m in movies.values():
