@@ -211,3 +211,11 @@ def write_split(folder: Path, ids: list[str]) -> Path:
     from mmimdb2.splits import Split, write_split_dir
 
     return write_split_dir(Split("three", {"train": (ids[0],), "dev": (ids[1],), "test": (ids[2],)}), folder)
+
+
+def test_omdb_names_follow_the_same_rule():
+    from mmimdb2.builder.sources.omdb import _names
+
+    assert [p.name for p in _names("Don Bluth, Gary Goldman (co-director)")] == ["Don Bluth", "Gary Goldman"]
+    assert [p.name for p in _names("Martin Luther King, Jr., Ann Other")] == ["Martin Luther King, Jr.", "Ann Other"]
+    assert _names("") is None and _names(" , ") is None
