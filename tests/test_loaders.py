@@ -580,3 +580,19 @@ def test_croissant_of_a_loaded_folder_validates_and_reads_back(built_dir: Path):
     assert [text(p) for p in movies["tt0065832"]["movies/plots"]] == ["one two", "one two three four"]
     assert {text(r["split/imdb_id"]): text(r["split/part"]) for r in reader.records("split")} == ds.split.part_of()
     assert sum(1 for _ in reader.records("posters")) == 7
+
+
+def test_croissant_of_an_mmimdb_folder(mmimdb_dir: Path):
+    from mmimdb2.croissant import write_croissant
+
+    ds = load(mmimdb_dir)
+    meta = json.loads(write_croissant(ds).read_text())
+    files = {d["@id"]: d for d in meta["distribution"]}
+    assert files["split.json"]["sha256"] == hashlib.sha256((mmimdb_dir / "split.json").read_bytes()).hexdigest()
+    assert files["movie-json"]["includes"] == "dataset/[0-9]*.json" and files["poster-files"]["includes"] == "dataset/*.jpeg"
+    t2, t3, t4 = MM_TRAIN[2:5]  # truncated, not an object, no label genre: dropped by the loader
+    assert files["movie-json"]["excludes"] == sorted(f"dataset/{n}.json" for n in (t2, t3, t4, "0000009"))  # + the escaping symlink
+    assert {r["@id"] for r in meta["recordSet"]} >= {"movies", "director", "cast", "posters", "split"}  # IMDbPY people are objects
+    assert "Arevalo" in meta["citeAs"] and meta["url"] == "https://archive.org/details/mmimdb"
+    mlc = pytest.importorskip("mlcroissant", reason="mlcroissant (the test extra) is not installed")
+    mlc.Dataset(jsonld=mmimdb_dir / "croissant.json")  # valid metadata (its dropped files keep records from being read: see excludes)
