@@ -69,7 +69,21 @@ class MovieDataset:
         return len(self.movies)
 
     def torch_view(self, part: str, transform=None):
-        """A :class:`mmimdb2.torch_dataset.MoviePartDataset` over one part (torch is imported only here)."""
+        """A :class:`mmimdb2.torch_dataset.MoviePartDataset` over one part (torch is imported only
+        here); batch it with ``DataLoader(..., collate_fn=mmimdb2.torch_dataset.collate)``."""
         from mmimdb2.torch_dataset import MoviePartDataset
 
         return MoviePartDataset(self.part(part), transform=transform)
+
+    def to_pandas(self, part: str | None = None):
+        """One row per movie (id, titles, year, plot, genres, directors, cast, poster path, part):
+        see :func:`mmimdb2.export.to_pandas`."""
+        from mmimdb2.export import to_pandas
+
+        return to_pandas(self, part)
+
+    def to_hf(self, parts: tuple[str, ...] | None = None):
+        """A Hugging Face ``datasets.DatasetDict`` (extra ``hf``): see :func:`mmimdb2.export.to_huggingface`."""
+        from mmimdb2.export import to_huggingface
+
+        return to_huggingface(self, parts)

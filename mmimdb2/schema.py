@@ -97,6 +97,10 @@ class Movie:
     that names one of the 23 labels, in canonical order. ``plots`` keeps every plot the source had
     (MM-IMDb has several); :attr:`plot` picks the longest, as GMU (Arevalo et al. 2017) did.
     ``sources`` maps a field name to the source that supplied it.
+
+    ``genres`` and ``plot`` are derived once at construction and stored as fields (not
+    properties), so ``dataclasses.asdict(movie)`` and ``repr`` carry them; they take no part in
+    equality (they follow from ``raw_genres`` and ``plots``) and cannot be passed to the constructor.
     """
 
     imdb_id: str
@@ -111,19 +115,15 @@ class Movie:
     cast: tuple[Person, ...] = ()
     poster: Path | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    #: Canonical genres (a subset of the 23, in :data:`mmimdb2.genres.GENRES` order), from ``raw_genres``.
+    genres: tuple[str, ...] = field(init=False, compare=False, hash=False)
+    #: The longest plot, or ``""`` when there is none.
+    plot: str = field(init=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "imdb_id", normalize_imdb_id(self.imdb_id))
-
-    @property
-    def genres(self) -> tuple[str, ...]:
-        """Canonical genres (a subset of the 23, in :data:`mmimdb2.genres.GENRES` order)."""
-        return canonical_genres(self.raw_genres)
-
-    @property
-    def plot(self) -> str:
-        """The longest plot, or ``""`` when there is none."""
-        return max(self.plots, key=len, default="")
+        object.__setattr__(self, "genres", canonical_genres(self.raw_genres))
+        object.__setattr__(self, "plot", max(self.plots, key=len, default=""))
 
     @property
     def people(self) -> tuple[Person, ...]:

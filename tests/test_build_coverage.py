@@ -49,7 +49,9 @@ def test_a_field_at_zero_fails_loudly_naming_it(world, tmp_path, monkeypatch, ca
     """Saved pages whose people moved (the 2024 layout change did this to JSON-LD): 'complete' would be a lie."""
     pages = saved_pages(world, tmp_path / "pages", people=False)
     res, logs = run(world, tmp_path / "out", sources=("archive",), archive=pages)
-    assert res.built == 20 and res.complete and res.exit_code == 1
+    assert res.built == 20 and not res.complete and res.exit_code == 1  # every id built, but not complete
+    meta = json.loads((tmp_path / "out" / "DATASET.json").read_text())
+    assert meta["complete"] is False and meta["status"] == res.status and meta["status"].startswith("FAILED: no built movie has directors")
     assert set(res.empty) == {"directors", "cast"} and res.empty["directors"] == ["archive"]
     assert any(line.startswith("error: no built movie has directors, although archive should give it") for line in logs)
     assert "FAILED: no built movie has directors although archive should give it" in res.summary()

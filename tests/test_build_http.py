@@ -120,20 +120,53 @@ def test_user_agent_names_the_project(web):
     assert ua.startswith("mmimdb2-build/") and "http" not in ua.split("(")[0]
 
 
+class FakeClock:
+    """A clock that moves only when told (``advance``) or, with ``sleeping_moves``, when slept on;
+    ``sleep`` records every wait instead of waiting, so rate-limit tests are exact on a busy machine."""
+
+    def __init__(self, *, sleeping_moves: bool = False) -> None:
+        self.now, self.sleeps, self.sleeping_moves = 100.0, [], sleeping_moves
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            if self.sleeping_moves:
+                self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def test_rate_limit_is_per_host_and_shared_by_threads(web):
+    """Six threads of one session at 20 requests/s: each waits its own 50 ms slot, none shares one,
+    and another host is not held up (a fake clock: nothing here depends on the machine's load)."""
     web.routes["/r"] = Resp(200, b"x")
-    limiter = HostRateLimiter(20.0)  # 50 ms apart
+    clock = FakeClock()  # frozen: every request is asked for at the same instant
+    limiter = HostRateLimiter(20.0, clock=clock, sleep=clock.sleep)
     s = PoliteSession(limiter, None, FAST_RETRY)
     threads = [threading.Thread(target=s.get, args=(web.url + "/r",)) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    times = sorted(t for t, k, _ in web.log if k == "/r")
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    assert len(times) == 6 and min(gaps) >= 0.035 and times[-1] - times[0] >= 0.24
-    t0 = time.monotonic()
-    assert limiter.wait("other-host") == 0.0 and time.monotonic() - t0 < 0.02  # another host is not held up
+    assert web.hits("/r") == 6
+    assert sorted(clock.sleeps) == pytest.approx([0.05, 0.10, 0.15, 0.20, 0.25])  # the first goes at once
+    assert limiter.wait("other-host") == 0.0 and len(clock.sleeps) == 5  # another host is not held up
+    assert limiter.wait(web.url.split("//")[1]) == pytest.approx(0.30)  # the seventh slot of the shared host
+
+
+def test_rate_limit_frees_a_slot_as_time_passes():
+    clock = FakeClock(sleeping_moves=True)
+    limiter = HostRateLimiter(2.0, clock=clock, sleep=clock.sleep)
+    assert [limiter.wait("h") for _ in range(3)] == [0.0, 0.5, 0.5]  # one thread: each waits out the interval
+    clock.advance(0.2)
+    assert limiter.wait("h") == pytest.approx(0.3)  # part of the interval has passed already
+    clock.advance(5.0)
+    assert limiter.wait("h") == 0.0 and clock.sleeps == pytest.approx([0.5, 0.5, 0.3])
 
 
 def test_retry_after_forms_and_validation():

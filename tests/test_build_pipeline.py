@@ -6,6 +6,7 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
 from test_build_helpers import FAST_RETRY, Resp, json_body, web, world  # noqa: F401
 
 import mmimdb2
@@ -50,7 +51,40 @@ def test_complete_build_is_loadable_and_described(world, tmp_path):
     assert listed == sorted(listed) and "dataset/tt0100001.jpg" in listed and "split/train.txt" in listed
     assert "BUILD_INFO.json" not in listed and not any(p.startswith(".build") for p in listed)
     assert failures(out) == [] and json.loads((out / "DATASET.json").read_text())["complete"] is True
-    assert verify(out).ok
+    assert verify(out).ok and "croissant.json" in listed
+
+
+def test_croissant_of_a_build_reads_back_with_mlcroissant(world, tmp_path):
+    """The builder's croissant.json: a valid Croissant file whose records are the built movies."""
+    mlc = pytest.importorskip("mlcroissant", reason="mlcroissant (the test extra) is not installed")
+    import hashlib
+
+    out = tmp_path / "out"
+    res, _ = run(world, out, sources=("tsv", "tmdb"))
+    assert res.complete
+    meta = json.loads((out / "croissant.json").read_text())
+    assert meta["conformsTo"] == "http://mlcommons.org/croissant/1.0" and "non-commercial" in meta["license"] and "MM '23" in meta["citeAs"]
+    files = {d["@id"]: d for d in meta["distribution"]}
+    for rel in ("split/train.txt", "split/dev.txt", "split/test.txt", "DATASET.json", "DATASHEET.md"):
+        assert files[rel]["sha256"] == hashlib.sha256((out / rel).read_bytes()).hexdigest()
+    fields = {f["name"]: f["dataType"] for r in meta["recordSet"] if r["@id"] == "movies" for f in r["field"]}
+    assert fields["year"] == "sc:Integer" and fields["genres"] == "sc:Text" and fields["title"] == "sc:Text"
+    ds = mlc.Dataset(jsonld=out / "croissant.json")  # raises on an invalid file
+    text = lambda v: v.decode() if isinstance(v, bytes) else v  # noqa: E731
+    movies = {text(r["movies/imdb_id"]): r for r in ds.records("movies")}
+    assert sorted(movies) == sorted(world.ids)
+    want = json.loads((out / "dataset/tt0100002.json").read_text())
+    got = movies["tt0100002"]
+    assert (text(got["movies/title"]), got["movies/year"], [text(g) for g in got["movies/genres"]]) == (want["title"], want["year"], want["genres"])
+    assert {(text(r["cast/imdb_id"]), text(r["cast/name"])) for r in ds.records("cast")} == {
+        (i, p["name"]) for i in world.ids for p in json.loads((out / f"dataset/{i}.json").read_text())["cast"]}
+    parts = {text(r["split/imdb_id"]): text(r["split/part"]) for r in ds.records("split")}
+    assert parts == mmimdb2.load(out).split.part_of()
+    poster = next(iter(ds.records("posters")))
+    assert poster["posters/image"].size[0] > 0
+    before = (out / "croissant.json").read_bytes()
+    run(world, out, sources=("tsv", "tmdb"))
+    assert (out / "croissant.json").read_bytes() == before  # no time stamp: a re-run writes the same bytes
 
 
 def test_rerun_reads_the_journal_and_cache_not_the_web(world, tmp_path):
@@ -94,7 +128,9 @@ def test_failures_are_recorded_and_exit_code_says_incomplete(world, tmp_path):
     assert json.loads((out / "dataset/tt0100001.json").read_text())["sources"]["poster"] == "omdb"
     assert (out / "dataset/tt0100005.json").is_file()
     assert not (out / "dataset/tt0100002.json").exists() and "tt0100002" not in (out / "split/train.txt").read_text()
-    assert json.loads((out / "DATASET.json").read_text())["complete"] is False
+    meta = json.loads((out / "DATASET.json").read_text())
+    assert meta["complete"] is False and meta["status"] == res.status == "INCOMPLETE: 2 of 20 manifest ids not built (failures.jsonl says why; re-run to retry)"
+    assert res.summary().splitlines()[-1].endswith(res.status)
 
 
 def test_firewall_challenge_stops_the_source_with_one_message(world, tmp_path):

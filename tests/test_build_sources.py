@@ -57,8 +57,11 @@ def test_tsv_source_gives_metadata_with_nm_ids(world, tmp_path):
     assert len(saved) == 1  # a resumed build reads this instead of streaming again
     src2 = resolve_source("tsv")(ctx(world, tmp_path))
     (world.tsv_dir / "name.basics.tsv.gz").rename(world.tsv_dir / "moved.gz")
-    with pytest.raises(Unavailable, match="lacks name.basics"):
+    with pytest.raises(tsv.TsvMissing) as info:
         src2.prepare(world.ids)
+    msg = str(info.value)
+    assert "\n" not in msg and "needs name.basics.tsv.gz (the names of those nm ids)" in msg
+    assert f"download https://datasets.imdbws.com/name.basics.tsv.gz into {world.tsv_dir}" in msg
 
 
 def test_tsv_source_downloads_from_the_dataset_host(world, tmp_path):
@@ -70,6 +73,11 @@ def test_tsv_source_downloads_from_the_dataset_host(world, tmp_path):
     src.prepare(world.ids)
     assert src.fetch("tt0100001").title == "Movie 0" and (tmp_path / "work/tsv/title.basics.tsv.gz").is_file()
     assert not list((tmp_path / "work/tsv").glob(".*"))  # no partial download left
+    c2 = ctx(world, tmp_path / "again")
+    c2.tsv_dir = None
+    del world.web.routes["/datasets/title.crew.tsv.gz"]  # the host lacks it: an error naming it, not a skip
+    with pytest.raises(tsv.TsvMissing, match=r"cannot download \S+/title.crew.tsv.gz .*pass --tsv-dir"):
+        resolve_source("tsv")(c2).prepare(world.ids)
 
 
 def test_tmdb_and_omdb_parse_their_answers_and_need_keys(world, tmp_path):
@@ -177,3 +185,37 @@ def test_index_orders_cast_and_adds_principal_directors(tmp_path):
     row = idx["tt0000001"]
     assert row["year"] is None and row["genres"] == [] and row["cast"] == ["nm0000001", "nm0000003"]
     assert row["directors"] == ["nm0000009", "nm0000008"] and idx["__names__"] == {"nm0000001": "One", "nm0000003": "Three", "nm0000009": "Nine"}
+
+
+def test_archive_and_loader_split_joined_directors_by_one_rule(world, tmp_path):
+    """The builder's archive source and mmimdb2.load read the authors' joined ``director`` alike."""
+    from test_build_helpers import jpeg
+
+    import mmimdb2
+
+    rel = tmp_path / "rel"
+    (rel / "dataset").mkdir(parents=True)
+    joined = {"tt0100001": "Don Bluth, Gary Goldman", "tt0100002": "Martin Luther King, Jr.", "tt0100003": ["A B, C D", {"name": "E, F"}]}
+    for tt, director in joined.items():
+        (rel / f"dataset/{tt}.json").write_text(json.dumps({"plot": "P.", "director": director, "cast": ["X Y"], "genres": ["Drama"]}))
+        (rel / f"dataset/{tt}.jpg").write_bytes(jpeg(1))
+    a = resolve_source("archive")(ctx(world, tmp_path, archive=rel))
+    a.prepare(world.ids)
+    built = {tt: [p.name for p in a.fetch(tt).directors] for tt in joined}
+    assert built == {"tt0100001": ["Don Bluth", "Gary Goldman"], "tt0100002": ["Martin Luther King, Jr."], "tt0100003": ["A B", "C D", "E, F"]}
+    ds = mmimdb2.load(rel, split=str(write_split(tmp_path / "split", list(joined))))
+    assert {tt: [p.name for p in m.directors] for tt, m in ds.movies.items()} == built
+
+
+def write_split(folder: Path, ids: list[str]) -> Path:
+    from mmimdb2.splits import Split, write_split_dir
+
+    return write_split_dir(Split("three", {"train": (ids[0],), "dev": (ids[1],), "test": (ids[2],)}), folder)
+
+
+def test_omdb_names_follow_the_same_rule():
+    from mmimdb2.builder.sources.omdb import _names
+
+    assert [p.name for p in _names("Don Bluth, Gary Goldman (co-director)")] == ["Don Bluth", "Gary Goldman"]
+    assert [p.name for p in _names("Martin Luther King, Jr., Ann Other")] == ["Martin Luther King, Jr.", "Ann Other"]
+    assert _names("") is None and _names(" , ") is None

@@ -76,6 +76,18 @@ def test_other_title_types_are_skipped_with_their_reason(world, tmp_path):
     assert rows[episode]["reason"].startswith("titleType 'tvEpisode' is not a movie") and rows[episode]["fatal"]
     assert "'short'" in rows[short]["reason"] and not (out / f"dataset/{episode}.json").exists()
     assert "skipped, not movies" in res.summary()
+    meta = json.loads((out / "DATASET.json").read_text())  # the summary and DATASET.json say the same
+    assert (meta["complete"], meta["status"], meta["built"], meta["not_movies"], meta["manifest_ids"]) == (True, "complete", 18, 2, 20)
+    assert res.summary().splitlines()[-1].split()[-1] == "complete"
+
+
+def test_a_missing_title_crew_is_one_error_line_naming_the_download_exit_2(world, tmp_path, monkeypatch, capsys):
+    (world.tsv_dir / "title.crew.tsv.gz").unlink()
+    assert cli_build(world, tmp_path / "out", monkeypatch) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("error: tsv: the tsv source needs title.crew.tsv.gz (directors (nm ids))")
+    assert "download https://datasets.imdbws.com/title.crew.tsv.gz into" in line and "leave tsv out of --sources" in line
+    assert not (tmp_path / "out" / "DATASET.json").exists()  # never a build that silently lacks every nm id
 
 
 def test_a_director_missing_from_name_basics_is_recorded(world, tmp_path):

@@ -87,3 +87,39 @@ def test_mmimdb_and_mmimdb2_share_11716_movies():
     a = set(packaged_split("mmimdb2-idkg").all_ids)
     b = set(packaged_split("mmimdb-idkg").all_ids)
     assert len(a & b) == 11716
+
+
+def test_asdict_of_a_movie_keeps_genres_and_plot():
+    import dataclasses
+
+    m = Movie("tt0100811", title="T", raw_genres=("News", "Drama", "Horror"), plots=("short", "the longer plot"),
+              directors=(Person("Don Bluth"), Person("Gary Goldman", "nm0326224")))  # fmt: skip
+    d = dataclasses.asdict(m)
+    assert d["genres"] == ("Drama", "Horror") and d["plot"] == "the longer plot" and d["raw_genres"] == ("News", "Drama", "Horror")
+    assert d["directors"][1] == {"name": "Gary Goldman", "imdb_id": "nm0326224"}
+    edited = dataclasses.replace(m, plots=("other",), raw_genres=("Western",))  # derived fields follow the edit
+    assert (edited.plot, edited.genres) == ("other", ("Western",))
+    assert m == Movie("tt0100811", title="T", raw_genres=("News", "Drama", "Horror"), plots=("short", "the longer plot"),
+                      directors=(Person("Don Bluth"), Person("Gary Goldman", "nm0326224")))  # fmt: skip
+    with pytest.raises(TypeError):
+        Movie("tt0100811", genres=("Drama",))  # derived, never given
+
+
+@pytest.mark.parametrize(
+    ("joined", "names"),
+    [
+        ("Don Bluth, Gary Goldman", ["Don Bluth", "Gary Goldman"]),
+        ("Quentin Tarantino, Robert Rodriguez, Frank Miller", ["Quentin Tarantino", "Robert Rodriguez", "Frank Miller"]),
+        ("Martin Luther King, Jr.", ["Martin Luther King, Jr."]),
+        ("Louis Gossett, Jr., Pete Docter", ["Louis Gossett, Jr.", "Pete Docter"]),
+        ("Sammy Davis Jr., Frank Sinatra", ["Sammy Davis Jr.", "Frank Sinatra"]),
+        ("John Smith, III", ["John Smith, III"]),
+        (" D.W. Griffith ", ["D.W. Griffith"]),
+        ("A,B ,, C", ["A", "B", "C"]),
+        ("", []),
+    ],
+)
+def test_one_rule_splits_joined_names(joined, names):
+    from mmimdb2.names import split_names
+
+    assert split_names(joined) == names

@@ -452,6 +452,95 @@ def test_torch_view_items(built_dir: Path):
     assert [train[k]["imdb_id"] for k in range(len(train))] == list(ds.split["train"])
     assert train[1]["text"] == "one two three four" and train[1]["has_image"] is True
     assert train[1]["image"].tolist() == [6, 9]
+    assert train[1]["directors"] == ["First D", "Second D"] and train[1]["cast"] == ["Star", "Bit"]
+
+
+def test_torch_view_batches_in_a_dataloader_with_collate(built_dir: Path):
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader
+
+    from mmimdb2.torch_dataset import collate
+
+    (built_dir / "dataset" / "tt1077368.jpg").unlink()  # a placeholder inside the batch
+    ds = load(built_dir)
+    import numpy as np
+
+    to_tensor = lambda im: torch.from_numpy(np.array(im.resize((4, 4)))).permute(2, 0, 1)  # noqa: E731
+    batches = list(DataLoader(ds.torch_view("train", to_tensor), batch_size=2, collate_fn=collate))
+    assert [len(b["imdb_id"]) for b in batches] == [2, 2]
+    first, second = batches
+    assert first["image"].shape == (2, 3, 4, 4) and first["image"].dtype == torch.uint8
+    assert first["labels"].shape == (2, 23) and first["labels"].dtype == torch.float32
+    assert first["imdb_id"] + second["imdb_id"] == list(ds.split["train"])
+    assert second["has_image"].tolist() == [False, True] and second["image"][0].sum() == 0
+    assert first["directors"] == [["First D", "Second D"]] * 2 and first["cast"][1] == ["Star", "Bit"]
+    assert first["text"][1] == "one two three four"
+    assert torch.equal(first["labels"][0], torch.from_numpy(ds.movies[first["imdb_id"][0]].labels()))
+    with pytest.raises(ValueError, match="needs image tensors, got Image; pass transform="):
+        next(iter(DataLoader(ds.torch_view("train"), batch_size=2, collate_fn=collate)))
+    with pytest.raises(ValueError, match="images of one shape"):
+        collate([ds.torch_view("train", to_tensor)[0], {**ds.torch_view("train", to_tensor)[1], "image": torch.zeros(3, 5, 5)}])
+
+
+def test_to_pandas_one_row_per_movie(built_dir: Path):
+    ds = load(built_dir)
+    df = ds.to_pandas()
+    assert list(df.columns) == ["imdb_id", "title", "original_title", "year", "plot", "genres", "directors", "cast", "poster", "part"]
+    assert len(df) == len(ds) == 7 and list(df["imdb_id"]) == list(ds.split.all_ids)
+    row = df.set_index("imdb_id").loc["tt0065832"]
+    assert (row["title"], row["year"], row["plot"], row["part"]) == ("Film 1", 2001, "one two three four", "train")
+    assert row["genres"] == ["Comedy"] and row["directors"] == ["First D", "Second D"] and row["cast"] == ["Star", "Bit"]
+    assert row["poster"] == str(built_dir / "dataset" / "tt0065832.jpg")
+    assert str(df["year"].dtype) == "Int64"
+    test = ds.to_pandas("test")
+    assert list(test["imdb_id"]) == list(ds.split["test"]) and set(test["part"]) == {"test"}
+    with pytest.raises(ValueError, match="unknown part 'val'"):
+        ds.to_pandas("val")
+
+
+def test_to_hf_has_image_and_multilabel_features(built_dir: Path):
+    datasets = pytest.importorskip("datasets", reason="the hf extra (Hugging Face datasets) is not installed")
+    (built_dir / "dataset" / "tt0110892.jpg").unlink()
+    ds = load(built_dir)
+    hf = ds.to_hf()
+    assert list(hf) == ["train", "dev", "test"] and [len(hf[p]) for p in hf] == [len(ds.split[p]) for p in ("train", "dev", "test")]
+    feats = hf["train"].features
+    assert isinstance(feats["poster"], datasets.Image) and feats["genres"].feature.names == list(mmimdb2.GENRES)
+    row = hf["train"][2]  # tt1077368: Drama, Crime
+    assert row["imdb_id"] == "tt1077368" and row["genres"] == [mmimdb2.GENRE_INDEX["Drama"], mmimdb2.GENRE_INDEX["Crime"]]
+    assert row["poster"].size == (6, 9) and row["directors"] == ["First D", "Second D"] and row["year"] == 2002
+    assert hf["dev"][0]["poster"] is None  # its poster file is gone: None, not a broken path
+
+
+def test_joined_director_string_is_split_by_the_loader(release_dir: Path):
+    first = IDS2["train"][0]
+    path = release_dir / "dataset" / f"{first}.json"
+    obj = json.loads(path.read_text())
+    path.write_text(json.dumps({**obj, "director": "Don Bluth, Gary Goldman"}))
+    second = IDS2["train"][1]
+    path2 = release_dir / "dataset" / f"{second}.json"
+    path2.write_text(json.dumps({**json.loads(path2.read_text()), "director": "Martin Luther King, Jr."}))
+    ds = load(release_dir)
+    assert [p.name for p in ds.movies[first].directors] == ["Don Bluth", "Gary Goldman"]
+    assert [p.name for p in ds.movies[second].directors] == ["Martin Luther King, Jr."]
+
+
+def _realdev() -> Path | None:
+    """``../shared/realdev/yts800`` beside the checkout (or a worktree's parent), if this machine has it."""
+    root = Path(__file__).resolve().parents[1]
+    found = [b / "shared/realdev/yts800" for b in (root.parent, root.parent.parent) if (b / "shared/realdev/yts800/split").is_dir()]
+    return found[0] if found else None
+
+
+REALDEV = _realdev()
+
+
+@pytest.mark.skipif(REALDEV is None, reason="realdev data (../shared/realdev/yts800) is not on this machine")
+def test_realdev_joined_directors_are_split():
+    ds = load(REALDEV, check_posters=False)
+    joined = [m for m in ds if "," in json.loads((REALDEV / "dataset" / f"{m.imdb_id}.json").read_text())["director"]]
+    assert len(joined) == 61 and all(len(m.directors) >= 2 for m in joined)
+    assert sum(len(m.directors) > 1 for m in ds) == 61
 
 
 def test_layouts_registry_and_unknown_layout_is_one_line_with_did_you_mean():
@@ -465,3 +554,45 @@ def test_layouts_registry_and_unknown_layout_is_one_line_with_did_you_mean():
     msg = str(info.value)
     assert "\n" not in msg and msg.startswith("unknown layout 'mmimbd2'.")
     assert "Did you mean 'mmimdb2'" in msg and "Available: mmimdb, mmimdb2" in msg
+
+
+def test_croissant_of_a_loaded_folder_validates_and_reads_back(built_dir: Path):
+    from mmimdb2.croissant import write_croissant
+
+    ds = load(built_dir)
+    meta = json.loads(write_croissant(ds).read_text())
+    movie_files = next(d for d in meta["distribution"] if d["@id"] == "movie-json")
+    assert movie_files["excludes"] == ["dataset/tt9999999.json"]  # the file the loader dropped is not part of it
+    fields = {f["name"]: (f["dataType"], f.get("repeated", False)) for f in meta["recordSet"][0]["field"]}
+    assert fields["year"] == ("sc:Integer", False) and fields["plots"] == ("sc:Text", True) and "cast" not in fields  # cast entries differ in shape
+    split_rs = next(r for r in meta["recordSet"] if r["@id"] == "split")
+    assert {(d["split/imdb_id"], d["split/part"]) for d in split_rs["data"]} == set(ds.split.part_of().items())  # listed id dropped: inline
+    assert ds.split.sha256 in split_rs["description"]
+    mlc = pytest.importorskip("mlcroissant", reason="mlcroissant (the test extra) is not installed")
+    (built_dir / "dataset" / "tt9999999.json").unlink()  # mlcroissant 1.1 does not apply `excludes` yet
+    (built_dir / "croissant.json").unlink()
+    path = write_croissant(load(built_dir))
+    reader = mlc.Dataset(jsonld=path)
+    text = lambda v: v.decode() if isinstance(v, bytes) else v  # noqa: E731
+    movies = {text(r["movies/imdb_id"]): r for r in reader.records("movies")}
+    assert sorted(movies) == sorted(ds.movies) and movies["tt0065832"]["movies/year"] == 2001
+    assert "movies/title" not in movies["tt0065832"]  # one file has no title: a field every file has, or none
+    assert [text(p) for p in movies["tt0065832"]["movies/plots"]] == ["one two", "one two three four"]
+    assert {text(r["split/imdb_id"]): text(r["split/part"]) for r in reader.records("split")} == ds.split.part_of()
+    assert sum(1 for _ in reader.records("posters")) == 7
+
+
+def test_croissant_of_an_mmimdb_folder(mmimdb_dir: Path):
+    from mmimdb2.croissant import write_croissant
+
+    ds = load(mmimdb_dir)
+    meta = json.loads(write_croissant(ds).read_text())
+    files = {d["@id"]: d for d in meta["distribution"]}
+    assert files["split.json"]["sha256"] == hashlib.sha256((mmimdb_dir / "split.json").read_bytes()).hexdigest()
+    assert files["movie-json"]["includes"] == "dataset/[0-9]*.json" and files["poster-files"]["includes"] == "dataset/*.jpeg"
+    t2, t3, t4 = MM_TRAIN[2:5]  # truncated, not an object, no label genre: dropped by the loader
+    assert files["movie-json"]["excludes"] == sorted(f"dataset/{n}.json" for n in (t2, t3, t4, "0000009"))  # + the escaping symlink
+    assert {r["@id"] for r in meta["recordSet"]} >= {"movies", "director", "cast", "posters", "split"}  # IMDbPY people are objects
+    assert "Arevalo" in meta["citeAs"] and meta["url"] == "https://archive.org/details/mmimdb"
+    mlc = pytest.importorskip("mlcroissant", reason="mlcroissant (the test extra) is not installed")
+    mlc.Dataset(jsonld=mmimdb_dir / "croissant.json")  # valid metadata (its dropped files keep records from being read: see excludes)

@@ -2,7 +2,9 @@
 
 Exit codes: 0 the build is complete (or verifies), 1 incomplete, a field a selected source should
 give at 0% coverage (or files changed), 2 usage or configuration error (a bad option, a TSV that
-is not IMDb's), 130 interrupted by Ctrl-C (re-run the same command to continue).
+is not IMDb's, a TSV file the ``tsv`` source needs that is missing or cannot be downloaded), 130
+interrupted by Ctrl-C (re-run the same command to continue). The summary's ``status`` line is the
+``status`` written to ``DATASET.json``, and exit 0 goes with ``"complete": true`` only.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from mmimdb2 import croissant
 from mmimdb2.builder import coverage, datasheet, tsv
 from mmimdb2.builder._version import __version__
 from mmimdb2.builder.http import HostRateLimiter, ResponseCache, RetryPolicy
@@ -74,6 +75,24 @@ def build_redactor(env: dict[str, str]) -> Redactor:
     return redactor_for(env, [v for name in SOURCES for v in SOURCES.load(name).secret_env])
 
 
+def build_status(*, target: int, built: int, not_movies: int, interrupted: bool, empty: dict[str, list[str]]) -> tuple[bool, str]:
+    """(complete, status): the one rule the summary, the exit code and ``DATASET.json`` share.
+
+    Complete: every manifest id is built or refused as a non-movie (its reason in failures.jsonl),
+    and no field a used source should give is at 0%. Status: ``complete``, ``INCOMPLETE: ...``
+    (ids failed or not attempted: re-run, or read failures.jsonl), ``FAILED: ...`` (a field at
+    0%) or ``interrupted``.
+    """
+    if interrupted:
+        return False, "interrupted: re-run the same command to continue"
+    if empty:
+        return False, "FAILED: " + "; ".join(f"no built movie has {f} although {', '.join(s)} should give it" for f, s in empty.items())
+    left = target - built - not_movies
+    if left:
+        return False, f"INCOMPLETE: {left} of {target} manifest ids not built (failures.jsonl says why; re-run to retry)"
+    return True, "complete"
+
+
 @dataclass
 class BuildResult:
     """What a run did: counts, the sources' states, and whether the build is complete."""
@@ -93,13 +112,18 @@ class BuildResult:
     empty: dict[str, list[str]] = field(default_factory=dict)  # field at 0% -> the sources that should give it
 
     @property
+    def status(self) -> str:
+        """The summary's status line, as written to ``DATASET.json`` (:func:`build_status`)."""
+        return build_status(target=self.target, built=self.built, not_movies=self.skipped, interrupted=self.interrupted, empty=self.empty)[1]
+
+    @property
     def complete(self) -> bool:
-        """Every id built or refused as a non-movie (with its reason in failures.jsonl)."""
-        return not self.interrupted and self.built + self.skipped == self.target
+        """Every id built or refused as a non-movie, no field at 0%: ``DATASET.json``'s ``complete``."""
+        return build_status(target=self.target, built=self.built, not_movies=self.skipped, interrupted=self.interrupted, empty=self.empty)[0]
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.interrupted else (0 if self.complete and not self.empty else 1)
+        return 130 if self.interrupted else (0 if self.complete else 1)
 
     def summary(self) -> str:
         rows = [
@@ -115,10 +139,7 @@ class BuildResult:
         for f, c in sorted(self.field_sources.items()):
             rows.append((f"field {f}", ", ".join(f"{s} {k}" for s, k in c.most_common())))
         rows += coverage.lines(self.coverage)
-        state = "interrupted: re-run the same command to continue" if self.interrupted else ("complete" if self.complete else "INCOMPLETE")
-        if self.empty and not self.interrupted:
-            state = "FAILED: " + "; ".join(f"no built movie has {f} although {', '.join(s)} should give it" for f, s in self.empty.items())
-        rows.append(("status", state))
+        rows.append(("status", self.status))
         w = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
 
@@ -143,7 +164,7 @@ def _open_sources(cfg: BuildConfig, ctx: SourceContext, ids: list[str]) -> tuple
             ctx.log(f"{name}: skipped: {e}")
             states[name] = f"skipped: {e}"
             continue
-        except tsv.TsvError as e:
+        except (tsv.TsvError, tsv.TsvMissing) as e:
             raise ConfigError(f"{name}: {e}") from None
         active.append(src)
         states[name] = "used"
@@ -260,8 +281,7 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
     cov: dict[str, tuple[int, int]] = {}
     empty: dict[str, list[str]] = {}
     if not interrupted:
-        field_sources, cov = finalize(cfg, out, target, built_ids, entries, journal, {s.name: s.licence for s in sources})
-        empty = coverage.empty_fields(cov, {s.name: s.gives for s in sources}, len(built_ids))
+        field_sources, cov, empty = finalize(cfg, out, target, built_ids, entries, journal, sources)
         for f, names in empty.items():
             log(f"error: no built movie has {f}, although {', '.join(names)} should give it; see failures.jsonl")
         atomic_write_json(out / "BUILD_INFO.json", red.obj({
@@ -285,9 +305,11 @@ def _finished(entry: dict | None, active: list[str]) -> bool:
 
 
 def finalize(
-    cfg: BuildConfig, out: Path, target: Split, built_ids: set[str], entries: dict[str, dict], journal: Journal, licences: dict[str, str]
-) -> tuple[dict[str, Counter], dict[str, tuple[int, int]]]:
-    """Write split/, failures.jsonl, DATASET.json, DATASHEET.md and MANIFEST from the data on disk; return field sources and coverage."""
+    cfg: BuildConfig, out: Path, target: Split, built_ids: set[str], entries: dict[str, dict], journal: Journal, sources: list[Source]
+) -> tuple[dict[str, Counter], dict[str, tuple[int, int]], dict[str, list[str]]]:
+    """Write split/, failures.jsonl, DATASET.json, DATASHEET.md, croissant.json (Croissant 1.0) and MANIFEST from
+    the data on disk; return field sources, coverage and the fields left at 0%."""
+    licences = {s.name: s.licence for s in sources}
     red = cfg.redactor()
     dataset_dir = out / "dataset"
     remove_strays(dataset_dir, built_ids)
@@ -302,11 +324,16 @@ def finalize(
             rows.append(json.dumps({"fatal": True, "id": i, "reason": "not attempted", "source": "-", "stage": "missing"}, sort_keys=True) + "\n")
     atomic_write_text(out / "failures.jsonl", "".join(rows))
     movies = {i: json.loads((dataset_dir / f"{i}.json").read_text(encoding="utf-8")) for i in built.all_ids}
+    cov = coverage.coverage(movies.values())
+    empty = coverage.empty_fields(cov, {s.name: s.gives for s in sources}, len(built_ids))
+    not_movies = sum(1 for i in target.all_ids if entries.get(i, {}).get("status") == "skipped")
+    complete, status = build_status(target=len(target.all_ids), built=len(built_ids), not_movies=not_movies, interrupted=False, empty=empty)
     name = "mmimdb2" if cfg.manifest in ("mmimdb2", "mmimdb2-idkg") else target.name
     atomic_write_json(out / "DATASET.json", {
         "name": name, "version": DATASET_VERSION, "created_by": f"mmimdb2.build {__version__}",
         "manifest": target.name, "manifest_split_sha256": target.sha256, "split_sha256": built.sha256,
-        "complete": len(built_ids) == len(target.all_ids),
+        "manifest_ids": len(target.all_ids), "built": len(built_ids), "not_movies": not_movies,
+        "complete": complete, "status": status,
     })  # fmt: skip
     failed = [i for i in target.all_ids if i not in built_ids]
     text = datasheet.render(
@@ -314,9 +341,15 @@ def finalize(
         movies=movies, failed=failed, licences=licences,
     )  # fmt: skip
     atomic_write_text(out / "DATASHEET.md", text)
+    croissant.write(out, croissant.describe(
+        out, name=name, version=croissant.semver(DATASET_VERSION), layout="mmimdb2", movies=movies, split=built,
+        split_in_folder=True, poster_exts=(".jpg",), date=_build_date(cfg, journal),
+        description=f"{name} {DATASET_VERSION}, built by mmimdb2.build from the manifest {target.name}: {len(built_ids)} movies "
+        "(poster, plot, directors and cast with IMDb nm ids, 23 genres). Every file's sha256 is in MANIFEST; DATASHEET.md describes the build.",
+    ))  # fmt: skip
     write_manifest(out)
     per: dict[str, Counter] = {}
     for m in movies.values():
         for f, s in m.get("sources", {}).items():
             per.setdefault(f, Counter())[s] += 1
-    return per, coverage.coverage(movies.values())
+    return per, cov, empty

@@ -26,8 +26,32 @@ from pathlib import Path
 
 NULL = "\\N"
 
-#: The files the builder reads, under their IMDb names.
+#: The files the builder reads, under their IMDb names: the ``tsv`` source needs all four.
 FILES = ("title.basics.tsv.gz", "title.crew.tsv.gz", "title.principals.tsv.gz", "name.basics.tsv.gz")
+
+#: What each file gives a build (the README's table is this one); ``title.ratings`` is optional,
+#: read only by ``select --min-votes``.
+GIVES: dict[str, str] = {
+    "title.basics.tsv.gz": "title, original title, year, genres, title type",
+    "title.crew.tsv.gz": "directors (nm ids)",
+    "title.principals.tsv.gz": "cast in billing order (nm ids)",
+    "name.basics.tsv.gz": "the names of those nm ids",
+    "title.ratings.tsv.gz": "vote counts, for `select --min-votes` only",
+}
+
+#: Where IMDb publishes them (https://developer.imdb.com/non-commercial-datasets/).
+DATASET_HOST = "https://datasets.imdbws.com/"
+
+
+class TsvMissing(ValueError):
+    """A file the ``tsv`` source needs is not there: one line naming it and where to download it."""
+
+
+def missing_message(folder: Path, missing: list[str]) -> str:
+    """One line naming the missing files, what each gives, and their download addresses."""
+    what = "; ".join(f"{f} ({GIVES[f]})" for f in missing)
+    urls = " ".join(DATASET_HOST + f for f in missing)
+    return f"the tsv source needs {what}, which {folder} lacks; download {urls} into {folder}, or leave tsv out of --sources"
 
 #: IMDb's columns of each file (https://developer.imdb.com/non-commercial-datasets/), checked
 #: before a file is streamed so a wrong or shifted file fails at once, not as silently empty rows.

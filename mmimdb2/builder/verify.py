@@ -1,6 +1,6 @@
 """The ``MANIFEST`` of a build ("sha256  size  relpath" per data file, sorted) and its check.
 
-``MANIFEST`` lists every data file: ``dataset/*``, ``split/*``, ``DATASET.json``,
+``MANIFEST`` lists every data file: ``dataset/*``, ``split/*``, ``DATASET.json``, ``croissant.json``,
 ``DATASHEET.md`` and ``failures.jsonl``. Not listed: ``MANIFEST`` itself, ``BUILD_INFO.json``
 (run times and dates, the one file allowed to differ between two builds of the same data) and the
 work folder ``.build/`` (journal, HTTP cache).

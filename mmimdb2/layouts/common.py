@@ -19,6 +19,7 @@ from PIL import Image
 
 from mmimdb2.images import MAX_ASPECT, MAX_POSTER_PIXELS, shape_problem
 from mmimdb2.io import BadJSON, NotRegularFile, file_kind, open_regular, read_json, read_regular_bytes
+from mmimdb2.names import split_names
 from mmimdb2.schema import InvalidId, Person, Skip, is_person_id, normalize_imdb_id, year_problem
 from mmimdb2.text import ascii_int
 
@@ -142,10 +143,12 @@ def _person_id(raw: Any) -> str | None:
     return s if is_person_id(s) else None
 
 
-def parse_people(value: Any) -> tuple[tuple[Person, ...], int]:
+def parse_people(value: Any, *, joined: bool = False) -> tuple[tuple[Person, ...], int]:
     """People from a string, a list of strings, or a list of dicts with ``name`` and an optional
     ``imdb_id`` / ``person_id`` / ``personID`` / ``id``. Returns the people and how many entries
-    were unusable (no name), which the caller records."""
+    were unusable (no name), which the caller records. With ``joined`` (directors), a string may
+    join several names (``"Don Bluth, Gary Goldman"``) and is split by
+    :func:`mmimdb2.names.split_names`, the rule the builder uses too; a dict names one person."""
     if value is None:
         return (), 0
     items = [value] if isinstance(value, (str, dict)) else value if isinstance(value, list) else None
@@ -154,6 +157,12 @@ def parse_people(value: Any) -> tuple[tuple[Person, ...], int]:
     people: list[Person] = []
     bad = 0
     for it in items:
+        if isinstance(it, str) and joined:
+            names = split_names(it)
+            if not names:
+                bad += 1
+            people.extend(Person(n) for n in names)
+            continue
         if isinstance(it, str):
             name, pid = it.strip(), None
         elif isinstance(it, dict):

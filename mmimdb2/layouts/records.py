@@ -133,7 +133,7 @@ def parse_movie(
         skips.append(Skip(fname, "plot", "no plot; movie kept with empty text"))
 
     director_value = obj.get("directors") if obj.get("directors") else obj.get("director")
-    directors, bad_d = parse_people(director_value)
+    directors, bad_d = parse_people(director_value, joined=True)
     cast, bad_c = parse_people(obj.get("cast"))
     directors, cast = clean.people("director name", directors), clean.people("cast name", cast)
     if bad_d or bad_c:

@@ -16,6 +16,7 @@ from mmimdb2.builder.http import MAX_BODY_BYTES
 from mmimdb2.builder.sources.base import Record, Source, SourceError, Unavailable
 from mmimdb2.builder.sources.imdb_html import parse_title_page
 from mmimdb2.io import BadJSON, read_json, read_regular_bytes
+from mmimdb2.names import split_names
 from mmimdb2.schema import Person
 from mmimdb2.text import ascii_int
 
@@ -41,8 +42,15 @@ def _year(v: object) -> int | None:
 
 
 def _directors(v: object) -> list[str]:
-    """The authors' ``director``: a list, or one string joining several directors with ", "."""
-    return [n.strip() for name in _strs(v) for n in name.split(", ") if n.strip()]
+    """The authors' ``director``: a list, or one string joining several directors with ", ", split by
+    the loader's rule (:func:`mmimdb2.names.split_names`); a ``{"name": ...}`` object is one person."""
+    out = []
+    for x in v if isinstance(v, list) else [v]:
+        if isinstance(x, dict):
+            out += _strs(x)
+        elif isinstance(x, str):
+            out += split_names(x.split("::")[0])
+    return out
 
 
 def _read(path: Path, stage: str, max_bytes: int = MAX_BODY_BYTES) -> bytes:

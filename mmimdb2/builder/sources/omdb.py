@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from mmimdb2.builder.sources.base import Record, Source, SourceError, Unavailable, check_secret
+from mmimdb2.names import split_names
 from mmimdb2.schema import Person
 from mmimdb2.text import ascii_int
 
@@ -21,9 +22,12 @@ def _field(d: dict, key: str) -> str | None:
 
 
 def _names(s: str | None) -> tuple[Person, ...] | None:
+    """OMDb's ``"Don Bluth, Gary Goldman (co-director)"``: split by the loader's rule
+    (:func:`mmimdb2.names.split_names`, so ``", Jr."`` stays in a name), roles in brackets dropped."""
     if not s:
         return None
-    return tuple(Person(re.sub(r"\s*\(.*?\)\s*$", "", n).strip()) for n in s.split(",") if n.strip()) or None
+    names = (re.sub(r"\s*\(.*?\)\s*$", "", n).strip() for n in split_names(s))
+    return tuple(Person(n) for n in names if n) or None
 
 
 class OmdbSource(Source):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mmimdb2.builder import tsv
 from mmimdb2.builder.http import HttpError
-from mmimdb2.builder.sources.base import MOVIE_TITLE_TYPES, NotAMovie, Record, Source, SourceError, Unavailable
+from mmimdb2.builder.sources.base import MOVIE_TITLE_TYPES, NotAMovie, Record, Source, SourceError
 from mmimdb2.io import atomic_write_json
 from mmimdb2.schema import Person
 from mmimdb2.text import ascii_int
@@ -43,8 +43,8 @@ class TsvSource(Source):
         if self.ctx.tsv_dir is not None:
             folder = Path(self.ctx.tsv_dir)
             missing = [f for f in tsv.FILES if not (folder / f).is_file()]
-            if missing:
-                raise Unavailable(f"--tsv-dir {folder} lacks {', '.join(missing)}")
+            if missing:  # a selected source that cannot give what it must stops the build (never a silent skip)
+                raise tsv.TsvMissing(tsv.missing_message(folder, missing))
             return {f: folder / f for f in tsv.FILES}
         base = self.ctx.env.get("MMIMDB2_TSV_URL", DEFAULT_TSV_URL).rstrip("/") + "/"
         folder = self.ctx.work_dir / "tsv"
@@ -56,12 +56,15 @@ class TsvSource(Source):
                 try:
                     self.session.download(base + f, dest)
                 except HttpError as e:
-                    raise Unavailable(f"cannot download {f}: {e}; pass --tsv-dir with IMDb's TSV files") from None
+                    raise tsv.TsvMissing(f"cannot download {base}{f} ({e}); download IMDb's {', '.join(tsv.FILES)} from "
+                                         f"{tsv.DATASET_HOST} into a folder and pass --tsv-dir, or leave tsv out of --sources") from None
             out[f] = dest
         return out
 
     def prepare(self, ids: list[str]) -> None:
-        """Check the four headers (a wrong file is :class:`~mmimdb2.builder.tsv.TsvError`: the build stops), then index."""
+        """Check the four files are there and their headers (a missing one is
+        :class:`~mmimdb2.builder.tsv.TsvMissing`, a wrong one :class:`~mmimdb2.builder.tsv.TsvError`:
+        the build stops, exit 2), then index."""
         files = self._files()
         for f, p in files.items():
             tsv.check_header(p, f)
