@@ -242,6 +242,12 @@ def draft_size(side: int) -> tuple[int, int]:
     return (side, side)
 
 
+def draft_words(draft: tuple[int, int] | None) -> str:
+    """How posters are decoded, for an encoder's ``preprocessing`` (so the feature cache key tells
+    draft-decoded features from fully decoded ones)."""
+    return "full JPEG decode" if draft is None else f"JPEG draft >= {draft[0]}x{draft[1]}px"
+
+
 def encode_posters(
     paths: Sequence[Path | None],
     preprocess,

@@ -32,7 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.encoders.base import EncoderError, OnBatch, autocast_for, draft_size, encode_posters, l2_normalize, resolve_device
+from benchmarks.encoders.base import (
+    EncoderError,
+    OnBatch,
+    autocast_for,
+    draft_size,
+    draft_words,
+    encode_posters,
+    l2_normalize,
+    resolve_device,
+)
 
 DEFAULT_MODEL = "ViT-B-32-quickgelu"
 DEFAULT_PRETRAINED = "laion400m_e32"
@@ -85,7 +94,8 @@ class ClipEncoder:
     config, so a feature-cache hit never loads weights (a local checkpoint is hashed, though, so
     the cache follows its contents, not its path). Weights load on the first ``encode_*``.
     ``seed`` fixes random weights (``pretrained='none'``); ``precision`` is ``auto`` (fp16 on CUDA,
-    fp32 on CPU), ``fp16``, ``bf16`` or ``fp32``.
+    fp32 on CPU), ``fp16``, ``bf16`` or ``fp32``; ``draft=False`` decodes every JPEG in full (a
+    slower reference, under another cache key).
     """
 
     def __init__(
@@ -96,6 +106,7 @@ class ClipEncoder:
         seed: int = 0,
         precision: str = "auto",
         cache_dir: str | os.PathLike[str] | None = None,
+        draft: bool = True,
     ) -> None:
         import open_clip
 
@@ -158,9 +169,9 @@ class ClipEncoder:
         )
         p = self.preprocess_cfg
         #: every resize mode (shortest, squash, longest) needs at most max(size) px on a side
-        self.draft = draft_size(max(_pair(p["size"])))
+        self.draft = draft_size(max(_pair(p["size"]))) if draft else None
         self.preprocessing = (
-            f"image: JPEG draft >= {self.draft[0]}px, open_clip transform size={p['size']} resize={p['resize_mode']} interp={p['interpolation']} "
+            f"image: {draft_words(self.draft)}, open_clip transform size={p['size']} resize={p['resize_mode']} interp={p['interpolation']} "
             f"mean={tuple(p['mean'])} std={tuple(p['std'])}; text: raw longest plot, model tokenizer, "
             f"context {self.context_length} (truncated); outputs L2-normalised"
         )

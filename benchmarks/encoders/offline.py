@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.encoders.base import EncoderError, OnBatch, autocast_for, batched, draft_size, encode_posters, resolve_device
+from benchmarks.encoders.base import EncoderError, OnBatch, autocast_for, batched, draft_size, draft_words, encode_posters, resolve_device
 
 #: Distribution names the ``offline`` extra must install (module name in brackets in the error).
 REQUIREMENTS: dict[str, str] = {
@@ -54,13 +54,15 @@ class OfflineEncoder:
     text_dim = 384
     image_dim = 1280
 
-    def __init__(self, *, precision: str = "auto") -> None:
+    def __init__(self, *, precision: str = "auto", draft: bool = True) -> None:
         versions = _check_installed()
         self.precision = precision
+        #: False: decode every JPEG in full (a slower reference; another cache key)
+        self.draft = draft_size(_RESIZE) if draft else None
         self.version = "1;" + ";".join(f"{d}={v}" for d, v in versions.items() if d != "timm")
         self.preprocessing = (
             "text: raw longest plot, MiniLM word-piece tokenizer (256 max), mean pooling, L2; "
-            f"image: JPEG draft >= {_RESIZE}px, bicubic resize {_RESIZE}, centre crop 224, mean={_MEAN} std={_STD}, global pool, L2; "
+            f"image: {draft_words(self.draft)}, bicubic resize {_RESIZE}, centre crop 224, mean={_MEAN} std={_STD}, global pool, L2; "
             f"timm={versions['timm']}"
         )
         self._text = None
@@ -135,5 +137,5 @@ class OfflineEncoder:
         model.to(dev)
         return encode_posters(
             paths, tf, model, self.image_dim, dev, autocast=autocast_for(dev, self.precision),
-            batch_size=batch_size, num_workers=num_workers, on_batch=on_batch, draft=draft_size(_RESIZE),
+            batch_size=batch_size, num_workers=num_workers, on_batch=on_batch, draft=self.draft,
         )  # fmt: skip
