@@ -32,6 +32,8 @@ def _tensor_set(prep: PreparedInputs, part: str, drop: str | None = None):
 #: Model settings that may be given as "auto" and are resolved from the data when the model is
 #: built (IDKG's KG dropout: the share of dev movies without an F^K); each seed records the value.
 RESOLVED_SETTINGS: tuple[str, ...] = ("kg_dropout",)
+#: Bump when what a ``probe-fits`` cache entry holds changes.
+PROBE_FITS_FORMAT = 1
 
 
 def fit_and_predict(
@@ -41,11 +43,15 @@ def fit_and_predict(
     thresholds); return ``{"proba": test probabilities, "threshold", "best_epoch", "train_s"}``.
 
     An estimator whose fit ignores the seed (``seed_independent``, e.g. the lbfgs probes) is
-    fitted once per (cell spec, inputs) when ``memo`` is given; later seeds reuse it.
+    fitted once per (cell spec, inputs) when ``memo`` is given; later seeds reuse it. Estimators
+    also get a fit store under the run's cache dir (``probe-fits``), so a probe fitted for one cell
+    (``probe-text``) is read back by another that needs the same fit (``late-fusion-probes``), in
+    this process or another.
     """
     import time
 
     from baselines.probes import is_estimator
+    from benchmarks.cache import CacheStore
     from benchmarks.registry import build_model
     from benchmarks.spec import TrainSpec
     from benchmarks.trainer import predict_proba, train
@@ -61,7 +67,8 @@ def fit_and_predict(
     if is_estimator(model):
         t0 = time.perf_counter()
         model.fit(_arrays(prep, "train"), prep.labels[prep.rows["train"]], _arrays(prep, "dev"), dev_labels,
-                  cs.train["threshold"], class_weight=cs.train["class_weight"])  # fmt: skip
+                  cs.train["threshold"], class_weight=cs.train["class_weight"],
+                  fits=CacheStore(prep.cache_dir, "probe-fits", PROBE_FITS_FORMAT))  # fmt: skip
         best_epoch, seconds = None, time.perf_counter() - t0
         dev_proba, proba = model.predict_proba(_arrays(prep, "dev")), model.predict_proba(_arrays(prep, "test", cs.drop))
     else:

@@ -49,6 +49,8 @@ class PreparedInputs:
     rows: dict[str, np.ndarray]
     spec: InputSpec
     provenance: dict
+    #: The run's cache root (``--cache-dir``; None: the project's), where fitted probes are kept too.
+    cache_dir: Path | None = None
 
     @property
     def train_label_counts(self) -> np.ndarray:
@@ -156,7 +158,7 @@ def prepare_inputs(
             "test_in_train": draw.overlap("train", "test"),
             "test_in_kg_train": draw.overlap("kg_train", "test"),
         }
-    return PreparedInputs(ids=ids, arrays=arrays, labels=labels, rows=rows, spec=spec, provenance=provenance)
+    return PreparedInputs(ids=ids, arrays=arrays, labels=labels, rows=rows, spec=spec, provenance=provenance, cache_dir=cache_dir)
 
 
 def drop_modality(arrays: dict[str, np.ndarray], drop: str | None) -> dict[str, np.ndarray]:

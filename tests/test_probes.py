@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from baselines.people_vote import people_matrix, people_vote
-from baselines.probes import LogisticProbe, PeopleVote, PeopleVoteConfig, ProbeConfig, ProbeFusionConfig, ProbeLateFusion, is_estimator
+from baselines.probes import (
+    LogisticProbe,
+    PeopleVote,
+    PeopleVoteConfig,
+    ProbeConfig,
+    ProbeFusionConfig,
+    ProbeLateFusion,
+    is_estimator,
+)
+from benchmarks.cache import CacheStore
 from benchmarks.registry import build_model
 from idkg.inputs import InputSpec
 from mmimdb2.genres import GENRES, label_matrix
@@ -96,8 +105,12 @@ def test_balanced_probe_uses_sklearns_class_weights_and_lifts_rare_genres():
     plain, balanced = (LogisticProbe(ProbeConfig(features=("text",), c_grid=(1.0,))) for _ in range(2))
     plain.fit(arrays, y, arrays, y, "global")
     balanced.fit(arrays, y, arrays, y, "global", class_weight="balanced")
-    fitted = balanced.pipeline[-1].estimators_[0]
-    assert fitted.class_weight == "balanced" and plain.pipeline[-1].estimators_[0].class_weight is None
+    from sklearn.linear_model import LogisticRegression
+
+    z = balanced.fitted.transform(text)  # the regression of genre 0 is sklearn's, with its balanced weights
+    own = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(z, y[:, 0].astype(int))
+    np.testing.assert_allclose(balanced.fitted.coef[0], own.coef_[0], rtol=1e-4, atol=1e-6)
+    assert np.abs(plain.fitted.coef[0] - balanced.fitted.coef[0]).max() > 1e-3
     # each class weighs the same in total: the rare genre's probabilities rise well above its 5 % rate
     rate, lifted, kept = y[:, 0].mean(), balanced.predict_proba(arrays)[:, 0].mean(), plain.predict_proba(arrays)[:, 0].mean()
     assert kept == pytest.approx(rate, abs=0.01) and lifted > 3 * rate
@@ -186,7 +199,101 @@ def test_probe_gives_every_block_the_same_total_variance(block_weights):
     train["image"] = np.random.default_rng(3).normal(scale=50.0, size=(120, 40)).astype(np.float32)  # wide, loud noise
     probe = LogisticProbe(ProbeConfig(features=("text", "image"), c_grid=(1.0,), block_weights=block_weights))
     probe.fit(train, ytr, train, ytr)
-    z = probe.pipeline[:-1].transform(np.concatenate([train["text"], train["image"]], axis=1))
+    z = probe.fitted.transform(np.concatenate([train["text"], train["image"]], axis=1))
     text_var, image_var = z[:, :10].var(axis=0).sum(), z[:, 10:].var(axis=0).sum()
     # standardised columns have variance 1; scaled by 1/sqrt(width) a block sums to 1, unscaled to its width
     np.testing.assert_allclose([text_var, image_var], [1.0, 1.0] if block_weights else [10.0, 40.0], rtol=1e-4)
+
+
+# -- fit reuse ------------------------------------------------------------------------------------
+def test_probe_fit_arrays_predict_what_the_sklearn_pipeline_predicts():
+    train, ytr = _separable(150, 0)
+    dev, ydev = _separable(50, 1)
+    probe = LogisticProbe(ProbeConfig(features=("text", "image"), c_grid=(0.3, 3.0)))
+    probe.fit(train, ytr, dev, ydev, "global")
+    x = np.concatenate([dev["text"], dev["image"]], axis=1)
+    with pytest.warns(UserWarning, match="present in all training examples"):  # "Short": the constant genre
+        pipe = probe._make(probe.chosen["C"], probe._column_weights(train)).fit(
+            np.concatenate([train["text"], train["image"]], axis=1), ytr.astype(int)
+        )
+    np.testing.assert_allclose(probe.predict_proba(dev), pipe.predict_proba(x), rtol=1e-6, atol=1e-7)
+    assert np.isnan(probe.fitted.constant).sum() == len(GENRES) - 1  # only "Short" is constant
+
+
+@pytest.fixture
+def count_fits(monkeypatch):
+    """How many times a probe's C grid was actually fitted."""
+    calls = []
+    real = LogisticProbe._fit_grid
+
+    def counted(self, *a, **k):
+        calls.append(self.config.features)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(LogisticProbe, "_fit_grid", counted)
+    return calls
+
+
+def test_late_fusion_probes_reuse_the_unimodal_probe_fits(tmp_path, count_fits):
+    train, ytr = _separable(150, 0)
+    dev, ydev = _separable(50, 1)
+    fits = CacheStore(tmp_path, "probe-fits", 1)
+    cfg = {"c_grid": (0.3, 3.0)}
+    text, image = (LogisticProbe(ProbeConfig(features=(m,), **cfg)) for m in ("text", "image"))
+    text.fit(train, ytr, dev, ydev, "global", fits=fits)
+    image.fit(train, ytr, dev, ydev, "global", fits=fits)
+    assert count_fits == [("text",), ("image",)]
+
+    reused = ProbeLateFusion(ProbeFusionConfig(weight_step=0.25, **cfg))
+    chosen = reused.fit(train, ytr, dev, ydev, "global", fits=fits)
+    assert len(count_fits) == 2 and all(p.reused for p in reused.members.values())  # the second fit did not run
+    fresh = ProbeLateFusion(ProbeFusionConfig(weight_step=0.25, **cfg))
+    assert fresh.fit(train, ytr, dev, ydev, "global") == chosen  # no store: refitted
+    assert len(count_fits) == 4
+    np.testing.assert_array_equal(reused.predict_proba(dev), fresh.predict_proba(dev))
+    np.testing.assert_array_equal(reused.members["text"].predict_proba(dev), text.predict_proba(dev))
+
+    # another threshold policy, another C grid or other inputs are other fits
+    LogisticProbe(ProbeConfig(features=("text",), **cfg)).fit(train, ytr, dev, ydev, "per-genre", fits=fits)
+    LogisticProbe(ProbeConfig(features=("text",), c_grid=(1.0,))).fit(train, ytr, dev, ydev, "global", fits=fits)
+    LogisticProbe(ProbeConfig(features=("text",), **cfg)).fit(train, ytr, dev, ydev[::-1].copy(), "global", fits=fits)
+    assert len(count_fits) == 7
+    # the seed is not part of the key: lbfgs ignores it
+    LogisticProbe(ProbeConfig(features=("text",), seed=5, **cfg)).fit(train, ytr, dev, ydev, "global", fits=fits)
+    assert len(count_fits) == 7
+
+
+def test_a_damaged_probe_fit_is_refitted_with_one_line(tmp_path, count_fits, capsys):
+    train, ytr = _separable(120, 0)
+    fits = CacheStore(tmp_path, "probe-fits", 1)
+    probe = LogisticProbe(ProbeConfig(features=("text",), c_grid=(1.0,)))
+    probe.fit(train, ytr, train, ytr, fits=fits)
+    expected = probe.predict_proba(train)
+    entry = fits.path(probe.fit_key(train, ytr, train, ytr))
+    fits.save(probe.fit_key(train, ytr, train, ytr), {**probe.fitted.arrays(), "coef": np.zeros((3, 3))}, {"chosen": probe.chosen})
+    again = LogisticProbe(ProbeConfig(features=("text",), c_grid=(1.0,)))
+    again.fit(train, ytr, train, ytr, fits=fits)
+    assert len(count_fits) == 2 and not again.reused
+    assert f"cache entry {entry} unusable (its shapes do not fit 10 features and {len(GENRES)} genres)" in capsys.readouterr().err
+    np.testing.assert_array_equal(again.predict_proba(train), expected)
+
+
+def test_harness_fits_each_probe_once_across_cells(tmp_path, count_fits):
+    from benchmarks.run import main
+    from leaderboard.results import read_result
+    from mmimdb2.demo import generate
+
+    demo = generate(tmp_path / "demo", n_movies=120, seed=0)
+    fast = ["--encoder", "weightfree", "--no-progress", "--kg-epochs", "1", "--kg-dim", "16", "--dataset", str(demo)]
+    models = ["probe-text", "probe-image", "late-fusion-probes"]
+    assert main([*fast, "--out", str(tmp_path / "a"), "--cache-dir", str(tmp_path / "ca"), "--models", *models]) == 0
+    assert sorted(count_fits) == [("image",), ("text",)]  # late-fusion-probes read both back
+    assert main([*fast, "--out", str(tmp_path / "b"), "--cache-dir", str(tmp_path / "cb"), "--models", "late-fusion-probes"]) == 0
+    assert len(count_fits) == 4  # a fresh cache: fitted
+
+    def fusion(out):
+        (path,) = [p for p in (out / "results").glob("*.json") if read_result(p)["model"]["name"] == "late-fusion-probes"]
+        return read_result(path)["per_seed"][0]
+
+    a, b = fusion(tmp_path / "a"), fusion(tmp_path / "b")
+    assert a["predictions"] == b["predictions"] and a["metrics"] == b["metrics"] and a["threshold"] == b["threshold"]

@@ -228,6 +228,26 @@ def split_transform(preprocess):
     return None
 
 
+def draft_size(side: int) -> tuple[int, int]:
+    """The JPEG draft request for a transform whose first step needs at least ``side`` pixels on the
+    short side (a resize to ``side``, or to a ``side`` x ``side`` square).
+
+    Pillow's draft decodes a JPEG at 1/2, 1/4 or 1/8 scale (in the DCT, so far less work) only when
+    the result stays at least this size on both sides; the resize that follows is then still a
+    downscale, so a 1000 x 1500 poster costs about a quarter of its full decode at no visible loss,
+    and a poster already near ``side`` is decoded in full as before.
+    """
+    if side < 1:
+        raise ValueError(f"draft side must be >= 1, got {side}")
+    return (side, side)
+
+
+def draft_words(draft: tuple[int, int] | None) -> str:
+    """How posters are decoded, for an encoder's ``preprocessing`` (so the feature cache key tells
+    draft-decoded features from fully decoded ones)."""
+    return "full JPEG decode" if draft is None else f"JPEG draft >= {draft[0]}x{draft[1]}px"
+
+
 def encode_posters(
     paths: Sequence[Path | None],
     preprocess,
@@ -239,11 +259,12 @@ def encode_posters(
     batch_size: int,
     num_workers: int,
     on_batch: OnBatch | None = None,
+    draft: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run an image tower over poster files: decode in workers, normalise on ``dev``, L2-normalise.
 
     Outputs stay on the device until the end (no per-batch synchronisation); rows whose poster
-    is missing or undecodable are zero with ``has_image`` False.
+    is missing or undecodable are zero with ``has_image`` False. ``draft``: see :func:`draft_size`.
     """
     import torch
     from PIL import Image
@@ -260,7 +281,7 @@ def encode_posters(
     rows_all, outs, oks = [], [], []
     with torch.inference_mode(), autocast:
         for rows, batch, ok in iter_poster_batches(
-            paths, load, fallback, batch_size=batch_size, num_workers=num_workers, pin_memory=dev.type == "cuda"
+            paths, load, fallback, batch_size=batch_size, num_workers=num_workers, pin_memory=dev.type == "cuda", draft=draft
         ):
             x = batch.to(dev, non_blocking=True)
             if mean_t is not None:

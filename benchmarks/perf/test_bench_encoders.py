@@ -8,7 +8,6 @@ a GPU; there the target is >= 2,000 posters/s for ViT-B-32 (decode + preprocess 
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import numpy as np
@@ -66,7 +65,9 @@ def tiny_clip(tmp_path_factory):
 
 
 def _workers() -> int:
-    return max(0, min(16, (os.cpu_count() or 1) - 1))
+    from benchmarks.features import default_workers
+
+    return default_workers()
 
 
 def _measure(benchmark, fn, n: int, label: str) -> float:
@@ -146,3 +147,74 @@ def test_gpu_vit_b32_posters(benchmark, posters):
     enc.encode_texts(["a plot " * 40] * 4096, batch_size=256, device="cuda", num_workers=_workers())
     torch.cuda.synchronize()
     print(f"ViT-B-32 plots (cuda fp16): {4096 / (time.perf_counter() - t):,.0f} items/s")
+
+
+# -- side-by-side ratios (one process, interleaved rounds: the machine is shared and noisy) -------
+def _interleaved(fns: dict, rounds: int = 3) -> dict[str, float]:
+    """Best wall time of each of ``fns`` over ``rounds`` rounds, run in turn within each round."""
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return best
+
+
+@pytest.fixture(scope="module")
+def large_posters(tmp_path_factory):
+    """Posters as scanned at full size (1000 x 1500 JPEG), where decoding dominates."""
+    folder = tmp_path_factory.mktemp("large")
+    rng = np.random.default_rng(2)
+    y, x = np.mgrid[0:1500, 0:1000]
+    paths = []
+    for k in range(24):
+        c = rng.uniform(0, 255, (2, 3))
+        t = ((x * rng.uniform(-1, 1) + y * rng.uniform(-1, 1)) / 1600.0 + 0.5).clip(0, 1)[..., None]
+        img = c[0] * (1 - t) + c[1] * t + rng.normal(0, 12, (1500, 1000, 3))
+        p = folder / f"tt{k:07d}.jpg"
+        Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(p, quality=90)
+        paths.append(p)
+    return paths
+
+
+@pytest.mark.parametrize(("encoder", "resize"), [("offline", 256), ("clip ViT-B-32", 224)])
+def test_jpeg_draft_vs_full_decode_ratio(benchmark, large_posters, encoder, resize):
+    """Decode + an encoder's PIL transform (bicubic resize, centre crop 224) of 1000 x 1500 posters,
+    draft vs full decode. A 256 px resize allows 1/2 scale there, a 224 px one 1/4."""
+    from torchvision import transforms as T
+
+    from benchmarks.encoders.base import draft_size
+    from mmimdb2.images import open_poster
+
+    head = T.Compose([T.Resize(resize, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224)])
+
+    def run(draft):
+        return [np.asarray(head(open_poster(p, draft=draft))) for p in large_posters]
+
+    best = _interleaved({"draft": lambda: run(draft_size(resize)), "full": lambda: run(None)}, rounds=5)
+    ratio = best["full"] / best["draft"]
+    benchmark.pedantic(lambda: run(draft_size(resize)), rounds=1, iterations=1)
+    benchmark.extra_info.update({"draft_s": round(best["draft"], 4), "full_s": round(best["full"], 4), "speedup": round(ratio, 2)})
+    print(f"\n{encoder}: JPEG draft vs full decode ({len(large_posters)} posters 1000x1500 -> resize {resize}, crop 224): "
+          f"{ratio:.1f}x faster")  # fmt: skip
+    assert ratio > 1.3
+
+
+def test_weightfree_poster_workers_ratio(benchmark, posters):
+    """weightfree posters with the default worker count (every usable CPU) against one fewer."""
+    from benchmarks.cpus import usable_cpus
+    from benchmarks.features import default_workers
+
+    enc = get_encoder("weightfree")
+    n = default_workers()
+    fewer = max(0, n - 1)
+    best = _interleaved({
+        n: lambda: enc.encode_images(posters, batch_size=64, device="cpu", num_workers=n),
+        fewer: lambda: enc.encode_images(posters, batch_size=64, device="cpu", num_workers=fewer),
+    })  # fmt: skip
+    ratio = best[fewer] / best[n]
+    benchmark.pedantic(lambda: enc.encode_images(posters, batch_size=64, device="cpu", num_workers=n), rounds=1, iterations=1)
+    benchmark.extra_info.update({"usable_cpus": usable_cpus(), "workers": n, "fewer": fewer, "speedup": round(ratio, 2)})
+    print(f"\nweightfree posters on {usable_cpus()} CPUs: {n} workers {len(posters) / best[n]:,.0f}/s, "
+          f"{fewer} workers {len(posters) / best[fewer]:,.0f}/s ({ratio:.2f}x)")  # fmt: skip
