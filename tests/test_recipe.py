@@ -184,6 +184,9 @@ def test_kg_paper_settings_are_one_flag_away_and_given_flags_win():
     assert kg("--recipe", "paper").embedding == paper  # the paper recipe's KG is the same
     plain = kg()
     assert plain.recorded() == {} and plain.embedding.optimizer == "Adam"
+    # sparse gradients are the default; one flag turns them off, and a result records it
+    assert plain.embedding.sparse is True and kg("--kg-sparse").recorded() == {}
+    assert kg("--no-kg-sparse").embedding.sparse is False and kg("--no-kg-sparse").recorded() == {"kg_sparse": False}
 
 
 def test_cross_fitted_fk_never_sees_a_training_movies_own_fold():
