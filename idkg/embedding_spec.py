@@ -24,7 +24,7 @@ class EmbeddingSpec:
     Defaults: RotatE, 200 dimensions, Adam at lr 0.01 for 20 epochs of batch 1024 with dense
     gradients (the paper's RotatE at 200 dimensions; optimizer and schedule chosen for speed on
     real movies, docs/training.md). The ``paper`` recipe (:mod:`benchmarks.recipes`) holds the
-    paper's own, with sparse gradients (the same results under SGD, at a fraction of the cost).
+    paper's own, with sparse gradients (the same results under SGD; a step costs the batch's rows).
     """
 
     #: PyKEEN model name (``RotatE``, ``TransH``, ...), resolved by PyKEEN itself.
