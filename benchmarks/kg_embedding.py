@@ -3,9 +3,10 @@
 :func:`idkg.embedding.embed_kg` only trains; this wraps it with the benchmark's
 :class:`benchmarks.cache.CacheStore` (``<cache root>/kg-embeddings/``): one ``.npz`` of vectors and
 entity labels plus a sidecar per (KG sha256, training config: model, dim, epochs, batch size,
-optimizer, lr, negatives, model kwargs, seed, eval sample, training loop, PyKEEN version). The
-settings not given are :class:`idkg.embedding_spec.EmbeddingSpec`'s defaults, so a changed default
-is a miss, never a stale hit. The device and other run-only arguments are not part of the key.
+optimizer, lr, negatives, sparse gradients, model kwargs, seed, eval sample, training loop, PyKEEN
+version). The settings not given are :class:`idkg.embedding_spec.EmbeddingSpec`'s defaults, so a
+changed default is a miss, never a stale hit. The device and other run-only arguments are not part
+of the key. The sidecar also says how the gradients went (sparse, or dense and why).
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def cached_embedding(
             seconds_per_epoch=m["seconds_per_epoch"],
             losses=tuple(m.get("losses", ())),
             device=m.get("device", ""),
+            gradients=m.get("gradients", {}),
             cache_path=hit.path,
             from_cache=True,
         )
@@ -94,6 +96,7 @@ def cached_embedding(
         "seconds_per_epoch": emb.seconds_per_epoch,
         "losses": list(emb.losses),
         "device": emb.device,
+        "gradients": emb.gradients,
     }
     saved = store.save(key, {"vectors": emb.vectors, "entities": np.asarray(graph.entities, dtype=str)}, meta)
     return replace(emb, cache_path=saved.path)

@@ -66,7 +66,7 @@ RECIPES.add(
         "KG by OpenKE's SGD lr 0.5, batch 100, 500 epochs, dim 200",
         train={"epochs": 15, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.01, "patience": 0, "threshold": "fixed",
                "select": "last", "ema": 0.0, "class_weight": "none"},  # fmt: skip
-        kg={"optimizer": "SGD", "lr": 0.5, "epochs": 500, "batch_size": 100, "dim": 200, "dim_counts": "model"},
+        kg={"optimizer": "SGD", "lr": 0.5, "epochs": 500, "batch_size": 100, "dim": 200, "dim_counts": "model", "sparse": True},
         model={"kg_dropout": 0.0},
     ),
 )

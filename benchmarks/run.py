@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kg-optimizer", default=None, help=f"KG embedding optimizer (default {_KG.optimizer}; the paper: {_PAPER.kg['optimizer']})")
     p.add_argument("--kg-lr", type=float, default=None, help=f"KG embedding learning rate (default {_KG.lr}; the paper: {_PAPER.kg['lr']})")
     p.add_argument("--kg-batch-size", type=int, default=None, help=f"KG embedding batch size (default {_KG.batch_size})")
+    p.add_argument("--kg-sparse", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"sparse entity gradients for the KG embedding (Adam as SparseAdam; default {_KG.sparse})")  # fmt: skip
     p.add_argument("--kg-paper-settings", action="store_true",
                    help="the paper recipe's KG embedding settings alone ("
                         + ", ".join(f"{k} {v}" for k, v in _PAPER.kg.items()) + "; given --kg-* flags still win)")  # fmt: skip
@@ -119,7 +121,7 @@ def spec_from_args(args: argparse.Namespace) -> tuple[RunSpec, RunOptions]:
     Namespace is read. Unset flags keep the spec's defaults."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSpec) if getattr(args, f.name, None) is not None}
     kg = dict(_PAPER.kg) if args.kg_paper_settings else {}
-    kg |= {k: getattr(args, f"kg_{k}") for k in ("model", "dim", "epochs", "optimizer", "lr", "batch_size", "cross_fit")
+    kg |= {k: getattr(args, f"kg_{k}") for k in ("model", "dim", "epochs", "optimizer", "lr", "batch_size", "sparse", "cross_fit")
            if getattr(args, f"kg_{k}") is not None}  # fmt: skip
     spec = RunSpec(
         models=tuple(args.models or ()), experiment=args.suite, seeds=tuple(args.seeds),

@@ -28,6 +28,13 @@ from idkg.embedding_spec import EmbeddingError, EmbeddingSpec
 from idkg.kg import KnowledgeGraph
 from mmimdb2.paths import cache_root
 
+#: Optimizers (torch class names, lower case) that take sparse gradients as they are.
+SPARSE_OPTIMIZERS: frozenset[str] = frozenset({"sgd", "adagrad", "sparseadam"})
+#: Optimizers trained as their sparse counterpart when ``sparse=True`` (lazy Adam for Adam).
+SPARSE_COUNTERPARTS: Mapping[str, str] = {"adam": "SparseAdam"}
+#: Extra memory the Hits@10 check may take for its score slices (bytes), whatever the KG's size.
+EVAL_MEMORY_BYTES = 128 * 2**20
+
 
 @dataclass(frozen=True, eq=False)
 class KGEmbedding:
@@ -48,6 +55,9 @@ class KGEmbedding:
     seconds_per_epoch: float
     losses: tuple[float, ...] = ()
     device: str = ""
+    #: How the gradients went (:func:`sparse_plan`): ``{"sparse": bool, "optimizer": the torch
+    #: class trained with, "dense_because": why not sparse, or None}``.
+    gradients: dict[str, Any] = field(default_factory=dict)
     #: Set by a caching caller (:func:`benchmarks.kg_embedding.cached_embedding`).
     cache_path: Path | None = None
     from_cache: bool = False
@@ -84,10 +94,52 @@ def resolve_device(device: str) -> str:
     return str(torch.device(device))
 
 
+def resolve_optimizer(name: str) -> type:
+    """torch's optimizer class for a name (case-insensitive); EmbeddingError listing choices."""
+    from class_resolver.contrib.torch import optimizer_resolver
+
+    try:
+        return optimizer_resolver.lookup(name)
+    except (KeyError, ValueError):
+        raise EmbeddingError(f"unknown KG embedding optimizer {name!r}: choose one of {', '.join(sorted(optimizer_resolver.lookup_dict))}") from None
+
+
+def sparse_plan(model, optimizer: str, sparse: bool) -> tuple[str, str | None]:
+    """Switch ``model``'s embedding tables to sparse gradients where ``optimizer`` and the model allow.
+
+    PyKEEN's ``Embedding`` wraps a ``torch.nn.Embedding`` and has no option for it, so torch's own
+    ``sparse`` attribute is set on every wrapped table. Returns the optimizer to train with (Adam
+    becomes SparseAdam) and why the gradients stay dense (None when they are sparse): a model
+    whose regularizers read whole tables every step (TransH) stays dense, as does one with dense
+    layers (ConvE) under SparseAdam. An entity constrainer (TransR, TransD) still passes over the
+    whole table after each step; the gradients and the optimizer's step stay sparse.
+    """
+    import torch
+
+    cls = resolve_optimizer(optimizer)
+    key = cls.__name__.lower()
+    if not sparse:
+        return cls.__name__, "sparse=False"
+    if key not in SPARSE_OPTIMIZERS and key not in SPARSE_COUNTERPARTS:
+        return cls.__name__, f"{cls.__name__} takes no sparse gradients (sparse ones: SGD, Adagrad, Adam as SparseAdam)"
+    use = SPARSE_COUNTERPARTS.get(key, cls.__name__)
+    if len(getattr(model, "weight_regularizers", ())):
+        return cls.__name__, f"{type(model).__name__} regularizes whole tables every step (PyKEEN weight regularizers)"
+    tables = [mod for mod in model.modules() if isinstance(mod, torch.nn.Embedding)]
+    in_tables = {id(p) for mod in tables for p in mod.parameters()}
+    dense = [name for name, p in model.named_parameters() if p.requires_grad and id(p) not in in_tables]
+    if dense and use == "SparseAdam":
+        return cls.__name__, f"{type(model).__name__} has dense parameters ({', '.join(dense[:3])}{', ...' if len(dense) > 3 else ''}) that SparseAdam cannot train"
+    for mod in tables:
+        mod.sparse = True
+    return use, None
+
+
 def training_config(spec: EmbeddingSpec, *, model_kwargs: Mapping[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
     """Everything a run's vectors depend on, checked and resolved (PyKEEN's class name for the
     model, PyKEEN's version): :attr:`KGEmbedding.config`, and what a cache keys on."""
     cls = resolve_model(spec.model)
+    resolve_optimizer(spec.optimizer)
     import pykeen
 
     return {
@@ -134,16 +186,24 @@ def embed_kg(
         seconds_per_epoch=out["train_seconds"] / epochs,
         losses=tuple(out["losses"]),
         device=dev,
+        gradients=out["gradients"],
     )
     if progress:
         hits = "n/a" if emb.hits_at_10 is None else f"{emb.hits_at_10:.3f} on {emb.eval_triples} held-out triples"
         print(
             f"kg embedding: {emb.model} dim {emb.dim} on {kg.num_triples:,} triples / {kg.num_entities:,} entities, "
             f"{epochs} epochs in {emb.train_seconds:.1f} s ({emb.seconds_per_epoch:.2f} s/epoch, {dev}); "
-            f"filtered Hits@10 {hits}",
+            f"filtered Hits@10 {hits}; {_gradients_words(emb.gradients)}",
             file=sys.stderr,
         )
     return emb
+
+
+def _gradients_words(g: Mapping[str, Any]) -> str:
+    """How the gradients went, in words, for the summary line."""
+    if g.get("sparse"):
+        return f"sparse gradients, {g['optimizer']}"
+    return f"dense gradients, {g.get('optimizer')} ({g.get('dense_because')})"
 
 
 def holdout_indices(mapped: np.ndarray, num_entities: int, num_relations: int, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -167,6 +227,25 @@ def holdout_indices(mapped: np.ndarray, num_entities: int, num_relations: int, k
             if len(chosen) == k:
                 break
     return np.sort(np.asarray(chosen, dtype=np.int64))
+
+
+def eval_chunks(num_entities: int, width: int, batch_size: int, budget: int = EVAL_MEMORY_BYTES) -> tuple[int, int]:
+    """(triples per batch, candidate entities per slice) for the Hits@10 check within ``budget``
+    bytes: a batch's filter and score rows (~16 bytes per triple and entity) and its pairwise
+    slices (~16 bytes per triple, entity and real number: interaction terms and their gradient-free
+    temporaries) both fit, whatever the number of entities."""
+    batch = max(1, min(batch_size, budget // (2 * 16 * max(num_entities, 1))))
+    slice_size = max(1, min(num_entities, budget // (2 * 16 * batch * max(width, 1))))
+    return batch, slice_size
+
+
+def _width(model) -> int:
+    """Real numbers per entity of ``model``'s first entity representation."""
+    rep = model.entity_representations[0]
+    n = 1
+    for d in getattr(rep, "_shape", rep.shape):
+        n *= d
+    return int(n)
 
 
 def _real_vectors(rep) -> np.ndarray:
@@ -223,15 +302,17 @@ def _train(kg: KnowledgeGraph, cls: type, config: Mapping[str, Any], *, device: 
             raise EmbeddingError(f"{cls.__name__} is complex-valued: dim (the real width) must be even, got {dim}")
         m = model_resolver.make(cls, triples_factory=tf, embedding_dim=dim // 2, random_seed=config["seed"], **kwargs)
     m = m.to(device)
+    optimizer, dense_because = sparse_plan(m, config["optimizer"], config["sparse"])
     loop = SLCWATrainingLoop(
         model=m,
         triples_factory=tf,
-        optimizer=config["optimizer"],
+        optimizer=optimizer,
         optimizer_kwargs={"lr": config["lr"]},
         negative_sampler_kwargs={"num_negs_per_pos": config["num_negs_per_pos"]},
     )
     with _quiet():
-        return _fit_and_evaluate(m, loop, tf, train_mapped, test_mapped, kg, config, device, progress, eval_batch_size)
+        out = _fit_and_evaluate(m, loop, tf, train_mapped, test_mapped, kg, config, device, progress, eval_batch_size)
+    return out | {"gradients": {"sparse": dense_because is None, "optimizer": optimizer, "dense_because": dense_because}}
 
 
 def _fit_and_evaluate(m, loop, tf, train_mapped, test_mapped, kg, config, device, progress, eval_batch_size) -> dict:
@@ -254,11 +335,13 @@ def _fit_and_evaluate(m, loop, tf, train_mapped, test_mapped, kg, config, device
     train_seconds = time.perf_counter() - t0
     hits = None
     if len(test_mapped):
+        batch, slice_size = eval_chunks(kg.num_entities, _width(m), eval_batch_size)
         evaluator = RankBasedEvaluator(filtered=True)
         res = evaluator.evaluate(
             m,
             test_mapped,
-            batch_size=eval_batch_size,
+            batch_size=batch,
+            slice_size=slice_size,
             use_tqdm=progress,
             additional_filter_triples=[train_mapped],
         )

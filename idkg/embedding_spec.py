@@ -21,9 +21,10 @@ class EmbeddingError(ValueError):
 class EmbeddingSpec:
     """How the train-only KG is embedded with PyKEEN (sLCWA training, one seed per embedding).
 
-    Defaults: RotatE, 200 dimensions, Adam at lr 0.01 for 20 epochs of batch 1024 (the paper's
-    RotatE at 200 dimensions; optimizer and schedule chosen for speed on real movies,
-    docs/training.md). The ``paper`` recipe (:mod:`benchmarks.recipes`) holds the paper's own.
+    Defaults: RotatE, 200 dimensions, Adam at lr 0.01 for 20 epochs of batch 1024 with dense
+    gradients (the paper's RotatE at 200 dimensions; optimizer and schedule chosen for speed on
+    real movies, docs/training.md). The ``paper`` recipe (:mod:`benchmarks.recipes`) holds the
+    paper's own, with sparse gradients (the same results under SGD; a step costs the batch's rows).
     """
 
     #: PyKEEN model name (``RotatE``, ``TransH``, ...), resolved by PyKEEN itself.
@@ -41,6 +42,12 @@ class EmbeddingSpec:
     #: ``dim // 2`` complex numbers) or the ``model``'s own units (complex numbers for RotatE and
     #: ComplEx, so the vectors are ``2 * dim`` wide): how OpenKE, the paper's toolkit, counts it.
     dim_counts: str = "real"
+    #: Sparse entity and relation gradients: a step then costs the batch's rows, not the whole
+    #: entity table. SGD and Adagrad take them as they are; Adam is trained as torch's SparseAdam
+    #: (lazy moments: only the rows a batch touches move). An optimizer that takes no sparse
+    #: gradients, or SparseAdam on a model with dense layers (ConvE), trains dense and the
+    #: embedding records why (:attr:`idkg.embedding.KGEmbedding.extra`).
+    sparse: bool = False
 
     def __post_init__(self) -> None:
         checks = {
@@ -55,6 +62,8 @@ class EmbeddingSpec:
             )
         if self.dim_counts not in DIM_COUNTS:
             raise EmbeddingError(f"The KG embedding's 'dim_counts' must be one of {', '.join(DIM_COUNTS)}. Got {self.dim_counts!r} instead.")
+        if not isinstance(self.sparse, bool):
+            raise EmbeddingError(f"The KG embedding's 'sparse' must be a bool. Got {self.sparse!r} instead.")
         if not isinstance(self.model, str) or not self.model:
             raise EmbeddingError(f"The KG embedding's 'model' must be a PyKEEN model name. Got {self.model!r} instead.")
 

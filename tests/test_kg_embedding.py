@@ -91,10 +91,11 @@ def test_second_call_is_a_cache_hit_without_training(small_kg, tmp_path, monkeyp
     np.testing.assert_array_equal(second.vectors, first.vectors)
     assert second.hits_at_10 == first.hits_at_10 and second.config == first.config
     assert second.entity_to_id == first.entity_to_id and second.losses == first.losses
+    assert second.gradients == first.gradients == {"sparse": False, "optimizer": "Adam", "dense_because": "sparse=False"}
     # the device and the evaluation batch say how a run goes, not what it computes: still a hit
     assert cached_embedding(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **(FAST | {"eval_batch_size": 8})).from_cache
     # another seed, another setting, another default or another KG is another key: it must train
-    for change in ({"seed": 1}, {"num_negs_per_pos": 2}, {"model_kwargs": {"scoring_fct_norm": 2}}):
+    for change in ({"seed": 1}, {"num_negs_per_pos": 2}, {"sparse": True}, {"model_kwargs": {"scoring_fct_norm": 2}}):
         with pytest.raises(AssertionError, match="trained"):
             cached_embedding(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **(FAST | change))
     # a changed default of the spec (the one place defaults live) is another key
@@ -194,3 +195,82 @@ def test_damaged_cache_entry_is_rebuilt_with_one_line_notice(small_kg, tmp_path,
     assert third.from_cache
     np.testing.assert_array_equal(third.vectors, again.vectors)
     assert capsys.readouterr().err == ""
+
+
+SGD = dict(optimizer="SGD", lr=0.5, batch_size=64, epochs=4, eval_sample=20, eval_batch_size=32, progress=False, device="cpu")
+
+
+def test_sparse_sgd_follows_the_dense_loss_trajectory(small_kg):
+    dense = embed_kg(small_kg, model="RotatE", dim=16, sparse=False, **SGD)
+    sparse = embed_kg(small_kg, model="RotatE", dim=16, sparse=True, **SGD)
+    assert dense.gradients == {"sparse": False, "optimizer": "SGD", "dense_because": "sparse=False"}
+    assert sparse.gradients == {"sparse": True, "optimizer": "SGD", "dense_because": None}
+    assert len(sparse.losses) == 4 and sparse.losses[-1] < sparse.losses[0]  # it learns
+    np.testing.assert_allclose(sparse.losses, dense.losses, rtol=1e-5)
+    np.testing.assert_allclose(sparse.vectors, dense.vectors, atol=1e-4)
+    assert sparse.hits_at_10 == dense.hits_at_10
+
+
+def test_sparse_adam_trains_as_sparseadam_and_ranks_like_adam(small_kg):
+    run = dict(model="RotatE", dim=16, optimizer="Adam", lr=0.02, batch_size=64, epochs=15, eval_sample=40, progress=False, device="cpu")
+    dense = embed_kg(small_kg, sparse=False, **run)
+    sparse = embed_kg(small_kg, sparse=True, **run)
+    assert dense.gradients["optimizer"] == "Adam" and sparse.gradients["optimizer"] == "SparseAdam"
+    assert sparse.losses[-1] < 0.8 * sparse.losses[0] and dense.losses[-1] < 0.8 * dense.losses[0]
+    # lazy moments differ from Adam's, so the runs are not identical; their ranking quality is close
+    assert abs(sparse.hits_at_10 - dense.hits_at_10) <= 0.15
+    assert sparse.hits_at_10 > 0.2  # well above chance (10 of 123 entities: ~0.08)
+
+
+def test_sparse_plan_gives_sparse_entity_gradients(small_kg):
+    import torch
+    from pykeen.models import model_resolver
+    from pykeen.triples import TriplesFactory
+
+    tf = TriplesFactory(mapped_triples=torch.tensor(small_kg.mapped), entity_to_id=small_kg.entity_to_id, relation_to_id=small_kg.relation_to_id)
+    model = model_resolver.make("RotatE", triples_factory=tf, embedding_dim=4, random_seed=0)
+    assert embedding.sparse_plan(model, "adam", True) == ("SparseAdam", None)
+    model.score_hrt(tf.mapped_triples[:8]).sum().backward()
+    entity_table = model.entity_representations[0]._embeddings.weight
+    assert entity_table.grad.is_sparse and len(entity_table.grad.coalesce().indices()[0]) <= 16  # the batch's rows only
+
+
+@pytest.mark.parametrize(
+    "model, optimizer, why",
+    [
+        ("ConvE", "Adam", "ConvE has dense parameters (interaction.hr2d"),
+        ("TransH", "SGD", "TransH regularizes whole tables every step"),
+        ("RotatE", "Adamax", "Adamax takes no sparse gradients"),
+    ],
+)
+def test_what_cannot_be_sparse_trains_dense_and_says_why(small_kg, model, optimizer, why):
+    emb = embed_kg(small_kg, model=model, dim=16, optimizer=optimizer, sparse=True, **(FAST | {"epochs": 1, "eval_sample": 0}))
+    assert emb.gradients["sparse"] is False and emb.gradients["optimizer"] == optimizer
+    assert emb.gradients["dense_because"].startswith(why) and np.isfinite(emb.vectors).all()
+
+
+def test_bad_sparse_settings_fail_with_one_line(small_kg):
+    with pytest.raises(EmbeddingError, match="'sparse' must be a bool. Got 'yes'"):
+        EmbeddingSpec(sparse="yes")
+    with pytest.raises(EmbeddingError, match="unknown KG embedding optimizer 'Adamm'.*sparseadam"):
+        embed_kg(small_kg, optimizer="Adamm", **FAST)
+
+
+def test_hits_at_10_in_bounded_slices_equals_the_unbounded_check(small_kg, monkeypatch):
+    whole = embed_kg(small_kg, model="RotatE", dim=16, **(FAST | {"eval_sample": 40}))
+    monkeypatch.setattr(embedding, "EVAL_MEMORY_BYTES", 1)  # one triple per batch, one entity per slice
+    chunks = []
+    real = embedding.eval_chunks
+    monkeypatch.setattr(embedding, "eval_chunks", lambda *a, **k: chunks.append(real(*a, budget=embedding.EVAL_MEMORY_BYTES)) or chunks[-1])
+    sliced = embed_kg(small_kg, model="RotatE", dim=16, **(FAST | {"eval_sample": 40}))
+    assert chunks == [(1, 1)]
+    assert sliced.hits_at_10 == whole.hits_at_10 and sliced.eval_triples == 40
+
+
+@pytest.mark.parametrize("entities", [100, 39_740, 320_000, 5_000_000])
+def test_eval_chunks_stay_inside_the_memory_bound(entities):
+    budget = embedding.EVAL_MEMORY_BYTES
+    batch, slice_size = embedding.eval_chunks(entities, 200, 64)
+    assert 1 <= batch <= 64 and 1 <= slice_size <= entities
+    assert 16 * batch * entities <= budget or batch == 1  # filter and score rows
+    assert 16 * batch * slice_size * 200 <= budget  # one slice's pairwise terms

@@ -179,11 +179,15 @@ def test_kg_paper_settings_are_one_flag_away_and_given_flags_win():
 
     paper = kg("--kg-paper-settings").embedding
     assert (paper.optimizer, paper.lr, paper.epochs, paper.batch_size, paper.dim, paper.dim_counts) == ("SGD", 0.5, 500, 100, 200, "model")
-    assert kg("--kg-paper-settings").recorded() == {"kg_optimizer": "SGD", "kg_lr": 0.5, "kg_batch_size": 100, "kg_dim_counts": "model"}
+    assert kg("--kg-paper-settings").recorded() == {"kg_optimizer": "SGD", "kg_lr": 0.5, "kg_batch_size": 100, "kg_dim_counts": "model", "kg_sparse": True}
     assert kg("--kg-paper-settings", "--kg-lr", "0.1").embedding.lr == 0.1
     assert kg("--recipe", "paper").embedding == paper  # the paper recipe's KG is the same
     plain = kg()
     assert plain.recorded() == {} and plain.embedding.optimizer == "Adam"
+    # dense gradients are the default (the paper's SGD is sparse); one flag each way, and a result records it
+    assert plain.embedding.sparse is False and kg("--no-kg-sparse").recorded() == {}
+    assert kg("--kg-sparse").embedding.sparse is True and kg("--kg-sparse").recorded() == {"kg_sparse": True}
+    assert kg("--kg-paper-settings", "--no-kg-sparse").embedding.sparse is False
 
 
 def test_cross_fitted_fk_never_sees_a_training_movies_own_fold():
