@@ -102,7 +102,9 @@ def genre_grid(records: Sequence[Record], names: Mapping[int, str]) -> GenreGrid
     known = [s for s in supports if s is not None]
     most = {g: max((s[g] for s in known), default=0.0) for g in GENRES}
     genres = sorted(GENRES, key=lambda g: (-most[g], GENRES.index(g)))
-    f1 = np.array([[r["aggregate"]["mean"]["per_genre"][g] for g in genres] for r in records], dtype=np.float64).reshape(len(records), len(genres))
+    f1 = np.array([[r["aggregate"]["mean"]["per_genre"][g] for g in genres] for r in records], dtype=np.float64).reshape(
+        len(records), len(genres)
+    )
     absent = np.array([[s is not None and s[g] == 0 for g in genres] for s in supports], dtype=bool).reshape(f1.shape)
     support = [_count([s[g] for s in known]) if known else None for g in genres]
     return GenreGrid([names[id(r)] for r in records], genres, support, f1, absent)
@@ -129,7 +131,16 @@ def per_genre_heatmap(grid: GenreGrid, title: str, what: str) -> bytes:
         for j in range(n_cols):
             if grid.absent[i, j]:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#d9d9d9", edgecolor="#9a9a9a", hatch="///", linewidth=0))
-                ax.text(j, i, ABSENT, ha="center", va="center", fontsize=8, color="#333333", bbox={"facecolor": "#d9d9d9", "edgecolor": "none", "pad": 0.5})
+                ax.text(
+                    j,
+                    i,
+                    ABSENT,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="#333333",
+                    bbox={"facecolor": "#d9d9d9", "edgecolor": "none", "pad": 0.5},
+                )
                 continue
             v = grid.f1[i, j]
             ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=9, color="white" if v < 0.55 else "black")
@@ -206,7 +217,9 @@ def head_tail_plot(points: Sequence[HeadTailPoint], title: str, what: str, sets_
     for key, marker, color in styles:
         xs = np.array([100 * getattr(p, key) for p in points])
         cis = [getattr(p, f"{key}_ci") for p in points]
-        err = np.array([[max(0.0, x - 100 * c.low), max(0.0, 100 * c.high - x)] if c else [0.0, 0.0] for x, c in zip(xs, cis)]).T.reshape(2, n)
+        err = np.array([[max(0.0, x - 100 * c.low), max(0.0, 100 * c.high - x)] if c else [0.0, 0.0] for x, c in zip(xs, cis)]).T.reshape(
+            2, n
+        )
         ax.errorbar(xs, ys, xerr=err if has_ci else None, fmt=marker, color=color, ecolor=color, elinewidth=1.2, capsize=3,
                     markersize=7, zorder=2, label=f"{key} F1 (6 {'most' if key == 'head' else 'least'} frequent training genres)")  # fmt: skip
     ax.set_yticks(ys)
