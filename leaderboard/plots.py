@@ -111,6 +111,11 @@ def genre_grid(records: Sequence[Record], names: Mapping[int, str]) -> GenreGrid
 
 
 def per_genre_heatmap(grid: GenreGrid, title: str, what: str) -> bytes:
+    """The PNG of :func:`per_genre_figure`."""
+    return _png(per_genre_figure(grid, title, what))
+
+
+def per_genre_figure(grid: GenreGrid, title: str, what: str):
     """Rows x genres, each cell annotated with F1 × 100; an absent genre's cell hatched grey and
     marked :data:`ABSENT`. ``what`` says what a value is (e.g. "mean over 3 seeds")."""
     from matplotlib.colors import Normalize
@@ -156,7 +161,7 @@ def per_genre_heatmap(grid: GenreGrid, title: str, what: str) -> bytes:
     ax.set_title(plot_text(title) + "\n" + f"per-genre test F1 × 100, {what}; hatched: no test positive", fontsize=10, loc="left")
     cax = fig.add_axes(((label_w + grid_w + 0.25) / width, bottom / height, 0.18 / width, grid_h / height))
     fig.colorbar(image, cax=cax).set_label("F1", fontsize=9)
-    return _png(fig)
+    return fig
 
 
 def _cmap():
@@ -199,6 +204,11 @@ def head_tail_sets_text(records: Sequence[Record]) -> list[str]:
 
 
 def head_tail_plot(points: Sequence[HeadTailPoint], title: str, what: str, sets_text: Sequence[str]) -> bytes:
+    """The PNG of :func:`head_tail_figure`."""
+    return _png(head_tail_figure(points, title, what, sets_text))
+
+
+def head_tail_figure(points: Sequence[HeadTailPoint], title: str, what: str, sets_text: Sequence[str]):
     """A dot plot, one row per model: head F1 and tail F1 × 100 joined by a line, with 95%
     bootstrap whiskers where the record stores its predictions."""
     from matplotlib.figure import Figure
@@ -235,7 +245,7 @@ def head_tail_plot(points: Sequence[HeadTailPoint], title: str, what: str, sets_
     fig.legend(handles, texts, fontsize=9, loc="lower left", bbox_to_anchor=(label_w / width, 0.5 / height), ncol=2, frameon=False)
     for k, line in enumerate(reversed(sets_text)):
         fig.text(label_w / width, (0.08 + 0.18 * k) / height, plot_text(line), fontsize=8, va="bottom", ha="left", color="#444444")
-    return _png(fig)
+    return fig
 
 
 def sweep_plot(points: Sequence[tuple[float, Record]], xlabel: str, title: str) -> bytes:
