@@ -98,9 +98,7 @@ def how_to_submit(known: Mapping[str, Mapping[str, str]]) -> list[str]:
 
 def private_leaderboard() -> list[str]:
     return [
-        "### A private leaderboard",
-        "",
-        "Any folder with a `submissions/` folder of result files is a leaderboard: pass it as `--leaderboard-dir` "
+        "**A private leaderboard.** Any folder with a `submissions/` folder of result files is a leaderboard: pass it as `--leaderboard-dir` "
         "to `python -m leaderboard.validate`, `python -m leaderboard.render` (writes its `README.md` and `plots/`) "
         "and `python -m leaderboard.splits`. Nothing needs copying: a folder without its own `splits.json` uses "
         "the registered splits above, and `python -m leaderboard.splits --add DATASET --split-dir DIR "

@@ -158,11 +158,13 @@ def _ranked(exp: Experiment, runs: Sequence[Record], group: str, title: str, plo
     shown = best_per_model(ranked)
     seeds = seeds_text(shown)
     drawn = group_plots(shown, names, title)
-    which = f"the best-ranked run (by micro-F1) of each of the top {len(shown)} models, each value the mean over its seeds ({seeds})"
+    n_models = len({r["model"]["name"] for r in ranked})
+    top = f"the top {len(shown)} of {n_models} models" if len(shown) < n_models else f"{n_models} models"
+    which = f"the best-ranked run (by micro-F1) of each model ({top}), each value the mean over its seeds ({seeds})"
     out = [f"#### {exp.title}", "", *layout(exp, ranked, names)]
     for kind, alt, caption in (
         ("per_genre", "Per-genre F1 heatmap", f"Per-genre test F1 × 100 of {which}. Genres are ordered by their number of "
-         "test positives (n, in the label); a hatched grey cell marked *absent* is a genre with no test positive, "
+         "test positives (n, in the label); a hatched grey cell marked `absent` is a genre with no test positive, "
          "whose F1 is 0 whatever the model predicts."),
         ("head_tail", "Head vs tail F1", f"Head vs tail F1 × 100 (the paper's Fig. 3) of {which}: head = the six most, "
          "tail = the six least frequent genres of the training labels (the `head_tail` of the result files). Whiskers: "

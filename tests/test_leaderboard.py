@@ -386,7 +386,7 @@ def test_render_tables_and_plots(lb):
     assert "| idkg | **inflation** | **+20.00** | **+20.00** | **+20.00** | **+20.00** |  |" in readme
     fixed_at = readme.index("fixed protocol")
     assert readme.index("Authors' protocol") > fixed_at  # authors rows follow their fixed counterpart
-    assert "*Per-genre test F1 × 100 of the best-ranked run (by micro-F1) of each of the top 4 models, each value the mean over its seeds (1–2 seeds)." in readme
+    assert "*Per-genre test F1 × 100 of the best-ranked run (by micro-F1) of each model (4 models), each value the mean over its seeds (1–2 seeds)." in readme
     assert "*Head vs tail F1 × 100 (the paper's Fig. 3) of the best-ranked run" in readme
     plots = sorted(k for k in files if k != "README.md")
     assert len(plots) == 5 and any("__tau__idkg__" in p for p in plots)  # heatmap and head/tail (fixed, authors) + τ sweep
