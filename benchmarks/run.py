@@ -22,6 +22,7 @@ from benchmarks.recipes import DEFAULT_RECIPE, RECIPES, recipe
 from benchmarks.spec import CHECKPOINTS, DROPS, DataSpec, EncoderSpec, KGSpec, RunOptions, RunSpec, TrainSpec
 from idkg.embedding_spec import EmbeddingSpec
 from leaderboard.experiments import EXPERIMENTS
+from leaderboard.plots import write_run_plots
 from mmimdb2.metrics import CLASS_WEIGHTS, THRESHOLD_POLICIES
 from mmimdb2.progress import add_progress_flag, show_progress
 
@@ -169,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         with encoder_hint(spec.encoder.name is None):
             records = run_benchmark(spec, options)
         print(format_table(records, dataset_name=records[0]["dataset"]["name"] if records else spec.data.dataset))
-        print(f"done in {time.perf_counter() - start:.1f} s; results in {options.out}/")
+        plots = write_run_plots(records, options.out)
+        print(f"done in {time.perf_counter() - start:.1f} s; results in {options.out}/" + (f"; plots: {', '.join(map(str, plots))}" if plots else ""))
         return 0
     except KeyboardInterrupt:
         print("\ninterrupted: finished cells are kept and will be skipped on the next run", file=sys.stderr)

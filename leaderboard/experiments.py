@@ -106,7 +106,7 @@ class Experiment:
     curve, shown as one table and one plot each, and the other tables show the runs at the
     group's most common value of it. ``ranked`` marks the leaderboard table: every run of the
     group is a row, a model outside ``rows`` included, ranked by micro then macro F1 (with a
-    per-genre plot); otherwise only runs matching a row are shown, in row order.
+    per-genre heatmap and a head vs tail plot); otherwise only runs matching a row are shown, in row order.
     """
 
     name: str

@@ -73,7 +73,9 @@ def how_to_submit(known: Mapping[str, Mapping[str, str]]) -> list[str]:
         "",
         "   Each model's result goes to `leaderboard/submissions/<dataset>__<model>__<key>.json`; the key "
         "is a hash of the cell (dataset, split hash, protocol, model and config, seeds, encoder, KG, "
-        "dropped modality, threshold), so rerunning the same cell overwrites its file.",
+        "dropped modality, threshold), so rerunning the same cell overwrites its file. The run also draws the "
+        "per-genre heatmap and the head vs tail plot of the results it made under `<out>/plots/` (`--out`, "
+        "default `./runs`) and prints their paths.",
         "2. Check the files: `python -m leaderboard.validate` lists the problems (all of them with `--verbose`: "
         "schema, markup or line breaks in a text field, unknown split hash, a split hash not bound to the "
         "row's protocol, a malformed model name, scores outside [0, 1] or NaN, aggregate not matching the "
@@ -91,4 +93,20 @@ def how_to_submit(known: Mapping[str, Mapping[str, str]]) -> list[str]:
         "",
     ]
     rows = [[md(d), md(n), code(h)] for d in sorted(known) for n, h in sorted(known[d].items())]
-    return lines + table(["Dataset", "Split", "sha256"], rows)
+    return lines + table(["Dataset", "Split", "sha256"], rows) + private_leaderboard()
+
+
+def private_leaderboard() -> list[str]:
+    return [
+        "**A private leaderboard.** Any folder with a `submissions/` folder of result files is a leaderboard: pass it as `--leaderboard-dir` "
+        "to `python -m leaderboard.validate`, `python -m leaderboard.render` (writes its `README.md` and `plots/`) "
+        "and `python -m leaderboard.splits`. Nothing needs copying: a folder without its own `splits.json` uses "
+        "the registered splits above, and `python -m leaderboard.splits --add DATASET --split-dir DIR "
+        "--leaderboard-dir FOLDER` writes the folder its own `splits.json` (the registered splits and the new one).",
+        "",
+        "```bash",
+        "mkdir -p mine/submissions && cp runs/results/*.json mine/submissions/",
+        "python -m leaderboard.validate --leaderboard-dir mine && python -m leaderboard.render --leaderboard-dir mine",
+        "```",
+        "",
+    ]

@@ -14,6 +14,8 @@ splits (the demo's, a new dataset's) are added from their split folder::
     python -m leaderboard.splits --list
 
 Names starting with ``authors`` are reserved for rows of the authors' protocol (see the schema).
+A leaderboard folder without its own ``splits.json`` (a private one, ``--leaderboard-dir``) reads
+this package's; ``--add`` with ``--leaderboard-dir`` then writes the folder its own copy.
 """
 
 from __future__ import annotations
@@ -47,9 +49,17 @@ def splits_path(leaderboard_dir: str | Path | None = None) -> Path:
     return Path(leaderboard_dir or LEADERBOARD_DIR) / SPLITS_FILE
 
 
+def registry_path(leaderboard_dir: str | Path | None = None) -> Path:
+    """The ``splits.json`` read for a leaderboard folder: its own, else this package's, so a fresh
+    private leaderboard (``--leaderboard-dir``) accepts the registered splits without a copy; the
+    first split added there writes the folder its own file (the package's entries and the new one)."""
+    own = splits_path(leaderboard_dir)
+    return own if own.exists() else splits_path(LEADERBOARD_DIR)
+
+
 def _read_registry(leaderboard_dir: str | Path | None) -> dict[str, dict[str, tuple[str, dict[str, int] | None]]]:
-    """``{dataset: {split name: (sha256, sizes or None)}}`` of ``splits.json``, every entry checked."""
-    path = splits_path(leaderboard_dir)
+    """``{dataset: {split name: (sha256, sizes or None)}}`` of the folder's registry (:func:`registry_path`), every entry checked."""
+    path = registry_path(leaderboard_dir)
     if not path.exists():
         return {}
     try:
@@ -83,7 +93,7 @@ def _read_registry(leaderboard_dir: str | Path | None) -> dict[str, dict[str, tu
 
 
 def known_splits(leaderboard_dir: str | Path | None = None) -> dict[str, dict[str, str]]:
-    """``{dataset: {split name: sha256}}`` from ``splits.json`` (empty when the file is absent)."""
+    """``{dataset: {split name: sha256}}`` from the folder's registry (empty when neither it nor the package has one)."""
     return {d: {n: sha for n, (sha, _) in entries.items()} for d, entries in _read_registry(leaderboard_dir).items()}
 
 

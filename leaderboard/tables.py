@@ -12,8 +12,8 @@ the verdict columns (:mod:`leaderboard.uncertainty`: the pooled macro-F1 over pr
 its 95% bootstrap interval, the best row and the rows tied with it), "—" for a row without stored
 test predictions.
 
-- The ranked experiment (Table 2) shows every run, ranked by micro then macro F1, and a
-  per-genre plot of the best run of each model; it appears when the group has a run.
+- The ranked experiment (Table 2) shows every run, ranked by micro then macro F1, a per-genre
+  F1 heatmap and a head vs tail plot of the best run of each model; it appears when the group has a run.
 - A sweep experiment (τ) shows one table and one plot per family of runs that differ only by its
   sweep key, for each family with at least two rows present.
 - Any other experiment appears when at least two of its rows have a run.
@@ -27,7 +27,7 @@ from typing import Any
 
 from leaderboard.experiments import STATS, Experiment, Row, sweep_models
 from leaderboard.markdown import code, interval_text, md, pm, slug, table, versus_text
-from leaderboard.plots import best_per_model, per_genre_plot, sweep_plot
+from leaderboard.plots import best_per_model, group_plots, seeds_text, sweep_plot
 from leaderboard.records import (
     Record,
     code_text,
@@ -155,12 +155,25 @@ def _ranked(exp: Experiment, runs: Sequence[Record], group: str, title: str, plo
 
     names = labels(runs, _fields(exp), base=base)
     ranked = sort_by_score(runs, names)
-    plot = f"{PLOTS}/{group}__per_genre.png"
     shown = best_per_model(ranked)
-    plots[plot] = per_genre_plot(shown, names, f"Per-genre F1 · {title}")
-    return [f"#### {exp.title}", "", *layout(exp, ranked, names),
-            f"![Per-genre F1, {md(title)}]({plot})", "",
-            f"*Per-genre F1 of the best run of each model (top {len(shown)} by micro-F1).*", ""]  # fmt: skip
+    seeds = seeds_text(shown)
+    drawn = group_plots(shown, names, title)
+    n_models = len({r["model"]["name"] for r in ranked})
+    top = f"the top {len(shown)} of {n_models} models" if len(shown) < n_models else f"{n_models} models"
+    which = f"the best-ranked run (by micro-F1) of each model ({top}), each value the mean over its seeds ({seeds})"
+    out = [f"#### {exp.title}", "", *layout(exp, ranked, names)]
+    for kind, alt, caption in (
+        ("per_genre", "Per-genre F1 heatmap", f"Per-genre test F1 × 100 of {which}. Genres are ordered by their number of "
+         "test positives (n, in the label); a hatched grey cell marked `absent` is a genre with no test positive, "
+         "whose F1 is 0 whatever the model predicts."),
+        ("head_tail", "Head vs tail F1", f"Head vs tail F1 × 100 (the paper's Fig. 3) of {which}: head = the six most, "
+         "tail = the six least frequent genres of the training labels (the `head_tail` of the result files). Whiskers: "
+         "95% bootstrap interval over test movies of the seeds' pooled predictions, where the file stores them."),
+    ):  # fmt: skip
+        plot = f"{PLOTS}/{group}__{kind}.png"
+        plots[plot] = drawn[kind]
+        out += [f"![{alt}, {md(title)}]({plot})", "", f"*{caption}*", ""]
+    return out
 
 
 def _sweeps(exp: Experiment, runs: Sequence[Record], group: str, title: str, plots: dict[str, bytes]) -> list[str]:

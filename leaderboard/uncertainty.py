@@ -114,3 +114,17 @@ def present_label(records: Sequence[Mapping[str, Any]]) -> str:
         return ""
     low, high = counts[0], counts[-1]
     return f"{low}/{len(GENRES)}" if low == high else f"{low}–{high}/{len(GENRES)}"
+
+
+@lru_cache(maxsize=1024)
+def _subset_interval(key: _Key, columns: tuple[int, ...]) -> Interval:
+    stored = _stored(key)
+    cols = list(columns)
+    return bootstrap_macro_f1(stored.labels[:, cols], stored.seeds[:, :, cols], present_only=False)
+
+
+def subset_interval(record: Mapping[str, Any], genres: Sequence[str]) -> Interval | None:
+    """The pooled mean F1 over ``genres`` (absent ones count 0, as a record's head and tail do) and
+    its 95% bootstrap interval over test movies; ``None`` without stored predictions."""
+    key = _key(record)
+    return None if key is None else _subset_interval(key, tuple(GENRES.index(g) for g in genres))

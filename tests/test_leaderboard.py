@@ -295,7 +295,7 @@ def test_split_registry_cli_adds_from_a_split_folder(tmp_path, capsys):
 
     folder = write_split_dir(SPLIT, tmp_path / "split")
     assert splits_main(["--add", "demo", "--split-dir", str(folder), "--name", "demo", "--leaderboard-dir", str(tmp_path)]) == 0
-    assert known_splits(tmp_path) == {"demo": {"demo": SPLIT.sha256}}
+    assert known_splits(tmp_path) == {**known_splits(), "demo": {**known_splits()["demo"], "demo": SPLIT.sha256}}  # the package's and the new one
     changed = Split("demo", {**SPLIT.parts, "test": ("tt0000005",)})
     with pytest.raises(ValueError, match="already registered"):
         add_split("demo", "demo", changed.sha256, tmp_path)
@@ -330,7 +330,7 @@ def test_split_registry_reads_entries_without_sizes_and_adds_sizes(tmp_path, cap
     folder = write_split_dir(SPLIT, tmp_path / "split")
     other = tmp_path / "other"
     assert splits_main(["--add", "demo", "--split-dir", str(folder), "--name", "demo", "--leaderboard-dir", str(other)]) == 0
-    assert split_sizes(other) == {"demo": {SPLIT.sha256: {"train": 3, "dev": 1, "test": 2}}}
+    assert split_sizes(other)["demo"][SPLIT.sha256] == {"train": 3, "dev": 1, "test": 2}
     assert splits_main(["--list", "--leaderboard-dir", str(other)]) == 0
     assert f"demo\tdemo\t{SPLIT.sha256}\ttrain 3, dev 1, test 2" in capsys.readouterr().out
 
@@ -386,9 +386,11 @@ def test_render_tables_and_plots(lb):
     assert "| idkg | **inflation** | **+20.00** | **+20.00** | **+20.00** | **+20.00** |  |" in readme
     fixed_at = readme.index("fixed protocol")
     assert readme.index("Authors' protocol") > fixed_at  # authors rows follow their fixed counterpart
-    assert "*Per-genre F1 of the best run of each model (top 4 by micro-F1).*" in readme
+    assert "*Per-genre test F1 × 100 of the best-ranked run (by micro-F1) of each model (4 models), each value the mean over its seeds (1–2 seeds)." in readme
+    assert "*Head vs tail F1 × 100 (the paper's Fig. 3) of the best-ranked run" in readme
     plots = sorted(k for k in files if k != "README.md")
-    assert len(plots) == 3 and any("__tau__idkg__" in p for p in plots)  # per-genre (fixed, authors) + τ sweep
+    assert len(plots) == 5 and any("__tau__idkg__" in p for p in plots)  # heatmap and head/tail (fixed, authors) + τ sweep
+    assert sum(p.endswith("__per_genre.png") for p in plots) == sum(p.endswith("__head_tail.png") for p in plots) == 2
     assert all(files[p].startswith(b"\x89PNG") and f"({p})" in readme for p in plots)
 
 
