@@ -102,10 +102,13 @@ def rows(records: Sequence[Record], files: Sequence[Path | None] | None = None) 
 
 
 def frame(records: Sequence[Record], files: Sequence[Path | None] | None = None):
-    """:func:`rows` as a pandas DataFrame (numeric columns as floats, a missing value as NaN/None)."""
+    """:func:`rows` as a pandas DataFrame: scores as floats (NaN where missing), counts as nullable
+    integers, text as objects (``None`` where missing)."""
     import pandas as pd
 
-    return pd.DataFrame(rows(records, files), columns=columns())
+    df = pd.DataFrame(rows(records, files), columns=columns())
+    floats = [c for c in df.columns if c.endswith(("_mean", "_std")) or c.startswith("macro_present_") or c == "kg_hits_at_10"]
+    return df.astype({**dict.fromkeys(floats, "float64"), **dict.fromkeys(("kg_dim", "kg_epochs", "seeds"), "Int64")})
 
 
 def columns() -> list[str]:
