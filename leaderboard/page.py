@@ -138,7 +138,7 @@ def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None]
 
     body: list[str] = []
     current = None
-    for ((name, version, sha, protocol, recipe), _, _), figures in zip(groups, sections):
+    for ((name, version, sha, protocol, recipe), recs, _), figures in zip(groups, sections):
         if (name, version) != current:
             if current is not None:
                 body.append("</section>")
@@ -151,7 +151,9 @@ def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None]
         recipe_text = f" · recipe <code>{esc(recipe)}</code>" if recipe else ""
         if protocol == "fixed":
             title = f"Split <code>{esc(split)}</code> · fixed protocol{recipe_text}"
-            note = f'<p class="meta">Split sha256 <code>{esc(sha)}</code></p>'
+            parts = recs[0]["split"]["parts"]
+            sizes = " / ".join(f"{parts[p]['size']:,}" for p in ("train", "dev", "test") if p in parts)
+            note = f'<p class="meta">Train / dev / test: {esc(sizes)} movies · split sha256 <code>{esc(sha)}</code></p>'
         else:
             title = f"⚠ Authors' protocol on <code>{esc(split)}</code>{recipe_text}: leaky, not comparable"
             note = ('<p class="warn">These rows re-draw train, dev and test independently (they overlap) as the authors\' '

@@ -317,3 +317,12 @@ def test_page_in_chromium_shows_markup_as_inert_text(browser, tmp_path):
         assert MARKUP in tab.locator("details.skipped").text_content()
     finally:
         tab.close()
+
+
+def test_page_is_deterministic_whatever_the_order_of_the_files():
+    records = [run_record(model, right, protocol) for model, right, protocol in RUNS]
+    text = page.html_page(records)
+    assert page.html_page(records[::-1]) == text
+    tags = parsed(text)
+    assert [a["data-protocol"] for t, a in tags.tags if t == "section" and a.get("class") == "group"] == ["fixed", "authors"]
+    assert "Train / dev / test: 2 / 1 / 30 movies" in text and "leaky, not comparable" in text
