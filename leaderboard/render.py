@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from leaderboard.export import export
 from leaderboard.markdown import code, md, slug
 from leaderboard.prose import how_to_submit, intro, reading
 from leaderboard.records import Record
@@ -187,8 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check-plots", action="store_true", help="with --check: compare PNG bytes too")
     p.add_argument("--leaderboard-dir", default=None, help="leaderboard folder (default: this package's)")
     p.add_argument("-v", "--verbose", action="store_true", help="list every problem and every skipped file")
+    p.add_argument("--csv", metavar="FILE", default=None, help="instead: write every valid result as one CSV row to FILE")
+    p.add_argument("--html", metavar="DIR", default=None, help="instead: write the self-contained page DIR/index.html")
     args = p.parse_args(argv)
     root = Path(args.leaderboard_dir or LEADERBOARD_DIR)
+    if args.csv is not None or args.html is not None:  # exports skip invalid files with a warning (leaderboard.export)
+        return export(root, html_dir=args.html, csv_path=args.csv, render=lambda records: render_files(records, known_splits(root)))
     try:
         records, skipped = gather(root)
         files = render_files(records, known_splits(root))

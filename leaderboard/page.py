@@ -1,0 +1,309 @@
+"""The leaderboard as one self-contained HTML page: sortable, filterable tables and the plots.
+
+One table per group of the README (dataset, registered split, protocol, recipe; in its order,
+:func:`leaderboard.frame.ordered_groups`), one row per result (:func:`leaderboard.frame.rows`).
+The page needs nothing but itself: CSS and a small vanilla script are inline, the plots are
+``data:`` URIs, so it works from a ``file://`` URL with no network. Every text taken from a
+submission goes through :func:`html.escape` (attributes too) and the script only reads the DOM
+and moves rows, so markup in a submission shows as text and never runs. The page is deterministic
+(no clock): the same records and plots give the same bytes.
+
+Plots are the PNGs the README render produced; each is shown under the group whose README
+section (``### `` heading) references it, captioned with its alt text, and any PNG the README does
+not place is shown at the end, so a new plot kind appears without this module knowing its name.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from leaderboard.experiments import HEAD_TAIL, SCORES, STATS
+from leaderboard.frame import ordered_groups, rows
+
+#: A README image line: ``![alt](path)``.
+_IMAGE = re.compile(r"^!\[(.*)\]\(([^()\s]+)\)\s*$")
+_MD_ESCAPE = re.compile(r"\\(.)")
+_NONE = "—"
+
+
+def esc(value: Any) -> str:
+    """Submitted text for HTML text and (double-quoted) attributes: ``& < > " '`` escaped."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _md_text(text: str) -> str:
+    """Plain text of an escaped Markdown snippet (the README's alt texts): backslashes and entities undone."""
+    return html.unescape(_MD_ESCAPE.sub(r"\1", text))
+
+
+def placed_plots(readme: str, plots: Mapping[str, bytes]) -> tuple[list[list[tuple[str, str]]], list[tuple[str, str]]]:
+    """``(per README ``### `` section: [(plot, caption)], [(plot, caption) not in any section])``."""
+    sections: list[list[tuple[str, str]]] = []
+    placed: set[str] = set()
+    for line in readme.splitlines():
+        if line.startswith("### "):
+            sections.append([])
+            continue
+        m = _IMAGE.match(line)
+        if m and m.group(2) in plots and sections and m.group(2) not in placed:
+            sections[-1].append((m.group(2), _md_text(m.group(1))))
+            placed.add(m.group(2))
+    rest = [(name, Path(name).stem) for name in sorted(plots) if name not in placed]
+    return sections, rest
+
+
+def _figure(name: str, caption: str, png: bytes) -> str:
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return f'<figure><img src="{uri}" alt="{esc(caption)}"><figcaption>{esc(caption)}</figcaption></figure>'
+
+
+def _score(mean: Any, std: Any) -> tuple[str, str]:
+    if mean is None:
+        return "", _NONE
+    return f"{mean:.6f}", f"{100 * mean:.2f} ± {100 * (std or 0):.2f}"
+
+
+def _interval(row: Mapping[str, Any]) -> tuple[str, str]:
+    e, lo, hi = row["macro_present_estimate"], row["macro_present_ci_low"], row["macro_present_ci_high"]
+    if e is None:
+        return "", _NONE
+    return f"{e:.6f}", f"{100 * e:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]"
+
+
+def _kg(row: Mapping[str, Any]) -> str:
+    return _NONE if row["kg_model"] is None else f"{row['kg_model']} ({row['kg_dim']}d, {row['kg_epochs']} ep)"
+
+
+#: (header, kind, cell) of a table's columns; kind "num" sorts numerically (best first on the first click).
+def _columns(with_drop: bool) -> list[tuple[str, str, Any]]:
+    cols: list[tuple[str, str, Any]] = [("Model", "text", lambda r: (r["label"], r["label"]))]
+    if with_drop:
+        cols.append(("Dropped at test", "text", lambda r: (r["drop"] or "", r["drop"] or _NONE)))
+    for c in (*SCORES[:2], STATS[0], *SCORES[2:], *HEAD_TAIL):
+        cell = _interval if c in STATS else (lambda r, k=c.key: _score(r[f"{k}_mean"], r[f"{k}_std"]))
+        cols.append((c.header, "num", cell))
+    cols += [
+        ("Seeds", "num", lambda r: (str(r["seeds"]), str(r["seeds"]))),
+        ("Encoder", "text", lambda r: (r["encoder"], r["encoder"])),
+        ("KG", "text", lambda r: (_kg(r), _kg(r))),
+        ("Code", "text", lambda r: (r["code_version"], r["code_version"])),
+        ("Date", "text", lambda r: (r["created"], r["created"][:10])),
+        ("File", "text", lambda r: (r["file"] or "", r["file"] or _NONE)),
+    ]
+    return cols
+
+
+def _table(group_rows: Sequence[Mapping[str, Any]]) -> str:
+    cols = _columns(any(r["drop"] is not None for r in group_rows))
+    head = "".join(f'<th data-type="{kind}" tabindex="0" aria-sort="none">{esc(h)}</th>' for h, kind, _ in cols)
+    body = []
+    for r in group_rows:
+        cells = []
+        for i, (_, kind, cell) in enumerate(cols):
+            key, text = cell(r)
+            title = f' title="{esc(r["config"])}"' if i == 0 else ""
+            cls = ' class="num"' if kind == "num" else ""
+            cells.append(f'<td{cls} data-v="{esc(key)}"{title}>{esc(text)}</td>')
+        body.append(f'<tr data-model="{esc(r["label"].lower())}">{"".join(cells)}</tr>')
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table></div>"
+
+
+def _split_label(names: Sequence[str], sha: str) -> str:
+    plain = sorted({n.removeprefix("authors:") for n in names})
+    return f"{', '.join(plain)} ({sha[:12]})"
+
+
+def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None] | None = None, *, readme: str = "",
+              plots: Mapping[str, bytes] | None = None, skipped: Sequence[tuple[Path, str]] = ()) -> str:  # fmt: skip
+    """The page's text: the tables of ``records`` (read from ``files``), the ``plots`` placed as
+    ``readme`` references them, and the ``skipped`` files with why."""
+    plots = plots or {}
+    table_rows = rows(records, files)
+    groups = ordered_groups(records)
+    sections, rest = placed_plots(readme, plots)
+    if len(sections) != len(groups):  # the README does not match these groups: show every plot at the end
+        sections, rest = [[] for _ in groups], [*((p, c) for s in sections for p, c in s), *rest]
+    by_group: dict[tuple, list[dict[str, Any]]] = {}
+    for r in table_rows:
+        by_group.setdefault((r["dataset"], r["version"], r["split_sha256"], r["protocol"], r["recipe"]), []).append(r)
+    split_names: dict[str, list[str]] = {}
+    for r in table_rows:
+        split_names.setdefault(r["split_sha256"], []).append(r["split"])
+
+    body: list[str] = []
+    current = None
+    for ((name, version, sha, protocol, recipe), recs, _), figures in zip(groups, sections):
+        if (name, version) != current:
+            if current is not None:
+                body.append("</section>")
+            current = (name, version)
+            body.append(f'<section class="dataset" data-dataset="{esc(name)}"><h2>{esc(name)}'
+                        + (f' <span class="sub">version {esc(version)}</span>' if version else "") + "</h2>")  # fmt: skip
+        grows = by_group[(name, version, sha, protocol, recipe)]
+        split = _split_label(split_names[sha], sha)
+        attrs = f'data-dataset="{esc(name)}" data-split="{esc(sha[:12])}" data-protocol="{esc(protocol)}" data-recipe="{esc(recipe)}"'
+        recipe_text = f" · recipe <code>{esc(recipe)}</code>" if recipe else ""
+        if protocol == "fixed":
+            title = f"Split <code>{esc(split)}</code> · fixed protocol{recipe_text}"
+            parts = recs[0]["split"]["parts"]
+            sizes = " / ".join(f"{parts[p]['size']:,}" for p in ("train", "dev", "test") if p in parts)
+            note = f'<p class="meta">Train / dev / test: {esc(sizes)} movies · split sha256 <code>{esc(sha)}</code></p>'
+        else:
+            title = f"⚠ Authors' protocol on <code>{esc(split)}</code>{recipe_text}: leaky, not comparable"
+            note = ('<p class="warn">These rows re-draw train, dev and test independently (they overlap) as the authors\' '
+                    "released code does. They measure leakage; they are not results on the fixed split.</p>")  # fmt: skip
+        fig = "".join(_figure(p, c, plots[p]) for p, c in figures)
+        body.append(f'<section class="group" {attrs}><h3>{title}</h3>{note}{_table(grows)}'
+                    + (f'<div class="plots">{fig}</div>' if fig else "") + "</section>")  # fmt: skip
+    if current is not None:
+        body.append("</section>")
+    if not table_rows:
+        body.append('<p class="empty">No results yet.</p>')
+    if rest:
+        body.append('<section class="other"><h2>Other plots</h2><div class="plots">'
+                    + "".join(_figure(p, c, plots[p]) for p, c in rest) + "</div></section>")  # fmt: skip
+    if skipped:
+        items = "".join(f"<li><code>{esc(Path(p).name)}</code>: {esc(why)}</li>" for p, why in skipped)
+        body.append(f'<details class="skipped"><summary>{len(skipped)} file(s) skipped (not valid results)</summary><ul>{items}</ul></details>')
+
+    def options(values: Sequence[tuple[str, str]]) -> str:
+        return '<option value="*">all</option>' + "".join(f'<option value="{esc(v)}">{esc(t)}</option>' for v, t in values)
+
+    datasets = sorted({(r["dataset"], r["dataset"]) for r in table_rows})
+    splits = sorted({(r["split_sha256"][:12], _split_label(split_names[r["split_sha256"]], r["split_sha256"])) for r in table_rows})
+    protocols = [(p, p) for p in ("fixed", "authors") if any(r["protocol"] == p for r in table_rows)]
+    recipes = sorted({(r["recipe"], r["recipe"] or "none recorded") for r in table_rows})
+    filters = (
+        f'<label>Dataset <select id="f-dataset" data-key="dataset">{options(datasets)}</select></label>'
+        f'<label>Split <select id="f-split" data-key="split">{options(splits)}</select></label>'
+        f'<label>Protocol <select id="f-protocol" data-key="protocol">{options(protocols)}</select></label>'
+        f'<label>Recipe <select id="f-recipe" data-key="recipe">{options(recipes)}</select></label>'
+        '<label>Model <input id="f-model" type="search" placeholder="filter by name" autocomplete="off"></label>'
+        f'<span id="shown" aria-live="polite">{len(table_rows)} of {len(table_rows)} results</span>'
+    )
+    script_hash = base64.b64encode(hashlib.sha256(_JS.encode("utf-8")).digest()).decode("ascii")
+    parts = {"@CSP@": f"'sha256-{script_hash}'", "@CSS@": _CSS, "@JS@": _JS, "@FILTERS@": filters, "@BODY@": "\n".join(body), "@N@": str(len(table_rows))}
+    return re.sub("|".join(parts), lambda m: parts[m.group(0)], _TEMPLATE)
+
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src @CSP@">
+<title>Leaderboard: multimodal movie genre classification</title>
+<style>@CSS@</style>
+</head>
+<body>
+<header>
+<h1>Leaderboard: multimodal movie genre classification</h1>
+<p>@N@ results, rendered from the leaderboard's submissions by <code>python -m leaderboard.render --html</code>.
+Scores are F1 × 100, mean ± std over seeds. <em>Macro-F1 present [95% CI]</em> is the macro-F1 over the genres present in the
+test labels with every seed's decisions pooled, and its 95% bootstrap interval over test movies (— where a result stores no
+test predictions): rows whose intervals overlap widely are not told apart by the test part. Click a column header to sort
+(numbers best first, click again to reverse); hover a model for its full config.</p>
+</header>
+<nav class="filters">@FILTERS@</nav>
+<main>
+@BODY@
+</main>
+<script>@JS@</script>
+</body>
+</html>
+"""
+
+_CSS = """
+:root { --fg: #1d2330; --muted: #5b6475; --line: #d9dee7; --head: #eef1f6; --accent: #2f5fb3; --warn: #9a4a00; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: var(--fg); background: #fafbfc; }
+header { background: #fff; padding: 16px 24px 0; }
+.filters { position: sticky; top: 0; z-index: 2; background: #fff; border-bottom: 1px solid var(--line); padding: 8px 24px; }
+header p { max-width: 110ch; color: var(--muted); margin: 6px 0 10px; }
+h1 { font-size: 21px; margin: 0; }
+h2 { font-size: 19px; margin: 28px 0 6px; border-bottom: 2px solid var(--line); padding-bottom: 4px; }
+h2 .sub { font-size: 14px; font-weight: normal; color: var(--muted); }
+h3 { font-size: 16px; margin: 22px 0 4px; }
+main { padding: 0 24px 40px; }
+code { font: 12.5px ui-monospace, "DejaVu Sans Mono", monospace; background: #f0f2f6; padding: 1px 4px; border-radius: 3px; }
+.filters { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; }
+.filters label { font-weight: 600; font-size: 13px; }
+.filters select, .filters input { margin-left: 4px; font: inherit; padding: 3px 6px; border: 1px solid var(--line); border-radius: 4px; background: #fff; }
+#shown { color: var(--muted); margin-left: auto; }
+.meta { color: var(--muted); margin: 2px 0 8px; font-size: 12.5px; }
+.warn { color: var(--warn); background: #fff6ec; border-left: 3px solid var(--warn); padding: 6px 10px; margin: 4px 0 8px; max-width: 110ch; }
+.scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; background: #fff; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 9px; text-align: left; white-space: nowrap; border-bottom: 1px solid #edf0f4; }
+th { background: var(--head); font-size: 12.5px; cursor: pointer; user-select: none; position: relative; padding-right: 18px; }
+th[data-type="num"], td.num { text-align: right; }
+th:hover { background: #e2e7f0; }
+th[aria-sort="ascending"]::after { content: "▲"; position: absolute; right: 5px; font-size: 9px; top: 8px; color: var(--accent); }
+th[aria-sort="descending"]::after { content: "▼"; position: absolute; right: 5px; font-size: 9px; top: 8px; color: var(--accent); }
+tbody tr:nth-child(even) { background: #f8f9fb; }
+tbody tr:hover { background: #eef4ff; }
+td:first-child { font-weight: 600; }
+.plots { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 12px; }
+figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px; max-width: 100%; }
+figure img { max-width: 100%; height: auto; display: block; }
+figcaption { color: var(--muted); font-size: 12.5px; margin-top: 4px; }
+.skipped { margin-top: 28px; color: var(--warn); }
+.hidden { display: none; }
+"""
+
+_JS = """
+(function () {
+  "use strict";
+  var selects = Array.prototype.slice.call(document.querySelectorAll(".filters select"));
+  var text = document.getElementById("f-model");
+  var shown = document.getElementById("shown");
+  function apply() {
+    var want = {}, needle = text.value.trim().toLowerCase(), total = 0, visible = 0;
+    selects.forEach(function (s) { want[s.dataset.key] = s.value; });
+    document.querySelectorAll("section.group").forEach(function (g) {
+      var match = Object.keys(want).every(function (k) { return want[k] === "*" || g.dataset[k] === want[k]; });
+      var rowsShown = 0;
+      g.querySelectorAll("tbody tr").forEach(function (tr) {
+        total += 1;
+        var on = match && tr.dataset.model.indexOf(needle) !== -1;
+        tr.classList.toggle("hidden", !on);
+        if (on) { rowsShown += 1; }
+      });
+      visible += rowsShown;
+      g.classList.toggle("hidden", rowsShown === 0);
+    });
+    document.querySelectorAll("section.dataset").forEach(function (d) {
+      d.classList.toggle("hidden", d.querySelector("section.group:not(.hidden)") === null);
+    });
+    shown.textContent = visible + " of " + total + " results";
+  }
+  function sortBy(th) {
+    var table = th.closest("table"), tbody = table.tBodies[0], col = th.cellIndex, num = th.dataset.type === "num";
+    var dir = th.getAttribute("aria-sort") === (num ? "descending" : "ascending") ? (num ? 1 : -1) : (num ? -1 : 1);
+    var rows = Array.prototype.slice.call(tbody.rows);
+    rows.forEach(function (tr, i) { tr._i = i; });
+    rows.sort(function (a, b) {
+      var x = a.cells[col].dataset.v, y = b.cells[col].dataset.v;
+      if (x === "" || y === "") { return (x === "") - (y === "") || a._i - b._i; }
+      var c = num ? parseFloat(x) - parseFloat(y) : x.localeCompare(y);
+      return c * dir || a._i - b._i;
+    });
+    rows.forEach(function (tr) { tbody.appendChild(tr); });
+    table.querySelectorAll("th").forEach(function (h) { h.setAttribute("aria-sort", "none"); });
+    th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
+  }
+  document.querySelectorAll("th").forEach(function (th) {
+    th.addEventListener("click", function () { sortBy(th); });
+    th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(th); } });
+  });
+  selects.forEach(function (s) { s.addEventListener("change", apply); });
+  text.addEventListener("input", apply);
+  apply();
+}());
+"""
