@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     width, head = max([len("model"), *(len(m["label"]) for m in rows)]), "macro-F1 (mean ± std over seeds)"
     print(f"{'model'.ljust(width)}  {head}  macro present, seeds pooled [95% CI]")
     for m, ci in zip(rows, cis):
-        print(f"{m['label'].ljust(width)}  {f'{m['macro_f1']['mean']:.4f} ± {m['macro_f1']['std']:.4f}'.ljust(len(head))}  {ci}")
+        mean_std = f"{m['macro_f1']['mean']:.4f} ± {m['macro_f1']['std']:.4f}"
+        print(f"{m['label'].ljust(width)}  {mean_std.ljust(len(head))}  {ci}")
     print(f"scores in {json_path} and {csv_path.name}")
     return 0
 
