@@ -87,16 +87,16 @@ def _is_estimator(obj: Any) -> bool:
     return callable(getattr(obj, "fit", None)) and callable(getattr(obj, "predict_proba", None))
 
 
-def _plain(value: Any) -> bool:
+def plain(value: Any) -> bool:
     """A value a result's config can hold as given (JSON: no NaN, no objects)."""
     if value is None or isinstance(value, (bool, int, str)):
         return True
     if isinstance(value, float):
         return value == value and abs(value) != float("inf")
     if isinstance(value, (list, tuple)):
-        return all(_plain(v) for v in value)
+        return all(plain(v) for v in value)
     if isinstance(value, Mapping):
-        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+        return all(isinstance(k, str) and plain(v) for k, v in value.items())
     return False
 
 
@@ -158,7 +158,7 @@ def resolve(name: str) -> Imported:
         if ESTIMATOR_FEATURES_KEY in options:
             raise ValueError(f"model {name!r} has a parameter named {ESTIMATOR_FEATURES_KEY!r}, which the harness uses for the feature blocks")
         if not isinstance(obj, type):  # a module-level instance: the name pins its unrecordable parameters
-            options = {k: v for k, v in options.items() if _plain(v)}
+            options = {k: v for k, v in options.items() if plain(v)}
         options[ESTIMATOR_FEATURES_KEY] = FEATURE_KEYS
         kind = "estimator"
     elif inspect.isclass(obj) or inspect.isfunction(obj):
@@ -168,7 +168,7 @@ def resolve(name: str) -> Imported:
             f"model {name!r} is a {type(obj).__name__}: give a torch nn.Module class or factory taking the InputSpec, "
             "or a scikit-learn style estimator (fit + predict_proba)"
         )
-    unrecordable = sorted(k for k, v in options.items() if not _plain(v))
+    unrecordable = sorted(k for k, v in options.items() if not plain(v))
     if unrecordable:
         raise ValueError(
             f"model {name!r}: parameter(s) {unrecordable} default to values a result cannot record "
@@ -191,7 +191,7 @@ def config(imported: Imported, given: Mapping[str, Any]) -> dict[str, Any]:
         if not features or len(set(features)) != len(features) or not set(features) <= set(FEATURE_KEYS):
             raise ValueError(f"The 'features' option of model {imported.name!r} must be distinct names among {FEATURE_KEYS}. Got {features!r} instead.")
         out[ESTIMATOR_FEATURES_KEY] = features
-    bad = sorted(k for k, v in out.items() if not _plain(v))
+    bad = sorted(k for k, v in out.items() if not plain(v))
     if bad:
         raise ValueError(f"model {imported.name!r}: option(s) {bad} are not values a result can record")
     return out

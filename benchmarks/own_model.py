@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.imported import attribute_path
+from benchmarks.imported import attribute_path, plain
 from benchmarks.recipes import DEFAULT_RECIPE
 from benchmarks.spec import DataSpec, EncoderSpec, RunOptions, RunSpec
 
@@ -32,7 +32,13 @@ def model_name(model: Any) -> tuple[str, dict[str, Any]]:
         get_params = getattr(model, "get_params", None)
         if not callable(get_params):
             raise ValueError(f"{type(model).__name__} instance has no get_params(), so a result cannot say how it was set: pass its class")
-        return attribute_path(type(model)), dict(get_params(deep=False))
+        params = dict(get_params(deep=False))
+        if bad := sorted(k for k, v in params.items() if not plain(v)):
+            raise ValueError(
+                f"the {type(model).__name__}'s parameter(s) {bad} are not values a result can record: make it a module-level "
+                "name in a module of your own and pass 'module:name' (the name and its code version then say what it is)"
+            )
+        return attribute_path(type(model)), params
     raise ValueError(
         f"cannot evaluate a {type(model).__name__}: give a torch nn.Module class or factory taking the InputSpec, "
         "a scikit-learn style estimator (class or instance), or an import path 'package.module:Name'"
