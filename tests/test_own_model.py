@@ -82,6 +82,7 @@ def test_evaluate_records_the_import_path_parameters_and_code_version(evaluated)
 def test_evaluated_results_validate_and_render_like_built_in_ones(evaluated, small_demo, tmp_path):
     import mmimdb2
     from leaderboard import render, validate
+    from leaderboard.markdown import md
     from leaderboard.results import submit_result
 
     _, (tiny,), (knn,) = evaluated
@@ -93,7 +94,7 @@ def test_evaluated_results_validate_and_render_like_built_in_ones(evaluated, sma
         submit_result(r, lb)
     assert validate.main(["--leaderboard-dir", str(lb)]) == 0
     readme = render.render(lb)["README.md"].decode()
-    assert "test_own_model:TinyNet" in readme and "sklearn.neighbors:KNeighborsClassifier" in readme
+    assert md("test_own_model:TinyNet") in readme and md("sklearn.neighbors:KNeighborsClassifier") in readme  # as names are escaped
 
 
 def test_readme_example_runs_verbatim(small_demo, tmp_path):
@@ -101,8 +102,11 @@ def test_readme_example_runs_verbatim(small_demo, tmp_path):
     text = (ROOT / "README.md").read_text()
     section = text.split("## Evaluate your own model", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    assert code.count('dataset="demo"') == 1  # the one setting changed: a small demo instead of the 3,000 movies
-    (tmp_path / "example.py").write_text(code.replace('dataset="demo"', f"dataset={str(small_demo)!r}, kg={FAST_KG!r}"))
+    # the one setting changed: a 160-movie demo folder instead of the 3,000 movies (with the demo's
+    # own encoder, which a folder does not default to) and a one-epoch KG embedding
+    assert code.count('dataset="demo"') == 1
+    small = f'dataset={str(small_demo)!r}, encoder="weightfree", kg={FAST_KG!r}'
+    (tmp_path / "example.py").write_text(code.replace('dataset="demo"', small))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     res = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
