@@ -38,7 +38,7 @@ def model_name(model: Any) -> tuple[str, dict[str, Any]]:
                 f"the {type(model).__name__}'s parameter(s) {bad} are not values a result can record: make it a module-level "
                 "name in a module of your own and pass 'module:name' (the name and its code version then say what it is)"
             )
-        return attribute_path(type(model)), params
+        return attribute_path(type(model)), {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
     raise ValueError(
         f"cannot evaluate a {type(model).__name__}: give a torch nn.Module class or factory taking the InputSpec, "
         "a scikit-learn style estimator (class or instance), or an import path 'package.module:Name'"

@@ -162,7 +162,8 @@ class CellSpec:
     data: DataSpec
     encoder: str
     kg: KGSpec
-    #: The resolved training settings this model takes (all of TrainSpec, or ESTIMATOR_SETTINGS).
+    #: The resolved training settings this model takes (all of TrainSpec, or ESTIMATOR_SETTINGS; an
+    #: imported estimator only the threshold policy, see :mod:`benchmarks.imported`).
     train: Mapping[str, Any]
     model: str
     #: The model's full resolved config (recipe, presets, overrides and its config's defaults).
