@@ -7,7 +7,9 @@ as the training set (train-only KG, its embedding, the people vote), so nothing 
 movie leaks in. Each held fold is halved: one half picks the checkpoint and the thresholds (the
 run's "dev"), the other is scored, and the halves then swap, so every pooled movie is predicted
 exactly once per seed. The table is the macro-F1 over all pooled predictions (one per movie),
-mean ± std over seeds: K times more movies judge a setting than the dev set alone.
+mean ± std over seeds: K times more movies judge a setting than the dev set alone, with the
+macro-F1 over the genres present of all seeds pooled and its 95% bootstrap interval over movies.
+Every per-fold, per-seed and pooled score is written to ``--out`` (``<out>/cv/*.json`` and a CSV).
 
 The test part of the split takes no part: its movies are not in any fold, any KG or any score.
 """
@@ -17,7 +19,8 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -63,32 +66,112 @@ def pooled_macro_f1(labels: list[np.ndarray], predictions: list[np.ndarray]) -> 
     return float(f1_score(y, p, average="macro", zero_division=0))
 
 
-def cross_validate(cs: CellSpec, folds: list[PreparedInputs], seeds: list[int], *, device="cpu") -> list[float]:
-    """One pooled macro-F1 per seed for the cell ``cs`` trained on every fold."""
+@dataclass
+class CVScores:
+    """One cell's cross-validated predictions and scores: per seed the pooled macro-F1 and each
+    fold's; the pooled labels (n, G) and each seed's decisions (S, n, G), rows in fold order."""
+
+    seeds: list[int]
+    pooled: list[float]
+    per_fold: list[list[float]]
+    labels: np.ndarray
+    decisions: np.ndarray
+
+    def interval(self):
+        """Macro-F1 over the genres present of every seed's decisions pooled, with its 95% percentile
+        bootstrap interval over the pooled movies (:func:`mmimdb2.bootstrap.bootstrap_macro_f1`)."""
+        from mmimdb2.bootstrap import bootstrap_macro_f1
+
+        return bootstrap_macro_f1(self.labels, self.decisions)
+
+
+def cross_validate(cs: CellSpec, folds: list[PreparedInputs], seeds: list[int], *, device="cpu") -> CVScores:
+    """The cell ``cs`` trained on every fold half for each seed. ``folds`` are :func:`halves` in
+    pairs: halves 2k and 2k + 1 together score fold k."""
     from benchmarks.harness import fit_and_predict
 
-    scores, memo = [], {}
+    pooled, per_fold, decisions, labels, memo = [], [], [], None, {}
     for seed in seeds:
-        labels, predictions = [], []
+        ys, ps = [], []
         for fold in folds:
             fit = fit_and_predict(cs, fold, seed=seed, device=device, progress=False, memo=memo)
-            labels.append(fold.labels[fold.rows["test"]])
-            predictions.append(fit["proba"] >= fit["threshold"])
-        scores.append(pooled_macro_f1(labels, predictions))
-    return scores
+            ys.append(fold.labels[fold.rows["test"]])
+            ps.append(fit["proba"] >= fit["threshold"])
+        pooled.append(pooled_macro_f1(ys, ps))
+        per_fold.append([pooled_macro_f1(ys[k : k + 2], ps[k : k + 2]) for k in range(0, len(ys), 2)])
+        labels = np.concatenate(ys).astype(np.uint8)
+        decisions.append(np.concatenate(ps).astype(np.uint8))
+    return CVScores(list(seeds), pooled, per_fold, labels, np.stack(decisions))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from benchmarks.run import build_parser as run_parser
+    """``benchmarks.run``'s shared flags (models, data, encoder, KG, training, device, cache), ``--out``
+    and the folds; none of the run-only flags (protocol, drop, submit, force, verbose), which
+    cross-validation would not use."""
+    from benchmarks.run import RUN_ONLY_DEFAULTS, add_shared_arguments
+    from benchmarks.spec import RunOptions
 
     p = argparse.ArgumentParser(
-        prog="python -m benchmarks.cv", parents=[run_parser()], conflict_handler="resolve",
+        prog="python -m benchmarks.cv",
         description="Cross-validated macro-F1 on a split's train + dev movies (test never read), to choose defaults.",
     )  # fmt: skip
+    add_shared_arguments(p)
+    p.add_argument("--out", type=Path, default=RunOptions.out,
+                   help=f"folder the scores go to, as <out>/cv/<dataset>__cv__<key>.json and .csv (default ./{RunOptions.out})")  # fmt: skip
     p.add_argument("--folds", type=int, default=4, help="K folds over train + dev (default 4)")
     p.add_argument("--fold-seed", type=int, default=0, metavar="N",
                    help="seed of the fold draw and of each fold's halving (default 0); another N is another draw of the same K folds")  # fmt: skip
+    p.set_defaults(**RUN_ONLY_DEFAULTS)
     return p
+
+
+def cv_record(dataset, encoder: str, args: argparse.Namespace, cells: list, cell_specs: list[CellSpec], scores: list[CVScores]) -> dict:
+    """What a cross-validation found, JSON-ready: the data, folds and seeds, and per model its spec,
+    per-seed pooled and per-fold macro-F1, their mean and std, and the pooled figure with its 95% CI."""
+    from leaderboard.provenance import code_version, utc_now
+
+    models = []
+    for cell, cs, sc in zip(cells, cell_specs, scores):
+        ci = sc.interval()
+        models.append({
+            "label": cell.label, "model": cs.model, "spec": cs.to_dict(),
+            "macro_f1": {"mean": float(np.mean(sc.pooled)), "std": float(np.std(sc.pooled)),
+                         "per_seed": [{"seed": s, "pooled": p, "folds": f} for s, p, f in zip(sc.seeds, sc.pooled, sc.per_fold)]},
+            "macro_present": {"estimate": ci.estimate, "low": ci.low, "high": ci.high, "confidence": 0.95,
+                              "genres_present": int((sc.labels.sum(0) > 0).sum())},
+        })  # fmt: skip
+    return {
+        "dataset": {"name": dataset.name, "split": dataset.split.name, "split_sha256": dataset.split.sha256, "fingerprint": dataset.fingerprint},
+        "encoder": encoder, "folds": args.folds, "fold_seed": args.fold_seed, "seeds": [int(s) for s in scores[0].seeds] if scores else [],
+        "pooled_movies": int(len(scores[0].labels)) if scores else 0, "test_used": False,
+        "statistics": {"macro_f1": "sklearn macro-F1 over all 23 genres of one seed's pooled predictions (absent genres count 0)",
+                       "macro_present": "macro-F1 over the genres present of all seeds' pooled predictions, 95% percentile bootstrap over movies"},
+        "models": models, "code_version": code_version(), "created": utc_now(),
+    }  # fmt: skip
+
+
+def write_cv(record: dict, out: Path) -> tuple[Path, Path]:
+    """``record`` as ``<out>/cv/<dataset>__cv__<key12>.json`` and a CSV of its scores beside it, each
+    written atomically; the key hashes what was compared (specs, folds, seeds, data), so a rerun overwrites."""
+    import csv
+    import io
+    import re
+
+    from mmimdb2.io import atomic_write_json, atomic_write_text, digest
+
+    key = digest({"specs": [m["spec"] for m in record["models"]], "data": record["dataset"], "folds": record["folds"],
+                  "fold_seed": record["fold_seed"], "seeds": record["seeds"], "encoder": record["encoder"]})  # fmt: skip
+    stem = out / "cv" / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', record['dataset']['name']).strip('._') or 'x'}__cv__{key[:12]}"
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["model", "seed", "fold", "macro_f1", "macro_present", "ci_low", "ci_high"])
+    for m in record["models"]:
+        for s in m["macro_f1"]["per_seed"]:
+            w.writerows([m["label"], s["seed"], k, f"{v:.6f}", "", "", ""] for k, v in enumerate(s["folds"]))
+            w.writerow([m["label"], s["seed"], "pooled", f"{s['pooled']:.6f}", "", "", ""])
+        ci = m["macro_present"]
+        w.writerow([m["label"], "mean", "pooled", f"{m['macro_f1']['mean']:.6f}", f"{ci['estimate']:.6f}", f"{ci['low']:.6f}", f"{ci['high']:.6f}"])
+    return atomic_write_json(stem.with_suffix(".json"), record), atomic_write_text(stem.with_suffix(".csv"), buf.getvalue())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import mmimdb2
     from benchmarks.encoders import get_encoder, resolve_device
+    from benchmarks.harness import usable_folder
     from benchmarks.pipeline import prepare_inputs
     from benchmarks.run import encoder_hint, spec_from_args
 
@@ -108,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         other = sorted({cs.kg.embedding.model for cs in cell_specs} - {kg.embedding.model})
         if other:
             raise ValueError(f"benchmarks.cv embeds one KG model per call ({kg.embedding.model}); run {', '.join(other)} with --kg-model")
+        usable_folder(Path(options.out), "--out", write=True)  # scores are written: refused now, not after training
         dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root, progress=options.progress)
         device = resolve_device(options.device)
         folds: list[PreparedInputs] = []
@@ -117,21 +202,25 @@ def main(argv: list[str] | None = None) -> int:
                 prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=str(device), cache_dir=options.cache_dir,
                                       watch=Stopwatch(), progress=False)  # fmt: skip
                 folds += halves(prep, seed=k + args.fold_seed * args.folds)  # fold seed 0: seed k, as before the flag
-        rows = []
+        scores = []
         for cell, cs in zip(cells, cell_specs):
-            scores = cross_validate(cs, folds, list(spec.seeds), device=device)
-            rows.append((cell.label, float(np.mean(scores)), float(np.std(scores))))
-            print(f"{cell.label}: pooled cv macro-F1 {rows[-1][1]:.4f} ± {rows[-1][2]:.4f}", file=sys.stderr)
+            scores.append(cross_validate(cs, folds, list(spec.seeds), device=device))
+            print(f"{cell.label}: pooled cv macro-F1 {np.mean(scores[-1].pooled):.4f} ± {np.std(scores[-1].pooled):.4f}", file=sys.stderr)
+        record = cv_record(dataset, encoder.name, args, cells, cell_specs, scores)
+        json_path, csv_path = write_cv(record, Path(options.out))
     except (ValueError, KeyError, OSError, RuntimeError, ImportError) as exc:
         print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
         return 2
-    n = sum(len(f.rows["test"]) for f in folds)
-    print(f"cross-validated macro-F1 on {dataset.name} train + dev ({args.folds} folds, fold seed {args.fold_seed}, {n} pooled movies, seeds "
-          f"{' '.join(map(str, spec.seeds))}; test not used)")  # fmt: skip
-    width = max([len("model"), *(len(r[0]) for r in rows)])
-    print(f"{'model'.ljust(width)}  macro-F1")
-    for label, mean, std in sorted(rows, key=lambda r: -r[1]):
-        print(f"{label.ljust(width)}  {mean:.4f} ± {std:.4f}")
+    print(f"cross-validated macro-F1 on {dataset.name} train + dev ({args.folds} folds, fold seed {args.fold_seed}, "
+          f"{record['pooled_movies']} pooled movies, seeds {' '.join(map(str, spec.seeds))}; test not used)")  # fmt: skip
+    rows = sorted(record["models"], key=lambda m: -m["macro_f1"]["mean"])
+    cis = [f"{m['macro_present']['estimate']:.4f} [{m['macro_present']['low']:.4f}, {m['macro_present']['high']:.4f}]" for m in rows]
+    width, head = max([len("model"), *(len(m["label"]) for m in rows)]), "macro-F1 (mean ± std over seeds)"
+    print(f"{'model'.ljust(width)}  {head}  macro present, seeds pooled [95% CI]")
+    for m, ci in zip(rows, cis):
+        mean_std = f"{m['macro_f1']['mean']:.4f} ± {m['macro_f1']['std']:.4f}"
+        print(f"{m['label'].ljust(width)}  {mean_std.ljust(len(head))}  {ci}")
+    print(f"scores in {json_path} and {csv_path.name}")
     return 0
 
 

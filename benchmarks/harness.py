@@ -67,7 +67,7 @@ def fit_and_predict(
     if is_estimator(model):
         t0 = time.perf_counter()
         model.fit(_arrays(prep, "train"), prep.labels[prep.rows["train"]], _arrays(prep, "dev"), dev_labels,
-                  cs.train["threshold"], class_weight=cs.train["class_weight"],
+                  cs.train["threshold"], class_weight=cs.train.get("class_weight", "none"),
                   fits=CacheStore(prep.cache_dir, "probe-fits", PROBE_FITS_FORMAT))  # fmt: skip
         best_epoch, seconds = None, time.perf_counter() - t0
         dev_proba, proba = model.predict_proba(_arrays(prep, "dev")), model.predict_proba(_arrays(prep, "test", cs.drop))
@@ -283,13 +283,16 @@ def format_table(records: list[dict], *, dataset_name: str) -> str:
 
 
 def _row_label(record: dict, records: list[dict]) -> str:
-    """The model name, plus the config keys and KG model that tell apart its rows in this table."""
+    """The model name, plus the config keys and KG model that tell apart its rows in this table, and
+    the modality a row was tested without (``idkg [kg dropped]``)."""
     same = [r for r in records if r["model"]["name"] == record["model"]["name"]]
     config = record["model"]["config"]
     differing = sorted(k for k in config if any(r["model"]["config"].get(k) != config[k] for r in same))
     label = " ".join([record["model"]["name"], *(f"{k}={config[k]}" for k in differing)])
     if record.get("kg") and any(r["kg"]["model"] != record["kg"]["model"] for r in same if r.get("kg")):
         label += f" kg={record['kg']['model']}"
+    if record.get("drop"):  # scored without one modality: never to be read as the full model's row
+        label += f" [{record['drop']} dropped]"
     return label
 
 

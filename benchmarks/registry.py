@@ -10,6 +10,8 @@ live in the recipe (:mod:`benchmarks.recipes`). A
 ``contrastive`` preset or override names an entry of :data:`CONTRASTIVE_REGISTRY`, resolved here
 and injected into the model, so ``idkg/`` never imports ``baselines/`` or ``benchmarks/``.
 Registered names are referred to by result files: never rename one, add an alias instead.
+A name with a colon (``package.module:Name``) is a model of one's own, imported when used
+(:mod:`benchmarks.imported`); it gets an :class:`Entry` made on the fly, never a registration.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ if TYPE_CHECKING:  # the registry itself stays torch-free: the CLI imports it
 
 __all__ = [
     "CONTRASTIVE_REGISTRY", "MODEL_REGISTRY", "UnknownNameError", "available_contrastive", "available_models",
-    "applicable", "build_model", "get_contrastive", "model_config", "model_entry", "model_options",
+    "applicable", "build_model", "canonical_model", "get_contrastive", "model_config", "model_entry", "model_options",
 ]  # fmt: skip
 
 
@@ -91,8 +93,26 @@ def available_contrastive() -> list[str]:
 
 
 def model_entry(name: str) -> Entry:
-    """The registry entry of ``name`` (an alias gives its canonical entry); unknown: one line."""
+    """The registry entry of ``name`` (an alias gives its canonical entry); unknown: one line.
+    An import path gets an entry of its own (``extra["imported"]``), after its object is imported and checked."""
+    from benchmarks.imported import IMPORTED_ESTIMATOR_SETTINGS, is_import_path, resolve
+
+    if is_import_path(name):
+        imported = resolve(name)
+        extra = {"imported": True, "estimator": imported.estimator}
+        if imported.estimator:
+            extra["train_settings"] = IMPORTED_ESTIMATOR_SETTINGS
+        return Entry(name, name, extra=extra, kind="model")
     return MODEL_REGISTRY.entry(name)
+
+
+def canonical_model(name: str) -> str:
+    """The name results record for ``name``: the canonical registered name, or the import path as given."""
+    from benchmarks.imported import is_import_path, resolve
+
+    if is_import_path(name):
+        return resolve(name).name  # a missing module or attribute is one line here, before any data is read
+    return MODEL_REGISTRY.canonical(name)
 
 
 def get_contrastive(name: str) -> type[nn.Module]:
@@ -116,6 +136,10 @@ def _load(target: str) -> Any:
 def model_options(name: str) -> dict[str, Any]:
     """Every option model ``name`` takes, with its default: its config dataclass's fields (or the
     keyword arguments of its ``options`` class) and its factory's own keywords (``contrastive``)."""
+    from benchmarks.imported import is_import_path, resolve
+
+    if is_import_path(name):
+        return dict(resolve(name).options)
     entry = model_entry(name)
     out: dict[str, Any] = {}
     if "config" in entry.extra:
@@ -137,7 +161,7 @@ def check_setting_types(name: str, settings: Mapping[str, Any]) -> None:
     a value of another type is one line naming the setting, the value and the type it must have
     (``--set`` values arrive as int, float, bool or str, so ``use_kg=maybe`` is a string, not truthy)."""
     entry = model_entry(name)
-    target = entry.extra.get("config") or entry.extra.get("options")
+    target = entry.extra.get("config") or entry.extra.get("options")  # an imported model has neither
     if target is None:
         return
     fields = field_types(_load(target))
@@ -159,8 +183,11 @@ def model_config(name: str, overrides: Mapping[str, Any] | None = None, *, base:
     presets, then ``overrides``, over every option's default (``seed`` left out: seeds are recorded
     per seed). An unknown option, or a value not of its field's type (:func:`check_setting_types`),
     is one line. Builds no model."""
+    from benchmarks.imported import config, is_import_path, resolve
     from idkg.model import make_config
 
+    if is_import_path(name):
+        return config(resolve(name), {**(base or {}), **(overrides or {})})
     kwargs = {**(base or {}), **_kwargs(name, overrides or {})}
     entry = model_entry(name)
     check_setting_types(name, kwargs)
@@ -175,7 +202,12 @@ def model_config(name: str, overrides: Mapping[str, Any] | None = None, *, base:
 
 
 def build_model(name: str, spec: InputSpec, **overrides: Any) -> nn.Module:
-    """Build the registered model ``name`` from an InputSpec; ``overrides`` replace config defaults."""
+    """Build the registered model ``name`` (or the one its import path names) from an InputSpec;
+    ``overrides`` replace config defaults."""
+    from benchmarks.imported import build, is_import_path
+
+    if is_import_path(name):
+        return build(name, spec, **overrides)
     kwargs = _kwargs(name, overrides)
     if isinstance(kwargs.get("contrastive"), str):
         kwargs["contrastive"] = get_contrastive(kwargs["contrastive"])

@@ -35,7 +35,32 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m benchmarks.run",
         description="Train and evaluate genre classifiers on fixed, hashed splits; print a table and write results.",
     )
-    p.add_argument("--models", nargs="+", metavar="M", help="registered model names (see --list-models)")
+    add_shared_arguments(p)
+    p.add_argument("--protocol", default=DataSpec.protocol, choices=PROTOCOLS,
+                   help="fixed (ours, default) or authors (the released re-drawn split, to measure its leakage)")  # fmt: skip
+    p.add_argument("--drop", choices=DROPS, default=RunSpec.drop, help="remove one modality at test time")
+    p.add_argument("--out", type=Path, default=_OPTIONS.out, help=f"where result JSONs and cell results go (default ./{_OPTIONS.out})")
+    p.add_argument("--submit", action="store_true", help="also write each result under leaderboard/submissions/")
+    p.add_argument("--force", action="store_true", help="recompute cells whose result file exists")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="list every movie the split lists but the run leaves out, with its reason (default: counts)")  # fmt: skip
+    p.add_argument("--list-models", action="store_true", help="print the registered model names and exit")
+    p.add_argument("--list-encoders", action="store_true", help="print the registered encoder names and exit")
+    return p
+
+
+#: Flags of ``benchmarks.run`` alone (:func:`build_parser`), and the defaults a parser without them
+#: gives :func:`spec_from_args` (``benchmarks.cv`` takes none of them, so it cannot ignore one).
+RUN_ONLY_DEFAULTS: dict[str, object] = {
+    "protocol": DataSpec.protocol, "drop": RunSpec.drop, "submit": _OPTIONS.submit, "force": _OPTIONS.force, "verbose": _OPTIONS.verbose,
+}  # fmt: skip
+
+
+def add_shared_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags every benchmark command uses: which models, data, encoder, KG, training, device, cache."""
+    p.add_argument("--models", nargs="+", metavar="M",
+                   help="registered model names (see --list-models), or import paths package.module:Name of models "
+                        "of one's own (a torch nn.Module class taking the InputSpec, or a scikit-learn style estimator)")  # fmt: skip
     p.add_argument("--suite", choices=EXPERIMENTS.names(), help="a paper table (leaderboard/experiments.py) whose rows are run (added to --models)")
     p.add_argument("--dataset", default=DataSpec.dataset, help="demo (default), mmimdb, mmimdb2, or a dataset folder")
     p.add_argument("--split", default=DataSpec.split, help="split variant (default, official, idkg, idkg-alt) or a split folder")
@@ -81,21 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"weigh each genre's positives by n_negative / n_positive in the loss (probes: sklearn's "
                         f"class_weight) or not (default {_TRAIN.class_weight})")  # fmt: skip
     p.add_argument("--device", default=_OPTIONS.device, choices=["auto", "cpu", "cuda"], help="default: auto (a GPU when there is one)")
-    p.add_argument("--protocol", default=DataSpec.protocol, choices=PROTOCOLS,
-                   help="fixed (ours, default) or authors (the released re-drawn split, to measure its leakage)")
-    p.add_argument("--drop", choices=DROPS, default=None, help="remove one modality at test time")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="model config override applied to every model, e.g. --set temperature=0.3")
-    p.add_argument("--out", type=Path, default=_OPTIONS.out, help=f"where result JSONs and cell results go (default ./{_OPTIONS.out})")
     p.add_argument("--cache-dir", type=Path, default=None, help="feature/KG cache (default $MMIMDB2_CACHE)")
-    p.add_argument("--submit", action="store_true", help="also write each result under leaderboard/submissions/")
-    p.add_argument("--force", action="store_true", help="recompute cells whose result file exists")
     add_progress_flag(p)
-    p.add_argument("--verbose", "-v", action="store_true",
-                   help="list every movie the split lists but the run leaves out, with its reason (default: counts)")
-    p.add_argument("--list-models", action="store_true", help="print the registered model names and exit")
-    p.add_argument("--list-encoders", action="store_true", help="print the registered encoder names and exit")
-    return p
 
 
 def _parse_value(text: str):

@@ -162,7 +162,8 @@ class CellSpec:
     data: DataSpec
     encoder: str
     kg: KGSpec
-    #: The resolved training settings this model takes (all of TrainSpec, or ESTIMATOR_SETTINGS).
+    #: The resolved training settings this model takes (all of TrainSpec, or ESTIMATOR_SETTINGS; an
+    #: imported estimator only the threshold policy, see :mod:`benchmarks.imported`).
     train: Mapping[str, Any]
     model: str
     #: The model's full resolved config (recipe, presets, overrides and its config's defaults).
@@ -227,14 +228,14 @@ class RunSpec:
         An unknown model or experiment name, an override no planned model takes and an empty plan
         are each one line, before any data is loaded.
         """
-        from benchmarks.registry import MODEL_REGISTRY, applicable
+        from benchmarks.registry import applicable, canonical_model
 
         planned = [*(experiment(self.experiment).cells if self.experiment else ()), *(Cell(m) for m in self.models)]
         if not planned:
             raise ValueError("nothing to run: give --models M [M ...] or --suite NAME (see --list-models)")
         seen, unique, taken = set(), [], set()
         for c in planned:
-            name = MODEL_REGISTRY.canonical(c.model)
+            name = canonical_model(c.model)
             mine = applicable(name, self.overrides)
             taken |= set(mine)
             c = Cell(name, {**c.config, **mine}, c.kg_model)
@@ -255,7 +256,7 @@ class RunSpec:
         layers = {**dataclasses.asdict(TrainSpec()), **r.train, **r.per_model.get(entry.name, {}).get("train", {}), **self.train}
         train = dataclasses.asdict(TrainSpec(**layers))
         if entry.extra.get("estimator"):
-            train = {k: train[k] for k in ESTIMATOR_SETTINGS}
+            train = {k: train[k] for k in entry.extra.get("train_settings", ESTIMATOR_SETTINGS)}
         given = {k: v for k, v in self.kg.items() if k != "cross_fit"}
         embedding = replace(EmbeddingSpec(), **{**r.kg, **given, **({"model": cell.kg_model} if cell.kg_model else {})})
         return CellSpec(

@@ -60,6 +60,9 @@ MAX_RESULT_DEPTH = 16
 TEXT_PATTERN = rf"^[{TEXT_CHARS}]*$(?!\n)"
 #: Identifiers: dataset, model, KG model and suite names.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$(?!\n)"
+#: Model names: a plain name (``benchmarks.registry``'s, or one's own), or the import path
+#: ``package.module:Name`` of a model of one's own (``benchmarks.imported``).
+MODEL_NAME_PATTERN = r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*|[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*)$(?!\n)"
 #: Split names (``authors:`` marks the authors' protocol).
 SPLIT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\n)"
 #: Config keys: Python identifiers (config dataclass fields; ``.`` joins nested keys in labels).
@@ -121,6 +124,7 @@ def _pattern_message(err: Any) -> str:
 
 _PATTERN_WORDS = {
     NAME_PATTERN: "a plain name (letters, digits and ._-, starting with a letter or digit; one line)",
+    MODEL_NAME_PATTERN: "a model name (a plain name of letters, digits and ._-, or an import path package.module:Name; one line)",
     SPLIT_NAME_PATTERN: "a split name (letters, digits and ._:-, starting with a letter or digit; one line)",
 }
 

@@ -147,7 +147,7 @@ MALFORMED = {
     "mean not matching": (_set("aggregate/mean/macro", 0.7), "aggregate/mean/macro: 0.7 does not match the per-seed values (0.61)"),
     "std not matching": (_set("aggregate/std/per_genre/Drama", 0.3), "aggregate/std/per_genre/Drama"),
     "seeds not matching": (_set("seeds", [0, 5]), "seeds: [0, 5] do not match the per_seed entries [0, 1]"),
-    "malformed model name": (_set("model/name", "my model"), "model/name: 'my model' is not a plain name"),
+    "malformed model name": (_set("model/name", "my model"), "model/name: 'my model' is not a model name"),
     "authors row on fixed name": (_set("protocol", "authors"), "split/name: protocol 'authors' row claims the fixed split 'demo'"),
     "fixed row on authors name": (_set("split/name", "authors:demo"), "split/name: 'authors:demo' marks an authors-protocol split"),
     "split name not registered": (_set("split/name", "other"), "split/name: 'other' is not the name registered"),
@@ -724,7 +724,7 @@ def test_schema_text_patterns_match_the_code():
     schema = load_schema()
     assert schema["$defs"]["text"]["pattern"] == results.TEXT_PATTERN
     assert schema["properties"]["split"]["properties"]["name"]["pattern"] == results.SPLIT_NAME_PATTERN
-    assert schema["properties"]["model"]["properties"]["name"]["pattern"] == results.NAME_PATTERN
+    assert schema["properties"]["model"]["properties"]["name"]["pattern"] == results.MODEL_NAME_PATTERN
     assert schema["properties"]["model"]["properties"]["config"]["propertyNames"]["pattern"] == results.CONFIG_KEY_PATTERN
 
 
