@@ -60,8 +60,11 @@ def serial(tiny_demo, tmp_path_factory) -> Path:
     return out
 
 
-def test_jobs_2_gives_the_serial_results(serial, tiny_demo, tmp_path, capsys):
+def test_jobs_2_gives_the_serial_results(serial, tiny_demo, tmp_path, monkeypatch, capsys):
+    prepared, real = [], harness.prepare_inputs
+    monkeypatch.setattr(harness, "prepare_inputs", lambda *a, **k: prepared.append(k["protocol"]) or real(*a, **k))
     assert _run(tiny_demo, tmp_path, "--jobs", "2", "--threads", "2") == 0
+    assert prepared == ["fixed"]  # 7 cells, one KG setting: prepared once in the parent, read by every worker
     assert "7 job(s) run (process, 2 at once), 0 read from" in capsys.readouterr().err
     got, want = _comparable(tmp_path), _comparable(serial)
     assert len(want) == 14 and got == want
@@ -73,15 +76,6 @@ def test_a_local_ray_instance_gives_the_serial_results(serial, tiny_demo, tmp_pa
     assert _run(tiny_demo, tmp_path, "--executor", "ray", "--address", "local", "--jobs", "2", "--threads", "2") == 0
     assert "7 job(s) run (ray, 2 at once), 0 read from" in capsys.readouterr().err
     assert _comparable(tmp_path) == _comparable(serial)
-
-
-def test_inputs_are_prepared_once_in_the_parent(tiny_demo, tmp_path, monkeypatch, capsys):
-    calls = []
-    real = harness.prepare_inputs
-    monkeypatch.setattr(harness, "prepare_inputs", lambda *a, **k: calls.append(k["protocol"]) or real(*a, **k))
-    assert _run(tiny_demo, tmp_path, "--models", "gmu", "concat", "--seeds", "0", "1", "--jobs", "2", "--threads", "2", suite=None) == 0
-    assert calls == ["fixed"]  # 2 cells x 2 seeds, one KG setting: one preparation, shared by every worker
-    assert len(list((tmp_path / "cells").rglob("*.json"))) == 4
 
 
 def test_an_interrupted_grid_runs_only_the_rest(serial, tiny_demo, tmp_path, monkeypatch, capsys):
