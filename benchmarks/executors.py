@@ -6,7 +6,8 @@ interrupted grid keeps what it finished. ``shared`` holds the large inputs sever
 (the prepared features and KG inputs): the function gets ``fn(shared[key], item)``. Ray stores
 each shared object once in its object store; local worker processes receive it pickled with each
 task. Every worker sets its own torch threads (``threads // jobs``, at least 1) before its first
-task; the serial executor leaves this process's setting as the caller made it.
+task; the serial executor leaves this process's setting as the caller made it. A seed-independent
+estimator is fitted once per run in the serial executor, once per job in the others (same result).
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ class SerialExecutor:
     """One task after another in this process (the default; what every other executor must match)."""
 
     def __init__(self, *, jobs: int = 1, threads: int = 1, address: str | None = None, device: str = "cpu") -> None:
-        if address is not None:
-            raise ValueError("--address is for --executor ray")
+        """Takes every executor's keywords; runs with this process's threads and device."""
 
     def map(self, fn: Callable, tasks: Sequence[Task], shared: Mapping[Hashable, Any]) -> Iterator[tuple[int, Any]]:
         for i, (key, item) in enumerate(tasks):
@@ -43,8 +43,6 @@ class ProcessExecutor:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        if address is not None:
-            raise ValueError("--address is for --executor ray")
         self.pool = ProcessPoolExecutor(
             max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=set_threads, initargs=(per_job(threads, jobs),)
         )

@@ -6,7 +6,10 @@ that is descheduled: on 2 cores beside 4 busy processes the demo ran 10x slower 
 3.4x with one thread (its fair share). So the default is the CPUs this process may use
 (:func:`benchmarks.cpus.usable_cpus`) that are idle right now, at least one; ``OMP_NUM_THREADS``
 and ``--threads`` override it. The setting is process-wide (torch has no other kind):
-:func:`torch_threads` sets it for a block and restores the caller's value after.
+:func:`torch_threads` sets it for a block and restores the caller's value after. The idle CPUs are
+read once, at the start (a load that comes later is not followed), over a tenth of a second of
+``/proc/stat`` rather than the load average, which lags by a minute and counts a run that just
+ended. Inter-op threads are left alone: nothing here forks torch work (``torch.jit.fork``).
 """
 
 from __future__ import annotations
