@@ -175,42 +175,51 @@ def write_cv(record: dict, out: Path) -> tuple[Path, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from benchmarks.run import spec_from_args
+    from benchmarks.threads import torch_threads
+
+    args = build_parser().parse_args(argv)
+    try:
+        spec, options = spec_from_args(args)
+        with torch_threads(options.threads):
+            return _cross_validate_cli(args, spec, options)
+    except (ValueError, KeyError, OSError, RuntimeError, ImportError) as exc:
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
+        return 2
+
+
+def _cross_validate_cli(args, spec, options) -> int:
+    """The folds, each cell's cross-validated scores, and the table (errors are ``main``'s)."""
     from tqdm.auto import tqdm
 
     import mmimdb2
     from benchmarks.encoders import get_encoder, resolve_device
     from benchmarks.harness import usable_folder
     from benchmarks.pipeline import prepare_inputs
-    from benchmarks.run import encoder_hint, spec_from_args
+    from benchmarks.run import encoder_hint
 
-    args = build_parser().parse_args(argv)
-    try:
-        spec, options = spec_from_args(args)
-        cells = spec.cells()
-        cell_specs = [spec.cell_spec(c) for c in cells]
-        kg = cell_specs[0].kg
-        other = sorted({cs.kg.embedding.model for cs in cell_specs} - {kg.embedding.model})
-        if other:
-            raise ValueError(f"benchmarks.cv embeds one KG model per call ({kg.embedding.model}); run {', '.join(other)} with --kg-model")
-        usable_folder(Path(options.out), "--out", write=True)  # scores are written: refused now, not after training
-        dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root, progress=options.progress)
-        device = resolve_device(options.device)
-        folds: list[PreparedInputs] = []
-        with encoder_hint(spec.encoder.name is None):
-            encoder = get_encoder(spec.resolved_encoder())
-            for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds, seed=args.fold_seed)), desc="cv folds", unit="fold", file=sys.stderr, disable=not options.progress)):
-                prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=str(device), cache_dir=options.cache_dir,
-                                      watch=Stopwatch(), progress=False)  # fmt: skip
-                folds += halves(prep, seed=k + args.fold_seed * args.folds)  # fold seed 0: seed k, as before the flag
-        scores = []
-        for cell, cs in zip(cells, cell_specs):
-            scores.append(cross_validate(cs, folds, list(spec.seeds), device=device))
-            print(f"{cell.label}: pooled cv macro-F1 {np.mean(scores[-1].pooled):.4f} ± {np.std(scores[-1].pooled):.4f}", file=sys.stderr)
-        record = cv_record(dataset, encoder.name, args, cells, cell_specs, scores)
-        json_path, csv_path = write_cv(record, Path(options.out))
-    except (ValueError, KeyError, OSError, RuntimeError, ImportError) as exc:
-        print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
-        return 2
+    cells = spec.cells()
+    cell_specs = [spec.cell_spec(c) for c in cells]
+    kg = cell_specs[0].kg
+    other = sorted({cs.kg.embedding.model for cs in cell_specs} - {kg.embedding.model})
+    if other:
+        raise ValueError(f"benchmarks.cv embeds one KG model per call ({kg.embedding.model}); run {', '.join(other)} with --kg-model")
+    usable_folder(Path(options.out), "--out", write=True)  # scores are written: refused now, not after training
+    dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root, progress=options.progress)
+    device = resolve_device(options.device)
+    folds: list[PreparedInputs] = []
+    with encoder_hint(spec.encoder.name is None):
+        encoder = get_encoder(spec.resolved_encoder())
+        for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds, seed=args.fold_seed)), desc="cv folds", unit="fold", file=sys.stderr, disable=not options.progress)):
+            prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=str(device), cache_dir=options.cache_dir,
+                                  watch=Stopwatch(), progress=False)  # fmt: skip
+            folds += halves(prep, seed=k + args.fold_seed * args.folds)  # fold seed 0: seed k, as before the flag
+    scores = []
+    for cell, cs in zip(cells, cell_specs):
+        scores.append(cross_validate(cs, folds, list(spec.seeds), device=device))
+        print(f"{cell.label}: pooled cv macro-F1 {np.mean(scores[-1].pooled):.4f} ± {np.std(scores[-1].pooled):.4f}", file=sys.stderr)
+    record = cv_record(dataset, encoder.name, args, cells, cell_specs, scores)
+    json_path, csv_path = write_cv(record, Path(options.out))
     print(f"cross-validated macro-F1 on {dataset.name} train + dev ({args.folds} folds, fold seed {args.fold_seed}, "
           f"{record['pooled_movies']} pooled movies, seeds {' '.join(map(str, spec.seeds))}; test not used)")  # fmt: skip
     rows = sorted(record["models"], key=lambda m: -m["macro_f1"]["mean"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -119,21 +120,80 @@ def _arrays(prep: PreparedInputs, part: str, drop: str | None = None) -> dict[st
     return drop_modality({k: v[prep.rows[part]] for k, v in prep.arrays.items()}, drop)
 
 
+@dataclass(frozen=True)
+class Job:
+    """One (cell, seed) to run: all a worker needs besides the prepared inputs (picklable)."""
+
+    cs: CellSpec
+    seed: int
+    #: make_result's fields every seed of the cell shares (dataset, split, model, config, ...).
+    base: dict
+    #: The KG embedding's model, dim and epochs (its hits@10 is read from the inputs).
+    kg: dict
+    #: Seconds the parent spent preparing (load, features, kg, kg_embedding).
+    stage_times: dict
+    #: RunOptions.device, resolved where the job runs.
+    device: str
+    progress: bool
+
+
+def run_job(prep: PreparedInputs, job: Job, memo: dict | None = None) -> dict:
+    """Train and evaluate one job on ``prep``; return its result record, whose hardware (and torch
+    threads) are those of the process that ran it. Executors call this, here or in a worker."""
+    import torch
+
+    from benchmarks.encoders import resolve_device
+    from leaderboard.provenance import hardware_info
+    from leaderboard.results import make_result
+    from mmimdb2.metrics import head_tail_genres
+
+    device = resolve_device(job.device)
+    watch = Stopwatch()
+    with watch.stage("job"):
+        entry = train_and_evaluate(job.cs, prep, seed=job.seed, device=device, progress=job.progress, memo=memo)
+    train_s = entry.pop("train_s")
+    stage_times = {**job.stage_times, "train": train_s, "evaluate": max(0.0, watch.seconds["job"] - train_s)}
+    if "authors_draw" in prep.provenance:
+        entry["overlap"] = prep.provenance["authors_draw"]
+    return make_result(
+        **job.base, kg={**job.kg, "hits_at_10": prep.provenance["kg"]["hits_at_10"]}, per_seed=[entry], wall_time_s=stage_times,
+        head_tail=head_tail_genres(prep.train_label_counts), device=str(device),
+        hardware=hardware_info(str(device), threads=torch.get_num_threads()), **scored_movies(prep),
+    )  # fmt: skip
+
+
 def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: Stopwatch | None = None) -> list[dict]:
-    """Run every (cell, seed) job of ``spec`` not already done; write merged results; return them."""
+    """Run every (cell, seed) job of ``spec`` not already done; write merged results; return them.
+
+    The inputs the jobs need are prepared here first, once per (KG setting, protocol, draw), then
+    the jobs run on ``options.executor`` (:mod:`benchmarks.executors`); each finished job's cell
+    is written as it arrives, so an interrupted grid resumes where it stopped. With
+    ``options.threads`` given, torch's threads are set to it for the run and restored after.
+    """
+    from benchmarks.threads import torch_threads
+
+    options = options or RunOptions()
+    with torch_threads(options.threads) as threads:
+        return _run_benchmark(spec, options, watch or Stopwatch(), threads)
+
+
+def _run_benchmark(spec: RunSpec, options: RunOptions, watch: Stopwatch, threads: int) -> list[dict]:
+    import functools
+
+    from tqdm.auto import tqdm
+
     import mmimdb2
     from benchmarks.cells import CellCache
     from benchmarks.encoders import get_encoder, resolve_device
-    from leaderboard.results import identity_of, make_result, merge_results, result_filename, submit_result, write_result
-    from mmimdb2.metrics import head_tail_genres
+    from benchmarks.executors import EXECUTORS, executor_name
+    from leaderboard.results import identity_of, merge_results, result_filename, submit_result, write_result
     from mmimdb2.paths import cache_root
 
-    options = options or RunOptions()
-    watch = watch or Stopwatch()
     cell_specs = [spec.cell_spec(c) for c in spec.cells()]  # every name and option checked before data is loaded
     usable_folder(Path(options.out), "--out", write=True)  # results are written: refused now, not after training
     usable_folder(Path(options.cache_dir).expanduser() if options.cache_dir is not None else cache_root(), "--cache-dir", write=False)
     device = resolve_device(options.device)
+    executor = executor_name(options.executor, options.jobs)
     with watch.stage("load"):
         dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root, progress=options.progress)
     encoder = get_encoder(spec.resolved_encoder())
@@ -143,66 +203,77 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: St
     print(
         f"{dataset.name}: {len(dataset)} movies, split {dataset.split.name} "
         f"({', '.join(f'{p} {len(dataset.split[p])}' for p in ('train', 'dev', 'test'))}), "
-        f"sha256 {dataset.split.sha256[:12]}; encoder {encoder.name}; device {device}",
+        f"sha256 {dataset.split.sha256[:12]}; encoder {encoder.name}; device {device}; {threads} torch thread(s)",
         file=sys.stderr,
     )
     report_dropped(dataset, out, verbose=options.verbose)
     warn_unlearnable(dataset)
 
-    prepared: dict[tuple, PreparedInputs] = {}
-    fitted: dict = {}  # seed-independent estimators, fitted once per run (see fit_and_predict)
+    prepared: dict[tuple, PreparedInputs] = {}  # once per (KG setting, protocol, draw), before any job runs
 
-    def inputs_for(kg: KGSpec, protocol: str, seed: int) -> PreparedInputs:
+    def inputs_for(kg: KGSpec, protocol: str, seed: int) -> tuple:
         key = (kg, protocol, seed if protocol == "authors" else 0)
         if key not in prepared:
             prepared[key] = prepare_inputs(
                 dataset, encoder=encoder, kg=kg, device=str(device), cache_dir=options.cache_dir,
                 watch=watch, protocol=protocol, protocol_seed=key[2], progress=options.progress,
             )  # fmt: skip
-        return prepared[key]
+        return key
 
-    records = []
+    # plan: each (protocol, cell) with one slot per seed, filled from <out>/cells/ or by a job
+    plan: list[list] = []
+    tasks: list[tuple] = []
+    names: list[tuple[int, int, str]] = []
     for protocol in protocols:
         for cs in cell_specs:
             emb = cs.kg.embedding
             base = dict(
                 dataset=dataset.name, dataset_version=dataset.version or "unversioned", split=dataset.split,
                 model=cs.model, config=cs.recorded_config(), encoder=encoder.name, encoder_version=encoder.version,
-                protocol=protocol, drop=cs.drop, suite=cs.experiment, device=str(device), spec=cs.to_dict(),
-                dataset_fingerprint=dataset.fingerprint,
+                protocol=protocol, drop=cs.drop, suite=cs.experiment, spec=cs.to_dict(), dataset_fingerprint=dataset.fingerprint,
             )  # fmt: skip
-            per_seed_records = []
+            slots: list = []
             for seed in spec.seeds:
-                kg_info = {"model": emb.model, "dim": emb.dim, "epochs": emb.epochs, "hits_at_10": None}
+                kg_info = {"model": emb.model, "dim": emb.dim, "epochs": emb.epochs}
                 ident = identity_of(
                     dataset=base["dataset"], dataset_version=base["dataset_version"], split_sha256=dataset.split.sha256,
                     protocol=protocol, model=cs.model, config=base["config"], seeds=[seed], encoder=encoder.name,
                     encoder_version=encoder.version, kg=kg_info, drop=cs.drop, fingerprint=dataset.fingerprint,
                 )  # fmt: skip
                 name = cells.name(ident, cs.to_dict(), content_sha256=dataset.fingerprint, preprocessing=encoder.preprocessing)
-                done = None if options.force else cells.read(name, ident)
-                if done is not None:
-                    per_seed_records.append(done)
-                    continue
-                prep = inputs_for(cs.kg, protocol, seed)
-                job = Stopwatch()
-                with job.stage("job"):
-                    entry = train_and_evaluate(cs, prep, seed=seed, device=device, progress=options.progress, memo=fitted)
-                train_s = entry.pop("train_s")
-                stage_times = {k: v for k, v in watch.seconds.items() if k in ("load", "features", "kg", "kg_embedding")}
-                stage_times |= {"train": train_s, "evaluate": max(0.0, job.seconds["job"] - train_s)}
-                kg_info["hits_at_10"] = prep.provenance["kg"]["hits_at_10"]
-                if "authors_draw" in prep.provenance:
-                    entry["overlap"] = prep.provenance["authors_draw"]
-                record = make_result(**base, kg=kg_info, per_seed=[entry], wall_time_s=stage_times,
-                                     head_tail=head_tail_genres(prep.train_label_counts), **scored_movies(prep))  # fmt: skip
+                slots.append(None if options.force else cells.read(name, ident))
+                if slots[-1] is None:
+                    names.append((len(plan), len(slots) - 1, name))
+                    tasks.append((inputs_for(cs.kg, protocol, seed), (cs, seed, base, kg_info)))
+            plan.append(slots)
+
+    stage_times = {k: v for k, v in watch.seconds.items() if k in ("load", "features", "kg", "kg_embedding")}
+    parallel = executor != "serial"
+    jobs = [(key, Job(cs, seed, base, kg_info, stage_times, options.device, options.progress and not parallel))
+            for key, (cs, seed, base, kg_info) in tasks]  # fmt: skip
+    fn = functools.partial(run_job, memo={}) if not parallel else run_job  # seed-independent fits shared in-process
+    if jobs:
+        runner = EXECUTORS.load(executor)(jobs=options.jobs, threads=threads, address=options.address, device=options.device)
+        bar = tqdm(total=len(jobs), desc=f"jobs ({executor})", unit="job", file=sys.stderr, disable=not (options.progress and parallel))
+        try:
+            for i, record in runner.map(fn, jobs, prepared):
+                p, s, name = names[i]
                 cells.write(name, record)
-                per_seed_records.append(record)
-            merged = merge_results(per_seed_records)
-            write_result(merged, out / "results" / result_filename(merged))
-            if options.submit:
-                submit_result(merged)
-            records.append(merged)
+                plan[p][s] = record
+                bar.update()
+        finally:
+            bar.close()
+            runner.close()
+    print(f"{len(jobs)} job(s) run ({executor}, {options.jobs} at once), "
+          f"{sum(map(len, plan)) - len(jobs)} read from {out / 'cells'}", file=sys.stderr)  # fmt: skip
+
+    records = []
+    for slots in plan:
+        merged = merge_results(slots)
+        write_result(merged, out / "results" / result_filename(merged))
+        if options.submit:
+            submit_result(merged)
+        records.append(merged)
     return records
 
 

@@ -17,9 +17,11 @@ import time
 from pathlib import Path
 
 from benchmarks.encoders.base import EncoderError
+from benchmarks.executors import EXECUTORS
 from benchmarks.protocols import PROTOCOLS
 from benchmarks.recipes import DEFAULT_RECIPE, RECIPES, recipe
 from benchmarks.spec import CHECKPOINTS, DROPS, DataSpec, EncoderSpec, KGSpec, RunOptions, RunSpec, TrainSpec
+from benchmarks.threads import resolve_threads
 from idkg.embedding_spec import EmbeddingSpec
 from leaderboard.experiments import EXPERIMENTS
 from leaderboard.plots import write_run_plots
@@ -44,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="recompute cells whose result file exists")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="list every movie the split lists but the run leaves out, with its reason (default: counts)")  # fmt: skip
+    p.add_argument("--jobs", type=int, default=_OPTIONS.jobs, metavar="N",
+                   help=f"(cell, seed) jobs at once, each with threads / N torch threads (default {_OPTIONS.jobs})")
+    p.add_argument("--executor", default=None, choices=EXECUTORS.names(),
+                   help="where jobs run: serial (this process), process (--jobs worker processes), ray (a Ray cluster) "
+                        "(default: serial for one job at a time, process for more)")  # fmt: skip
+    p.add_argument("--address", default=None, help="Ray cluster address for --executor ray (default: a local Ray instance)")
     p.add_argument("--list-models", action="store_true", help="print the registered model names and exit")
     p.add_argument("--list-encoders", action="store_true", help="print the registered encoder names and exit")
     return p
@@ -53,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: gives :func:`spec_from_args` (``benchmarks.cv`` takes none of them, so it cannot ignore one).
 RUN_ONLY_DEFAULTS: dict[str, object] = {
     "protocol": DataSpec.protocol, "drop": RunSpec.drop, "submit": _OPTIONS.submit, "force": _OPTIONS.force, "verbose": _OPTIONS.verbose,
+    "jobs": _OPTIONS.jobs, "executor": _OPTIONS.executor, "address": _OPTIONS.address,
 }  # fmt: skip
 
 
@@ -110,6 +119,8 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                    help="model config override applied to every model, e.g. --set temperature=0.3")
     p.add_argument("--cache-dir", type=Path, default=None, help="feature/KG cache (default $MMIMDB2_CACHE)")
     add_progress_flag(p)
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch intra-op threads in all (default: $OMP_NUM_THREADS, else the usable CPUs idle at the start, at least 1)")
 
 
 def _parse_value(text: str):
@@ -133,7 +144,8 @@ def parse_overrides(items: list[str]) -> dict:
 
 def spec_from_args(args: argparse.Namespace) -> tuple[RunSpec, RunOptions]:
     """The :class:`RunSpec` and :class:`RunOptions` of a parsed command line: the only place a
-    Namespace is read. Unset flags keep the spec's defaults."""
+    Namespace is read. Unset flags keep the spec's defaults; the thread count is resolved here,
+    once per command (:func:`benchmarks.threads.resolve_threads`)."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSpec) if getattr(args, f.name, None) is not None}
     kg = dict(_PAPER.kg) if args.kg_paper_settings else {}
     kg |= {k: getattr(args, f"kg_{k}") for k in ("model", "dim", "epochs", "optimizer", "lr", "batch_size", "sparse", "cross_fit")
@@ -145,7 +157,8 @@ def spec_from_args(args: argparse.Namespace) -> tuple[RunSpec, RunOptions]:
     )  # fmt: skip
     options = RunOptions(
         out=args.out, cache_dir=args.cache_dir, data_root=args.data_root, device=args.device, force=args.force,
-        submit=args.submit, progress=show_progress(args.progress), verbose=args.verbose,
+        submit=args.submit, progress=show_progress(args.progress), verbose=args.verbose, threads=resolve_threads(args.threads),
+        jobs=args.jobs, executor=args.executor, address=args.address,
     )  # fmt: skip
     return spec, options
 

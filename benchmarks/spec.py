@@ -268,7 +268,14 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Where and how a run goes; none of these changes a result."""
+    """Where and how a run goes; none of these changes a result.
+
+    ``threads``: torch intra-op threads for the run (None: the calling process's setting, which the
+    command line sets from the idle CPUs, :mod:`benchmarks.threads`); ``jobs``: (cell, seed) jobs at
+    once, each worker with ``threads // jobs`` threads; ``executor``: ``serial``, ``process`` or
+    ``ray`` (None: serial for one job, process for more; :mod:`benchmarks.executors`);
+    ``address``: the Ray cluster (None or ``local``: a Ray instance on this machine).
+    """
 
     out: Path = Path("runs")
     cache_dir: Path | None = None
@@ -278,3 +285,17 @@ class RunOptions:
     submit: bool = False
     progress: bool = True
     verbose: bool = False
+    threads: int | None = None
+    jobs: int = 1
+    executor: str | None = None
+    address: str | None = None
+
+    def __post_init__(self) -> None:
+        from benchmarks.executors import executor_name
+
+        for name in ("threads", "jobs"):
+            value = getattr(self, name)
+            if not (value is None and name == "threads") and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"--{name} must be a whole number >= 1. Got {value!r} instead.")
+        if executor_name(self.executor, self.jobs) != "ray" and self.address is not None:
+            raise ValueError("--address names a Ray cluster: give it with --executor ray")

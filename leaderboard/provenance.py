@@ -77,20 +77,23 @@ def _cpu_name() -> str:
     return f"{name} ({os.cpu_count() or '?'} cores)"
 
 
-def hardware_info(device: str = "cpu") -> dict[str, Any]:
-    """Device, CPU, GPU name (when ``device`` is CUDA) and torch version of this machine."""
+def hardware_info(device: str = "cpu", threads: int | None = None) -> dict[str, Any]:
+    """Device, CPU, GPU name (when ``device`` is CUDA) and torch version of this machine, and
+    ``threads``, torch's intra-op threads for the run, when given (a run beside busy processes is
+    slower with more threads than idle cores, so a timing means little without it)."""
     import torch
 
     gpu = None
     if str(device).startswith("cuda") and torch.cuda.is_available():
         gpu = clean_text(torch.cuda.get_device_name(torch.device(device))) or "unknown GPU"
-    return {
+    info = {
         "device": str(device),
         "cpu": _cpu_name(),
         "gpu": gpu,
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
+    return info | ({"threads": int(threads)} if threads is not None else {})
 
 
 def utc_now() -> str:
