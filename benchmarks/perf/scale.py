@@ -164,17 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     data = ensure_data(args.n, out / f"demo-{args.n}")
     work = out / f"work-{args.n}"
-    results = []
+    results, path, load = [], out / f"scale-{args.n}.json", os.getloadavg()
     try:
         for stage in tqdm(stages, desc=f"stages at {args.n:,} movies", unit="stage"):
             results.append(measure_stage(stage, data, work, rounds=args.rounds))
+            atomic_write_json(path, {"movies": args.n, "stages": results, "loadavg": os.getloadavg()})  # kept if a later stage fails
         if not args.no_run:
             results.append(whole_run(data, work))
     except RuntimeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     load = os.getloadavg()
-    path = atomic_write_json(out / f"scale-{args.n}.json", {"movies": args.n, "stages": results, "loadavg_end": load})
+    atomic_write_json(path, {"movies": args.n, "stages": results, "loadavg": load})
     print(format_table(args.n, results))
     print(f"done in {time.perf_counter() - t0:.0f} s; load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; figures in {path}")
     return 0
