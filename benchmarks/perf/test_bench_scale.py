@@ -16,6 +16,7 @@ at 3,000 movies; 1 for the costly stages and at 33,742).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 
@@ -46,11 +47,11 @@ def table(request):
     """Results per movie count; printed as one table per count when the module ends."""
     results: dict[int, list[dict]] = {}
     yield results
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    for n, rows in results.items():
-        order = [s.name for s in STAGES] + ["benchmarks.run"]
-        text = format_table(n, sorted(rows, key=lambda r: order.index(r["stage"])))
-        (reporter.write_line if reporter else print)("\n" + text)
+    capture = request.config.pluginmanager.getplugin("capturemanager")  # the table is shown without -s
+    order = [s.name for s in STAGES] + ["benchmarks.run"]
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        for n, rows in results.items():
+            print("\n" + format_table(n, sorted(rows, key=lambda r: order.index(r["stage"]))))
 
 
 @pytest.fixture(scope="module")
