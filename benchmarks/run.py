@@ -25,6 +25,7 @@ from benchmarks.threads import resolve_threads
 from idkg.embedding_spec import EmbeddingSpec
 from leaderboard.experiments import EXPERIMENTS
 from leaderboard.plots import write_run_plots
+from mmimdb2.paths import DATA_ROOT_HELP
 from mmimdb2.metrics import CLASS_WEIGHTS, THRESHOLD_POLICIES
 from mmimdb2.progress import add_progress_flag, show_progress
 
@@ -73,7 +74,7 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", choices=EXPERIMENTS.names(), help="a paper table (leaderboard/experiments.py) whose rows are run (added to --models)")
     p.add_argument("--dataset", default=DataSpec.dataset, help="demo (default), mmimdb, mmimdb2, or a dataset folder")
     p.add_argument("--split", default=DataSpec.split, help="split variant (default, official, idkg, idkg-alt) or a split folder")
-    p.add_argument("--data-root", type=Path, default=None, help="where dataset names are looked up")
+    p.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
     p.add_argument("--seeds", nargs="+", type=int, default=list(RunSpec.seeds), metavar="S",
                    help=f"training seeds (default: {' '.join(map(str, RunSpec.seeds))})")  # fmt: skip
     p.add_argument("--encoder", default=None,

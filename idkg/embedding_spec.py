@@ -46,7 +46,7 @@ class EmbeddingSpec:
     #: entity table. SGD and Adagrad take them as they are; Adam is trained as torch's SparseAdam
     #: (lazy moments: only the rows a batch touches move). An optimizer that takes no sparse
     #: gradients, or SparseAdam on a model with dense layers (ConvE), trains dense and the
-    #: embedding records why (:attr:`idkg.embedding.KGEmbedding.extra`).
+    #: embedding records why in its ``gradients`` field (:class:`idkg.embedding.KGEmbedding`).
     sparse: bool = False
 
     def __post_init__(self) -> None:

@@ -42,6 +42,7 @@ import scipy.sparse as sp
 
 from mmimdb2.dataset import MovieDataset
 from mmimdb2.genres import GENRES
+from mmimdb2.paths import DATA_ROOT_HELP
 from mmimdb2.schema import Movie, Person, normalize_name
 
 #: Relation names, in id order.
@@ -339,8 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m idkg.kg", description="Build the train-only domain KG and print its statistics.")
     ap.add_argument("dataset", nargs="?", default="demo", help="dataset name (demo, mmimdb, mmimdb2) or folder (default: demo)")
     ap.add_argument("--split", default="default", help="split name (default: the dataset's default split)")
-    ap.add_argument("--data-root", default=None, help="folder holding the datasets (default: $MMIMDB2_DATA)")
-    ap.add_argument("--part", default=TRAIN_PART, help="split part to build from; only 'train' is allowed")
+    ap.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
+    ap.add_argument("--part", default=TRAIN_PART, help="split part to build from; only 'train' is allowed (default train)")
     args = ap.parse_args(argv)
     try:
         if args.part != TRAIN_PART:  # fail before loading anything

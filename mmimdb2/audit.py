@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mmimdb2.loaders import DATASET_NAMES, load
+from mmimdb2.paths import DATA_ROOT_HELP
 from mmimdb2.schema import InvalidId, Skip
 from mmimdb2.skip_report import by_stage, format_skips, skips_json
 from mmimdb2.splits import MANIFESTS_DIR, PARTS, Split, packaged_split, read_split_dir
@@ -128,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("b", help="dataset name/folder, packaged:NAME, or a split folder")
     ap.add_argument("--split-a", default="default", help="split of A when A is a dataset (default: its own)")
     ap.add_argument("--split-b", default="default", help="split of B when B is a dataset (default: its own)")
-    ap.add_argument("--data-root", default=None, help="folder holding the named datasets (else $MMIMDB2_DATA)")
+    ap.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
     ap.add_argument("--json", action="store_true", help="print the result as JSON (every skip included)")
     ap.add_argument("--verbose", "-v", action="store_true", help="name every file a dataset side skipped (default: the first few)")
     args = ap.parse_args(argv)

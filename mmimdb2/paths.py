@@ -21,6 +21,10 @@ def _xdg_cache_home() -> Path:
     return Path(xdg).expanduser() if xdg else Path.home() / ".cache"
 
 
+#: The ``--data-root`` help of every command, beside the rule it describes.
+DATA_ROOT_HELP = f"folder holding the named datasets (default: ${DATA_ENV}, else <user cache>/mmimdb2)"
+
+
 def data_root(override: str | os.PathLike[str] | None = None) -> Path:
     """The data root: ``override``, else ``$MMIMDB2_DATA``, else ``<XDG cache>/mmimdb2``.
 

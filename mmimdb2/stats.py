@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from mmimdb2.dataset import MovieDataset
 from mmimdb2.genres import GENRES, unknown_genres
 from mmimdb2.loaders import load
+from mmimdb2.paths import DATA_ROOT_HELP
 from mmimdb2.schema import InvalidId, Movie, Skip
 from mmimdb2.skip_report import by_stage, format_skips, skips_json
 from mmimdb2.splits import PARTS
@@ -162,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = CliParser(prog="python -m mmimdb2.stats", description=__doc__.splitlines()[0])
     ap.add_argument("dataset", nargs="?", default="demo", help="demo (default), mmimdb, mmimdb2, or a dataset folder")
     ap.add_argument("--split", default="default", help="default, official, idkg, idkg-alt, a packaged split, or a split folder")
-    ap.add_argument("--data-root", default=None, help="folder holding the named datasets (else $MMIMDB2_DATA)")
+    ap.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
     ap.add_argument("--verify", action="store_true", help="check every file against <root>/MANIFEST first")
     ap.add_argument("--json", action="store_true", help="print the statistics as JSON (every skip included)")
     ap.add_argument("--verbose", "-v", action="store_true", help="name every skipped file with its reason (default: the first few)")

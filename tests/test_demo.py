@@ -225,7 +225,7 @@ def test_ensure_demo_leaves_foreign_or_half_written_folders_alone(tmp_path):
 
 
 def test_cli_writes_and_summarises(tmp_path, capsys):
-    assert demo_main(["--out", str(tmp_path / "d"), "--n", "80", "--seed", "2"]) == 0
+    assert demo_main(["--out", str(tmp_path / "d"), "--limit", "80", "--seed", "2"]) == 0
     out = capsys.readouterr().out
     assert "demo: 80 movies" in out and "train 48, dev 8, test 24" in out
     assert demo_main(["--out", str(tmp_path / "e"), "--n", "3"]) == 2

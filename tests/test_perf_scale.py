@@ -53,7 +53,7 @@ def test_a_stage_runs_in_a_worker_on_the_data_it_is_given(tmp_path):
 
 def test_the_cli_refuses_an_out_folder_inside_the_checkout(capsys):
     with pytest.raises(SystemExit) as e:
-        main(["--n", "40", "--out", str(REPO / "scale-out"), "--no-run"])
+        main(["--limit", "40", "--out", str(REPO / "scale-out"), "--no-run"])
     assert e.value.code == 2
     assert "inside the project's checkout" in capsys.readouterr().err
     assert not (REPO / "scale-out").exists()
@@ -61,6 +61,6 @@ def test_the_cli_refuses_an_out_folder_inside_the_checkout(capsys):
 
 def test_the_cli_refuses_an_unknown_stage(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
-        main(["--n", "40", "--out", str(tmp_path), "--stages", "lod", "--no-run"])
+        main(["--limit", "40", "--out", str(tmp_path), "--stages", "lod", "--no-run"])
     assert e.value.code == 2
     assert "lod" in capsys.readouterr().err

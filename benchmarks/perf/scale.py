@@ -1,4 +1,4 @@
-"""``python -m benchmarks.perf.scale --n N --out DIR``: seconds and peak memory per stage at N movies.
+"""``python -m benchmarks.perf.scale --limit N --out DIR``: seconds and peak memory per stage at N movies.
 
 Generates the demo at N movies under ``DIR`` (3,000 is the embedded demo; 33,742 is MM-IMDb 2.0's
 size), runs each stage of :mod:`benchmarks.perf.stages` in a fresh worker process for ``--rounds``
@@ -144,15 +144,15 @@ def ensure_data(n: int, folder: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.perf.scale", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=3000, help=f"movies in the generated demo (default 3000; MM-IMDb 2.0: {FULL})")
+    ap.add_argument("--limit", type=int, default=3000, metavar="N", help=f"movies in the generated demo (default 3000; MM-IMDb 2.0: {FULL})")
     ap.add_argument("--out", type=Path, required=True, help="folder for the demo, caches and scale-N.json (outside the project)")
     ap.add_argument("--rounds", type=int, default=1, help="fresh-process rounds per stage (default 1)")
     ap.add_argument("--stages", nargs="+", metavar="S", default=None, help=f"stages to run (default all: {' '.join(s.name for s in STAGES)})")
     ap.add_argument("--no-run", action="store_true", help="skip the whole benchmarks.run measurement")
     args = ap.parse_args(argv)
     out = args.out.resolve()
-    if args.n < 1 or args.rounds < 1:
-        ap.error(f"--n and --rounds must be >= 1, got --n {args.n} --rounds {args.rounds}")
+    if args.limit < 1 or args.rounds < 1:
+        ap.error(f"--limit and --rounds must be >= 1, got --limit {args.limit} --rounds {args.rounds}")
     if out == REPO or REPO in out.parents:
         ap.error(f"--out {args.out} lies inside the project's checkout; give a folder outside it (e.g. under /tmp)")
     try:
@@ -162,21 +162,21 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
-    data = ensure_data(args.n, out / f"demo-{args.n}")
-    work = out / f"work-{args.n}"
-    results, path, load = [], out / f"scale-{args.n}.json", os.getloadavg()
+    data = ensure_data(args.limit, out / f"demo-{args.limit}")
+    work = out / f"work-{args.limit}"
+    results, path, load = [], out / f"scale-{args.limit}.json", os.getloadavg()
     try:
-        for stage in tqdm(stages, desc=f"stages at {args.n:,} movies", unit="stage"):
+        for stage in tqdm(stages, desc=f"stages at {args.limit:,} movies", unit="stage"):
             results.append(measure_stage(stage, data, work, rounds=args.rounds))
-            atomic_write_json(path, {"movies": args.n, "stages": results, "loadavg": os.getloadavg()})  # kept if a later stage fails
+            atomic_write_json(path, {"movies": args.limit, "stages": results, "loadavg": os.getloadavg()})  # kept if a later stage fails
         if not args.no_run:
             results.append(whole_run(data, work))
     except RuntimeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     load = os.getloadavg()
-    atomic_write_json(path, {"movies": args.n, "stages": results, "loadavg": load})
-    print(format_table(args.n, results))
+    atomic_write_json(path, {"movies": args.limit, "stages": results, "loadavg": load})
+    print(format_table(args.limit, results))
     print(f"done in {time.perf_counter() - t0:.0f} s; load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; figures in {path}")
     return 0
 

@@ -258,7 +258,7 @@ def measure(stage: Stage, ctx: Context, go: Callable[[], None] = lambda: None) -
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.perf.stages", description="Run one stage in this process (a worker of benchmarks.perf.scale).")
     ap.add_argument("stage", choices=[s.name for s in STAGES])
-    ap.add_argument("--data", type=Path, required=True, help="a dataset folder (e.g. python -m mmimdb2.demo --out DIR --n N)")
+    ap.add_argument("--data", type=Path, required=True, help="a dataset folder (e.g. python -m mmimdb2.demo --out DIR --limit N)")
     ap.add_argument("--cache", type=Path, required=True, help="shared cache of prerequisites")
     ap.add_argument("--scratch", type=Path, required=True, help="this stage's own fresh folder")
     ap.add_argument("--epochs", type=int, default=None, help="epochs of a per-epoch stage (default: the stage's own)")

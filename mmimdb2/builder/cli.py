@@ -47,16 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Subcommand: 'select' writes a new manifest from IMDb's TSVs (python -m mmimdb2.build select -h).",
     )
     p.add_argument("--out", type=Path, required=True, help="output folder (re-running continues an interrupted build)")
-    p.add_argument("--manifest", default="mmimdb2", help="'mmimdb2' (the packaged IDKG split) or a folder with train.txt, dev.txt, test.txt")
-    p.add_argument("--sources", default=",".join(DEFAULT_SOURCES), help=f"comma-separated, tried in this order; available: {', '.join(SOURCES)}")
-    p.add_argument("--tsv-dir", type=Path, help="folder with IMDb's title.basics/title.crew/title.principals/name.basics .tsv.gz (else downloaded)")
+    p.add_argument("--manifest", default="mmimdb2", help="'mmimdb2' (the packaged IDKG split, default) or a folder with train.txt, dev.txt, test.txt")
+    p.add_argument("--sources", default=",".join(DEFAULT_SOURCES), help=f"comma-separated, tried in this order; available: {', '.join(SOURCES)} (default {','.join(DEFAULT_SOURCES)})")
+    p.add_argument("--tsv-dir", type=Path, help="folder with IMDb's title.basics/title.crew/title.principals/name.basics .tsv.gz (default: downloaded into OUT/.build/tsv)")
     p.add_argument("--archive", type=Path, help="the authors' released MM-IMDb 2.0 folder (or its dataset/), or a folder of saved IMDb pages tt*.html")
-    p.add_argument("--limit", type=_positive, help="build only the first N ids (spread over train/dev/test in proportion)")
+    p.add_argument("--limit", type=_positive, help="build only the first N ids, spread over train/dev/test in proportion (default: all)")
     p.add_argument("--workers", type=_positive, default=4, help="parallel movies (default 4)")
     p.add_argument("--rate", type=_rate, default=1.0, help="requests per second per host, shared by all workers (default 1/s)")
     p.add_argument("--attempts", type=_positive, default=4, help="tries per request before giving up (default 4)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer (default 30)")
-    p.add_argument("--cache-dir", type=Path, help="HTTP response cache (default OUT/.build/http-cache)")
+    p.add_argument("--http-cache", type=Path, help="HTTP response cache (default OUT/.build/http-cache)")
+    p.add_argument("--cache-dir", dest="http_cache", type=Path, help=argparse.SUPPRESS)  # its name before 2026-12; kept working
     add_progress_flag(p)
     p.add_argument("--verify", action="store_true", help="only re-check an existing build against its MANIFEST")
     return p
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             out=args.out, manifest=args.manifest, sources=sources, tsv_dir=args.tsv_dir, archive=args.archive,
             limit=args.limit, workers=args.workers, rate=args.rate,
             retry=RetryPolicy(attempts=args.attempts, timeout=(min(10.0, args.timeout), args.timeout)),
-            cache_dir=args.cache_dir, progress=show_progress(args.progress),
+            cache_dir=args.http_cache, progress=show_progress(args.progress),
         )  # fmt: skip
         result = build(cfg)
     except (ConfigError, UnknownSource, OSError) as e:

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--head-tail-ratio", type=float, help="reshape the quotas so the largest/smallest equals R (default: Table 1's own, ~65)")
     p.add_argument("--scale", type=float, default=1.0, help="multiply the Table 1 quotas (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the draw and of the split (default 0)")
-    p.add_argument("--min-votes", type=int, default=0, help="keep titles with at least N votes (needs title.ratings.tsv.gz)")
+    p.add_argument("--min-votes", type=int, default=0, help="keep titles with at least N votes, needs title.ratings.tsv.gz (default 0: all)")
     a = p.parse_args(argv)
     try:
         quotas = reshape_quotas(PAPER_TABLE1, a.head_tail_ratio, a.scale) | dict(a.quota)

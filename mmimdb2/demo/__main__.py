@@ -1,4 +1,4 @@
-"""``python -m mmimdb2.demo --out DIR [--n N] [--seed S] [--check]``: write a demo and summarise it."""
+"""``python -m mmimdb2.demo --out DIR [--limit N] [--seed S] [--check]``: write a demo and summarise it."""
 
 from __future__ import annotations
 
@@ -38,13 +38,14 @@ def summary(folder: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mmimdb2.demo", description=__doc__)
     ap.add_argument("--out", required=True, type=Path, help="folder to write (created; reused if it holds the same demo)")
-    ap.add_argument("--n", type=int, default=3000, help="number of movies (default 3000)")
+    ap.add_argument("--limit", type=int, default=3000, metavar="N", help="number of movies (default 3000)")
+    ap.add_argument("--n", dest="limit", type=int, help=argparse.SUPPRESS)  # its name before 2026-12; kept working
     ap.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     ap.add_argument("--check", action="store_true", help="also fit logistic regressions and print test macro-F1 per modality")
     args = ap.parse_args(argv)
     try:
         t0 = time.perf_counter()
-        folder = ensure_demo(args.out, n_movies=args.n, seed=args.seed)
+        folder = ensure_demo(args.out, n_movies=args.limit, seed=args.seed)
         took = time.perf_counter() - t0
         print(summary(folder))
         print(f"ready in {took:.1f} s")
