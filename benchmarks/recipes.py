@@ -10,7 +10,8 @@ flags win over the recipe. Every result records the recipe's name and every reso
   (docs/training.md), with late fusion's own weight decay.
 - ``paper``: IDKG's Section 4.1 as published: AdamW at lr 1e-3, batch 64, 15 epochs, the last
   epoch kept (no dev selection, no early stopping), plain BCE, threshold 0.5, no KG dropout (the
-  paper has none), and the KG embedding trained by OpenKE's settings: SGD at lr 0.5, batch 100,
+  paper has none), and the KG embedding trained by OpenKE's settings: SGD at lr 0.5, "batch 100" read as OpenKE's
+  ``nbatches=100`` (100 batches per epoch),
   500 epochs, dimension 200 as OpenKE counts it (complex numbers for RotatE). The paper gives no
   weight decay: 0.01 is AdamW's own default.
 """
@@ -63,10 +64,10 @@ RECIPES.add(
     Recipe(
         "paper",
         "IDKG's Section 4.1: AdamW lr 1e-3, batch 64, 15 epochs, last epoch, threshold 0.5, plain BCE; "
-        "KG by OpenKE's SGD lr 0.5, batch 100, 500 epochs, dim 200",
+        "KG by OpenKE's SGD lr 0.5, 100 batches per epoch, 500 epochs, dim 200",
         train={"epochs": 15, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.01, "patience": 0, "threshold": "fixed",
                "select": "last", "ema": 0.0, "class_weight": "none"},  # fmt: skip
-        kg={"optimizer": "SGD", "lr": 0.5, "epochs": 500, "batch_size": 100, "dim": 200, "dim_counts": "model", "sparse": True},
+        kg={"optimizer": "SGD", "lr": 0.5, "epochs": 500, "batches_per_epoch": 100, "dim": 200, "dim_counts": "model", "sparse": True},
         model={"kg_dropout": 0.0},
     ),
 )

@@ -88,7 +88,11 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kg-epochs", type=int, default=None, help=f"KG embedding epochs (default {_KG.epochs})")
     p.add_argument("--kg-optimizer", default=None, help=f"KG embedding optimizer (default {_KG.optimizer}; the paper: {_PAPER.kg['optimizer']})")
     p.add_argument("--kg-lr", type=float, default=None, help=f"KG embedding learning rate (default {_KG.lr}; the paper: {_PAPER.kg['lr']})")
-    p.add_argument("--kg-batch-size", type=int, default=None, help=f"KG embedding batch size (default {_KG.batch_size})")
+    p.add_argument("--kg-batch-size", type=int, default=None,
+                   help=f"KG embedding batch size (default {_KG.batch_size}); given alone, it replaces a recipe's --kg-batches-per-epoch")
+    p.add_argument("--kg-batches-per-epoch", type=int, default=None, metavar="N",
+                   help=f"N > 0: every KG epoch is N batches of ceil(triples / N), OpenKE's nbatches (the paper recipe: "
+                        f"{_PAPER.kg.get('batches_per_epoch')}); 0: --kg-batch-size (default {_KG.batches_per_epoch})")  # fmt: skip
     p.add_argument("--kg-sparse", action=argparse.BooleanOptionalAction, default=None,
                    help=f"sparse entity gradients for the KG embedding (Adam as SparseAdam; default {_KG.sparse})")  # fmt: skip
     p.add_argument("--kg-paper-settings", action="store_true",
@@ -149,8 +153,10 @@ def spec_from_args(args: argparse.Namespace) -> tuple[RunSpec, RunOptions]:
     once per command (:func:`benchmarks.threads.resolve_threads`)."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSpec) if getattr(args, f.name, None) is not None}
     kg = dict(_PAPER.kg) if args.kg_paper_settings else {}
-    kg |= {k: getattr(args, f"kg_{k}") for k in ("model", "dim", "epochs", "optimizer", "lr", "batch_size", "sparse", "cross_fit")
+    kg |= {k: getattr(args, f"kg_{k}") for k in ("model", "dim", "epochs", "optimizer", "lr", "batch_size", "batches_per_epoch", "sparse", "cross_fit")
            if getattr(args, f"kg_{k}") is not None}  # fmt: skip
+    if args.kg_batch_size is not None and args.kg_batches_per_epoch is None:
+        kg["batches_per_epoch"] = 0  # a batch size asked for is the one trained with, whatever the recipe
     spec = RunSpec(
         models=tuple(args.models or ()), experiment=args.suite, seeds=tuple(args.seeds),
         data=DataSpec(dataset=args.dataset, split=args.split, protocol=args.protocol), encoder=EncoderSpec(args.encoder),

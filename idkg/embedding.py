@@ -135,6 +135,15 @@ def sparse_plan(model, optimizer: str, sparse: bool) -> tuple[str, str | None]:
     return use, None
 
 
+def epoch_batch_size(config: Mapping[str, Any], train_triples: int) -> int:
+    """The batch size an epoch trains with: ``batch_size``, or with ``batches_per_epoch`` > 0 the
+    size that splits ``train_triples`` into that many batches (OpenKE's ``nbatches``)."""
+    per_epoch = int(config.get("batches_per_epoch") or 0)
+    if per_epoch <= 0:
+        return int(config["batch_size"])
+    return max(1, -(-int(train_triples) // per_epoch))
+
+
 def training_config(spec: EmbeddingSpec, *, model_kwargs: Mapping[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
     """Everything a run's vectors depend on, checked and resolved (PyKEEN's class name for the
     model, PyKEEN's version): :attr:`KGEmbedding.config`, and what a cache keys on."""
@@ -325,7 +334,7 @@ def _fit_and_evaluate(m, loop, tf, train_mapped, test_mapped, kg, config, device
     losses = loop.train(
         triples_factory=tf,
         num_epochs=config["epochs"],
-        batch_size=config["batch_size"],
+        batch_size=epoch_batch_size(config, len(train_mapped)),
         use_tqdm=progress,
         use_tqdm_batch=False,
         pin_memory=device.startswith("cuda"),

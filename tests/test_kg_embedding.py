@@ -91,11 +91,11 @@ def test_second_call_is_a_cache_hit_without_training(small_kg, tmp_path, monkeyp
     np.testing.assert_array_equal(second.vectors, first.vectors)
     assert second.hits_at_10 == first.hits_at_10 and second.config == first.config
     assert second.entity_to_id == first.entity_to_id and second.losses == first.losses
-    assert second.gradients == first.gradients == {"sparse": False, "optimizer": "Adam", "dense_because": "sparse=False"}
+    assert second.gradients == first.gradients == {"sparse": True, "optimizer": "SparseAdam", "dense_because": None}
     # the device and the evaluation batch say how a run goes, not what it computes: still a hit
     assert cached_embedding(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **(FAST | {"eval_batch_size": 8})).from_cache
     # another seed, another setting, another default or another KG is another key: it must train
-    for change in ({"seed": 1}, {"num_negs_per_pos": 2}, {"sparse": True}, {"model_kwargs": {"scoring_fct_norm": 2}}):
+    for change in ({"seed": 1}, {"num_negs_per_pos": 2}, {"sparse": False}, {"model_kwargs": {"scoring_fct_norm": 2}}):
         with pytest.raises(AssertionError, match="trained"):
             cached_embedding(small_kg, model="RotatE", dim=4, cache_dir=tmp_path, **(FAST | change))
     # a changed default of the spec (the one place defaults live) is another key
@@ -274,3 +274,31 @@ def test_eval_chunks_stay_inside_the_memory_bound(entities):
     assert 1 <= batch <= 64 and 1 <= slice_size <= entities
     assert 16 * batch * entities <= budget or batch == 1  # filter and score rows
     assert 16 * batch * slice_size * 200 <= budget  # one slice's pairwise terms
+
+
+def test_batches_per_epoch_is_openkes_nbatches():
+    """OpenKE's loader splits an epoch into ``nbatches`` batches; ``batches_per_epoch`` does the same."""
+    from idkg.embedding import epoch_batch_size
+
+    assert epoch_batch_size({"batch_size": 1024, "batches_per_epoch": 0}, 364_034) == 1024
+    assert epoch_batch_size({"batch_size": 1024, "batches_per_epoch": 100}, 364_034) == 3641  # ceil(364,034 / 100)
+    assert epoch_batch_size({"batch_size": 1024, "batches_per_epoch": 100}, 18_797) == 188
+    assert epoch_batch_size({"batch_size": 1024, "batches_per_epoch": 100}, 50) == 1
+    with pytest.raises(EmbeddingError, match="batches_per_epoch >= 0"):
+        EmbeddingSpec(batches_per_epoch=-1)
+
+
+def test_an_epoch_of_batches_per_epoch_takes_that_many_steps(small_kg, monkeypatch):
+    """The training loop is handed the batch size that makes ``batches_per_epoch`` steps."""
+    from pykeen.training import SLCWATrainingLoop
+
+    seen = []
+    train = SLCWATrainingLoop.train
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs["batch_size"])
+        return train(self, *args, **kwargs)
+
+    monkeypatch.setattr(SLCWATrainingLoop, "train", spy)
+    emb = embed_kg(small_kg, model="RotatE", dim=8, epochs=1, batches_per_epoch=4, eval_sample=0, progress=False)
+    assert seen == [-(-small_kg.num_triples // 4)] and emb.config["batches_per_epoch"] == 4

@@ -178,15 +178,19 @@ def test_kg_paper_settings_are_one_flag_away_and_given_flags_win():
         return spec.cell_spec(spec.cells()[0]).kg
 
     paper = kg("--kg-paper-settings").embedding
-    assert (paper.optimizer, paper.lr, paper.epochs, paper.batch_size, paper.dim, paper.dim_counts) == ("SGD", 0.5, 500, 100, 200, "model")
-    assert kg("--kg-paper-settings").recorded() == {"kg_optimizer": "SGD", "kg_lr": 0.5, "kg_batch_size": 100, "kg_dim_counts": "model", "kg_sparse": True}
+    assert (paper.optimizer, paper.lr, paper.epochs, paper.batches_per_epoch, paper.dim, paper.dim_counts) == ("SGD", 0.5, 500, 100, 200, "model")
+    assert kg("--kg-paper-settings").recorded() == {"kg_optimizer": "SGD", "kg_lr": 0.5, "kg_batches_per_epoch": 100, "kg_dim_counts": "model"}
+    # a batch size given alone is the one trained with, even under the recipe's batches per epoch
+    assert kg("--recipe", "paper", "--kg-batch-size", "512").embedding.batches_per_epoch == 0
+    assert kg("--recipe", "paper", "--kg-batch-size", "512").embedding.batch_size == 512
+    assert kg("--kg-batches-per-epoch", "50").embedding.batches_per_epoch == 50
     assert kg("--kg-paper-settings", "--kg-lr", "0.1").embedding.lr == 0.1
     assert kg("--recipe", "paper").embedding == paper  # the paper recipe's KG is the same
     plain = kg()
     assert plain.recorded() == {} and plain.embedding.optimizer == "Adam"
-    # dense gradients are the default (the paper's SGD is sparse); one flag each way, and a result records it
-    assert plain.embedding.sparse is False and kg("--no-kg-sparse").recorded() == {}
-    assert kg("--kg-sparse").embedding.sparse is True and kg("--kg-sparse").recorded() == {"kg_sparse": True}
+    # sparse gradients are the default (Adam as SparseAdam); one flag each way, and a result records a change
+    assert plain.embedding.sparse is True and kg("--kg-sparse").recorded() == {}
+    assert kg("--no-kg-sparse").embedding.sparse is False and kg("--no-kg-sparse").recorded() == {"kg_sparse": False}
     assert kg("--kg-paper-settings", "--no-kg-sparse").embedding.sparse is False
 
 
