@@ -25,8 +25,8 @@ from benchmarks.threads import resolve_threads
 from idkg.embedding_spec import EmbeddingSpec
 from leaderboard.experiments import EXPERIMENTS
 from leaderboard.plots import write_run_plots
-from mmimdb2.paths import DATA_ROOT_HELP
 from mmimdb2.metrics import CLASS_WEIGHTS, THRESHOLD_POLICIES
+from mmimdb2.paths import DATA_ROOT_HELP
 from mmimdb2.progress import add_progress_flag, show_progress
 
 _TRAIN, _KG, _OPTIONS, _PAPER = TrainSpec(), EmbeddingSpec(), RunOptions(), recipe("paper")
