@@ -302,3 +302,34 @@ def test_an_epoch_of_batches_per_epoch_takes_that_many_steps(small_kg, monkeypat
     monkeypatch.setattr(SLCWATrainingLoop, "train", spy)
     emb = embed_kg(small_kg, model="RotatE", dim=8, epochs=1, batches_per_epoch=4, eval_sample=0, progress=False)
     assert seen == [-(-small_kg.num_triples // 4)] and emb.config["batches_per_epoch"] == 4
+
+
+def test_fast_rotate_interaction_scores_as_pykeens():
+    """The real-view norm gives PyKEEN's RotatE scores, in both rotation branches and sliced."""
+    import torch
+    from pykeen.nn.modules import RotatEInteraction
+
+    from idkg.interactions import use_fast_interaction
+
+    g = torch.Generator().manual_seed(0)
+    h, t = torch.randn(5, 1, 16, dtype=torch.cfloat, generator=g), torch.randn(1, 7, 16, dtype=torch.cfloat, generator=g)
+    r = torch.randn(5, 1, 16, dtype=torch.cfloat, generator=g)
+    r = r / r.abs()
+    model = type("M", (), {"interaction": RotatEInteraction()})()
+    assert use_fast_interaction(model) == "RealNormRotatEInteraction"
+    ref = RotatEInteraction()
+    same = torch.randn(5, 1, 16, dtype=torch.cfloat, generator=g)
+    for args in ((h, r, t), (h, r, same), (h[:, :, None], r[:, :, None], t[None])):  # head rotated; tail rotated; 4-d
+        torch.testing.assert_close(model.interaction(*args), ref(*args), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(model.interaction.score(h, r, t, slice_size=3, slice_dim=1), ref.score(h, r, t), rtol=1e-5, atol=1e-5)
+    assert use_fast_interaction(type("M", (), {"interaction": torch.nn.Identity()})()) is None
+
+
+def test_rotate_trains_the_same_with_the_fast_interaction(small_kg, monkeypatch):
+    """Same losses and Hits@10 as PyKEEN's own RotatE interaction (float rounding apart)."""
+    fast = embed_kg(small_kg, model="RotatE", dim=16, epochs=3, batch_size=64, progress=False)
+    monkeypatch.setattr(embedding, "use_fast_interaction", lambda model: None)
+    plain = embed_kg(small_kg, model="RotatE", dim=16, epochs=3, batch_size=64, progress=False)
+    np.testing.assert_allclose(fast.losses, plain.losses, rtol=1e-4)
+    np.testing.assert_allclose(fast.vectors, plain.vectors, atol=1e-4)
+    assert fast.hits_at_10 == plain.hits_at_10 and fast.config["interaction"] == "RealNormRotatEInteraction"
