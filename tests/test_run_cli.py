@@ -456,7 +456,7 @@ def test_the_paper_recipe_runs_a_mixed_table_in_one_command(small_demo, tmp_path
     assert idkg["per_seed"][0]["best_epoch"] == 2 and idkg["per_seed"][0]["threshold"] == 0.5  # the last epoch, 0.5
     assert idkg["per_seed"][0]["resolved"] == {"kg_dropout": 0.0}
     kg = idkg["spec"]["kg"]["embedding"]
-    assert (kg["optimizer"], kg["lr"], kg["batch_size"], kg["dim_counts"]) == ("SGD", 0.5, 100, "model")
+    assert (kg["optimizer"], kg["lr"], kg["batches_per_epoch"], kg["dim_counts"]) == ("SGD", 0.5, 100, "model")
     assert by_model["gmu"]["model"]["config"]["kg_dropout"] == 0.0
     probe = by_model["probe-text"]
     assert "kg_dropout" not in probe["model"]["config"] and probe["spec"]["train"] == {"threshold": "fixed", "class_weight": "none"}
