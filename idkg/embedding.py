@@ -273,6 +273,22 @@ def _real_vectors(rep) -> np.ndarray:
 
 
 @contextlib.contextmanager
+def _gc_frozen() -> Iterator[None]:
+    """PyKEEN runs ``gc.collect()`` after every epoch, which walks every Python object the process
+    holds: 0.6 s an epoch beside a loaded 33,742-movie dataset. Objects that exist before training
+    are moved to the collector's permanent generation for the run (one collection first, so no
+    garbage is kept) and given back after it."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Silence two harmless CPU-only notices (pinned memory; torch_max_mem's "safe devices")."""
     log = logging.getLogger("torch_max_mem.api")
@@ -337,14 +353,15 @@ def _fit_and_evaluate(m, loop, tf, train_mapped, test_mapped, kg, config, device
 
     dim = config["dim"]
     t0 = time.perf_counter()
-    losses = loop.train(
-        triples_factory=tf,
-        num_epochs=config["epochs"],
-        batch_size=epoch_batch_size(config, len(train_mapped)),
-        use_tqdm=progress,
-        use_tqdm_batch=False,
-        pin_memory=device.startswith("cuda"),
-    )
+    with _gc_frozen():
+        losses = loop.train(
+            triples_factory=tf,
+            num_epochs=config["epochs"],
+            batch_size=epoch_batch_size(config, len(train_mapped)),
+            use_tqdm=progress,
+            use_tqdm_batch=False,
+            pin_memory=device.startswith("cuda"),
+        )
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     train_seconds = time.perf_counter() - t0

@@ -333,3 +333,23 @@ def test_rotate_trains_the_same_with_the_fast_interaction(small_kg, monkeypatch)
     np.testing.assert_allclose(fast.losses, plain.losses, rtol=1e-4)
     np.testing.assert_allclose(fast.vectors, plain.vectors, atol=1e-4)
     assert fast.hits_at_10 == plain.hits_at_10 and fast.config["interaction"] == "RealNormRotatEInteraction"
+
+
+def test_training_hides_the_existing_heap_from_pykeens_collections_and_gives_it_back(small_kg, monkeypatch):
+    """PyKEEN collects garbage after every epoch; objects made before training are frozen for the
+    run (so those collections stay cheap beside a large dataset) and unfrozen after it."""
+    import gc
+
+    from pykeen.training import SLCWATrainingLoop
+
+    frozen_during = []
+    train = SLCWATrainingLoop.train
+
+    def spy(self, *args, **kwargs):
+        frozen_during.append(gc.get_freeze_count())
+        return train(self, *args, **kwargs)
+
+    monkeypatch.setattr(SLCWATrainingLoop, "train", spy)
+    before = gc.get_freeze_count()
+    embed_kg(small_kg, model="RotatE", dim=8, epochs=1, eval_sample=0, progress=False)
+    assert frozen_during[0] > before and gc.get_freeze_count() == before
