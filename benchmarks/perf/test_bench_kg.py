@@ -8,6 +8,7 @@ Run: ``pytest benchmarks/perf/test_bench_kg.py --benchmark-enable -s``.
 - Dense against sparse gradients, side by side in one process on a synthetic 40k-entity,
   100k-triple KG: CPU seconds per epoch and their ratio, for SGD (the paper's optimizer, batch
   100) and Adam (the default, batch 1024; sparse means SparseAdam).
+- RotatE's real-view norm against PyKEEN's complex one, side by side (one epoch + Hits@10).
 - The same on the GPU for a synthetic KG of MM-IMDb 2.0's size (320k entities, 3.5M triples);
   target: 500 epochs in under 15 minutes on one H100, i.e. under 1.8 s per epoch. Skipped
   without CUDA.
@@ -135,6 +136,34 @@ def test_bench_rotate_epoch_sparse_vs_dense_cpu(benchmark, optimizer, batch_size
     print(f"\nRotatE dim 200, {optimizer} batch {batch_size}, {kg.num_triples:,} triples / {kg.num_entities:,} entities: "
           f"dense {dense:.2f} vs sparse {sparse:.2f} CPU s/epoch ({dense / sparse:.1f}x)")  # fmt: skip
     assert sparse < dense  # the point of sparse gradients: a step costs the batch, not the table
+
+
+def test_bench_rotate_real_norm_vs_pykeen_interaction_cpu(benchmark, monkeypatch):
+    """RotatE with its L2 norm over the real view (idkg.interactions) against PyKEEN's own complex
+    norm, alternated in one process: one sparse Adam epoch plus the Hits@10 check each."""
+    from idkg import embedding
+
+    kg = synthetic_kg(40_000, 100_000)
+    fast_swap = embedding.use_fast_interaction
+    wall: dict[bool, list[float]] = {True: [], False: []}
+    losses: dict[bool, float] = {}
+
+    def run(fast: bool) -> None:
+        monkeypatch.setattr(embedding, "use_fast_interaction", fast_swap if fast else (lambda model: None))
+        t0 = time.perf_counter()
+        emb = embed_kg(kg, model="RotatE", dim=200, epochs=1, device="cpu", eval_sample=200, progress=False)
+        wall[fast].append(time.perf_counter() - t0)
+        losses[fast] = emb.losses[-1]
+
+    def pair() -> None:  # PyKEEN's form then the fast one, back to back, under the same load
+        run(False)
+        run(True)
+
+    benchmark.pedantic(pair, rounds=2, iterations=1)
+    plain, fast = float(np.median(wall[False])), float(np.median(wall[True]))
+    benchmark.extra_info |= {"pykeen_s": plain, "real_view_s": fast, "speedup": plain / fast}
+    print(f"\nRotatE epoch + Hits@10 on {kg.num_entities:,} entities: PyKEEN's norm {plain:.2f} s, real view {fast:.2f} s ({plain / fast:.1f}x)")
+    assert abs(losses[True] - losses[False]) < 1e-5 and fast < plain
 
 
 def _cuda() -> bool:
