@@ -31,21 +31,26 @@ def _offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+def write_posters(folder, n: int, size: tuple[int, int], *, seed: int, quality: int, scale: float) -> list:
+    """``n`` synthetic JPEG posters of ``size`` (width, height): a two-colour gradient plus grain."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    y, x = np.mgrid[0:height, 0:width]
+    paths = []
+    for k in range(n):
+        c = rng.uniform(0, 255, (2, 3))
+        t = ((x * rng.uniform(-1, 1) + y * rng.uniform(-1, 1)) / scale + 0.5).clip(0, 1)[..., None]
+        img = c[0] * (1 - t) + c[1] * t + rng.normal(0, 12, (height, width, 3))
+        p = folder / f"tt{k:07d}.jpg"
+        Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(p, quality=quality)
+        paths.append(p)
+    return paths
+
+
 @pytest.fixture(scope="module")
 def posters(tmp_path_factory):
     """Synthetic posters at MM-IMDb's typical size (300 x 444 JPEG, smooth shapes plus grain)."""
-    folder = tmp_path_factory.mktemp("posters")
-    rng = np.random.default_rng(0)
-    y, x = np.mgrid[0:444, 0:300]
-    paths = []
-    for k in range(512):
-        c = rng.uniform(0, 255, (2, 3))
-        t = ((x * rng.uniform(-1, 1) + y * rng.uniform(-1, 1)) / 500.0 + 0.5).clip(0, 1)[..., None]
-        img = c[0] * (1 - t) + c[1] * t + rng.normal(0, 12, (444, 300, 3))
-        p = folder / f"tt{k:07d}.jpg"
-        Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(p, quality=85)
-        paths.append(p)
-    return paths
+    return write_posters(tmp_path_factory.mktemp("posters"), 512, (300, 444), seed=0, quality=85, scale=500.0)
 
 
 @pytest.fixture(scope="module")
@@ -164,18 +169,7 @@ def _interleaved(fns: dict, rounds: int = 3) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def large_posters(tmp_path_factory):
     """Posters as scanned at full size (1000 x 1500 JPEG), where decoding dominates."""
-    folder = tmp_path_factory.mktemp("large")
-    rng = np.random.default_rng(2)
-    y, x = np.mgrid[0:1500, 0:1000]
-    paths = []
-    for k in range(24):
-        c = rng.uniform(0, 255, (2, 3))
-        t = ((x * rng.uniform(-1, 1) + y * rng.uniform(-1, 1)) / 1600.0 + 0.5).clip(0, 1)[..., None]
-        img = c[0] * (1 - t) + c[1] * t + rng.normal(0, 12, (1500, 1000, 3))
-        p = folder / f"tt{k:07d}.jpg"
-        Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(p, quality=90)
-        paths.append(p)
-    return paths
+    return write_posters(tmp_path_factory.mktemp("large"), 24, (1000, 1500), seed=2, quality=90, scale=1600.0)
 
 
 @pytest.mark.parametrize(("encoder", "resize"), [("offline", 256), ("clip ViT-B-32", 224)])
