@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from idkg.embedding_spec import EmbeddingError, EmbeddingSpec
-from idkg.interactions import use_fast_interaction
+from idkg.interactions import fast_interaction_name, use_fast_interaction
 from idkg.kg import KnowledgeGraph
 from mmimdb2.paths import cache_root
 
@@ -151,8 +151,6 @@ def training_config(spec: EmbeddingSpec, *, model_kwargs: Mapping[str, Any] | No
     cls = resolve_model(spec.model)
     resolve_optimizer(spec.optimizer)
     import pykeen
-
-    from idkg.interactions import fast_interaction_name
 
     fast = fast_interaction_name(cls)
     return {

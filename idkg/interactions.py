@@ -31,13 +31,10 @@ def _real_norm_rotate():
     return RealNormRotatEInteraction
 
 
-#: PyKEEN interaction class name -> the factory of its faster equivalent.
-FAST_INTERACTIONS = {"RotatEInteraction": _real_norm_rotate}
-
-
 def fast_interaction_name(model_cls: type) -> str | None:
     """The faster interaction a model of ``model_cls`` trains with (None: PyKEEN's own); a cache
-    key records it, so embeddings made with PyKEEN's form are not mistaken for these."""
+    key records it, so embeddings made with PyKEEN's form are not mistaken for these. The one
+    rule :func:`use_fast_interaction` applies, so the key names what training used."""
     from pykeen.models import RotatE
 
     return "RealNormRotatEInteraction" if issubclass(model_cls, RotatE) else None
@@ -45,10 +42,7 @@ def fast_interaction_name(model_cls: type) -> str | None:
 
 def use_fast_interaction(model: Any) -> str | None:
     """Swap ``model.interaction`` for its faster equivalent when there is one; its name, or None."""
-    interaction = getattr(model, "interaction", None)
-    factory = FAST_INTERACTIONS.get(type(interaction).__name__)
-    if factory is None:
-        return None
-    fast = factory()()
-    model.interaction = fast
-    return type(fast).__name__
+    name = fast_interaction_name(type(model))
+    if name is not None:
+        model.interaction = _real_norm_rotate()()
+    return name

@@ -304,10 +304,12 @@ def test_an_epoch_of_batches_per_epoch_takes_that_many_steps(small_kg, monkeypat
     assert seen == [-(-small_kg.num_triples // 4)] and emb.config["batches_per_epoch"] == 4
 
 
-def test_fast_rotate_interaction_scores_as_pykeens():
+def test_fast_rotate_interaction_scores_as_pykeens(small_kg):
     """The real-view norm gives PyKEEN's RotatE scores, in both rotation branches and sliced."""
     import torch
+    from pykeen.models import model_resolver
     from pykeen.nn.modules import RotatEInteraction
+    from pykeen.triples import TriplesFactory
 
     from idkg.interactions import use_fast_interaction
 
@@ -315,7 +317,10 @@ def test_fast_rotate_interaction_scores_as_pykeens():
     h, t = torch.randn(5, 1, 16, dtype=torch.cfloat, generator=g), torch.randn(1, 7, 16, dtype=torch.cfloat, generator=g)
     r = torch.randn(5, 1, 16, dtype=torch.cfloat, generator=g)
     r = r / r.abs()
-    model = type("M", (), {"interaction": RotatEInteraction()})()
+    tf = TriplesFactory(mapped_triples=torch.as_tensor(small_kg.mapped, dtype=torch.long),
+                        entity_to_id=small_kg.entity_to_id, relation_to_id=small_kg.relation_to_id)  # fmt: skip
+    model = model_resolver.make("RotatE", triples_factory=tf, embedding_dim=8)
+    assert type(model.interaction) is RotatEInteraction
     assert use_fast_interaction(model) == "RealNormRotatEInteraction"
     ref = RotatEInteraction()
     same = torch.randn(5, 1, 16, dtype=torch.cfloat, generator=g)
