@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.cache import CacheStore, Entry
-from benchmarks.cpus import usable_cpus
 from benchmarks.encoders.base import Encoder, resolve_device
+from mmimdb2.cpus import usable_cpus
 
 #: Bump when what a cache entry holds changes (old entries are then simply not found).
 CACHE_FORMAT = 1
@@ -30,7 +30,7 @@ MAX_WORKERS = 16
 
 
 def default_workers(cpus: int | None = None) -> int:
-    """Poster-decoding workers: one per usable CPU (:func:`benchmarks.cpus.usable_cpus`), at most
+    """Poster-decoding workers: one per usable CPU (:func:`mmimdb2.cpus.usable_cpus`), at most
     :data:`MAX_WORKERS`; none with a single CPU, where a worker only adds copying.
 
     Not ``usable - 1``: the main process mostly waits on the workers (weight-free features are

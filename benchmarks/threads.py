@@ -4,7 +4,7 @@ torch starts one intra-op thread per core of the machine. Beside other CPU-bound
 threads oversubscribe the cores, and torch's parallel regions wait at each barrier for the thread
 that is descheduled: on 2 cores beside 4 busy processes the demo ran 10x slower than idle, against
 3.4x with one thread (its fair share). So the default is the CPUs this process may use
-(:func:`benchmarks.cpus.usable_cpus`) that are idle right now, at least one; ``OMP_NUM_THREADS``
+(:func:`mmimdb2.cpus.usable_cpus`) that are idle right now, at least one; ``OMP_NUM_THREADS``
 and ``--threads`` override it. The setting is process-wide (torch has no other kind):
 :func:`torch_threads` sets it for a block and restores the caller's value after. The idle CPUs are
 read once, at the start (a load that comes later is not followed), over a tenth of a second of
@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from benchmarks.cpus import usable_cpus
+from mmimdb2.cpus import usable_cpus
 
 #: How long :func:`idle_cpus` watches the CPUs: ten scheduler ticks at 100 Hz, short beside a run.
 SAMPLE_S = 0.1

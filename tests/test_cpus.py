@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from benchmarks.cpus import usable_cpus
+from mmimdb2.cpus import usable_cpus
 
 
 def test_usable_cpus_follows_the_affinity_mask(tmp_path, monkeypatch):

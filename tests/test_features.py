@@ -265,7 +265,7 @@ def test_default_workers_follow_the_affinity_mask(tmp_path, monkeypatch, cpus, w
     """One decoding worker per CPU this process may use (none on one CPU), whatever the machine has."""
     import os
 
-    from benchmarks import cpus as cpus_module
+    from mmimdb2 import cpus as cpus_module
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cpus, raising=False)
     monkeypatch.setattr(cpus_module, "_cgroup_quota", lambda root: None)

@@ -596,3 +596,16 @@ def test_croissant_of_an_mmimdb_folder(mmimdb_dir: Path):
     assert "Arevalo" in meta["citeAs"] and meta["url"] == "https://archive.org/details/mmimdb"
     mlc = pytest.importorskip("mlcroissant", reason="mlcroissant (the test extra) is not installed")
     mlc.Dataset(jsonld=mmimdb_dir / "croissant.json")  # valid metadata (its dropped files keep records from being read: see excludes)
+
+
+def test_reading_in_worker_processes_equals_one_process(mmimdb_dir: Path):
+    """Large folders are read by several processes; movies and every skip come back in the order,
+    and with the content, one process gives (here forced on the folder with each kind of bad input)."""
+    from mmimdb2.layouts.common import scan_folder
+    from mmimdb2.layouts.records import MMIMDB, read_movies
+
+    listing = scan_folder(mmimdb_dir / "dataset", MMIMDB.id_pattern)
+    serial = read_movies(listing, MMIMDB, expect_title=True, workers=1)
+    parallel = read_movies(listing, MMIMDB, expect_title=True, workers=2)
+    assert list(parallel[0].items()) == list(serial[0].items()) and parallel[1] == serial[1]
+    assert len(serial[0]) == 8 and {s.stage for s in serial[1]} >= {"json", "genres", "poster", "file"}

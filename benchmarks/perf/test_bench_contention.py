@@ -20,7 +20,7 @@ import time
 import pytest
 import torch
 
-from benchmarks.cpus import usable_cpus
+from mmimdb2.cpus import usable_cpus
 
 COMMAND = [sys.executable, "-m", "benchmarks.run", "--models", "idkg", "gmu", "--no-progress"]
 LOADS = (0, 2, 4)

@@ -197,8 +197,8 @@ def test_jpeg_draft_vs_full_decode_ratio(benchmark, large_posters, encoder, resi
 
 def test_weightfree_poster_workers_ratio(benchmark, posters):
     """weightfree posters with the default worker count (every usable CPU) against one fewer."""
-    from benchmarks.cpus import usable_cpus
     from benchmarks.features import default_workers
+    from mmimdb2.cpus import usable_cpus
 
     enc = get_encoder("weightfree")
     n = default_workers()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from mmimdb2.images import MAX_ASPECT, MAX_POSTER_PIXELS, shape_problem
 from mmimdb2.io import BadJSON, NotRegularFile, file_kind, open_regular, read_json, read_regular_bytes
@@ -233,6 +233,8 @@ def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS, max_aspect:
         return f"poster is {e.strerror}; never read"
     except Image.DecompressionBombError as e:
         return f"poster refused as a decompression bomb ({e})"
+    except UnidentifiedImageError:  # its message names the open file object (an fd number), not the file
+        return "poster is not a decodable image (UnidentifiedImageError: no image format Pillow knows)"
     except (OSError, SyntaxError, ValueError) as e:
         return f"poster is not a decodable image ({type(e).__name__}: {e})"
     why = shape_problem(w, h, max_pixels=max_pixels, max_aspect=max_aspect)
