@@ -98,7 +98,7 @@ class TrainSpec:
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.1
-    patience: int = 8
+    patience: int = 4
     threshold: str = "global"
     select: str = "loss"
     ema: float = 0.0
