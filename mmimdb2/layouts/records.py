@@ -27,6 +27,7 @@ from typing import Any
 from tqdm import tqdm
 
 from mmimdb2.genres import canonical_genres, unknown_genres
+from mmimdb2.io import prefetch
 from mmimdb2.layouts.common import Listing, check_poster, parse_people, parse_plots, parse_year, read_json_object
 from mmimdb2.registry import Registry
 from mmimdb2.schema import YEAR_MIN, InvalidId, Movie, Person, Skip, normalize_imdb_id, year_max
@@ -180,12 +181,19 @@ def parse_movie(
 PARALLEL_MIN_FILES = 4000
 #: Chunks per worker: enough for a steady progress bar and an even share of slow files.
 CHUNKS_PER_WORKER = 4
+#: What of a poster the loader's header check reads: Pillow's header parse and the end marker.
+POSTER_HEAD_BYTES, POSTER_TAIL_BYTES = 64 * 1024, 64
 
 
 def _read_chunk(
     items: list[tuple[str, Path]], layout: Layout, listing: Listing, expect_title: bool, check_posters: bool
 ) -> tuple[list[tuple[str, Movie]], list[Skip]]:
-    """Read and parse consecutive movie files: the movies kept, in order, and every skip."""
+    """Read and parse consecutive movie files: the movies kept, in order, and every skip. The
+    chunk's files (and its posters' headers) are prefetched first (:func:`mmimdb2.io.prefetch`)."""
+    prefetch(path for _, path in items)
+    if check_posters:
+        posters = (listing.folder / (path.name[:-5] + ext) for _, path in items for ext in layout.poster_exts)
+        prefetch((p for p in posters if p.name in listing.names), head=POSTER_HEAD_BYTES, tail=POSTER_TAIL_BYTES)
     movies: list[tuple[str, Movie]] = []
     skips: list[Skip] = []
     for mid, path in items:
