@@ -21,18 +21,19 @@ class EmbeddingError(ValueError):
 class EmbeddingSpec:
     """How the train-only KG is embedded with PyKEEN (sLCWA training, one seed per embedding).
 
-    Defaults: RotatE, 200 dimensions, Adam at lr 0.01 for 20 epochs of batch 1024 with sparse
+    Defaults: RotatE, 200 dimensions, Adam at lr 0.01 for 10 epochs of batch 1024 with sparse
     gradients, so Adam trains as SparseAdam (the paper's RotatE at 200 dimensions; optimizer,
-    schedule and sparse gradients chosen on real movies by cross-validation on train + dev, where
-    sparse and dense tied while sparse ran 2-3x faster per epoch at MM-IMDb 2.0's size,
-    docs/training.md). The ``paper`` recipe (:mod:`benchmarks.recipes`) holds the paper's own.
+    schedule, epochs and sparse gradients chosen on real movies by cross-validation on train +
+    dev, where sparse and dense tied while sparse ran 2-3x faster per epoch at MM-IMDb 2.0's size,
+    and 10 epochs tied with 20 at half the cost, docs/training.md). The ``paper`` recipe
+    (:mod:`benchmarks.recipes`) holds the paper's own.
     """
 
     #: PyKEEN model name (``RotatE``, ``TransH``, ...), resolved by PyKEEN itself.
     model: str = "RotatE"
     #: Embedding dimension as PyKEEN counts it (complex models hold ``dim`` complex numbers).
     dim: int = 200
-    epochs: int = 20
+    epochs: int = 10
     batch_size: int = 1024
     #: OpenKE's ``nbatches``: when > 0, every epoch is this many batches of
     #: ceil(training triples / batches_per_epoch) triples and ``batch_size`` is not used
