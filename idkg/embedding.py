@@ -308,6 +308,8 @@ def _train(kg: KnowledgeGraph, cls: type, config: Mapping[str, Any], *, device: 
     from pykeen.training import SLCWATrainingLoop
     from pykeen.triples import TriplesFactory
 
+    from idkg.sparse_adam import IndexedSparseAdam
+
     if kg.num_triples == 0:
         raise EmbeddingError("the knowledge graph has no triples to train on")
     rng = np.random.default_rng(config["seed"])
@@ -335,7 +337,7 @@ def _train(kg: KnowledgeGraph, cls: type, config: Mapping[str, Any], *, device: 
     loop = SLCWATrainingLoop(
         model=m,
         triples_factory=tf,
-        optimizer=optimizer,
+        optimizer=IndexedSparseAdam if optimizer == "SparseAdam" else optimizer,  # torch's numbers, rows by index
         optimizer_kwargs={"lr": config["lr"]},
         negative_sampler_kwargs={"num_negs_per_pos": config["num_negs_per_pos"]},
     )

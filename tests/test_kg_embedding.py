@@ -358,3 +358,59 @@ def test_training_hides_the_existing_heap_from_pykeens_collections_and_gives_it_
     before = gc.get_freeze_count()
     embed_kg(small_kg, model="RotatE", dim=8, epochs=1, eval_sample=0, progress=False)
     assert frozen_during[0] > before and gc.get_freeze_count() == before
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_indexed_sparse_adam_equals_torchs_sparse_adam_bit_for_bit(maximize):
+    """Repeated and absent rows, uncoalesced gradients, a 3-d table and a step with no rows."""
+    import torch
+
+    from idkg.sparse_adam import IndexedSparseAdam
+
+    g = torch.Generator().manual_seed(0)
+    start = [torch.randn(50, 6, generator=g), torch.randn(20, 3, 2, generator=g)]
+    ours = [torch.nn.Parameter(p.clone()) for p in start]
+    theirs = [torch.nn.Parameter(p.clone()) for p in start]
+    opt_ours = IndexedSparseAdam(ours, lr=0.05, betas=(0.8, 0.99), eps=1e-6, maximize=maximize)
+    opt_theirs = torch.optim.SparseAdam(theirs, lr=0.05, betas=(0.8, 0.99), eps=1e-6, maximize=maximize)
+    for step in range(6):
+        for i, p in enumerate(start):
+            n = 0 if step == 3 else 40
+            rows = torch.randint(0, p.shape[0], (1, n), generator=g)  # duplicates: coalesced before the update
+            values = torch.randn(n, *p.shape[1:], generator=g)
+            ours[i].grad = torch.sparse_coo_tensor(rows, values, p.shape, check_invariants=True)
+            theirs[i].grad = torch.sparse_coo_tensor(rows, values, p.shape, check_invariants=True)
+        opt_ours.step()
+        opt_theirs.step()
+        for a, b in zip(ours, theirs):
+            assert torch.equal(a, b)
+            for key in ("exp_avg", "exp_avg_sq", "step"):
+                assert torch.equal(torch.as_tensor(opt_ours.state[a][key]), torch.as_tensor(opt_theirs.state[b][key]))
+    assert not torch.equal(ours[0], start[0])  # it moved
+    ours[0].grad = torch.randn(50, 6)
+    with pytest.raises(RuntimeError, match="does not support dense gradients"):
+        opt_ours.step()
+
+
+def test_kg_embedding_with_indexed_sparse_adam_equals_torchs_sparse_adam(small_kg, monkeypatch):
+    """The KG embedding trains with IndexedSparseAdam, and gives torch's SparseAdam's vectors exactly."""
+    import torch
+    from pykeen.training import SLCWATrainingLoop
+
+    from idkg.sparse_adam import IndexedSparseAdam
+
+    used = []
+    init = SLCWATrainingLoop.__init__
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        used.append(type(self.optimizer))
+
+    monkeypatch.setattr(SLCWATrainingLoop, "__init__", spy)
+    run = dict(model="RotatE", dim=16, lr=0.02, batch_size=64, epochs=3, eval_sample=20, progress=False, device="cpu")
+    ours = embed_kg(small_kg, **run)
+    monkeypatch.setattr("idkg.sparse_adam.IndexedSparseAdam", torch.optim.SparseAdam)
+    theirs = embed_kg(small_kg, **run)
+    assert used == [IndexedSparseAdam, torch.optim.SparseAdam] and ours.gradients["optimizer"] == "SparseAdam"
+    np.testing.assert_array_equal(ours.vectors, theirs.vectors)
+    assert ours.losses == theirs.losses and ours.hits_at_10 == theirs.hits_at_10
