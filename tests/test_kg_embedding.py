@@ -414,3 +414,24 @@ def test_kg_embedding_with_indexed_sparse_adam_equals_torchs_sparse_adam(small_k
     assert used == [IndexedSparseAdam, torch.optim.SparseAdam] and ours.gradients["optimizer"] == "SparseAdam"
     np.testing.assert_array_equal(ours.vectors, theirs.vectors)
     assert ours.losses == theirs.losses and ours.hits_at_10 == theirs.hits_at_10
+
+
+def test_hits_at_10_check_runs_with_large_blocks_mapped(small_kg, monkeypatch):
+    """The check's scoring slices are mapped, not taken from glibc's heap (which they fragmented):
+    mallopt sets the threshold before the check and sets it back to 32 MiB after."""
+    import ctypes
+
+    from pykeen.evaluation import RankBasedEvaluator
+
+    events = []
+
+    class FakeLibc:
+        def mallopt(self, param, value):
+            events.append(("mallopt", param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc())
+    evaluate = RankBasedEvaluator.evaluate
+    monkeypatch.setattr(RankBasedEvaluator, "evaluate", lambda self, *a, **k: (events.append("evaluate"), evaluate(self, *a, **k))[1])
+    emb = embed_kg(small_kg, model="RotatE", dim=8, **FAST)
+    assert events == [("mallopt", -3, 4 * 2**20), "evaluate", ("mallopt", -3, 32 * 2**20)] and emb.hits_at_10 is not None
