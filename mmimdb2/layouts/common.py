@@ -41,6 +41,8 @@ class ManifestError(ValueError):
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 _JPEG_EOI = b"\xff\xd9"
+#: Bytes at the end of a JPEG that :func:`check_poster` reads for the end-of-image marker.
+JPEG_TAIL_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,7 @@ def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS, max_aspect:
                 w, h = im.size
                 fmt = im.format
             if fmt == "JPEG":
-                f.seek(-min(64, f.seek(0, os.SEEK_END)), os.SEEK_END)
+                f.seek(-min(JPEG_TAIL_BYTES, f.seek(0, os.SEEK_END)), os.SEEK_END)
                 tail = f.read()
     except NotRegularFile as e:
         return f"poster is {e.strerror}; never read"

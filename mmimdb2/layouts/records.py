@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from mmimdb2.genres import canonical_genres, unknown_genres
 from mmimdb2.io import prefetch
-from mmimdb2.layouts.common import Listing, check_poster, parse_people, parse_plots, parse_year, read_json_object
+from mmimdb2.layouts.common import JPEG_TAIL_BYTES, Listing, check_poster, parse_people, parse_plots, parse_year, read_json_object
 from mmimdb2.registry import Registry
 from mmimdb2.schema import YEAR_MIN, InvalidId, Movie, Person, Skip, normalize_imdb_id, year_max
 from mmimdb2.text import clean_field_report, printable
@@ -181,8 +181,14 @@ def parse_movie(
 PARALLEL_MIN_FILES = 4000
 #: Chunks per worker: enough for a steady progress bar and an even share of slow files.
 CHUNKS_PER_WORKER = 4
-#: What of a poster the loader's header check reads: Pillow's header parse and the end marker.
-POSTER_HEAD_BYTES, POSTER_TAIL_BYTES = 64 * 1024, 64
+#: What of a poster the loader's header check reads first: Pillow's header parse (its end marker
+#: is the last :data:`~mmimdb2.layouts.common.JPEG_TAIL_BYTES`).
+POSTER_HEAD_BYTES = 64 * 1024
+
+
+def _poster_names(items: list[tuple[str, Path]], layout: Layout, names: frozenset[str]) -> set[str]:
+    """The poster file names ``parse_movie`` may look for beside ``items``' movie files, among ``names``."""
+    return {path.name[:-5] + ext for _, path in items for ext in layout.poster_exts} & names
 
 
 def _read_chunk(
@@ -192,8 +198,8 @@ def _read_chunk(
     chunk's files (and its posters' headers) are prefetched first (:func:`mmimdb2.io.prefetch`)."""
     prefetch(path for _, path in items)
     if check_posters:
-        posters = (listing.folder / (path.name[:-5] + ext) for _, path in items for ext in layout.poster_exts)
-        prefetch((p for p in posters if p.name in listing.names), head=POSTER_HEAD_BYTES, tail=POSTER_TAIL_BYTES)
+        posters = sorted(_poster_names(items, layout, listing.names))
+        prefetch((listing.folder / name for name in posters), head=POSTER_HEAD_BYTES, tail=JPEG_TAIL_BYTES)
     movies: list[tuple[str, Movie]] = []
     skips: list[Skip] = []
     for mid, path in items:
@@ -240,7 +246,7 @@ def read_movies(
     skips: list[Skip] = list(listing.skips)
     tasks = [(chunk, _chunk_listing(listing, chunk, layout) if len(chunks) > 1 else listing) for chunk in chunks]
     with tqdm(total=len(items), desc=f"load {listing.folder.parent.name}", unit="movie", disable=not show, leave=False) as bar:
-        for chunk, (got, got_skips) in zip(chunks, _map_chunks(tasks, (layout, expect_title, check_posters), workers)):
+        for chunk, (got, got_skips) in zip(chunks, _map_chunks(tasks, workers, layout, expect_title, check_posters)):
             movies.update(got)
             skips.extend(got_skips)
             bar.update(len(chunk))
@@ -250,16 +256,14 @@ def read_movies(
 def _chunk_listing(listing: Listing, chunk: list[tuple[str, Path]], layout: Layout) -> Listing:
     """What ``parse_movie`` reads of the listing for ``chunk`` (its folder and poster names), so a
     worker is sent its own few file names rather than the whole folder's."""
-    wanted = {path.name[:-5] + ext for _, path in chunk for ext in layout.poster_exts}
-    return Listing(listing.folder, {}, frozenset(wanted & listing.names), ())
+    return Listing(listing.folder, {}, frozenset(_poster_names(chunk, layout, listing.names)), ())
 
 
-def _map_chunks(tasks: list, args: tuple, workers: int):
+def _map_chunks(tasks: list, workers: int, layout: Layout, expect_title: bool, check_posters: bool):
     """``_read_chunk`` over ``(chunk, listing)`` tasks, results in order: here, or in ``workers``
-    spawned processes."""
+    forked processes."""
     import multiprocessing
 
-    layout, expect_title, check_posters = args
     if workers <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from (_read_chunk(chunk, layout, listing, expect_title, check_posters) for chunk, listing in tasks)
         return
