@@ -109,6 +109,19 @@ def _epoch_seconds(benchmark, kg: KnowledgeGraph, *, device: str, batch_size: in
     return per_epoch
 
 
+def _side_by_side(benchmark, run, *, rounds: int = 2) -> tuple[float, float]:
+    """``run(False)`` then ``run(True)`` back to back, ``rounds`` times, so both see the same machine
+    load; ``run`` returns the seconds it measured. The median seconds of (False, True)."""
+    seconds: dict[bool, list[float]] = {False: [], True: []}
+
+    def pair() -> None:
+        for flag in (False, True):
+            seconds[flag].append(run(flag))
+
+    benchmark.pedantic(pair, rounds=rounds, iterations=1)
+    return float(np.median(seconds[False])), float(np.median(seconds[True]))
+
+
 def test_bench_rotate_epoch_cpu_50k(benchmark):
     kg = synthetic_kg(20_000, 50_000)
     _epoch_seconds(benchmark, kg, device="cpu", batch_size=1024, epochs=2, rounds=2)
@@ -117,21 +130,15 @@ def test_bench_rotate_epoch_cpu_50k(benchmark):
 @pytest.mark.parametrize("optimizer, batch_size", [("SGD", 100), ("Adam", 1024)])
 def test_bench_rotate_epoch_sparse_vs_dense_cpu(benchmark, optimizer, batch_size):
     kg = synthetic_kg(40_000, 100_000)
-    cpu: dict[bool, list[float]] = {False: [], True: []}
 
-    def epoch(sparse: bool) -> None:
+    def epoch(sparse: bool) -> float:  # CPU seconds of one epoch, dense (False) or sparse (True)
         c0 = time.process_time()
         emb = embed_kg(kg, model="RotatE", dim=200, epochs=1, batch_size=batch_size, optimizer=optimizer, lr=0.01,
                        sparse=sparse, device="cpu", eval_sample=0, progress=False)  # fmt: skip
-        cpu[sparse].append(time.process_time() - c0)
         assert emb.gradients["sparse"] is sparse
+        return time.process_time() - c0
 
-    def pair() -> None:  # dense then sparse, back to back, so both see the same machine load
-        epoch(False)
-        epoch(True)
-
-    benchmark.pedantic(pair, rounds=2, iterations=1)
-    dense, sparse = float(np.median(cpu[False])), float(np.median(cpu[True]))
+    dense, sparse = _side_by_side(benchmark, epoch)
     benchmark.extra_info |= {"dense_cpu_s_per_epoch": dense, "sparse_cpu_s_per_epoch": sparse, "speedup": dense / sparse,
                              "triples": kg.num_triples, "entities": kg.num_entities, "optimizer": optimizer}  # fmt: skip
     print(f"\nRotatE dim 200, {optimizer} batch {batch_size}, {kg.num_triples:,} triples / {kg.num_entities:,} entities: "
@@ -146,22 +153,16 @@ def test_bench_rotate_real_norm_vs_pykeen_interaction_cpu(benchmark, monkeypatch
 
     kg = synthetic_kg(40_000, 100_000)
     fast_swap = embedding.use_fast_interaction
-    wall: dict[bool, list[float]] = {True: [], False: []}
     losses: dict[bool, float] = {}
 
-    def run(fast: bool) -> None:
+    def run(fast: bool) -> float:  # wall seconds with PyKEEN's form (False) or the fast one (True)
         monkeypatch.setattr(embedding, "use_fast_interaction", fast_swap if fast else (lambda model: None))
         t0 = time.perf_counter()
         emb = embed_kg(kg, model="RotatE", dim=200, epochs=1, device="cpu", eval_sample=200, progress=False)
-        wall[fast].append(time.perf_counter() - t0)
         losses[fast] = emb.losses[-1]
+        return time.perf_counter() - t0
 
-    def pair() -> None:  # PyKEEN's form then the fast one, back to back, under the same load
-        run(False)
-        run(True)
-
-    benchmark.pedantic(pair, rounds=2, iterations=1)
-    plain, fast = float(np.median(wall[False])), float(np.median(wall[True]))
+    plain, fast = _side_by_side(benchmark, run)
     benchmark.extra_info |= {"pykeen_s": plain, "real_view_s": fast, "speedup": plain / fast}
     print(f"\nRotatE epoch + Hits@10 on {kg.num_entities:,} entities: PyKEEN's norm {plain:.2f} s, real view {fast:.2f} s ({plain / fast:.1f}x)")
     assert abs(losses[True] - losses[False]) < 1e-5 and fast < plain
@@ -173,24 +174,19 @@ def test_bench_indexed_vs_torch_sparse_adam_cpu(benchmark, monkeypatch):
     import torch
 
     kg = synthetic_kg(40_000, 100_000)
-    cpu: dict[bool, list[float]] = {True: [], False: []}
     vectors: dict[bool, np.ndarray] = {}
 
-    def run(indexed: bool) -> None:
+    def run(indexed: bool) -> float:  # CPU seconds with torch's SparseAdam (False) or the indexed one (True)
         with monkeypatch.context() as patch:
             if not indexed:
                 patch.setattr("idkg.sparse_adam.IndexedSparseAdam", torch.optim.SparseAdam)
             c0 = time.process_time()
             emb = embed_kg(kg, model="RotatE", dim=200, epochs=2, device="cpu", eval_sample=0, progress=False)
-            cpu[indexed].append(time.process_time() - c0)
+            seconds = time.process_time() - c0
         vectors[indexed] = emb.vectors
+        return seconds
 
-    def pair() -> None:  # torch's then the indexed one, back to back, under the same load
-        run(False)
-        run(True)
-
-    benchmark.pedantic(pair, rounds=2, iterations=1)
-    theirs, ours = float(np.median(cpu[False])), float(np.median(cpu[True]))
+    theirs, ours = _side_by_side(benchmark, run)
     benchmark.extra_info |= {"torch_sparse_adam_cpu_s": theirs, "indexed_cpu_s": ours, "speedup": theirs / ours}
     print(f"\nRotatE, 2 SparseAdam epochs on {kg.num_entities:,} entities: torch {theirs:.2f} CPU s, indexed {ours:.2f} CPU s ({theirs / ours:.2f}x)")
     np.testing.assert_array_equal(vectors[True], vectors[False])
