@@ -95,7 +95,7 @@ class LateFusion(nn.Module):
         return torch.logit(p)  # logits of the averaged probabilities
 
     @torch.no_grad()
-    def tune_on_dev(self, dev, threshold: str = "fixed") -> None:
+    def tune_on_dev(self, dev, threshold: str) -> None:
         """Choose the modality weights on dev (:func:`best_weights`). Called by
         :func:`benchmarks.trainer.train` after training."""
         if not self.config.dev_weights or len(self.modalities) < 2:

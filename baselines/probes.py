@@ -63,7 +63,7 @@ class ArrayEstimator(Protocol):
 
     def fit(
         self, train: Mapping[str, np.ndarray], y_train: np.ndarray, dev: Mapping[str, np.ndarray], y_dev: np.ndarray,
-        threshold: str = "fixed", class_weight: str = "none", fits: FitStore | None = None,
+        threshold: str, class_weight: str = "none", fits: FitStore | None = None,
     ) -> dict: ...
 
     def predict_proba(self, arrays: Mapping[str, np.ndarray]) -> np.ndarray: ...
@@ -228,7 +228,7 @@ class LogisticProbe:
 
     def fit(
         self, train: Mapping[str, np.ndarray], y_train: np.ndarray, dev: Mapping[str, np.ndarray], y_dev: np.ndarray,
-        threshold: str = "fixed", class_weight: str = "none", fits: FitStore | None = None,
+        threshold: str, class_weight: str = "none", fits: FitStore | None = None,
     ) -> dict:
         """Fit one pipeline per C of the grid on train, keep the best by dev macro-F1; with
         ``fits``, read the fit of the same inputs and settings instead when there is one, and
@@ -311,7 +311,7 @@ class ProbeLateFusion:
 
     def fit(
         self, train: Mapping[str, np.ndarray], y_train: np.ndarray, dev: Mapping[str, np.ndarray], y_dev: np.ndarray,
-        threshold: str = "fixed", class_weight: str = "none", fits: FitStore | None = None,
+        threshold: str, class_weight: str = "none", fits: FitStore | None = None,
     ) -> dict:
         """Fit each modality's probe (or, with ``fits``, reuse ``probe-<modality>``'s fit of the same
         inputs and settings), then choose the weights of their average on dev macro-F1."""
@@ -350,7 +350,7 @@ class PeopleVote:
 
     def fit(
         self, train: Mapping[str, np.ndarray], y_train: np.ndarray, dev: Mapping[str, np.ndarray], y_dev: np.ndarray,
-        threshold: str = "fixed", class_weight: str = "none", fits: FitStore | None = None,
+        threshold: str, class_weight: str = "none", fits: FitStore | None = None,
     ) -> dict:
         """Store the training genre frequencies (the vote has nothing to fit or weigh)."""
         self.prior = np.asarray(y_train, dtype=np.float32).mean(axis=0)

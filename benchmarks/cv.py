@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.pipeline import PreparedInputs, Stopwatch
+from benchmarks.pipeline import PreparedInputs
 from benchmarks.spec import CellSpec
 
 
@@ -212,7 +212,7 @@ def _cross_validate_cli(args, spec, options) -> int:
         encoder = get_encoder(spec.resolved_encoder())
         for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds, seed=args.fold_seed)), desc="cv folds", unit="fold", file=sys.stderr, disable=not options.progress)):
             prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=str(device), cache_dir=options.cache_dir,
-                                  watch=Stopwatch(), progress=False)  # fmt: skip
+                                  progress=False)  # fmt: skip
             folds += halves(prep, seed=k + args.fold_seed * args.folds)  # fold seed 0: seed k, as before the flag
     scores = []
     for cell, cs in zip(cells, cell_specs):

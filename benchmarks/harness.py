@@ -1,15 +1,17 @@
 """Runs the planned cells of a :class:`benchmarks.spec.RunSpec`: each (cell, seed) is one cached,
 idempotent job.
 
-A job's result file under ``<out>/cells/`` is named by a key over everything that changes its
+A job's result file under ``<out>/jobs/`` is named by a key over everything that changes its
 result (its identity, its resolved :class:`~benchmarks.spec.CellSpec`, the data's content
-fingerprint; see :mod:`benchmarks.cells`), so a rerun skips finished jobs, recomputes edited or
+fingerprint; see :mod:`benchmarks.jobs`), so a rerun skips finished jobs, recomputes edited or
 damaged ones, and jobs can be farmed out independently. Inputs (features, KG, embedding) are
 prepared only when a job has to run, and once per KG setting.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import sys
 import tempfile
@@ -18,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.pipeline import PreparedInputs, Stopwatch, drop_modality, prepare_inputs
-from benchmarks.spec import CellSpec, KGSpec, RunOptions, RunSpec
+from benchmarks.pipeline import PreparedInputs, drop_modality
+from benchmarks.spec import CellSpec, RunOptions, RunSpec
 from mmimdb2.metrics import SCALAR_METRICS as SCORES
 
 
@@ -41,18 +43,20 @@ def fit_and_predict(
     cs: CellSpec, prep: PreparedInputs, *, seed: int, device, progress: bool, memo: dict | None = None
 ) -> dict:
     """Train the model of ``cs`` for one seed on ``prep``'s train rows (dev picks checkpoint and
-    thresholds); return ``{"proba": test probabilities, "threshold", "best_epoch", "train_s"}``.
+    thresholds); return ``{"proba": test probabilities, "threshold", "best_epoch", "resolved",
+    "cost": SeedCost fields}``.
 
     An estimator whose fit ignores the seed (``seed_independent``, e.g. the lbfgs probes) is
-    fitted once per (cell spec, inputs) when ``memo`` is given; later seeds reuse it. Estimators
-    also get a fit store under the run's cache dir (``probe-fits``), so a probe fitted for one cell
-    (``probe-text``) is read back by another that needs the same fit (``late-fusion-probes``), in
-    this process or another.
+    fitted once per (cell spec, inputs) when ``memo`` is given; later seeds reuse it (and cost
+    nothing: their cost says 0 s). Estimators also get a fit store under the run's cache dir
+    (``probe-fits``), so a probe fitted for one cell (``probe-text``) is read back by another that
+    needs the same fit (``late-fusion-probes``), in this process or another.
     """
     import time
 
     from baselines.probes import is_estimator
     from benchmarks.cache import CacheStore
+    from benchmarks.cost import memory_peak, trainable_parameters
     from benchmarks.registry import build_model
     from benchmarks.spec import TrainSpec
     from benchmarks.trainer import predict_proba, train
@@ -64,24 +68,33 @@ def fit_and_predict(
     dev_labels = prep.labels[prep.rows["dev"]]
     key = (digest(cs.to_dict()), id(prep))
     if memo is not None and getattr(model, "seed_independent", False) and key in memo and memo[key][0] is prep:
-        return {**memo[key][1], "train_s": 0.0}  # nothing was trained for this seed
-    if is_estimator(model):
-        t0 = time.perf_counter()
-        model.fit(_arrays(prep, "train"), prep.labels[prep.rows["train"]], _arrays(prep, "dev"), dev_labels,
-                  cs.train["threshold"], class_weight=cs.train.get("class_weight", "none"),
-                  fits=CacheStore(prep.cache_dir, "probe-fits", PROBE_FITS_FORMAT))  # fmt: skip
-        best_epoch, seconds = None, time.perf_counter() - t0
-        dev_proba, proba = model.predict_proba(_arrays(prep, "dev")), model.predict_proba(_arrays(prep, "test", cs.drop))
-    else:
-        result = train(model, _tensor_set(prep, "train"), _tensor_set(prep, "dev"), TrainSpec(**cs.train),
-                       seed=seed, device=device, progress=progress, name=cs.model)  # fmt: skip
-        best_epoch, seconds = result.best_epoch, result.seconds
-        dev_proba = predict_proba(model, _tensor_set(prep, "dev").to(device))
-        proba = predict_proba(model, _tensor_set(prep, "test", cs.drop).to(device))
+        reused = memo[key][1]  # nothing was trained for this seed
+        return {**reused, "cost": {**reused["cost"], "train_s": 0.0, "predict_s": 0.0}}
+    with memory_peak(device) as memory:
+        if is_estimator(model):
+            t0 = time.perf_counter()
+            model.fit(_arrays(prep, "train"), prep.labels[prep.rows["train"]], _arrays(prep, "dev"), dev_labels,
+                      cs.train["threshold"], class_weight=cs.train.get("class_weight", "none"),
+                      fits=CacheStore(prep.cache_dir, "probe-fits", PROBE_FITS_FORMAT))  # fmt: skip
+            best_epoch, epochs, seconds = None, None, time.perf_counter() - t0
+            dev_proba = model.predict_proba(_arrays(prep, "dev"))
+            t0 = time.perf_counter()
+            proba = model.predict_proba(_arrays(prep, "test", cs.drop))
+        else:
+            result = train(model, _tensor_set(prep, "train"), _tensor_set(prep, "dev"), TrainSpec(**cs.train),
+                           seed=seed, device=device, progress=progress, name=cs.model)  # fmt: skip
+            best_epoch, epochs, seconds = result.best_epoch, len(result.history), result.seconds
+            dev_proba = predict_proba(model, _tensor_set(prep, "dev").to(device))
+            t0 = time.perf_counter()
+            proba = predict_proba(model, _tensor_set(prep, "test", cs.drop).to(device))
+        predict_s = time.perf_counter() - t0
     threshold = select_threshold(dev_labels, dev_proba, cs.train["threshold"])
     # a setting the model resolves from the data ("auto") is recorded as the value it used
     resolved = {k: float(getattr(model, k)) for k in RESOLVED_SETTINGS if isinstance(getattr(model, k, None), (int, float))}
-    out = {"proba": proba, "threshold": threshold, "best_epoch": best_epoch, "train_s": seconds, "resolved": resolved}
+    cost = {"train_s": seconds, "epochs": epochs, "predict_s": predict_s, "n_test": int(len(proba)),
+            "parameters": trainable_parameters(model), "memory": memory.memory,
+            "memory_before_mb": round(memory.before_mb, 1), "memory_peak_mb": round(memory.peak_mb, 1)}  # fmt: skip
+    out = {"proba": proba, "threshold": threshold, "best_epoch": best_epoch, "resolved": resolved, "cost": cost}
     if memo is not None and getattr(model, "seed_independent", False):
         memo[key] = (prep, out)  # holding prep keeps its id from being reused by other inputs
     return out
@@ -94,7 +107,7 @@ def train_and_evaluate(
 
     The decision threshold(s) are chosen on dev by the cell's threshold policy and recorded in the
     entry (a float, or ``{genre: threshold}`` for the per-genre policy), with the 0/1 test
-    decisions they give (``predictions``, rows in :func:`scored_movies` order).
+    decisions they give (``predictions``, rows in :func:`scored_movies` order) and the job's cost.
     """
     from mmimdb2.genres import GENRES
     from mmimdb2.metrics import decisions, evaluate
@@ -103,7 +116,7 @@ def train_and_evaluate(
     threshold = fit["threshold"]
     metrics = evaluate(prep.labels[prep.rows["test"]], fit["proba"], threshold=threshold, train_label_counts=prep.train_label_counts)
     recorded = float(threshold) if np.ndim(threshold) == 0 else {g: float(t) for g, t in zip(GENRES, threshold)}
-    return {"seed": seed, "metrics": metrics, "best_epoch": fit["best_epoch"], "threshold": recorded, "train_s": fit["train_s"],
+    return {"seed": seed, "metrics": metrics, "best_epoch": fit["best_epoch"], "threshold": recorded, "cost": fit["cost"],
             "predictions": decisions(fit["proba"], threshold), "resolved": fit["resolved"]}  # fmt: skip
 
 
@@ -122,16 +135,16 @@ def _arrays(prep: PreparedInputs, part: str, drop: str | None = None) -> dict[st
 
 @dataclass(frozen=True)
 class Job:
-    """One (cell, seed) to run: all a worker needs besides the prepared inputs (picklable)."""
+    """One cell for one seed: all a worker needs besides the prepared inputs (picklable)."""
 
     cs: CellSpec
     seed: int
     #: make_result's fields every seed of the cell shares (dataset, split, model, config, ...).
     base: dict
-    #: The KG embedding's model, dim and epochs (its hits@10 is read from the inputs).
-    kg: dict
-    #: Seconds the parent spent preparing (load, features, kg, kg_embedding).
-    stage_times: dict
+    #: The identity its record must have (the job cache's lookup was made with it).
+    ident: dict
+    #: The preparation stages these inputs went through, each with its time and whether it was shared.
+    timings: dict
     #: RunOptions.device, resolved where the job runs.
     device: str
     progress: bool
@@ -140,53 +153,66 @@ class Job:
 def run_job(prep: PreparedInputs, job: Job, memo: dict | None = None) -> dict:
     """Train and evaluate one job on ``prep``; return its result record, whose hardware (and torch
     threads) are those of the process that ran it. Executors call this, here or in a worker."""
+    import time
+
     import torch
 
     from benchmarks.encoders import resolve_device
     from leaderboard.provenance import hardware_info
-    from leaderboard.results import make_result
+    from leaderboard.results import identity, make_result
     from mmimdb2.metrics import head_tail_genres
 
     device = resolve_device(job.device)
-    watch = Stopwatch()
-    with watch.stage("job"):
-        entry = train_and_evaluate(job.cs, prep, seed=job.seed, device=device, progress=job.progress, memo=memo)
-    train_s = entry.pop("train_s")
-    stage_times = {**job.stage_times, "train": train_s, "evaluate": max(0.0, watch.seconds["job"] - train_s)}
+    t0 = time.perf_counter()
+    entry = train_and_evaluate(job.cs, prep, seed=job.seed, device=device, progress=job.progress, memo=memo)
+    train_s = entry["cost"]["train_s"]
+    timings = {**job.timings, "train": {"seconds": train_s, "shared": False},
+               "evaluate": {"seconds": max(0.0, time.perf_counter() - t0 - train_s), "shared": False}}  # fmt: skip
     if "authors_draw" in prep.provenance:
         entry["overlap"] = prep.provenance["authors_draw"]
-    return make_result(
-        **job.base, kg={**job.kg, "hits_at_10": prep.provenance["kg"]["hits_at_10"]}, per_seed=[entry], wall_time_s=stage_times,
+    record = make_result(
+        **job.base, kg=prep.kg_info, per_seed=[entry], timings=timings,
         head_tail=head_tail_genres(prep.train_label_counts), device=str(device),
         hardware=hardware_info(str(device), threads=torch.get_num_threads()), **scored_movies(prep),
     )  # fmt: skip
+    if identity(record) != job.ident:  # the cache looked it up by the identity the spec promised
+        diff = sorted(k for k in job.ident if identity(record).get(k) != job.ident[k])
+        raise RuntimeError(f"{job.cs.model}: the record's identity differs from the planned one in {', '.join(diff)}")
+    return record
 
 
-def run_benchmark(spec: RunSpec, options: RunOptions | None = None, *, watch: Stopwatch | None = None) -> list[dict]:
-    """Run every (cell, seed) job of ``spec`` not already done; write merged results; return them.
+@dataclass
+class PlannedJob:
+    """A job of the plan: its cell, seed, cache name, the inputs it needs, and its record once known."""
 
-    The inputs the jobs need are prepared here first, once per (KG setting, protocol, draw), then
-    the jobs run on ``options.executor`` (:mod:`benchmarks.executors`); each finished job's cell
-    is written as it arrives, so an interrupted grid resumes where it stopped. With
-    ``options.threads`` given, torch's threads are set to it for the run and restored after.
+    job: Job
+    name: str
+    inputs: tuple
+    record: dict | None = None
+
+
+def run_benchmark(spec: RunSpec, options: RunOptions | None = None) -> list[dict]:
+    """Run every job (cell, seed) of ``spec`` not already done; write merged results; return them.
+
+    Plan (every job named and looked up in ``<out>/jobs/``), prepare the inputs the missing jobs
+    need (once per KG setting, protocol and draw; features once), run them on
+    ``options.executor`` (:mod:`benchmarks.executors`), each finished job written as it arrives so
+    an interrupted grid resumes, then write one merged result per cell. With ``options.threads``
+    given, torch's threads are set to it for the run and restored after.
     """
     from benchmarks.threads import torch_threads
 
     options = options or RunOptions()
     with torch_threads(options.threads) as threads:
-        return _run_benchmark(spec, options, watch or Stopwatch(), threads)
+        return _run_benchmark(spec, options, threads)
 
 
-def _run_benchmark(spec: RunSpec, options: RunOptions, watch: Stopwatch, threads: int) -> list[dict]:
-    import functools
-
-    from tqdm.auto import tqdm
-
+def _run_benchmark(spec: RunSpec, options: RunOptions, threads: int) -> list[dict]:
     import mmimdb2
-    from benchmarks.cells import CellCache
     from benchmarks.encoders import get_encoder, resolve_device
-    from benchmarks.executors import EXECUTORS, executor_name
-    from leaderboard.results import identity_of, merge_results, result_filename, submit_result, write_result
+    from benchmarks.executors import executor_name
+    from benchmarks.jobs import JobCache
+    from benchmarks.pipeline import timed
     from mmimdb2.paths import cache_root
 
     cell_specs = [spec.cell_spec(c) for c in spec.cells()]  # every name and option checked before data is loaded
@@ -194,12 +220,11 @@ def _run_benchmark(spec: RunSpec, options: RunOptions, watch: Stopwatch, threads
     usable_folder(Path(options.cache_dir).expanduser() if options.cache_dir is not None else cache_root(), "--cache-dir", write=False)
     device = resolve_device(options.device)
     executor = executor_name(options.executor, options.jobs)
-    with watch.stage("load"):
+    seconds: dict[str, float] = {}
+    with timed(seconds, "load"):
         dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root, progress=options.progress)
     encoder = get_encoder(spec.resolved_encoder())
-    out = Path(options.out)
-    cells = CellCache(out)
-    protocols = ["fixed", "authors"] if spec.data.protocol == "authors" else ["fixed"]
+    out, cache = Path(options.out), JobCache(options.out)
     print(
         f"{dataset.name}: {len(dataset)} movies, split {dataset.split.name} "
         f"({', '.join(f'{p} {len(dataset.split[p])}' for p in ('train', 'dev', 'test'))}), "
@@ -209,69 +234,110 @@ def _run_benchmark(spec: RunSpec, options: RunOptions, watch: Stopwatch, threads
     report_dropped(dataset, out, verbose=options.verbose)
     warn_unlearnable(dataset)
 
-    prepared: dict[tuple, PreparedInputs] = {}  # once per (KG setting, protocol, draw), before any job runs
+    cells = _plan(spec, cell_specs, dataset, encoder, cache, options)
+    todo = [p for jobs in cells.values() for p in jobs if p.record is None]
+    prepared = _prepare(todo, dataset, encoder, device, options, seconds["load"])
+    _run_jobs(todo, prepared, cache, options, threads, executor)
+    print(f"{len(todo)} job(s) run ({executor}, {options.jobs} at once), "
+          f"{sum(map(len, cells.values())) - len(todo)} read from {out / 'jobs'}", file=sys.stderr)  # fmt: skip
+    return _write_results(cells, out, submit=options.submit)
 
-    def inputs_for(kg: KGSpec, protocol: str, seed: int) -> tuple:
-        key = (kg, protocol, seed if protocol == "authors" else 0)
-        if key not in prepared:
-            prepared[key] = prepare_inputs(
-                dataset, encoder=encoder, kg=kg, device=str(device), cache_dir=options.cache_dir,
-                watch=watch, protocol=protocol, protocol_seed=key[2], progress=options.progress,
-            )  # fmt: skip
-        return key
 
-    # plan: each (protocol, cell) with one slot per seed, filled from <out>/cells/ or by a job
-    plan: list[list] = []
-    tasks: list[tuple] = []
-    names: list[tuple[int, int, str]] = []
+def _plan(spec: RunSpec, cell_specs, dataset, encoder, cache, options: RunOptions) -> dict[tuple, list[PlannedJob]]:
+    """``{(protocol, cell index): its jobs, one per seed}``, each looked up in the job cache."""
+    from leaderboard.results import identity_of
+
+    protocols = ["fixed", "authors"] if spec.data.protocol == "authors" else ["fixed"]
+    cells: dict[tuple, list[PlannedJob]] = {}
     for protocol in protocols:
-        for cs in cell_specs:
+        for index, cs in enumerate(cell_specs):
             emb = cs.kg.embedding
             base = dict(
                 dataset=dataset.name, dataset_version=dataset.version or "unversioned", split=dataset.split,
                 model=cs.model, config=cs.recorded_config(), encoder=encoder.name, encoder_version=encoder.version,
                 protocol=protocol, drop=cs.drop, suite=cs.experiment, spec=cs.to_dict(), dataset_fingerprint=dataset.fingerprint,
+                threshold_policy=cs.train["threshold"],
             )  # fmt: skip
-            slots: list = []
+            jobs = []
             for seed in spec.seeds:
-                kg_info = {"model": emb.model, "dim": emb.dim, "epochs": emb.epochs}
                 ident = identity_of(
                     dataset=base["dataset"], dataset_version=base["dataset_version"], split_sha256=dataset.split.sha256,
                     protocol=protocol, model=cs.model, config=base["config"], seeds=[seed], encoder=encoder.name,
-                    encoder_version=encoder.version, kg=kg_info, drop=cs.drop, fingerprint=dataset.fingerprint,
+                    encoder_version=encoder.version, kg=[emb.model, emb.dim, emb.epochs], drop=cs.drop,
+                    fingerprint=dataset.fingerprint,
                 )  # fmt: skip
-                name = cells.name(ident, cs.to_dict(), content_sha256=dataset.fingerprint, preprocessing=encoder.preprocessing)
-                slots.append(None if options.force else cells.read(name, ident))
-                if slots[-1] is None:
-                    names.append((len(plan), len(slots) - 1, name))
-                    tasks.append((inputs_for(cs.kg, protocol, seed), (cs, seed, base, kg_info)))
-            plan.append(slots)
+                name = cache.name(ident, cs.to_dict(), content_sha256=dataset.fingerprint, preprocessing=encoder.preprocessing)
+                job = Job(cs, seed, base, ident, {}, options.device, options.progress)
+                inputs = (cs.kg, protocol, seed if protocol == "authors" else 0)
+                jobs.append(PlannedJob(job, name, inputs, None if options.force else cache.read(name, ident)))
+            cells[(protocol, index)] = jobs
+    return cells
 
-    stage_times = {k: v for k, v in watch.seconds.items() if k in ("load", "features", "kg", "kg_embedding")}
+
+def _prepare(todo: list[PlannedJob], dataset, encoder, device, options: RunOptions, load_s: float) -> dict[tuple, PreparedInputs]:
+    """The inputs the jobs to run need, once per (KG setting, protocol, draw), the features once;
+    each job gets the times of the stages its inputs went through, shared ones marked."""
+    from collections import Counter
+
+    from benchmarks.features import extract_features
+    from benchmarks.pipeline import prepare_inputs, timed
+
+    if not todo:
+        return {}
+    seconds: dict[str, float] = {}
+    with timed(seconds, "features"):
+        feats = extract_features(dataset, encoder, cache_dir=options.cache_dir, device=str(device), progress=options.progress)
+    users = Counter(p.inputs for p in todo)
+    prepared = {}
+    for key in users:
+        kg, protocol, draw = key
+        prepared[key] = prepare_inputs(
+            dataset, encoder=encoder, kg=kg, device=str(device), cache_dir=options.cache_dir,
+            protocol=protocol, protocol_seed=draw, progress=options.progress, features=feats,
+        )  # fmt: skip
+    run_wide = {"load": load_s, "features": seconds["features"]}
+    for p in todo:
+        own = prepared[p.inputs].seconds
+        timings = {k: {"seconds": v, "shared": len(todo) > 1} for k, v in run_wide.items()}
+        timings |= {k: {"seconds": v, "shared": users[p.inputs] > 1} for k, v in own.items()}
+        p.job = dataclasses.replace(p.job, timings=timings)
+    return prepared
+
+
+def _run_jobs(todo: list[PlannedJob], prepared: dict, cache, options: RunOptions, threads: int, executor: str) -> None:
+    """Run the jobs on the executor; write each finished job's record as it arrives."""
+    import functools
+
+    from tqdm.auto import tqdm
+
+    from benchmarks.executors import EXECUTORS
+
+    if not todo:
+        return
     parallel = executor != "serial"
-    jobs = [(key, Job(cs, seed, base, kg_info, stage_times, options.device, options.progress and not parallel))
-            for key, (cs, seed, base, kg_info) in tasks]  # fmt: skip
+    tasks = [(p.inputs, dataclasses.replace(p.job, progress=options.progress and not parallel)) for p in todo]
     fn = functools.partial(run_job, memo={}) if not parallel else run_job  # seed-independent fits shared in-process
-    if jobs:
-        runner = EXECUTORS.load(executor)(jobs=options.jobs, threads=threads, address=options.address, device=options.device)
-        bar = tqdm(total=len(jobs), desc=f"jobs ({executor})", unit="job", file=sys.stderr, disable=not (options.progress and parallel))
-        try:
-            for i, record in runner.map(fn, jobs, prepared):
-                p, s, name = names[i]
-                cells.write(name, record)
-                plan[p][s] = record
-                bar.update()
-        finally:
-            bar.close()
-            runner.close()
-    print(f"{len(jobs)} job(s) run ({executor}, {options.jobs} at once), "
-          f"{sum(map(len, plan)) - len(jobs)} read from {out / 'cells'}", file=sys.stderr)  # fmt: skip
+    runner = EXECUTORS.load(executor)(jobs=options.jobs, threads=threads, address=options.address, device=options.device)
+    bar = tqdm(total=len(tasks), desc=f"jobs ({executor})", unit="job", file=sys.stderr, disable=not (options.progress and parallel))
+    try:
+        for i, record in runner.map(fn, tasks, prepared):
+            cache.write(todo[i].name, record)
+            todo[i].record = record
+            bar.update()
+    finally:
+        bar.close()
+        runner.close()
+
+
+def _write_results(cells: dict[tuple, list[PlannedJob]], out: Path, *, submit: bool) -> list[dict]:
+    """One merged result per cell under ``<out>/results/`` (and the leaderboard's with ``submit``)."""
+    from leaderboard.results import merge_results, result_filename, submit_result, write_result
 
     records = []
-    for slots in plan:
-        merged = merge_results(slots)
+    for jobs in cells.values():
+        merged = merge_results([p.record for p in jobs])
         write_result(merged, out / "results" / result_filename(merged))
-        if options.submit:
+        if submit:
             submit_result(merged)
         records.append(merged)
     return records
@@ -345,12 +411,26 @@ def format_table(records: list[dict], *, dataset_name: str) -> str:
         mean, std = r["aggregate"]["mean"], r["aggregate"]["std"]
         rows.append([_row_label(r, records), r["protocol"], *(_fmt(mean[s], std[s]) for s in SCORES), _macro_present_ci(r), str(len(r["seeds"]))])
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
-    lines = [f"test scores on {dataset_name} (thresholds chosen on dev by each row's policy, dev-selected checkpoint)"]
+    lines = [f"test scores on {dataset_name} (each row's checkpoint and threshold by its recipe: {_recipes_text(records)})"]
     lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
     lines += _inflation_lines(records)
     return "\n".join(lines)
+
+
+def _recipes_text(records: list[dict]) -> str:
+    """What chose each row's checkpoint and thresholds, in words (one clause per distinct setting)."""
+    words = {"fixed": "threshold 0.5", "global": "one threshold chosen on dev", "per-genre": "per-genre thresholds chosen on dev"}
+    seen = []
+    for r in records:
+        train = (r.get("spec") or {}).get("train") or {}
+        select = train.get("select")
+        checkpoint = "last epoch" if select == "last" else f"checkpoint by dev {select}" if select else "no epochs"
+        text = f"{checkpoint}, {words.get(r['threshold_policy'], r['threshold_policy'])}"
+        if text not in seen:
+            seen.append(text)
+    return "; ".join(seen)
 
 
 def _row_label(record: dict, records: list[dict]) -> str:
@@ -368,15 +448,20 @@ def _row_label(record: dict, records: list[dict]) -> str:
 
 
 def _inflation_lines(records: list[dict]) -> list[str]:
-    """For each model run under both protocols: authors-protocol score minus fixed-split score."""
-    by = {(r["model"]["name"], r["protocol"]): r for r in records}
+    """For each authors-protocol row with a fixed-split counterpart of the same identity (model,
+    config, KG, drop, ...): its score minus the fixed-split one."""
+    from leaderboard.results import identity
+
+    def key(r: dict) -> str:
+        ident = {k: v for k, v in identity(r).items() if k not in ("protocol", "split")}
+        return json.dumps(ident, sort_keys=True)
+
+    fixed = {key(r): r for r in records if r["protocol"] == "fixed"}
     out = []
-    for (model, protocol), r in by.items():
-        fixed = by.get((model, "fixed"))
-        if protocol != "authors" or fixed is None:
+    for r in records:
+        twin = fixed.get(key(r)) if r["protocol"] == "authors" else None
+        if twin is None:
             continue
-        diffs = [
-            f"{s} {r['aggregate']['mean'][s] - fixed['aggregate']['mean'][s]:+.4f}" for s in SCORES
-        ]
-        out.append(f"leakage inflation of {model} (authors protocol - fixed split): " + ", ".join(diffs))
+        diffs = [f"{s} {r['aggregate']['mean'][s] - twin['aggregate']['mean'][s]:+.4f}" for s in SCORES]
+        out.append(f"leakage inflation of {_row_label(r, records)} (authors protocol - fixed split): " + ", ".join(diffs))
     return ([""] + out) if out else []

@@ -268,7 +268,7 @@ class FeatureMatrixEstimator:
             raise ValueError(f"model {self.name!r} needs feature(s) {missing}; the inputs have {sorted(arrays)}")
         return np.concatenate([np.asarray(arrays[k], dtype=np.float64) for k in self.features], axis=1)
 
-    def fit(self, train, y_train, dev, y_dev, threshold: str = "fixed", class_weight: str = "none", fits=None) -> dict:
+    def fit(self, train, y_train, dev, y_dev, threshold: str, class_weight: str = "none", fits=None) -> dict:
         """Fit on the training rows (dev is the harness's, for the thresholds; the estimator does not see it).
         ``fits`` (the probes' fit cache) is not used: nothing says an estimator of one's own depends
         only on what a cache key could name, so it is fitted every time."""

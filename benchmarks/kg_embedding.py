@@ -25,7 +25,7 @@ from idkg.embedding_spec import EmbeddingSpec
 from idkg.kg import KnowledgeGraph
 
 #: Bump when what a cache entry holds changes (old entries are then simply not found).
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: entries record whether the vectors are complex (a record's KG dim_model)
 #: Sidecar fields an entry must have to be served.
 _META_FIELDS = ("model", "hits_at_10", "eval_triples", "train_seconds", "seconds_per_epoch")
 
@@ -80,6 +80,7 @@ def cached_embedding(
             losses=tuple(m.get("losses", ())),
             device=m.get("device", ""),
             gradients=m.get("gradients", {}),
+            complex_valued=bool(m["complex_valued"]),
             cache_path=hit.path,
             from_cache=True,
         )
@@ -97,6 +98,7 @@ def cached_embedding(
         "losses": list(emb.losses),
         "device": emb.device,
         "gradients": emb.gradients,
+        "complex_valued": emb.complex_valued,
     }
     saved = store.save(key, {"vectors": emb.vectors, "entities": np.asarray(graph.entities, dtype=str)}, meta)
     return replace(emb, cache_path=saved.path)

@@ -24,19 +24,14 @@ from mmimdb2.splits import Split
 MODALITY_KEYS = {"plot": "text", "poster": "image", "kg": "kg"}
 
 
-@dataclass
-class Stopwatch:
-    """Wall seconds per stage, in the order the stages ran."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def stage(self, name: str):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+@contextmanager
+def timed(seconds: dict[str, float], stage: str):
+    """Add the wall seconds of the ``with`` body to ``seconds[stage]``."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
 
 
 @dataclass
@@ -51,6 +46,11 @@ class PreparedInputs:
     provenance: dict
     #: The run's cache root (``--cache-dir``; None: the project's), where fitted probes are kept too.
     cache_dir: Path | None = None
+    #: Wall seconds of each stage these inputs ran (features when they were extracted here, kg,
+    #: kg_embedding, kg_inputs): a job's record carries them.
+    seconds: dict[str, float] = field(default_factory=dict)
+    #: The KG embedding the KG inputs were made from, as trained (:class:`leaderboard.record.KGInfo` fields).
+    kg_info: dict | None = None
 
     @property
     def train_label_counts(self) -> np.ndarray:
@@ -73,20 +73,28 @@ def prepare_inputs(
     kg: KGSpec,
     device: str,
     cache_dir: Path | None,
-    watch: Stopwatch,
     protocol: str = "fixed",
     protocol_seed: int = 0,
     progress: bool = True,
+    features=None,
 ) -> PreparedInputs:
-    """Features, train-only KG and its embedding, per-movie KG inputs, labels and part rows."""
+    """Features, train-only KG and its embedding, per-movie KG inputs, labels and part rows.
+
+    ``features``: the dataset's :func:`~benchmarks.features.extract_features` when the caller has
+    them already (a run extracts them once for all its inputs); extracted here otherwise. Each
+    stage's seconds are in the result's ``seconds``, the embedding used in its ``kg_info``.
+    """
     from benchmarks.features import extract_features
     from benchmarks.kg_embedding import cached_embedding
     from idkg.kg import build_kg
     from idkg.kg_inputs import genre_embeddings, movie_kg_inputs
 
     ids = dataset.split.all_ids
-    with watch.stage("features"):
-        feats = extract_features(dataset, encoder, cache_dir=cache_dir, device=device, progress=progress)
+    seconds: dict[str, float] = {}
+    feats = features
+    if feats is None:
+        with timed(seconds, "features"):
+            feats = extract_features(dataset, encoder, cache_dir=cache_dir, device=device, progress=progress)
     assert feats.ids == ids, "feature rows must follow the split's id order"
 
     draw: AuthorsDraw | None = None
@@ -101,13 +109,13 @@ def prepare_inputs(
     else:
         raise ValueError(f"unknown protocol {protocol!r}; expected fixed or authors")
 
-    with watch.stage("kg"):
+    with timed(seconds, "kg"):
         graph = build_kg(kg_source, "train")
-    with watch.stage("kg_embedding"):
+    with timed(seconds, "kg_embedding"):
         kw = {"device": device, "cache_dir": cache_dir, "progress": progress}
         emb = cached_embedding(graph, kg.embedding, **kw)
     labels = label_matrix(dataset.movies[i].genres for i in ids)
-    with watch.stage("kg_inputs"):
+    with timed(seconds, "kg_inputs"):
         movies = [dataset.movies[i] for i in ids]
         kgi = movie_kg_inputs(movies, graph, emb)
         anchors = genre_embeddings(graph, emb)
@@ -142,14 +150,12 @@ def prepare_inputs(
         mean_kg_degree=float(arrays["kg_degree"][train].mean()),
         empty_kg_share=float(empty_kg[rows["dev"]].mean()) if len(rows["dev"]) else None,
     )
+    if arrays["kg"].shape[1] != emb.dim:
+        raise RuntimeError(f"F^K is {arrays['kg'].shape[1]} wide but the {emb.model} embedding {emb.dim}")
+    kg_info = {"model": emb.model, "dim": emb.dim, "dim_model": emb.dim_model, "epochs": int(emb.config["epochs"]),
+               "optimizer": emb.optimizer, "hits_at_10": emb.hits_at_10}  # fmt: skip
     provenance = {
         "encoder": {"name": encoder.name, "version": encoder.version},
-        "kg": {
-            "model": kg.embedding.model,
-            "dim": int(arrays["kg"].shape[1]),
-            "epochs": kg.embedding.epochs,
-            "hits_at_10": emb.hits_at_10,
-        },
         "kg_stats": graph.stats(),
         "zero_kg_share": {p: float(empty_kg[r].mean()) for p, r in rows.items() if len(r)},
     }
@@ -158,7 +164,8 @@ def prepare_inputs(
             "test_in_train": draw.overlap("train", "test"),
             "test_in_kg_train": draw.overlap("kg_train", "test"),
         }
-    return PreparedInputs(ids=ids, arrays=arrays, labels=labels, rows=rows, spec=spec, provenance=provenance, cache_dir=cache_dir)
+    return PreparedInputs(ids=ids, arrays=arrays, labels=labels, rows=rows, spec=spec, provenance=provenance, cache_dir=cache_dir,
+                          seconds=seconds, kg_info=kg_info)  # fmt: skip
 
 
 def drop_modality(arrays: dict[str, np.ndarray], drop: str | None) -> dict[str, np.ndarray]:

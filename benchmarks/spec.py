@@ -251,6 +251,7 @@ class RunSpec:
     def cell_spec(self, cell: Cell) -> CellSpec:
         """The resolved spec of one planned cell (see :class:`CellSpec`)."""
         from benchmarks.registry import applicable, model_config, model_entry
+        from idkg.embedding import resolve_model
 
         entry, r = model_entry(cell.model), recipe(self.recipe)
         layers = {**dataclasses.asdict(TrainSpec()), **r.train, **r.per_model.get(entry.name, {}).get("train", {}), **self.train}
@@ -259,6 +260,7 @@ class RunSpec:
             train = {k: train[k] for k in entry.extra.get("train_settings", ESTIMATOR_SETTINGS)}
         given = {k: v for k, v in self.kg.items() if k != "cross_fit"}
         embedding = replace(EmbeddingSpec(), **{**r.kg, **given, **({"model": cell.kg_model} if cell.kg_model else {})})
+        embedding = replace(embedding, model=resolve_model(embedding.model).__name__)  # "rotate" and "RotatE": one cell
         return CellSpec(
             data=self.data, encoder=self.resolved_encoder(), kg=KGSpec(embedding, self.kg.get("cross_fit", 0)), train=train,
             model=entry.name, config=model_config(cell.model, cell.config, base=applicable(entry.name, r.model)),

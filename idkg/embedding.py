@@ -63,10 +63,23 @@ class KGEmbedding:
     cache_path: Path | None = None
     from_cache: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Whether the model's entity vectors are complex (stored as real parts, then imaginary parts).
+    complex_valued: bool = False
 
     @property
     def dim(self) -> int:
+        """Real numbers per entity vector: the width of each movie's F^K."""
         return int(self.vectors.shape[1])
+
+    @property
+    def dim_model(self) -> int:
+        """The dimension as the PyKEEN model counts it (complex numbers for a complex model)."""
+        return self.dim // 2 if self.complex_valued else self.dim
+
+    @property
+    def optimizer(self) -> str:
+        """The torch optimizer class the embedding was trained with (SparseAdam for sparse Adam)."""
+        return str(self.gradients.get("optimizer") or self.config.get("optimizer"))
 
 
 def _pykeen_home_default() -> None:
@@ -199,6 +212,7 @@ def embed_kg(
         losses=tuple(out["losses"]),
         device=dev,
         gradients=out["gradients"],
+        complex_valued=out["complex_valued"],
     )
     if progress:
         hits = "n/a" if emb.hits_at_10 is None else f"{emb.hits_at_10:.3f} on {emb.eval_triples} held-out triples"
@@ -417,5 +431,6 @@ def _fit_and_evaluate(m, loop, tf, train_mapped, test_mapped, kg, config, device
         "eval_triples": int(len(test_mapped)),
         "train_seconds": train_seconds,
         "losses": [float(x) for x in (losses or [])],
+        "complex_valued": bool(rep.is_complex()),
     }
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from leaderboard.frame import frame, load, write_csv
 from leaderboard.page import html_page
-from leaderboard.records import Record
 from leaderboard.results import ResultError
+from leaderboard.rows import Record
 from leaderboard.splits import SplitsRegistryError
 from mmimdb2.io import atomic_write_text
 

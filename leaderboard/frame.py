@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from leaderboard.records import Record, code_text, hardware_text, labels, sort_by_score
 from leaderboard.results import LEADERBOARD_DIR, pool_sha256, submissions_dir
+from leaderboard.rows import Record, code_text, hardware_text, labels, sort_by_score
 from leaderboard.uncertainty import row_interval
 from leaderboard.validate import list_submissions, validate_and_load
 from mmimdb2.io import atomic_writer

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from leaderboard.markdown import plot_text, slug
-from leaderboard.records import Record, labels, sort_by_score
+from leaderboard.rows import Record, labels, sort_by_score
 from leaderboard.uncertainty import subset_interval
 from mmimdb2.bootstrap import Interval
 from mmimdb2.genres import GENRES

@@ -26,13 +26,13 @@ from pathlib import Path
 from leaderboard.export import export
 from leaderboard.markdown import code, md, slug
 from leaderboard.prose import how_to_submit, intro, reading
-from leaderboard.records import Record
 from leaderboard.results import (
     LEADERBOARD_DIR,
     ResultError,
     pool_sha256,
     submissions_dir,
 )
+from leaderboard.rows import Record
 from leaderboard.sections import PLOTS, group_sections
 from leaderboard.splits import SplitsRegistryError, known_splits
 from leaderboard.validate import list_submissions, report_lines, validate_and_load

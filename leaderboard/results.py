@@ -1,9 +1,11 @@
 """Result records: build one JSON per run, name it by its identity, merge per-seed cells.
 
-A record follows ``leaderboard/schema.json`` (every key is described there). Its identity, the
-*cell*, is (dataset name and version, split, protocol, model name and config, seeds,
-encoder, KG model/dim/epochs, drop, threshold, and the dataset's content fingerprint when the
-record has one: records made before it was stored keep their identity and file name): :func:`result_key` hashes it, and the file name
+A record follows ``leaderboard/schema.json`` (every key is described there); its typed form and
+the converter of older versions are :mod:`leaderboard.record`. Its identity, the experiment it
+ran, is (dataset name and version, split, protocol, model name and config, seeds, encoder, KG
+model/dim/epochs, drop, and the dataset's content fingerprint when the record has one: records
+made before it was stored keep their identity and file name, as converted version-1 records keep
+their threshold): :func:`result_key` hashes it, and the file name
 ``<dataset>__<model>__<key12>.json`` is derived from it, so a rerun of the same cell overwrites the
 same file and two files with one key are duplicates. ``suite`` and provenance are not identity.
 
@@ -26,20 +28,17 @@ from typing import Any
 
 from leaderboard.predictions import labels_field, pack_matrix
 from leaderboard.provenance import TEXT_CHARS, code_version, hardware_info, utc_now
+from leaderboard.record import SCHEMA_VERSION, STAGES, ResultError, StageTime, upgrade
 from mmimdb2.genres import GENRES
 from mmimdb2.io import BadJSON, atomic_write_json, digest, read_json
 from mmimdb2.metrics import aggregate
 from mmimdb2.splits import PARTS, Split
 
-SCHEMA_VERSION = 1
 LEADERBOARD_DIR = Path(__file__).parent
 SCHEMA_FILE = LEADERBOARD_DIR / "schema.json"
-STAGES: tuple[str, ...] = ("load", "features", "kg", "kg_embedding", "train", "evaluate", "total")
 PROTOCOLS: tuple[str, ...] = ("fixed", "authors")
 #: Split names of authors-protocol rows start with this, so they can never pass for a fixed split.
 AUTHORS_PREFIX = "authors"
-#: Stages shared by all seeds of a run (counted once when per-seed cells are merged).
-SHARED_STAGES: tuple[str, ...] = ("load", "features", "kg", "kg_embedding")
 DROPS: tuple[str | None, ...] = (None, "poster", "plot", "kg")
 
 #: Largest result file read. An honest record is ~11 KB (3 seeds, 23 genres, ~1.3 KB a seed), plus,
@@ -69,8 +68,6 @@ SPLIT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$(?!\n)"
 CONFIG_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$(?!\n)"
 
 
-class ResultError(ValueError):
-    """A record that cannot be built, written or merged; the message names the field."""
 
 
 @lru_cache(maxsize=1)
@@ -197,9 +194,9 @@ def make_result(
     encoder_version: str,
     kg: Mapping[str, Any] | None,
     per_seed: Sequence[Mapping[str, Any]],
-    wall_time_s: Mapping[str, float],
+    timings: Mapping[str, Any],
+    threshold_policy: str,
     protocol: str = "fixed",
-    threshold: float = 0.5,
     head_tail: Mapping[str, Any] | None = None,
     drop: str | None = None,
     suite: str | None = None,
@@ -213,17 +210,21 @@ def make_result(
     dataset_fingerprint: str | None = None,
     validate: bool = True,
 ) -> dict[str, Any]:
-    """Build one result record (schema version 1) and check it against the schema.
+    """Build one result record (the current schema version) and check it against the schema.
 
     ``per_seed``: one ``{"seed", "metrics", "best_epoch"}`` per seed, ``metrics`` from
-    :func:`mmimdb2.metrics.evaluate`; the aggregate is computed here. ``kg``: ``{"model",
-    "dim", "epochs", "hits_at_10"}`` or ``None``. ``head_tail``: from
-    :func:`mmimdb2.metrics.head_tail_genres` of the training labels. ``config``: the model's
-    config (a dataclass or a dict). ``wall_time_s``: seconds per stage (missing stages count 0;
-    ``total`` defaults to the sum). ``code`` / ``hardware`` / ``created`` default to this checkout,
-    this machine (with ``device``) and now. ``spec``: the run specification that produced the
-    record (``benchmarks.spec.CellSpec.to_dict()``), stored verbatim. Test predictions (optional,
-    all or none): each ``per_seed`` item's ``"predictions"``, its (n, 23) 0/1 test decisions
+    :func:`mmimdb2.metrics.evaluate`, optionally its ``threshold`` value(s), ``resolved`` settings,
+    ``overlap`` and ``cost`` (:class:`leaderboard.record.SeedCost` fields); the aggregate is computed
+    here. ``threshold_policy``: how the thresholds were set (``fixed``, ``global``, ``per-genre``).
+    ``kg``: the embedding used, ``{"model", "dim", "dim_model", "epochs", "optimizer",
+    "hits_at_10"}`` (:class:`leaderboard.record.KGInfo`), or ``None``. ``timings``: per stage of
+    :data:`leaderboard.record.STAGES` a :class:`~leaderboard.record.StageTime` (or its dict, or
+    plain seconds: not shared). ``head_tail``: from :func:`mmimdb2.metrics.head_tail_genres` of the
+    training labels. ``config``: the model's config (a dataclass or a dict). ``code`` /
+    ``hardware`` / ``created`` default to this checkout, this machine (with ``device``) and now.
+    ``spec``: the run specification that produced the record
+    (``benchmarks.spec.CellSpec.to_dict()``), stored verbatim. Test predictions (optional, all or
+    none): each ``per_seed`` item's ``"predictions"``, its (n, 23) 0/1 test decisions
     (:func:`mmimdb2.metrics.decisions`), with ``test_labels`` the (n, 23) 0/1 labels of those
     movies and ``test_ids_sha256`` their ids' :func:`mmimdb2.packing.ordered_ids_sha256`; they are
     stored packed (:mod:`leaderboard.predictions`). ``dataset_fingerprint``: the dataset's content
@@ -240,12 +241,10 @@ def make_result(
         raise ResultError(f"The 'drop' parameter must be null, poster, plot or kg. Got {drop!r} instead.")
     if not per_seed:
         raise ResultError("per_seed is empty: a result needs at least one seed")
-    unknown_stages = sorted(set(wall_time_s) - set(STAGES))
+    unknown_stages = sorted(set(timings) - set(STAGES))
     if unknown_stages:
-        raise ResultError(f"wall_time_s has unknown stages {unknown_stages}; stages: {', '.join(STAGES)}")
-    times = {s: float(wall_time_s.get(s, 0.0)) for s in STAGES}
-    if "total" not in wall_time_s:
-        times["total"] = sum(v for s, v in times.items() if s != "total")
+        raise ResultError(f"timings has unknown stages {unknown_stages}; stages: {', '.join(STAGES)}")
+    times = {s: _stage_time(timings[s]) for s in STAGES if s in timings}
 
     with_pred = [item.get("predictions") is not None for item in per_seed]
     if any(with_pred) or test_labels is not None or test_ids_sha256 is not None:
@@ -260,12 +259,14 @@ def make_result(
     for item in per_seed:
         metrics = to_jsonable(item["metrics"])
         entry = {"seed": int(item["seed"]), "metrics": metrics, "best_epoch": item.get("best_epoch")}
-        if item.get("threshold") is not None:  # dev-chosen threshold(s) of this seed
+        if item.get("threshold") is not None:  # the threshold(s) this seed used
             entry["threshold"] = to_jsonable(item["threshold"])
         if item.get("resolved"):  # the values "auto" settings took for this seed
             entry["resolved"] = {str(k): float(v) for k, v in item["resolved"].items()}
         if item.get("overlap") is not None:  # the authors' protocol: how much of test was seen
             entry["overlap"] = {k: float(item["overlap"][k]) for k in ("test_in_train", "test_in_kg_train")}
+        if item.get("cost") is not None:
+            entry["cost"] = to_jsonable(item["cost"])
         if item.get("predictions") is not None:
             try:
                 entry["predictions"] = pack_matrix(item["predictions"], what=f"predictions of seed {entry['seed']}", n_movies=test["n_movies"])
@@ -279,7 +280,7 @@ def make_result(
         "split": bind_split(split_record(split), protocol),
         "protocol": protocol,
         "labels": list(GENRES),
-        "threshold": float(threshold),
+        "threshold_policy": threshold_policy,
         "head_tail": to_jsonable(head_tail),
         "model": {"name": model, "config": to_jsonable(config)},
         "encoder": {"name": encoder, "version": str(encoder_version)},
@@ -291,8 +292,8 @@ def make_result(
         "suite": suite,
         "code_version": to_jsonable(code) if code is not None else code_version(),
         "hardware": to_jsonable(hardware) if hardware is not None else hardware_info(device),
-        "wall_time_s": times,
         "created": created or utc_now(),
+        "timings": times,
     }
     if spec is not None:
         record["spec"] = to_jsonable(spec)
@@ -303,6 +304,28 @@ def make_result(
         if errors:
             raise ResultError("result record does not follow leaderboard/schema.json:\n  " + "\n  ".join(errors))
     return record
+
+
+def _stage_time(value: Any) -> dict[str, Any]:
+    """A stage's ``{"seconds", "shared"}`` from a StageTime, its dict, or plain seconds (not shared)."""
+    if isinstance(value, StageTime):
+        return {"seconds": float(value.seconds), "shared": bool(value.shared)}
+    if isinstance(value, Mapping):
+        return {"seconds": float(value["seconds"]), "shared": bool(value.get("shared", False))}
+    return {"seconds": float(value), "shared": False}
+
+
+def kg_identity(kg: Mapping[str, Any] | None, config: Mapping[str, Any]) -> list[Any] | None:
+    """A record's KG as its identity names it: ``[model, dim as the run asked it, epochs]``.
+
+    The asked ``dim`` counts what the run's ``kg_dim_counts`` says (``model``: the model's own
+    units, recorded as ``dim_model``; otherwise real numbers, the stored width ``dim``), so the
+    identity made from the spec before a job runs equals the one read back from its record.
+    """
+    if kg is None:
+        return None
+    asked = kg.get("dim_model", kg["dim"]) if config.get("kg_dim_counts") == "model" else kg["dim"]
+    return [kg["model"], asked, kg["epochs"]]
 
 
 def identity_of(
@@ -316,18 +339,20 @@ def identity_of(
     seeds: Sequence[int],
     encoder: str,
     encoder_version: str,
-    kg: Mapping[str, Any] | None,
+    kg: Sequence[Any] | None,
     drop: str | None,
-    threshold: float = 0.5,
     fingerprint: str | None = None,
+    legacy_threshold: float | None = None,
 ) -> dict[str, Any]:
-    """The fields that make a cell: equal identities are the same experiment.
+    """The fields that make one experiment: equal identities ran the same thing.
 
     ``split_sha256`` is the registered split (:func:`pool_sha256` of a record); with ``protocol``
-    it determines the protocol-bound hash the record stores. ``fingerprint``, the dataset's
-    content fingerprint, is part of the identity only when given (not None), so a record made
-    before it was stored keeps its identity, key and file name. The one place an identity is made:
-    :func:`identity` reads it back from a record, the harness makes it before a job runs.
+    it determines the protocol-bound hash the record stores. ``kg``: ``[model, dim, epochs]``
+    (:func:`kg_identity`) or None. ``fingerprint``, the dataset's content fingerprint, is part of
+    the identity only when given (not None), so a record made before it was stored keeps its
+    identity, key and file name; ``legacy_threshold`` likewise keeps a converted version-1
+    record's. The one place an identity is made: :func:`identity` reads it back from a record,
+    the harness makes it before a job runs.
     """
     ident = {
         "dataset": [dataset, str(dataset_version)],
@@ -337,23 +362,26 @@ def identity_of(
         "config": to_jsonable(config),
         "seeds": sorted(int(s) for s in seeds),
         "encoder": [encoder, str(encoder_version)],
-        "kg": None if kg is None else [kg["model"], kg["dim"], kg["epochs"]],
+        "kg": None if kg is None else list(kg),
         "drop": drop,
-        "threshold": threshold,
     }
+    if legacy_threshold is not None:
+        ident["threshold"] = legacy_threshold
     if fingerprint is not None:
         ident["fingerprint"] = fingerprint
     return ident
 
 
 def identity(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The :func:`identity_of` of a record."""
+    """The :func:`identity_of` of a record (of any version: older ones are converted first)."""
+    record = upgrade(record)
+    config = record["model"]["config"]
     return identity_of(
         dataset=record["dataset"]["name"], dataset_version=record["dataset"]["version"],
         split_sha256=pool_sha256(record), protocol=record["protocol"], model=record["model"]["name"],
-        config=record["model"]["config"], seeds=record["seeds"], encoder=record["encoder"]["name"],
-        encoder_version=record["encoder"]["version"], kg=record.get("kg"), drop=record.get("drop"),
-        threshold=record["threshold"], fingerprint=record["dataset"].get("fingerprint"),
+        config=config, seeds=record["seeds"], encoder=record["encoder"]["name"],
+        encoder_version=record["encoder"]["version"], kg=kg_identity(record.get("kg"), config), drop=record.get("drop"),
+        fingerprint=record["dataset"].get("fingerprint"), legacy_threshold=(record.get("converted_from") or {}).get("threshold"),
     )  # fmt: skip
 
 
@@ -436,9 +464,7 @@ def merge_results(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """One record from per-seed cells of the same experiment (identity equal except for seeds).
 
     Suites run each seed as its own cell; this joins them: per-seed entries sorted by seed, the
-    aggregate recomputed, ``train`` and ``evaluate`` times summed, the shared preparation stages
-    (load, features, kg, kg_embedding) counted once (their maximum over cells) and ``total`` their
-    sum; ``code_version``, ``hardware``, ``suite`` and ``created`` come from the most recently
+    aggregate recomputed, the timings merged (:func:`merge_timings`); ``code_version``, ``hardware``, ``suite`` and ``created`` come from the most recently
     created record. ``head_tail`` is kept when all cells agree and set to null otherwise (the
     authors' protocol re-draws the training part per seed). Test predictions are kept, per seed,
     when every cell has them on the same movies (``test_labels`` ids hash); a cell without them
@@ -446,7 +472,7 @@ def merge_results(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     part per seed) drops them from the merged record. Raises :class:`ResultError` when
     identities differ, a seed repeats, or cells on the same movies disagree on their labels.
     """
-    recs = [dict(r) for r in records]
+    recs = [upgrade(dict(r)) for r in records]
     if not recs:
         raise ResultError("merge_results needs at least one record")
     base = {k: v for k, v in identity(recs[0]).items() if k != "seeds"}
@@ -467,10 +493,7 @@ def merge_results(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     merged["per_seed"] = entries
     merged["seeds"] = seeds
     merged["aggregate"] = aggregate([e["metrics"] for e in entries])
-    times = {s: float(max(r["wall_time_s"][s] for r in recs)) for s in SHARED_STAGES}
-    times |= {s: float(sum(r["wall_time_s"][s] for r in recs)) for s in ("train", "evaluate")}
-    times["total"] = sum(times.values())
-    merged["wall_time_s"] = times
+    merged["timings"] = merge_timings([r["timings"] for r in recs])
     merged["split"] = bind_split(merged["split"], merged["protocol"])  # cells cached before the binding
     head_tails = [r.get("head_tail") for r in recs]
     merged["head_tail"] = head_tails[0] if all(h == head_tails[0] for h in head_tails) else None
@@ -485,3 +508,17 @@ def merge_results(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         merged["per_seed"] = [{k: v for k, v in e.items() if k != "predictions"} for e in entries]
     return merged
 
+
+
+def merge_timings(timings: Sequence[Mapping[str, Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """The stages of several jobs' records as one: a stage shared in any of them was one
+    computation (its longest time, shared); a stage each job ran for itself is summed."""
+    out: dict[str, dict[str, Any]] = {}
+    for stage in STAGES:
+        got = [t[stage] for t in timings if stage in t]
+        if not got:
+            continue
+        shared = any(g["shared"] for g in got)
+        seconds = max(g["seconds"] for g in got) if shared else sum(g["seconds"] for g in got)
+        out[stage] = {"seconds": float(seconds), "shared": bool(shared)}
+    return out

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from leaderboard.experiments import SCORES, STATS, experiments
 from leaderboard.markdown import delta, md, pm, table
-from leaderboard.records import Record, counterpart, labels, tiebreak
+from leaderboard.rows import Record, counterpart, labels, tiebreak
 from leaderboard.tables import PLOTS, experiment_tables, score_cells, stat_cells
 
 __all__ = ["PLOTS", "group_sections", "inflation", "missing_modalities"]

@@ -28,7 +28,8 @@ from typing import Any
 from leaderboard.experiments import STATS, Experiment, Row, sweep_models
 from leaderboard.markdown import code, interval_text, md, pm, slug, table, versus_text
 from leaderboard.plots import best_per_model, group_plots, seeds_text, sweep_plot
-from leaderboard.records import (
+from leaderboard.results import identity
+from leaderboard.rows import (
     Record,
     code_text,
     hardware_text,
@@ -40,7 +41,6 @@ from leaderboard.records import (
     sort_by_score,
     tiebreak,
 )
-from leaderboard.results import identity
 from leaderboard.uncertainty import marks, present_label
 from mmimdb2.metrics import SCALAR_METRICS
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from leaderboard.predictions import PredictionsError, read_predictions
+from leaderboard.record import ResultRecord, upgrade
 from leaderboard.results import (
     AUTHORS_PREFIX,
     LEADERBOARD_DIR,
@@ -322,6 +323,27 @@ def _check_genre_keys(record: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def consistency_problems(record: Mapping[str, Any]) -> list[str]:
+    """What a schema-valid record's numbers contradict: seeds against their entries, the aggregate
+    against the seeds, and each seed's metrics against its stored predictions (or, without them,
+    against each other). The job cache trusts a finished job only when this is empty."""
+    problems = []
+    seeds = [e["seed"] for e in record["per_seed"]]
+    if record["seeds"] != seeds:
+        problems.append(f"seeds: {record['seeds']} do not match the per_seed entries {seeds}")
+    ht = record.get("head_tail")
+    if ht is not None:
+        for side in ("head", "tail"):
+            if len(ht[side]) != ht["k"]:
+                problems.append(f"head_tail/{side}: {len(ht[side])} genres, expected k={ht['k']}")
+    problems += _check_aggregate(record)
+    if "test_labels" not in record:  # with stored predictions every figure is recomputed from them (below)
+        problems += _check_derived(record)
+    problems += _check_support(record)
+    problems += _check_predictions(record)
+    return problems
+
+
 def validate_record(
     record: Mapping[str, Any],
     *,
@@ -353,19 +375,7 @@ def validate_record(
         return problems
     problems += _check_split(record, known, sizes or {})
     problems += _check_created(record["created"])
-    seeds = [e["seed"] for e in record["per_seed"]]
-    if record["seeds"] != seeds:
-        problems.append(f"seeds: {record['seeds']} do not match the per_seed entries {seeds}")
-    ht = record.get("head_tail")
-    if ht is not None:
-        for side in ("head", "tail"):
-            if len(ht[side]) != ht["k"]:
-                problems.append(f"head_tail/{side}: {len(ht[side])} genres, expected k={ht['k']}")
-    problems += _check_aggregate(record)
-    if "test_labels" not in record:  # with stored predictions every figure is recomputed from them (below)
-        problems += _check_derived(record)
-    problems += _check_support(record)
-    problems += _check_predictions(record)
+    problems += consistency_problems(record)
     if filename is not None:
         want = result_filename(record)
         if filename != want:
@@ -397,12 +407,12 @@ def validate_and_load(
     for raw in paths:
         path = Path(raw)
         try:
-            record = read_result(path)
+            record = upgrade(read_result(path))  # older versions converted in one place (leaderboard.record)
         except ResultError as e:
             report[path] = [str(e).removeprefix(f"{path}: ")]
             continue
-        records[path] = record
         report[path] = validate_record(record, known=known, sizes=sizes, filename=path.name if check_filenames else None)
+        records[path] = ResultRecord.from_dict(record, check=False).to_dict() if not report[path] else record
         try:  # any file whose identity can be read takes part in duplicate detection
             keys[result_key(record)].append(path)
         except (KeyError, TypeError, ValueError, AttributeError):

@@ -252,9 +252,10 @@ def _best_on_grid(scores: np.ndarray) -> float:
     return float(ties[np.argmin(np.abs(ties - 0.5))])
 
 
-def select_threshold(labels: Any, proba: np.ndarray, policy: str = "global") -> float | np.ndarray:
+def select_threshold(labels: Any, proba: np.ndarray, policy: str) -> float | np.ndarray:
     """The decision threshold(s) of ``policy`` chosen on dev ``labels`` / ``proba``.
 
+    The policy has no default here: the run's (``benchmarks.spec.TrainSpec.threshold``) is the one.
     ``fixed``: 0.5. ``global``: the grid value with the best dev macro-F1. ``per-genre``: for each
     genre the grid value with the best dev F1 of that genre; a genre without a dev positive keeps
     the global threshold (its F1 is 0 whatever the threshold). Returns a float, or a (C,) array.
@@ -282,7 +283,7 @@ def select_threshold(labels: Any, proba: np.ndarray, policy: str = "global") -> 
 SELECTION_METRICS: tuple[str, ...] = ("f1", "loss", "ap")
 
 
-def dev_score(labels: Any, proba: np.ndarray, metric: str, threshold: str = "fixed") -> float:
+def dev_score(labels: Any, proba: np.ndarray, metric: str, threshold: str | None = None) -> float:
     """The checkpoint score of ``metric`` on dev (higher is better; ``loss`` is negated BCE).
 
     ``ap`` averages sklearn's ``average_precision_score`` over the genres with a dev positive
@@ -290,6 +291,8 @@ def dev_score(labels: Any, proba: np.ndarray, metric: str, threshold: str = "fix
     """
     y = _label_array(labels)
     if metric == "f1":  # at the probabilities' own precision, as every threshold is compared
+        if threshold is None:
+            raise ValueError("dev_score(metric='f1') needs the run's threshold policy")
         return macro_f1(y, proba, select_threshold(y, proba, threshold))
     proba = np.asarray(proba, dtype=np.float64)
     if metric == "loss":

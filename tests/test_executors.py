@@ -3,8 +3,8 @@ results, inputs are prepared once in the parent, and an interrupted grid resumes
 
 "Identical" here: every result file and every cell file has the same name, and the same JSON
 content, byte for byte once dumped with sorted keys, after removing what describes the run rather
-than the result: ``wall_time_s`` (seconds), ``created`` (the date) and ``hardware`` (where it ran,
-with how many threads). Metrics, packed test predictions, thresholds, config, spec, seeds, KG
+than the result: ``timings`` and each seed's ``cost`` (seconds, memory), ``created`` (the date) and
+``hardware`` (where it ran, with how many threads). Metrics, packed test predictions, thresholds, config, spec, seeds, KG
 figures and code version are all compared.
 """
 
@@ -22,7 +22,7 @@ from benchmarks.executors import ProcessExecutor
 from benchmarks.run import main
 
 FAST = ["--epochs", "1", "--kg-epochs", "1", "--kg-dim", "8", "--encoder", "weightfree", "--no-progress"]
-RUN_ONLY = ("wall_time_s", "created", "hardware")
+RUN_ONLY = ("timings", "created", "hardware")
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +35,9 @@ def tiny_demo(tmp_path_factory) -> Path:
 def _comparable(folder: Path) -> dict[str, str]:
     """Each result and cell file of ``folder``, by relative path: its JSON without the run-only fields."""
     out = {}
-    for path in sorted([*(folder / "results").glob("*.json"), *(folder / "cells").rglob("*.json")]):
+    for path in sorted([*(folder / "results").glob("*.json"), *(folder / "jobs").rglob("*.json")]):
         record = {k: v for k, v in json.loads(path.read_text()).items() if k not in RUN_ONLY}
+        record["per_seed"] = [{k: v for k, v in s.items() if k != "cost"} for s in record["per_seed"]]
         out[str(path.relative_to(folder))] = json.dumps(record, sort_keys=True)
     return out
 
@@ -90,7 +91,7 @@ def test_an_interrupted_grid_runs_only_the_rest(serial, tiny_demo, tmp_path, mon
 
     monkeypatch.setattr(harness, "train_and_evaluate", stops_at_the_third)
     assert _run(tiny_demo, tmp_path) == 130
-    assert len(list((tmp_path / "cells").rglob("*.json"))) == 2  # finished cells were written as they finished
+    assert len(list((tmp_path / "jobs").rglob("*.json"))) == 2  # finished cells were written as they finished
     assert not list((tmp_path / "results").glob("*.json"))
 
     monkeypatch.setattr(harness, "train_and_evaluate", lambda *a, **k: trained.append(a[0].model) or real(*a, **k))
@@ -104,7 +105,7 @@ def test_a_parallel_rerun_farms_out_only_the_missing_cells(serial, tiny_demo, tm
     import shutil
 
     shutil.copytree(serial, tmp_path, dirs_exist_ok=True)
-    lost = sorted((tmp_path / "cells").rglob("*.json"))[:3]
+    lost = sorted((tmp_path / "jobs").rglob("*.json"))[:3]
     for path in lost:
         path.unlink()
     sent = []

@@ -49,9 +49,9 @@ def record(model: str = "gmu", values=(0.60, 0.62), *, seeds=None, config=None, 
     return make_result(
         dataset="demo", dataset_version="1", split=split, model=model, config=config or {"hidden": 64, "temperature": 0.1},
         encoder="hash:64", encoder_version="1",
-        kg={"model": "RotatE", "dim": 32, "epochs": 5, "hits_at_10": 0.4} if kg == "default" else kg,
+        kg={"model": "RotatE", "dim": 32, "dim_model": 16, "epochs": 5, "optimizer": "SparseAdam", "hits_at_10": 0.4} if kg == "default" else kg,
         per_seed=[{"seed": s, "metrics": metrics(v), "best_epoch": 3} for s, v in zip(seeds, values)],
-        wall_time_s={"load": 1.0, "train": 2.5}, protocol=protocol, drop=drop, suite=suite,
+        timings={"load": {"seconds": 1.0, "shared": True}, "train": 2.5}, threshold_policy="fixed", protocol=protocol, drop=drop, suite=suite,
         head_tail={"k": 6, "head": list(GENRES[:6]), "tail": list(GENRES[-6:])},
         code=CODE, hardware=HW, created=created, **extra,
     )  # fmt: skip
@@ -76,12 +76,12 @@ def problems_of(rec: dict, **kw) -> list[str]:
 def test_make_result_builds_a_valid_record():
     rec = record()
     assert problems_of(rec, filename=result_filename(rec)) == []
-    assert rec["schema_version"] == 1 and rec["labels"] == list(GENRES)
+    assert rec["schema_version"] == 2 and rec["labels"] == list(GENRES) and rec["threshold_policy"] == "fixed"
     assert rec["seeds"] == [0, 1]
     assert rec["aggregate"]["mean"]["micro"] == pytest.approx(0.61)
     assert rec["aggregate"]["std"]["micro"] == pytest.approx(0.01)
     assert rec["split"]["parts"]["test"] == {"sha256": SPLIT.part_sha256("test"), "size": 2}
-    assert rec["wall_time_s"]["total"] == pytest.approx(3.5) and rec["wall_time_s"]["kg"] == 0.0
+    assert rec["timings"] == {"load": {"seconds": 1.0, "shared": True}, "train": {"seconds": 2.5, "shared": False}}  # only stages that ran
     assert result_filename(rec) == f"demo__gmu__{result_key(rec)[:12]}.json"
 
 
@@ -89,7 +89,7 @@ def test_make_result_fills_provenance_from_this_checkout_and_machine():
     rec = make_result(
         dataset="demo", dataset_version="1", split=SPLIT, model="gmu", config={}, encoder="hash:64",
         encoder_version="1", kg=None, per_seed=[{"seed": 0, "metrics": metrics(0.5), "best_epoch": None}],
-        wall_time_s={}, head_tail=None,
+        timings={}, threshold_policy="fixed", head_tail=None,
     )  # fmt: skip
     assert rec["hardware"]["device"] == "cpu" and rec["hardware"]["torch"]
     assert rec["code_version"]["package"]
@@ -117,7 +117,7 @@ def test_schema_pins_the_23_genres_in_order():
     schema = load_schema()
     assert schema["properties"]["labels"]["const"] == list(GENRES)
     assert schema["$defs"]["per_genre_unit"]["required"] == list(GENRES)
-    assert schema["properties"]["schema_version"]["const"] == 1
+    assert schema["properties"]["schema_version"]["const"] == 2
 
 
 def _set(path: str, value):
@@ -137,7 +137,7 @@ def _set(path: str, value):
 
 MALFORMED = {
     "missing field": (_set("encoder", KeyError), "'encoder' is a required property"),
-    "wrong type": (_set("threshold", "0.5"), "threshold: '0.5' is not of type 'number'"),
+    "wrong type": (_set("threshold_policy", 0.5), "threshold_policy: 0.5 is not one of"),
     "metric above 1": (_set("per_seed/0/metrics/micro", 1.2), "per_seed/0/metrics/micro: 1.2 is greater than the maximum of 1"),
     "negative metric": (_set("per_seed/1/metrics/per_genre/Drama", -0.1), "per_seed/1/metrics/per_genre/Drama: -0.1 is less than"),
     "NaN metric": (_set("per_seed/0/metrics/macro", math.nan), "per_seed/0/metrics/macro: NaN or infinite value"),
@@ -231,7 +231,7 @@ def test_the_data_fingerprint_is_identity_only_when_recorded():
     ident = {k: v for k, v in identity(base).items()}
     kw = dict(dataset="demo", dataset_version="1", split_sha256=SPLIT.sha256, protocol="fixed", model="gmu",
               config=base["model"]["config"], seeds=[0, 1], encoder="hash:64", encoder_version="1",
-              kg={"model": "RotatE", "dim": 32, "epochs": 5}, drop=None)  # fmt: skip
+              kg=["RotatE", 32, 5], drop=None)  # fmt: skip
     assert identity_of(**kw) == identity_of(**kw, fingerprint=None) == ident
     a, b = record(dataset_fingerprint="a" * 64), record(dataset_fingerprint="b" * 64)
     assert a["dataset"]["fingerprint"] == "a" * 64 and identity(a) == identity_of(**kw, fingerprint="a" * 64)
@@ -266,9 +266,8 @@ def test_merge_per_seed_cells_into_one_record():
     merged = merge_results([b, a])
     assert merged["seeds"] == [0, 1]
     assert merged["aggregate"] == aggregate([a["per_seed"][0], b["per_seed"][0]])
-    assert merged["wall_time_s"]["train"] == pytest.approx(5.0)  # summed over seeds
-    assert merged["wall_time_s"]["load"] == pytest.approx(1.0)  # shared preparation, counted once
-    assert merged["wall_time_s"]["total"] == pytest.approx(6.0)
+    assert merged["timings"]["train"] == {"seconds": pytest.approx(5.0), "shared": False}  # each seed's own: summed
+    assert merged["timings"]["load"] == {"seconds": pytest.approx(1.0), "shared": True}  # one shared computation, once
     assert merged["head_tail"] == a["head_tail"]
     assert merged["created"] == "2026-01-02T00:00:00Z"
     assert problems_of(merged) == []
@@ -360,7 +359,7 @@ def _fill(lb: Path) -> None:
         record("idkg", (0.70, 0.74)),
         record("idkg-no-kg", (0.65,), kg=None),
         record("idkg-mulcon", (0.66, 0.66)),
-        record("idkg", (0.68,), kg={"model": "TransH", "dim": 32, "epochs": 5, "hits_at_10": None}),
+        record("idkg", (0.68,), kg={"model": "TransH", "dim": 32, "dim_model": 32, "epochs": 5, "optimizer": "Adam", "hits_at_10": None}),
         record("idkg", (0.71,), config={"hidden": 64, "temperature": 0.3}),
         record("idkg", (0.69,), config={"hidden": 64, "temperature": 0.7}),
         record("idkg", (0.50,), drop="poster"),
@@ -411,8 +410,8 @@ def test_experiment_tables_show_the_definitions_rows_in_order_under_their_labels
         record("idkg-no-kg", (0.64,), config={**base, "use_gcacl": False}),
         record("idkg-no-at", (0.71,)),  # the paper's "- AT" row: F^K + G-CACL
         record("idkg-no-kg", (0.72,)),  # a single removal: in Table 2, not a row of the cumulative Table 3
-        record("idkg", (0.62,), kg={"model": "ConvE", "dim": 32, "epochs": 5, "hits_at_10": 0.25}),
-        record("idkg", (0.63,), kg={"model": "TransH", "dim": 32, "epochs": 5, "hits_at_10": None}),
+        record("idkg", (0.62,), kg={"model": "ConvE", "dim": 32, "dim_model": 32, "epochs": 5, "optimizer": "Adam", "hits_at_10": 0.25}),
+        record("idkg", (0.63,), kg={"model": "TransH", "dim": 32, "dim_model": 32, "epochs": 5, "optimizer": "Adam", "hits_at_10": None}),
         record("idkg-mulcon", (0.5,)),
     ]  # fmt: skip
     readme = render.render_files(runs, {"demo": {"demo": SPLIT.sha256}})["README.md"].decode()
@@ -534,8 +533,8 @@ def _hostile_record() -> dict:
     rec = make_result(
         dataset="demo", dataset_version="2\n# Fake heading", split=SPLIT, model="gmu<script>x</script>",
         config={"hidden": 64, "note": "a|b\r\nc $x^$ `code`"}, encoder="enc<img src=x onerror=alert(1)>",
-        encoder_version="1", kg={"model": "RotatE|x", "dim": 32, "epochs": 5, "hits_at_10": None},
-        per_seed=[{"seed": 0, "metrics": metrics(0.5), "best_epoch": 1}], wall_time_s={},
+        encoder_version="1", kg={"model": "RotatE|x", "dim": 32, "dim_model": 32, "epochs": 5, "optimizer": "Adam", "hits_at_10": None},
+        per_seed=[{"seed": 0, "metrics": metrics(0.5), "best_epoch": 1}], timings={}, threshold_policy="fixed",
         head_tail=None, code={**CODE, "git": "v1\n<script>alert(2)</script>"},
         hardware={**HW, "cpu": "x\r\n| forged | row |", "gpu": "[click](https://evil.example)"},
         created="2026-11-25T12:00:00Z", validate=False,
@@ -752,7 +751,7 @@ def big_record(seeds=(0, 1), **kw) -> dict:
     return make_result(
         dataset="demo", dataset_version="1", split=BIG, model="gmu", config={"hidden": 64}, encoder="hash:64",
         encoder_version="1", kg=None, per_seed=[{"seed": s, "metrics": scored(s), "best_epoch": 3} for s in seeds],
-        wall_time_s={"train": 1.0}, head_tail=HEAD_TAIL, code=CODE, hardware=HW, created="2026-11-25T12:00:00Z", **kw,
+        timings={"train": 1.0}, threshold_policy="fixed", head_tail=HEAD_TAIL, code=CODE, hardware=HW, created="2026-11-25T12:00:00Z", **kw,
     )  # fmt: skip
 
 

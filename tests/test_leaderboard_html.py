@@ -51,8 +51,8 @@ def run_record(model: str, right: float, protocol: str = "fixed", **kw) -> dict:
         per_seed.append({"seed": seed, "metrics": metrics, "best_epoch": 1, "predictions": decided})
     return make_result(
         dataset="demo", dataset_version="1", split=SPLIT, model=model, config={"hidden": 64}, encoder="hash:64",
-        encoder_version="1", kg={"model": "RotatE", "dim": 32, "epochs": 5, "hits_at_10": 0.4}, per_seed=per_seed,
-        wall_time_s={"train": 1.0}, protocol=protocol, head_tail=HEAD_TAIL, code=CODE, hardware=HW,
+        encoder_version="1", kg={"model": "RotatE", "dim": 32, "dim_model": 16, "epochs": 5, "optimizer": "SparseAdam", "hits_at_10": 0.4}, per_seed=per_seed,
+        timings={"train": 1.0}, threshold_policy="fixed", protocol=protocol, head_tail=HEAD_TAIL, code=CODE, hardware=HW,
         created="2026-11-25T12:00:00Z", test_labels=labels, test_ids_sha256=ordered_ids_sha256(TEST_IDS), **kw,
     )  # fmt: skip
 
@@ -197,8 +197,8 @@ def hostile_record() -> dict:
     rec = make_result(
         dataset='demo"><img src=x onerror=alert(4)>', dataset_version="1'><b>v</b>", split=SPLIT, model=MARKUP,
         config={"hidden": 64, "note": '"><script>alert(3)</script>'}, encoder="<script>alert(2)</script>",
-        encoder_version="1", kg={"model": "<b>RotatE</b>", "dim": 32, "epochs": 5, "hits_at_10": None},
-        per_seed=[{"seed": 0, "metrics": evaluate(np.eye(2, 23), np.eye(2, 23)), "best_epoch": 1}], wall_time_s={},
+        encoder_version="1", kg={"model": "<b>RotatE</b>", "dim": 32, "dim_model": 32, "epochs": 5, "optimizer": "Adam", "hits_at_10": None},
+        per_seed=[{"seed": 0, "metrics": evaluate(np.eye(2, 23), np.eye(2, 23)), "best_epoch": 1}], timings={}, threshold_policy="fixed",
         head_tail=None, code={**CODE, "git": "<i>v1</i>"}, hardware=HW, created="2026-11-25T12:00:00Z",
         spec={"recipe": "<u>tuned</u>"}, validate=False,
     )  # fmt: skip

@@ -31,7 +31,7 @@ def build(model: str = "gmu", per_seed=(), **kw) -> dict:
     return make_result(
         dataset="demo", dataset_version="1", split=kw.pop("split", SPLIT), model=model, config={"hidden": 64},
         encoder="hash:64", encoder_version="1", kg=None, per_seed=list(per_seed),
-        wall_time_s={"train": 1.0}, head_tail=HEAD_TAIL, code=CODE, hardware=HW, created="2026-11-25T12:00:00Z", **kw,
+        timings={"train": 1.0}, threshold_policy="fixed", head_tail=HEAD_TAIL, code=CODE, hardware=HW, created="2026-11-25T12:00:00Z", **kw,
     )  # fmt: skip
 
 

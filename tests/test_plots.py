@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from leaderboard import plots, render, validate
-from leaderboard.records import labels
+from leaderboard.rows import labels
 from leaderboard.results import make_result
 from leaderboard.splits import LEADERBOARD_DIR, known_splits, splits_path
 from mmimdb2.genres import GENRES
@@ -49,7 +49,7 @@ def record(model: str, rng_seed: int, seeds=(0, 1), predictions: bool = True) ->
     extra = {"test_labels": y, "test_ids_sha256": ordered_ids_sha256(IDS)} if predictions else {}
     return make_result(
         dataset="demo", dataset_version="1", split=SPLIT, model=model, config={"hidden": 64}, encoder="hash:64",
-        encoder_version="1", kg=None, per_seed=per_seed, wall_time_s={"train": 1.0}, head_tail=HEAD_TAIL,
+        encoder_version="1", kg=None, per_seed=per_seed, timings={"train": 1.0}, threshold_policy="fixed", head_tail=HEAD_TAIL,
         code=CODE, hardware=HW, created="2026-11-25T12:00:00Z", spec={"recipe": "tuned"}, **extra,
     )  # fmt: skip
 

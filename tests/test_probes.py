@@ -142,7 +142,7 @@ def test_probe_late_fusion_weighs_the_informative_modality_and_averages_member_p
 def test_probe_names_missing_features():
     train, ytr = _separable(50, 0)
     with pytest.raises(ValueError, match="probe needs feature\\(s\\) \\['kg'\\]"):
-        LogisticProbe(ProbeConfig(features=("kg",))).fit(train, ytr, train, ytr)
+        LogisticProbe(ProbeConfig(features=("kg",))).fit(train, ytr, train, ytr, "fixed")
     with pytest.raises(ValueError, match="'features' parameter of ProbeConfig"):
         ProbeConfig(features=("plot",))
 
@@ -152,7 +152,7 @@ def test_people_vote_model_falls_back_to_the_training_prior():
     y = np.zeros((4, len(GENRES)), dtype=np.float32)
     y[:, 2] = [1, 1, 0, 0]
     model = PeopleVote(PeopleVoteConfig())
-    model.fit(arrays, y, arrays, y[:2])
+    model.fit(arrays, y, arrays, y[:2], "fixed")
     proba = model.predict_proba(arrays)
     assert proba[0, 2] == 0.5 and proba[0].sum() == 0.5  # empty vote -> training genre frequency
     assert proba[1, 0] == 1.0 and proba[1].sum() == 1.0
@@ -198,7 +198,7 @@ def test_probe_gives_every_block_the_same_total_variance(block_weights):
     train, ytr = _separable(120, 0)
     train["image"] = np.random.default_rng(3).normal(scale=50.0, size=(120, 40)).astype(np.float32)  # wide, loud noise
     probe = LogisticProbe(ProbeConfig(features=("text", "image"), c_grid=(1.0,), block_weights=block_weights))
-    probe.fit(train, ytr, train, ytr)
+    probe.fit(train, ytr, train, ytr, "fixed")
     z = probe.fitted.transform(np.concatenate([train["text"], train["image"]], axis=1))
     text_var, image_var = z[:, :10].var(axis=0).sum(), z[:, 10:].var(axis=0).sum()
     # standardised columns have variance 1; scaled by 1/sqrt(width) a block sums to 1, unscaled to its width
@@ -267,12 +267,12 @@ def test_a_damaged_probe_fit_is_refitted_with_one_line(tmp_path, count_fits, cap
     train, ytr = _separable(120, 0)
     fits = CacheStore(tmp_path, "probe-fits", 1)
     probe = LogisticProbe(ProbeConfig(features=("text",), c_grid=(1.0,)))
-    probe.fit(train, ytr, train, ytr, fits=fits)
+    probe.fit(train, ytr, train, ytr, "fixed", fits=fits)
     expected = probe.predict_proba(train)
     entry = fits.path(probe.fit_key(train, ytr, train, ytr))
     fits.save(probe.fit_key(train, ytr, train, ytr), {**probe.fitted.arrays(), "coef": np.zeros((3, 3))}, {"chosen": probe.chosen})
     again = LogisticProbe(ProbeConfig(features=("text",), c_grid=(1.0,)))
-    again.fit(train, ytr, train, ytr, fits=fits)
+    again.fit(train, ytr, train, ytr, "fixed", fits=fits)
     assert len(count_fits) == 2 and not again.reused
     assert f"cache entry {entry} unusable (its shapes do not fit 10 features and {len(GENRES)} genres)" in capsys.readouterr().err
     np.testing.assert_array_equal(again.predict_proba(train), expected)

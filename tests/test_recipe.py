@@ -285,7 +285,9 @@ def test_dev_score_metrics_against_hand_computed_values():
     assert dev_score(y, p2, "ap") == pytest.approx(((0.5 + 2 / 3) / 2 + 1 / 3) / 2)
     # a genre without a dev positive is left out of the AP mean
     assert dev_score(np.array([[1, 0], [0, 0]]), np.array([[0.9, 0.5], [0.1, 0.5]]), "ap") == pytest.approx(1.0)
-    assert dev_score(y, p, "f1") == pytest.approx(macro_f1(y, p, select_threshold(y, p, "fixed")))
+    assert dev_score(y, p, "f1", "fixed") == pytest.approx(macro_f1(y, p, select_threshold(y, p, "fixed")))
+    with pytest.raises(ValueError, match="needs the run.s threshold policy"):
+        dev_score(y, p, "f1")  # no silent default policy: the run's is the one
     with pytest.raises(ValueError, match="'select' metric must be one of f1, loss, ap"):
         dev_score(y, p, "auc")
 

@@ -296,18 +296,19 @@ def test_changed_trainer_or_kg_setting_is_recomputed(small_demo, tmp_path, capsy
         pytest.param(lambda p: p.write_text("[1, 2, 3]"), id="not-an-object"),
         pytest.param(lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "per_seed": []})), id="invalid-result"),
         pytest.param(lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "seeds": [7]})), id="another-job"),
+        pytest.param(lambda p: p.write_text(p.read_text().replace('"macro": 0.', '"macro": 0.9', 1)), id="flipped-score"),
     ],
 )
 def test_corrupt_cell_is_recomputed_with_one_notice(small_demo, tmp_path, capsys, monkeypatch, damage):
     calls = _count_jobs(monkeypatch)
     assert _run(small_demo, tmp_path, "--models", "late-fusion", capsys=capsys)[0] == 0
-    (cell,) = (tmp_path / "cells").glob("*.json")
+    (cell,) = (tmp_path / "jobs").glob("*.json")
     good = read_result(cell)
     damage(cell)
     rc = main(["--dataset", str(small_demo), "--out", str(tmp_path), *FAST, "--models", "late-fusion"])
     err = capsys.readouterr().err
     assert rc == 0 and len(calls) == 2
-    notices = [line for line in err.splitlines() if line.startswith("cells: ")]
+    notices = [line for line in err.splitlines() if line.startswith("jobs: ")]
     assert len(notices) == 1 and cell.name in notices[0] and notices[0].endswith("recomputing")
     again = read_result(cell)
     assert schema_errors(again) == [] and again["seeds"] == good["seeds"]

@@ -64,13 +64,13 @@ def _load(ctx: Context):
 def _prepared(ctx: Context):
     """The arrays every model consumes (features and a 1-epoch KG embedding, cached in ``ctx.cache``)."""
     from benchmarks.encoders import get_encoder
-    from benchmarks.pipeline import Stopwatch, prepare_inputs
+    from benchmarks.pipeline import prepare_inputs
     from benchmarks.spec import KGSpec
     from idkg.embedding_spec import EmbeddingSpec
 
     kg = KGSpec(EmbeddingSpec(epochs=1, eval_sample=0))
     return prepare_inputs(_load(ctx), encoder=get_encoder(ENCODER), kg=kg, device="cpu", cache_dir=ctx.cache,
-                          watch=Stopwatch(), progress=False)  # fmt: skip
+                          progress=False)  # fmt: skip
 
 
 def _cell(ctx: Context, model: str, epochs: int):

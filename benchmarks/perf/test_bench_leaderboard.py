@@ -29,7 +29,7 @@ def _record(seeds: int, pad: int = 0) -> dict:
     return make_result(
         dataset="demo", dataset_version="1", split=SPLIT, model="gmu", config=config, encoder="hash:64",
         encoder_version="1", kg=None, per_seed=[{"seed": s, "metrics": metrics, "best_epoch": 1} for s in range(seeds)],
-        wall_time_s={}, code={"git": None, "commit": None, "dirty": None, "package": "0"},
+        timings={}, threshold_policy="fixed", code={"git": None, "commit": None, "dirty": None, "package": "0"},
         hardware={"device": "cpu", "cpu": "x", "gpu": None, "torch": "0"}, created="2026-01-01T00:00:00Z", validate=False,
     )  # fmt: skip
 

@@ -1,12 +1,15 @@
-"""The per-job result cache under ``<out>/cells/``: one JSON entry of the one cache store
-(:class:`benchmarks.cache.CacheStore`) per (cell, seed), trusted only when whole.
+"""The job cache under ``<out>/jobs/``: one JSON entry of the one cache store
+(:class:`benchmarks.cache.CacheStore`) per job (one cell, one seed), trusted only when whole and
+consistent.
 
 A job's entry is named by a key over everything that can change its result, so an edit of any of
 them is a cache miss, never a stale result: the result's identity, the job's resolved
 :class:`benchmarks.spec.CellSpec` (every model, training, KG-embedding and encoder setting,
 defaults included), the dataset's *content* fingerprint (the one the feature cache keys on), the
 encoder's preprocessing, the torch and PyKEEN versions, and the store's format. An entry that is
-unreadable, not a valid result or not the job's result is recomputed with one notice line.
+unreadable, not a valid result, not the job's result, or whose numbers the validator's
+consistency checks contradict (a score that is not the score of its stored predictions) is
+recomputed with one notice line.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.cache import CacheStore
-from leaderboard.results import SCHEMA_VERSION, file_stem, identity, read_result, schema_errors, write_result
+from leaderboard.record import SCHEMA_VERSION, ResultRecord, upgrade
+from leaderboard.results import file_stem, identity, read_result, schema_errors
+from leaderboard.validate import consistency_problems
 
-#: Bump when the meaning of a cell entry changes (old entries are then simply not found).
-CELL_FORMAT = 4  # 4: entries carry their test predictions
+#: Bump when the meaning of a job entry changes (old entries are then simply not found).
+JOB_FORMAT = 5  # 5: schema version 2 (each job's own timings, the KG as trained, its cost)
 
 
 def _version(dist: str) -> str | None:
@@ -30,11 +35,11 @@ def _version(dist: str) -> str | None:
         return None
 
 
-class CellCache:
+class JobCache:
     """The finished jobs of one ``--out`` folder, each a result record named by its key."""
 
     def __init__(self, out: str | Path) -> None:
-        self.store = CacheStore(Path(out), "cells", CELL_FORMAT)
+        self.store = CacheStore(Path(out), "jobs", JOB_FORMAT)
 
     def name(self, ident: Mapping[str, Any], spec: Mapping[str, Any], *, content_sha256: str, preprocessing: str) -> str:
         """``<dataset>__<model>__seed<S>__<key16>``: readable, and keyed by every input of the job."""
@@ -58,10 +63,13 @@ class CellCache:
             errors = schema_errors(record)
             if errors:
                 return f"not a valid result ({len(errors)} schema error(s), first: {errors[0]})"
-            return "holds the result of another job" if identity(record) != dict(ident) else None
+            if identity(record) != dict(ident):
+                return "holds the result of another job"
+            wrong = consistency_problems(record)
+            return f"its numbers do not add up ({len(wrong)} problem(s), first: {wrong[0]})" if wrong else None
 
-        return self.store.load_json(name, refuse, read=read_result)
+        return self.store.load_json(name, refuse, read=lambda p: upgrade(read_result(p)))
 
     def write(self, name: str, record: Mapping[str, Any]) -> Path:
         """Write a finished job's record atomically (schema-checked)."""
-        return write_result(record, self.path(name))
+        return ResultRecord.from_dict(record).to_disk(self.path(name))
