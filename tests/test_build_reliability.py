@@ -1,0 +1,89 @@
+"""Issue 30, the data side: pages whose type signals disagree, DATASET.json's "complete" only after
+MANIFEST, one build at a time per --out (a lock), and archive files opened only as regular files
+inside the archive. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_build_bad_input import archive_with, page_of
+from test_build_helpers import title_page, web, world  # noqa: F401
+from test_build_pipeline import failures, run
+
+from mmimdb2.builder.sources import SourceError, parse_title_page
+from mmimdb2.builder.sources.base import NotAMovie, TypeConflict
+
+# --------------------------------------------------------------------------- item 8: type signals that disagree
+
+
+def _with_ld_type(page: bytes, ld_type: str) -> bytes:
+    """``page`` with its JSON-LD ``@type`` replaced (the fake pages write ``"@type": "Movie"``)."""
+    assert b'"@type": "Movie"' in page
+    return page.replace(b'"@type": "Movie"', f'"@type": "{ld_type}"'.encode(), 1)
+
+
+def _without_title_type(page: bytes) -> bytes:
+    """``page`` whose ``aboveTheFoldData`` has no ``titleType`` (its other data kept)."""
+    start = page.index(b'"titleType": {')
+    end = page.index(b"}", start) + 1
+    return page[:start] + page[end + 2 :]  # the object and its ", "
+
+
+def _page(title_type: str = "movie") -> bytes:
+    return title_page("tt0100001", "T", 2000, ["Drama"], "A plot.", ("nm0000001", "D"), [], "https://i/p.jpg", title_type=title_type)
+
+
+def test_a_movie_title_type_with_an_episode_json_ld_is_a_conflict_naming_both():
+    page = _with_ld_type(_page(), "TVEpisode")
+    with pytest.raises(TypeConflict) as e:
+        parse_title_page(page, "tt0100001")
+    assert e.value.stage == "type" and isinstance(e.value, SourceError) and not isinstance(e.value, NotAMovie)
+    assert "aboveTheFoldData.titleType 'movie'" in e.value.reason and "JSON-LD @type 'TVEpisode'" in e.value.reason
+    for ld in ("TVSeries", "VideoGame"):  # every non-movie JSON-LD type against a movie titleType
+        with pytest.raises(TypeConflict, match=ld):
+            parse_title_page(_with_ld_type(_page(), ld), "tt0100001")
+    with pytest.raises(TypeConflict, match="'tvEpisode'.*'Movie'"):  # and the other way round
+        parse_title_page(_page("tvEpisode").replace(b'"@type": "TVEpisode"', b'"@type": "Movie"'), "tt0100001")
+
+
+def test_two_json_ld_blocks_that_disagree_are_a_conflict():
+    page = _page()
+    extra = b'<script type="application/ld+json">{"@type": "TVEpisode", "url": "https://www.imdb.com/title/tt0100001/"}</script>'
+    with pytest.raises(TypeConflict, match="JSON-LD @type 'Movie', 'TVEpisode'"):
+        parse_title_page(page.replace(b"</head>", extra + b"</head>"), "tt0100001")
+
+
+def test_no_title_type_and_an_episode_json_ld_is_not_a_movie_naming_both():
+    page = _with_ld_type(_without_title_type(_page()), "TVEpisode")
+    assert b"titleType" not in page and b'"aboveTheFoldData"' in page
+    with pytest.raises(NotAMovie) as e:
+        parse_title_page(page, "tt0100001")
+    assert "'tvEpisode'" in e.value.reason and "JSON-LD @type 'TVEpisode'" in e.value.reason
+    assert "no titleType in aboveTheFoldData" in e.value.reason
+
+
+def test_agreeing_signals_still_build():
+    assert parse_title_page(_page(), "tt0100001").title == "T"  # movie + Movie
+    tv_movie = _with_ld_type(_page("tvMovie"), "TVMovie")
+    assert parse_title_page(tv_movie, "tt0100001").title == "T"  # tvMovie + TVMovie
+    assert parse_title_page(_without_title_type(_page()), "tt0100001").title == "T"  # no titleType, Movie JSON-LD
+    with pytest.raises(NotAMovie, match="'short'"):  # IMDb's JSON-LD calls shorts Movie: a skip by titleType, no conflict
+        parse_title_page(_page("short").replace(b'"@type": "CreativeWork"', b'"@type": "Movie"'), "tt0100001")
+
+
+def test_archive_pages_whose_types_disagree_are_not_built_and_are_recorded(world, tmp_path):
+    conflict = _with_ld_type(page_of(world, "tt0100001"), "TVEpisode")
+    no_type = _with_ld_type(_without_title_type(page_of(world, "tt0100002")), "TVEpisode")
+    arch = archive_with(world, tmp_path / "arch", {"tt0100001.html": conflict, "tt0100002.html": no_type, "tt0100003.html": page_of(world, "tt0100003")})
+    out = tmp_path / "out"
+    res, _ = run(world, out, sources=("archive",), archive=arch)
+    assert not (out / "dataset/tt0100001.json").exists() and not (out / "dataset/tt0100002.json").exists()
+    assert (out / "dataset/tt0100003.json").is_file() and res.skipped == 1
+    rows = {r["id"]: r for r in failures(out) if r["source"] == "archive"}
+    one, two = rows["tt0100001"], rows["tt0100002"]
+    assert one["stage"] == "type" and one["fatal"] and "aboveTheFoldData.titleType 'movie'" in one["reason"] and "JSON-LD @type 'TVEpisode'" in one["reason"]
+    assert two["stage"] == "skip" and two["fatal"] and "JSON-LD @type 'TVEpisode'" in two["reason"] and "no titleType" in two["reason"]
+    journal = [json.loads(line) for line in (out / ".build/journal.jsonl").read_text().splitlines()]
+    status = {e["id"]: e["status"] for e in journal if e.get("kind") == "movie"}
+    assert status["tt0100001"] == "failed" and status["tt0100002"] == "skipped"
