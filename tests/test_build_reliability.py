@@ -5,6 +5,7 @@ inside the archive. Each test failed before its fix."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from test_build_bad_input import archive_with, page_of
@@ -87,3 +88,89 @@ def test_archive_pages_whose_types_disagree_are_not_built_and_are_recorded(world
     journal = [json.loads(line) for line in (out / ".build/journal.jsonl").read_text().splitlines()]
     status = {e["id"]: e["status"] for e in journal if e.get("kind") == "movie"}
     assert status["tt0100001"] == "failed" and status["tt0100002"] == "skipped"
+
+
+# --------------------------------------------------------------------------- items 11 and 13: archive files are regular files inside the archive
+
+
+def _archive_source(folder: Path):
+    from test_build_helpers import FAST_RETRY
+
+    from mmimdb2.builder.http import HostRateLimiter
+    from mmimdb2.builder.sources import SourceContext, resolve_source
+
+    ctx = SourceContext(HostRateLimiter(1000.0), None, FAST_RETRY, folder.parent / "work", archive=folder, log=lambda s: None)
+    src = resolve_source("archive")(ctx)
+    src.prepare([])
+    return src
+
+
+def _movie_json(world, tt: str) -> str:
+    m = world.movies[tt]
+    return json.dumps({"title": m["title"], "genres": m["genres"], "plot": m["plot"], "director": m["director"][1]})
+
+
+def test_archive_files_symlinked_out_of_the_archive_are_not_followed(world, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "tt0100001.json").write_text(_movie_json(world, "tt0100001"))
+    (outside / "tt0100002.html").write_bytes(page_of(world, "tt0100002"))
+    arch = archive_with(world, tmp_path / "arch", {"tt0100003.json": _movie_json(world, "tt0100003")})
+    (arch / "tt0100001.json").symlink_to(outside / "tt0100001.json")
+    (arch / "tt0100002.html").symlink_to(outside / "tt0100002.html")
+    for tt in ("tt0100001", "tt0100002"):
+        (arch / f"{tt}.jpg").write_bytes((arch / "tt0100003.jpg").read_bytes())
+    (arch / "sub").mkdir()
+    (arch / "sub" / "real.json").write_text(_movie_json(world, "tt0100004"))
+    (arch / "tt0100004.json").symlink_to(Path("sub") / "real.json")  # a link that stays inside is read
+    (arch / "tt0100004.jpg").write_bytes((arch / "tt0100003.jpg").read_bytes())
+    out = tmp_path / "out"
+    run(world, out, sources=("archive",), archive=arch)
+    assert not (out / "dataset/tt0100001.json").exists() and not (out / "dataset/tt0100002.json").exists()
+    assert (out / "dataset/tt0100003.json").is_file() and (out / "dataset/tt0100004.json").is_file()
+    why = {r["id"]: r["reason"] for r in failures(out) if r["source"] == "archive"}
+    assert why["tt0100001"].startswith("tt0100001.json: a symlink to a file outside the archive folder") and "not followed" in why["tt0100001"]
+    assert why["tt0100002"].startswith("tt0100002.html: a symlink to a file outside the archive folder")
+
+
+def test_an_archive_fifo_is_not_a_regular_file_not_missing(world, tmp_path):
+    import os
+
+    from test_hostile_input import deadline
+
+    arch = tmp_path / "arch"
+    arch.mkdir()
+    os.mkfifo(arch / "tt0010323.json")
+    os.mkfifo(arch / "tt0100002.html")
+    src = _archive_source(arch)
+    with deadline():
+        for tt, name in (("tt0010323", "tt0010323.json"), ("tt0100002", "tt0100002.html")):
+            with pytest.raises(SourceError) as e:
+                src.fetch(tt)
+            assert e.value.reason == f"{name}: not a regular file (a FIFO); not read", e.value.reason
+
+
+def test_archive_posters_that_are_not_regular_files_inside_are_recorded(world, tmp_path):
+    import os
+
+    from test_hostile_input import deadline
+
+    arch = tmp_path / "arch"
+    arch.mkdir()
+    for tt in ("tt0100001", "tt0100002", "tt0100003"):
+        (arch / f"{tt}.json").write_text(_movie_json(world, tt))
+    (arch / "tt0100001.jpg").symlink_to("/dev/zero")
+    os.mkfifo(arch / "tt0100002.jpg")
+    (arch / "tt0100003.jpg").mkdir()
+    src = _archive_source(arch)
+    with deadline():
+        notes = {tt: dict(src.fetch(tt).notes) for tt in ("tt0100001", "tt0100002", "tt0100003")}
+    assert notes["tt0100001"]["poster"] == "tt0100001.jpg: a symlink to a file outside the archive folder (/dev/zero); not followed"
+    assert notes["tt0100002"]["poster"] == "tt0100002.jpg: not a regular file (a FIFO); not read"
+    assert notes["tt0100003"]["poster"] == "tt0100003.jpg: not a regular file (a directory); not read"
+    out = tmp_path / "out"
+    with deadline(30):
+        run(world, out, sources=("archive",), archive=arch)
+    rows = {(r["id"], r["stage"]): r for r in failures(out) if r["id"] in ("tt0100001", "tt0100002")}
+    assert "/dev/zero" in rows[("tt0100001", "poster")]["reason"] and "FIFO" in rows[("tt0100002", "poster")]["reason"]
+    assert rows[("tt0100001", "missing")]["reason"] == "no source gave a valid poster"
