@@ -20,6 +20,7 @@ from mmimdb2.layouts import (
     DatasetError,
     DatasetNotFound,
     Layout,
+    Listing,
     read_movies,
     read_split_json,
     scan_folder,
@@ -190,16 +191,22 @@ def _why_dropped(ids: tuple[str, ...], file_skips: list[Skip], layout: Layout) -
 
 
 def _restrict(
-    listed: Split, source: str, movies: dict, listing_ids: set[str], layout: Layout, file_skips: list[Skip]
+    listed: Split, source: str, movies: dict, listing: Listing, layout: Layout, file_skips: list[Skip]
 ) -> tuple[Split, list[Skip]]:
-    """Keep the listed ids that loaded; one skip per id dropped; refuse a part left empty, naming why its files were dropped."""
+    """Keep the listed ids that loaded; one skip per id dropped (saying whether its file was skipped,
+    is there but never opened, or is not there); refuse a part left empty, naming why its files were dropped."""
     skips = []
     for part in PARTS:
         for i in listed[part]:
             if i in movies:
                 continue
             stem = i[2:] if layout is MMIMDB else i
-            why = "its movie file was skipped (see the skip for that file)" if i in listing_ids else f"there is no dataset/{stem}.json"
+            if i in listing.json_files:
+                why = "its movie file was skipped (see the skip for that file)"
+            elif f"{stem}.json" in listing.refused:
+                why = f"dataset/{stem}.json is {listing.refused[f'{stem}.json']}"
+            else:
+                why = f"there is no dataset/{stem}.json"
             skips.append(Skip(i, "split", f"listed in {part} of {source}, but {why}; left out of the split"))
     kept = listed.restrict(movies)
     for part in PARTS:
@@ -248,7 +255,7 @@ def load(
     listing = scan_folder(data_dir, layout.id_pattern)
     expect_title = layout is MMIMDB or bool(meta)
     movies, skips = read_movies(listing, layout, expect_title=expect_title, check_posters=check_posters, progress=progress)
-    kept, split_skips = _restrict(listed, source, movies, set(listing.json_files), layout, skips)
+    kept, split_skips = _restrict(listed, source, movies, listing, layout, skips)
     kept = with_packaged_name(kept)
     extra = {"split_source": source, "split_sha256_listed": listed.sha256, "data_dir": str(data_dir)}
     return MovieDataset(

@@ -4,6 +4,7 @@ from mmimdb2.layouts.common import (
     MAX_POSTER_PIXELS,
     DatasetError,
     DatasetNotFound,
+    Listing,
     ManifestError,
     check_poster,
     scan_folder,
@@ -13,6 +14,6 @@ from mmimdb2.layouts.mmimdb import read_split_json
 from mmimdb2.layouts.records import LAYOUTS, MMIMDB, MMIMDB2, Layout, parse_movie, read_movies
 
 __all__ = [
-    "MAX_POSTER_PIXELS", "DatasetError", "DatasetNotFound", "ManifestError", "check_poster", "scan_folder",
+    "MAX_POSTER_PIXELS", "DatasetError", "DatasetNotFound", "Listing", "ManifestError", "check_poster", "scan_folder",
     "verify_manifest", "read_split_json", "LAYOUTS", "MMIMDB", "MMIMDB2", "Layout", "parse_movie", "read_movies",
 ]  # fmt: skip

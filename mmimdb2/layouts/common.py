@@ -11,7 +11,7 @@ import os
 import re
 import stat
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from mmimdb2.images import MAX_ASPECT, MAX_POSTER_PIXELS, shape_problem
 from mmimdb2.io import BadJSON, NotRegularFile, file_kind, open_regular, read_json, read_regular_bytes
 from mmimdb2.names import split_names
 from mmimdb2.schema import InvalidId, Person, Skip, is_person_id, normalize_imdb_id, year_problem
-from mmimdb2.text import ascii_int
+from mmimdb2.text import ascii_int, printable
 
 
 class DatasetNotFound(FileNotFoundError):
@@ -47,12 +47,17 @@ JPEG_TAIL_BYTES = 64
 
 @dataclass(frozen=True)
 class Listing:
-    """One scan of a ``dataset/`` folder: the JSON files by id, the other file names, and skips."""
+    """One scan of a ``dataset/`` folder: the JSON files by id, the other file names, and skips.
+
+    ``refused``: entries that are there but are never opened (a symlink out of the folder, a FIFO,
+    a device, a folder), name -> what it is ("a FIFO, not a regular file"), so a movie file or a
+    poster refused is reported as what it is, never as missing."""
 
     folder: Path
     json_files: dict[str, Path]
     names: frozenset[str]
     skips: tuple[Skip, ...]
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def _inside(path: Path, folder_resolved: Path) -> bool:
@@ -64,15 +69,28 @@ def _inside(path: Path, folder_resolved: Path) -> bool:
 
 
 def _not_regular(entry: os.DirEntry[str]) -> str | None:
-    """Why a directory entry cannot be a movie or poster file (a FIFO, device, socket), else
-    ``None``. Checked before anything is opened: opening a FIFO would block the loader forever."""
+    """What a directory entry is when it cannot be a movie or poster file ("a FIFO, not a regular
+    file"), else ``None``. Checked before anything is opened: opening a FIFO would block the
+    loader forever."""
     try:
         mode = entry.stat().st_mode  # follows a symlink, which has already been found to stay inside
     except OSError as e:
-        return f"cannot stat ({e.strerror or e})"
+        return f"unreadable (cannot stat: {e.strerror or e})"
     if stat.S_ISREG(mode):
         return None
-    return f"{file_kind(mode)}, not a regular file; ignored (never opened)"
+    return f"{file_kind(mode)}, not a regular file"
+
+
+def _link_target(path: Path) -> str:
+    """Where a symlink leads, for a message: the resolved path, with what it is when it is not a
+    plain file ("/dev/zero, a character device"); stat only, nothing is opened."""
+    target = path.resolve()
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return f"{printable(str(target))[:200]}, which does not exist"
+    kind = "" if stat.S_ISREG(mode) else f", {file_kind(mode)}"
+    return f"{printable(str(target))[:200]}{kind}"
 
 
 def scan_folder(folder: Path, id_pattern: re.Pattern[str]) -> Listing:
@@ -86,17 +104,21 @@ def scan_folder(folder: Path, id_pattern: re.Pattern[str]) -> Listing:
     json_files: dict[str, Path] = {}
     names: set[str] = set()
     skips: list[Skip] = []
+    refused: dict[str, str] = {}
     with os.scandir(folder) as it:
         entries = sorted(it, key=lambda e: e.name)
     candidates: dict[str, list[os.DirEntry[str]]] = {}
     for e in entries:
         if e.is_symlink() and not _inside(Path(e.path), resolved):
-            skips.append(Skip(e.name, "file", "symlink leaves the dataset folder; ignored"))
+            target = _link_target(Path(e.path))
+            refused[e.name] = f"a symlink that leaves the dataset folder (to {target})"
+            skips.append(Skip(e.name, "file", f"symlink leaves the dataset folder (to {target}); ignored (never opened)"))
             continue
-        why = _not_regular(e)
-        if why is not None:
+        what = _not_regular(e)
+        if what is not None:
+            refused[e.name] = what
             if not e.is_dir() or e.name.endswith(".json"):
-                skips.append(Skip(e.name, "file", why))
+                skips.append(Skip(e.name, "file", f"{what}; ignored (never opened)"))
             continue
         if not e.name.endswith(".json"):
             names.add(e.name)
@@ -117,7 +139,7 @@ def scan_folder(folder: Path, id_pattern: re.Pattern[str]) -> Listing:
         json_files[mid] = Path(found[0].path)
         for other in found[1:]:
             skips.append(Skip(other.name, "file", f"a second file for {mid} (read: {found[0].name}); ignored"))
-    return Listing(folder, dict(sorted(json_files.items())), frozenset(names), tuple(skips))
+    return Listing(folder, dict(sorted(json_files.items())), frozenset(names), tuple(skips), refused)
 
 
 def read_json_object(path: Path) -> tuple[dict[str, Any] | None, str | None]:
