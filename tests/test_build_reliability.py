@@ -107,7 +107,7 @@ def _archive_source(folder: Path):
 
 def _movie_json(world, tt: str) -> str:
     m = world.movies[tt]
-    return json.dumps({"title": m["title"], "genres": m["genres"], "plot": m["plot"], "director": m["director"][1]})
+    return json.dumps({"title": m["title"], "genres": m["genres"], "plot": m["plot"], "director": m["director"][1], "cast": [n for _, n in m["cast"]]})
 
 
 def test_archive_files_symlinked_out_of_the_archive_are_not_followed(world, tmp_path):
@@ -174,3 +174,105 @@ def test_archive_posters_that_are_not_regular_files_inside_are_recorded(world, t
     rows = {(r["id"], r["stage"]): r for r in failures(out) if r["id"] in ("tt0100001", "tt0100002")}
     assert "/dev/zero" in rows[("tt0100001", "poster")]["reason"] and "FIFO" in rows[("tt0100002", "poster")]["reason"]
     assert rows[("tt0100001", "missing")]["reason"] == "no source gave a valid poster"
+
+
+# --------------------------------------------------------------------------- item 9: "complete" only after MANIFEST is on disk
+
+
+def _full_archive(world, folder: Path) -> Path:
+    return archive_with(world, folder, {f"{tt}.json": _movie_json(world, tt) for tt in world.ids})
+
+
+def _cli(world, out: Path, arch: Path, *extra: str) -> int:
+    from mmimdb2.builder import cli
+
+    return cli.main(["--out", str(out), "--manifest", str(world.manifest), "--sources", "archive", "--archive", str(arch),
+                     "--rate", "500/s", "--no-progress", *extra])  # fmt: skip
+
+
+def _disk_fills_at_manifest(monkeypatch) -> list[str]:
+    """Every atomic write of a file named MANIFEST fails as on a full disk (ENOSPC); returns the paths it refused."""
+    import contextlib
+    import errno
+    import os
+
+    import mmimdb2.io as io
+
+    real, refused = io.atomic_writer, []
+
+    @contextlib.contextmanager
+    def writer(path):
+        if Path(path).name == "MANIFEST":
+            refused.append(str(path))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        with real(path) as f:
+            yield f
+
+    monkeypatch.setattr(io, "atomic_writer", writer)
+    return refused
+
+
+def _meta(out: Path) -> dict:
+    return json.loads((out / "DATASET.json").read_text())
+
+
+def test_a_disk_full_at_manifest_leaves_the_build_unfinished_not_complete(world, tmp_path, monkeypatch, capsys):
+    import mmimdb2
+    from mmimdb2 import DatasetError
+
+    arch, out = _full_archive(world, tmp_path / "arch"), tmp_path / "out"
+    refused = _disk_fills_at_manifest(monkeypatch)
+    assert _cli(world, out, arch) == 2 and refused == [str(out / "MANIFEST")]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "No space left on device" in err[0] and "MANIFEST" in err[0]
+    assert not (out / "MANIFEST").exists()
+    meta = _meta(out)
+    assert meta["complete"] is False and meta["status"].startswith("unfinished: ") and "run the same command again" in meta["status"]
+    with pytest.raises(DatasetError, match="has not finished"):
+        mmimdb2.load(out)
+    assert _cli(world, out, arch, "--verify") == 2
+    said = capsys.readouterr().err
+    assert "no MANIFEST" in said and "has not finished" in said and "is " + str(out) + " a folder written" not in said
+    monkeypatch.undo()  # the disk has room again: the same command finishes the build
+    assert _cli(world, out, arch) == 0 and _meta(out)["complete"] is True
+    assert len(mmimdb2.load(out, verify=True)) == 20 and _cli(world, out, arch, "--verify") == 0
+
+
+def test_a_rebuild_that_cannot_write_manifest_takes_back_complete(world, tmp_path, monkeypatch, capsys):
+    import mmimdb2
+    from mmimdb2 import DatasetError
+
+    arch, out = _full_archive(world, tmp_path / "arch"), tmp_path / "out"
+    assert _cli(world, out, arch) == 0 and _meta(out)["complete"] is True
+    (arch / "tt0100001.json").write_text(_movie_json(world, "tt0100001").replace("Plot of", "A new plot of"))
+    (out / ".build" / "journal.jsonl").unlink()  # every movie is merged again, with the new plot
+    _disk_fills_at_manifest(monkeypatch)
+    assert _cli(world, out, arch) == 2
+    assert _meta(out)["complete"] is False and "A new plot of" in (out / "dataset/tt0100001.json").read_text()
+    with pytest.raises(DatasetError, match="has not finished"):
+        mmimdb2.load(out)
+    capsys.readouterr()
+    assert _cli(world, out, arch, "--verify") == 1  # the old MANIFEST is there: it is checked, and the verdict says why it cannot hold
+    said = capsys.readouterr().out
+    assert "changed: dataset/tt0100001.json" in said and "FAILED" in said and "has not finished" in said
+
+
+def test_dataset_json_is_written_after_manifest_and_names_its_hash(world, tmp_path, capsys):
+    import hashlib
+
+    import mmimdb2
+    from mmimdb2 import ManifestError
+
+    arch, out = _full_archive(world, tmp_path / "arch"), tmp_path / "out"
+    assert _cli(world, out, arch) == 0
+    manifest = (out / "MANIFEST").read_bytes()
+    assert _meta(out)["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()
+    assert b"  DATASET.json\n" not in manifest  # the marker is written after MANIFEST, so MANIFEST cannot hash it
+    assert (out / "DATASET.json").stat().st_mtime_ns >= (out / "MANIFEST").stat().st_mtime_ns
+    (out / "MANIFEST").write_bytes(b"".join(line for line in manifest.splitlines(keepends=True) if b"tt0100001.json" not in line))
+    capsys.readouterr()
+    assert _cli(world, out, arch, "--verify") == 1
+    said = capsys.readouterr().out
+    assert "changed: MANIFEST" in said and "unlisted: dataset/tt0100001.json" in said
+    with pytest.raises(ManifestError, match="MANIFEST.*differs from the manifest_sha256 in DATASET.json"):
+        mmimdb2.load(out, verify=True)

@@ -74,7 +74,7 @@ def _verify(out: Path) -> int:
     for line in rep.lines():
         print(line)
     print(f"{'OK' if rep.ok else 'FAILED'}: {rep.checked} files checked, {len(rep.changed)} changed, "
-          f"{len(rep.missing)} missing, {len(rep.unlisted)} unlisted")  # fmt: skip
+          f"{len(rep.missing)} missing, {len(rep.unlisted)} unlisted" + ("; the build has not finished" if rep.unfinished else ""))  # fmt: skip
     return 0 if rep.ok else 1
 
 

@@ -6,6 +6,7 @@ from mmimdb2.layouts.common import (
     DatasetNotFound,
     Listing,
     ManifestError,
+    build_unfinished,
     check_poster,
     scan_folder,
     verify_manifest,
@@ -14,6 +15,6 @@ from mmimdb2.layouts.mmimdb import read_split_json
 from mmimdb2.layouts.records import LAYOUTS, MMIMDB, MMIMDB2, Layout, parse_movie, read_movies
 
 __all__ = [
-    "MAX_POSTER_PIXELS", "DatasetError", "DatasetNotFound", "Listing", "ManifestError", "check_poster", "scan_folder",
+    "MAX_POSTER_PIXELS", "DatasetError", "DatasetNotFound", "Listing", "ManifestError", "build_unfinished", "check_poster", "scan_folder",
     "verify_manifest", "read_split_json", "LAYOUTS", "MMIMDB", "MMIMDB2", "Layout", "parse_movie", "read_movies",
 ]  # fmt: skip

@@ -11,6 +11,7 @@ import os
 import re
 import stat
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,10 @@ class ManifestError(ValueError):
 
 #: Largest MANIFEST read (a full MM-IMDb 2.0 build lists ~68k files in ~7 MB).
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+
+#: How the ``status`` in ``DATASET.json`` of a build that has not finished begins: the builder
+#: writes it before it changes any file, and replaces it only after ``MANIFEST`` is on disk.
+UNFINISHED = "unfinished"
 
 _JPEG_EOI = b"\xff\xd9"
 #: Bytes at the end of a JPEG that :func:`check_poster` reads for the end-of-image marker.
@@ -269,15 +274,35 @@ def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS, max_aspect:
     return None
 
 
-def read_manifest(root: Path) -> list[tuple[str, int, str]]:
-    """Parse ``<root>/MANIFEST`` lines ``sha256  size  relpath``; a malformed line is an error."""
+def build_unfinished(root: Path, meta: Mapping[str, Any]) -> str | None:
+    """Why the build in ``root`` is not finished, from its ``DATASET.json`` (``meta``), or ``None``
+    (finished, or not a folder the builder wrote). Not finished: its status says so
+    (:data:`UNFINISHED`), or it says complete with no ``MANIFEST`` beside it (what a builder before
+    issue 30 left when the disk filled while ``MANIFEST`` was written)."""
+    if not str(meta.get("created_by", "")).startswith("mmimdb2.build"):
+        return None
+    status = meta.get("status")
+    if meta.get("complete") is not True and isinstance(status, str) and status.startswith(UNFINISHED):
+        return f"the build has not finished (DATASET.json: {printable(status)[:300]})"
+    if meta.get("complete") is True and not (root / "MANIFEST").is_file():
+        return "DATASET.json says complete, but there is no MANIFEST: the build has not finished writing it"
+    return None
+
+
+def read_manifest(root: Path, *, sha256: str | None = None) -> list[tuple[str, int, str]]:
+    """Parse ``<root>/MANIFEST`` lines ``sha256  size  relpath``; a malformed line is an error, and so
+    is a MANIFEST whose own sha256 is not ``sha256`` (the one ``DATASET.json`` records)."""
     path = root / "MANIFEST"
     if not path.exists():
         raise ManifestError(f"{path}: no MANIFEST to verify against (only built datasets carry one)")
     try:
-        text = read_regular_bytes(path, max_bytes=MAX_MANIFEST_BYTES).decode("utf-8")
+        raw = read_regular_bytes(path, max_bytes=MAX_MANIFEST_BYTES)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ManifestError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    got = hashlib.sha256(raw).hexdigest()
+    if sha256 is not None and got != sha256:
+        raise ManifestError(f"{path}: sha256 {got[:12]}… differs from the manifest_sha256 in DATASET.json ({printable(sha256)[:12]}…): MANIFEST was changed")
     entries = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("#"):
@@ -292,12 +317,13 @@ def read_manifest(root: Path) -> list[tuple[str, int, str]]:
     return entries
 
 
-def verify_manifest(root: Path, *, progress: bool = True) -> int:
-    """Check every file listed in MANIFEST (size, then sha256); raise :class:`ManifestError` at the
-    first mismatch, naming the file. Returns the number of files checked."""
+def verify_manifest(root: Path, *, progress: bool = True, sha256: str | None = None) -> int:
+    """Check every file listed in MANIFEST (size, then sha256; MANIFEST's own sha256 against
+    ``sha256`` when given); raise :class:`ManifestError` at the first mismatch, naming the file.
+    Returns the number of files checked."""
     from tqdm import tqdm
 
-    entries = read_manifest(root)
+    entries = read_manifest(root, sha256=sha256)
     resolved = root.resolve()
     for digest, size, rel in tqdm(entries, desc="verify MANIFEST", unit="file", disable=not progress, leave=False):
         path = root / rel
