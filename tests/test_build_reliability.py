@@ -276,3 +276,74 @@ def test_dataset_json_is_written_after_manifest_and_names_its_hash(world, tmp_pa
     assert "changed: MANIFEST" in said and "unlisted: dataset/tt0100001.json" in said
     with pytest.raises(ManifestError, match="MANIFEST.*differs from the manifest_sha256 in DATASET.json"):
         mmimdb2.load(out, verify=True)
+
+
+# --------------------------------------------------------------------------- item 10: one build at a time per --out
+
+
+def _build_cmd(world, out: Path, *extra: str) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "mmimdb2.build", "--out", str(out), "--manifest", str(world.manifest), "--sources", "imdb-html",
+            "--rate", "500/s", "--workers", "1", "--attempts", "1", "--no-progress", *extra]  # fmt: skip
+
+
+def _env(world) -> dict[str, str]:
+    import os
+
+    return {**os.environ, **world.env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+
+def _wait_for(pred, seconds: float = 60.0) -> None:
+    import time
+
+    end = time.monotonic() + seconds
+    while not pred():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_second_build_into_one_folder_names_the_holder_and_a_dead_ones_lock_is_taken_over(world, tmp_path):
+    """Two real builds: while one runs, the other exits 2 naming it (pid, host, start time) and
+    touches nothing; after the first is killed (-9), the next build takes its lock over with one
+    line, and the journal holds each movie once."""
+    import socket
+    import subprocess
+
+    out, env = tmp_path / "out", _env(world)
+    world.web.delay = 0.3  # the first build stays busy for seconds
+    first = subprocess.Popen(_build_cmd(world, out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: (out / ".build" / "journal.jsonl").is_file())  # under way (the lock is taken before the journal opens)
+        second = subprocess.run(_build_cmd(world, out), env=env, capture_output=True, text=True, timeout=120)
+        assert first.poll() is None  # the first was running all along
+        assert second.returncode == 2, second.stderr
+        (line,) = second.stderr.strip().splitlines()
+        assert line.startswith(f"error: another build is writing into {out}: process {first.pid} on {socket.gethostname()}, started ")
+        runs = [e for e in map(json.loads, (out / ".build/journal.jsonl").read_text().splitlines()) if e["kind"] == "run"]
+        assert len(runs) == 1  # the refused build wrote nothing, not even its run line
+    finally:
+        first.kill()  # kill -9: the kernel drops its lock; its name stays in the file
+        first.wait()
+    world.web.delay = 0.0
+    third = subprocess.run(_build_cmd(world, out), env=env, capture_output=True, text=True, timeout=120)
+    assert third.returncode == 0, third.stderr
+    took = [x for x in third.stderr.splitlines() if "took over" in x]
+    assert len(took) == 1 and took[0].startswith(f"{out}: took over the stale lock of process {first.pid} on {socket.gethostname()}, started ")
+    assert (out / ".build" / "lock").read_text() == ""  # released: the next build takes it silently
+    movies = [e["id"] for e in map(json.loads, (out / ".build/journal.jsonl").read_text().splitlines()) if e["kind"] == "movie"]
+    assert sorted(movies) == sorted(set(movies)) and set(movies) == set(world.ids)  # each movie once
+
+
+def test_two_locks_on_one_folder_in_one_process(tmp_path):
+    import os
+
+    from mmimdb2.builder.lock import BuildLock, BuildLocked
+
+    with BuildLock(tmp_path / "out"):
+        with pytest.raises(BuildLocked, match=f"process {os.getpid()} on "):
+            BuildLock(tmp_path / "out").acquire()
+    logs: list[str] = []
+    with BuildLock(tmp_path / "out", log=logs.append):  # released on exit, so not taken over as stale
+        pass
+    assert logs == [] and (tmp_path / "out" / ".build" / "lock").read_text() == ""

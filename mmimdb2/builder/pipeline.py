@@ -1,6 +1,6 @@
 """The build: manifest -> sources -> validated movies on disk -> split, failures, datasheet, MANIFEST.
 
-Resumable by construction: movies already in the journal (with their files present) are skipped
+One build at a time writes into a folder (:mod:`mmimdb2.builder.lock`). Resumable by construction: movies already in the journal (with their files present) are skipped
 unless a source is usable now that was not when they were built (they are then re-merged, so the
 new source's fields take their place by precedence); the rest are assembled by a bounded pool of threads sharing one per-host rate limiter and one
 response cache, and the final files are derived from the dataset folder and the journal only, so a
@@ -28,6 +28,7 @@ from mmimdb2.builder import coverage, datasheet, tsv
 from mmimdb2.builder._version import __version__
 from mmimdb2.builder.http import HostRateLimiter, ResponseCache, RetryPolicy
 from mmimdb2.builder.journal import Journal
+from mmimdb2.builder.lock import BuildLock
 from mmimdb2.builder.manifest import limit_split, resolve_manifest
 from mmimdb2.builder.merge import Assembled, Cancelled, Problem, assemble
 from mmimdb2.builder.secrets import Redactor, redactor_for
@@ -173,7 +174,8 @@ def _open_sources(cfg: BuildConfig, ctx: SourceContext, ids: list[str]) -> tuple
 
 
 def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResult:
-    """Run (or resume) a build; raise :class:`ConfigError` when it cannot start."""
+    """Run (or resume) a build; raise :class:`ConfigError` when it cannot start, and
+    :class:`~mmimdb2.builder.lock.BuildLocked` (naming the holder) while another build writes into ``cfg.out``."""
     t0 = time.monotonic()
     cancel = cancel or threading.Event()
     if cfg.workers < 1:
@@ -187,6 +189,12 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
         raise ConfigError(str(e)) from None
     red = cfg.redactor()
     log = lambda s: cfg.log(red(s))  # noqa: E731 - every message of the build passes the redactor
+    with BuildLock(cfg.out, log=log):  # before anything is read or written there: one build per folder
+        return _build_locked(cfg, cancel, target, red, log, t0)
+
+
+def _build_locked(cfg: BuildConfig, cancel: threading.Event, target: Split, red: Redactor, log: Callable[[str], None], t0: float) -> BuildResult:
+    """:func:`build` once it holds the lock on ``cfg.out``."""
     out = Path(cfg.out)
     dataset_dir, work = out / "dataset", out / WORK_DIR
     dataset_dir.mkdir(parents=True, exist_ok=True)

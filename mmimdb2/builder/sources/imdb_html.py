@@ -229,7 +229,7 @@ def _check_type(atf: dict, blocks: list[dict]) -> None:
     JSON-LD type cannot describe (``movie`` beside ``TVEpisode``), or JSON-LD blocks of types no one
     title can have, raise :class:`TypeConflict` naming every signal, so the page is not built under
     either reading. Otherwise the ``titleType`` decides, else the JSON-LD type
-    (:class:`NotAMovie` for an episode, series, game ...)."""
+    (:class:`~mmimdb2.builder.sources.base.NotAMovie` for an episode, series, game ...)."""
     v = atf.get("titleType")
     title_type = v.get("id") if isinstance(v, dict) and "id" in v else v
     ld_types = list(dict.fromkeys(str(b["@type"]) for b in blocks if b["@type"] in _LD_FAMILIES))
