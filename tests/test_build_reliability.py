@@ -133,6 +133,20 @@ def test_archive_files_symlinked_out_of_the_archive_are_not_followed(world, tmp_
     assert why["tt0100002"].startswith("tt0100002.html: a symlink to a file outside the archive folder")
 
 
+def test_an_archive_whose_dataset_folder_links_out_is_refused(tmp_path):
+    from mmimdb2.builder.sources.base import Unavailable
+
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "arch").mkdir()
+    (tmp_path / "arch" / "dataset").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(Unavailable, match="its dataset/ is a symlink out of the archive folder"):
+        _archive_source(tmp_path / "arch")
+    inside = tmp_path / "arch2"
+    (inside / "real").mkdir(parents=True)
+    (inside / "dataset").symlink_to("real")  # a link that stays inside is fine
+    assert _archive_source(inside).folder == inside / "dataset"
+
+
 def test_an_archive_fifo_is_not_a_regular_file_not_missing(world, tmp_path):
     import os
 

@@ -1,10 +1,12 @@
 """The build: manifest -> sources -> validated movies on disk -> split, failures, datasheet, MANIFEST.
 
-One build at a time writes into a folder (:mod:`mmimdb2.builder.lock`). Resumable by construction: movies already in the journal (with their files present) are skipped
-unless a source is usable now that was not when they were built (they are then re-merged, so the
-new source's fields take their place by precedence); the rest are assembled by a bounded pool of threads sharing one per-host rate limiter and one
-response cache, and the final files are derived from the dataset folder and the journal only, so a
-run that was killed and resumed ends with the same bytes as one that never stopped.
+One build at a time writes into a folder (:mod:`mmimdb2.builder.lock`). Resumable by
+construction: movies already in the journal (with their files present) are skipped unless a source
+is usable now that was not when they were built (they are then re-merged, so the new source's
+fields take their place by precedence); the rest are assembled by a bounded pool of threads sharing
+one per-host rate limiter and one response cache, and the final files are derived from the dataset
+folder and the journal only, so a run that was killed and resumed ends with the same bytes as one
+that never stopped.
 """
 
 from __future__ import annotations

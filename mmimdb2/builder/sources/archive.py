@@ -89,8 +89,10 @@ class ArchiveSource(Source):
         if not root.is_dir():
             raise Unavailable(f"--archive {root} is not a folder")
         self.folder = root / "dataset" if (root / "dataset").is_dir() else root
-        # where a symlink may lead: the folder given, and the one read (its dataset/, which may be a link)
-        self._inside = tuple(dict.fromkeys((root.resolve(), self.folder.resolve())))
+        self._inside = root.resolve()  # where a file, or a symlink's target, may be
+        if not self.folder.resolve().is_relative_to(self._inside):
+            raise Unavailable(f"--archive {root}: its dataset/ is a symlink out of the archive folder (to {self.folder.resolve()}); "
+                              "pass that folder itself as --archive")  # fmt: skip
 
     def _locate(self, name: str, stage: str) -> Path | None:
         """Archive file ``name``, resolved: ``None`` when there is none. When there is one that is not a
@@ -109,7 +111,7 @@ class ArchiveSource(Source):
                 st = os.lstat(path)
             except (OSError, RuntimeError):
                 raise SourceError(stage, f"{name}: a symlink that leads nowhere (broken, or a loop); not followed") from None
-            if not any(path.is_relative_to(root) for root in self._inside):
+            if not path.is_relative_to(self._inside):
                 raise SourceError(stage, f"{name}: a symlink to a file outside the archive folder ({printable(str(path))[:200]}); not followed")
         if not stat.S_ISREG(st.st_mode):
             raise SourceError(stage, f"{name}: not a regular file ({file_kind(st.st_mode)}); not read")
