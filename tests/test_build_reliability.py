@@ -325,7 +325,7 @@ def test_a_second_build_into_one_folder_names_the_holder_and_a_dead_ones_lock_is
     import subprocess
 
     out, env = tmp_path / "out", _env(world)
-    world.web.delay = 0.3  # the first build stays busy for seconds
+    world.web.delay = 0.5  # the first build stays busy for 20 s (40 requests), far longer than the second needs
     first = subprocess.Popen(_build_cmd(world, out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: (out / ".build" / "journal.jsonl").is_file())  # under way (the lock is taken before the journal opens)
