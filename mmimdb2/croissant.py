@@ -6,7 +6,8 @@ code. The builder writes it beside ``DATASET.json`` (so ``MANIFEST`` lists and h
 :func:`write_croissant` writes one for any folder :func:`mmimdb2.load` reads.
 
 What it says: the small files (split lists, ``DATASET.json``, ``DATASHEET.md``, ...) as
-``FileObject`` with their sha256; the movie JSON files and the posters as ``FileSet`` (their
+``FileObject`` with their sha256 (a build's ``DATASET.json`` is left out: it is written last,
+after ``MANIFEST``, and records MANIFEST's sha256); the movie JSON files and the posters as ``FileSet`` (their
 hashes are in ``MANIFEST`` where the folder has one); record sets ``movies`` (one record per
 movie file, the fields that every file has, typed from their values), ``directors`` and ``cast``
 (one record per person, where the files hold people as ``{"name": ...}`` objects), ``posters``
@@ -138,14 +139,18 @@ def describe(
     description: str = "",
     date: str | None = None,
     excluded: Iterable[str] = (),
+    leave_out: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The Croissant JSON-LD of a dataset folder. ``movies`` maps id -> the stored JSON object
     of each movie file described; ``split_in_folder``: the split is ``split/{train,dev,test}.txt``
     of the folder (else its ids are written inline); ``excluded``: movie files in the folder that
-    are not part of the dataset (the loader dropped them), listed as the file set's ``excludes``."""
+    are not part of the dataset (the loader dropped them), listed as the file set's ``excludes``;
+    ``leave_out``: small files not to describe (the builder's ``DATASET.json``, written after this
+    file as the build's completion marker, so its sha256 is not known yet)."""
     origin = ORIGIN.get(layout, ORIGIN["mmimdb2"])
     json_glob = f"{data_dir}/tt*.json" if layout == "mmimdb2" else f"{data_dir}/[0-9]*.json"
-    dist: list[dict[str, Any]] = [_file_object(root, rel, fmt) for rel, fmt in SMALL_FILES if (root / rel).is_file()]
+    skip = set(leave_out)
+    dist: list[dict[str, Any]] = [_file_object(root, rel, fmt) for rel, fmt in SMALL_FILES if rel not in skip and (root / rel).is_file()]
     if split_in_folder:
         dist += [_file_object(root, f"split/{p}.txt", "text/plain") for p in PARTS]
         dist.append({"@type": "cr:FileSet", "@id": "split-files", "name": "split-files", "encodingFormat": "text/plain",

@@ -76,14 +76,16 @@ def file_kind(mode: int) -> str:
     return "not a plain file"
 
 
-def open_regular(path: str | Path) -> BinaryIO:
+def open_regular(path: str | Path, *, follow_symlinks: bool = True) -> BinaryIO:
     """``open(path, "rb")`` that only ever opens a regular file.
 
     The open is non-blocking, so a FIFO cannot hang it, and the opened descriptor is checked with
     ``fstat`` (no race between a check and the open); a FIFO, device or directory raises
-    :class:`NotRegularFile` before a byte is read.
+    :class:`NotRegularFile` before a byte is read. ``follow_symlinks=False``: a symlink as the last
+    component is refused by the open itself (``O_NOFOLLOW``, ``ELOOP``).
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    nofollow = 0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | nofollow)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -133,11 +135,12 @@ def prefetch(paths: Iterable[str | Path], *, head: int = 0, tail: int = 0) -> in
     return n
 
 
-def read_regular_bytes(path: str | Path, *, max_bytes: int) -> bytes:
+def read_regular_bytes(path: str | Path, *, max_bytes: int, follow_symlinks: bool = True) -> bytes:
     """The bytes of a regular file of at most ``max_bytes``; :class:`OSError` otherwise (never a hang
     on a FIFO, never an unbounded read of ``/dev/zero``). A file whose size is already over the
-    limit is refused before a byte is read; the bounded read catches one that grows meanwhile."""
-    with open_regular(path) as f:
+    limit is refused before a byte is read; the bounded read catches one that grows meanwhile.
+    ``follow_symlinks`` as for :func:`open_regular`."""
+    with open_regular(path, follow_symlinks=follow_symlinks) as f:
         size = os.fstat(f.fileno()).st_size
         if size > max_bytes:
             raise OSError(errno.EFBIG, f"{size:,} bytes, over the {max_bytes:,}-byte limit", str(path))

@@ -20,6 +20,8 @@ from mmimdb2.layouts import (
     DatasetError,
     DatasetNotFound,
     Layout,
+    Listing,
+    build_unfinished,
     read_movies,
     read_split_json,
     scan_folder,
@@ -110,7 +112,8 @@ def detect_layout(root: Path, data_dir: Path) -> Layout:
     return MMIMDB if bare > tt else MMIMDB2
 
 
-def _read_dataset_json(root: Path) -> dict[str, str]:
+def _read_dataset_json(root: Path) -> dict:
+    """``DATASET.json`` of ``root`` as it is (``{}`` without one)."""
     path = root / "DATASET.json"
     if not path.exists():
         return {}
@@ -120,7 +123,15 @@ def _read_dataset_json(root: Path) -> dict[str, str]:
         raise DatasetError(f"unreadable DATASET.json: {e}") from None
     if not isinstance(obj, dict):
         raise DatasetError(f"{path}: expected a JSON object, got {type(obj).__name__}")
-    return {k: str(v) for k, v in obj.items() if isinstance(v, (str, int, float))}
+    return obj
+
+
+def _check_finished(root: Path, raw_meta: dict) -> None:
+    """Refuse a folder whose build has not finished (:func:`~mmimdb2.layouts.common.build_unfinished`):
+    its files may be half replaced and its split and MANIFEST are not written yet."""
+    why = build_unfinished(root, raw_meta)
+    if why:
+        raise DatasetError(f"{root}: not loaded: {why}; run python -m mmimdb2.build --out {root} again with the same options to finish it")
 
 
 def split_choices(layout: Layout, root: Path) -> list[str]:
@@ -190,16 +201,22 @@ def _why_dropped(ids: tuple[str, ...], file_skips: list[Skip], layout: Layout) -
 
 
 def _restrict(
-    listed: Split, source: str, movies: dict, listing_ids: set[str], layout: Layout, file_skips: list[Skip]
+    listed: Split, source: str, movies: dict, listing: Listing, layout: Layout, file_skips: list[Skip]
 ) -> tuple[Split, list[Skip]]:
-    """Keep the listed ids that loaded; one skip per id dropped; refuse a part left empty, naming why its files were dropped."""
+    """Keep the listed ids that loaded; one skip per id dropped (saying whether its file was skipped,
+    is there but never opened, or is not there); refuse a part left empty, naming why its files were dropped."""
     skips = []
     for part in PARTS:
         for i in listed[part]:
             if i in movies:
                 continue
             stem = i[2:] if layout is MMIMDB else i
-            why = "its movie file was skipped (see the skip for that file)" if i in listing_ids else f"there is no dataset/{stem}.json"
+            if i in listing.json_files:
+                why = "its movie file was skipped (see the skip for that file)"
+            elif f"{stem}.json" in listing.refused:
+                why = f"dataset/{stem}.json is {listing.refused[f'{stem}.json']}"
+            else:
+                why = f"there is no dataset/{stem}.json"
             skips.append(Skip(i, "split", f"listed in {part} of {source}, but {why}; left out of the split"))
     kept = listed.restrict(movies)
     for part in PARTS:
@@ -234,21 +251,26 @@ def load(
     MM-IMDb plots are IMDbPY strings ``text::author``: the suffix is stripped, every plot is kept
     in ``Movie.plots``, and ``Movie.plot`` is the longest, as GMU (Arevalo et al. 2017) did.
     Posters are checked from their header only (``check_posters``), never decoded here.
-    ``verify=True`` first checks every file in ``<root>/MANIFEST`` against its size and sha256.
+    ``verify=True`` first checks every file in ``<root>/MANIFEST`` against its size and sha256 (and
+    MANIFEST against the sha256 a build's ``DATASET.json`` records). A folder whose build has not
+    finished (``DATASET.json`` says so) is refused with a :class:`DatasetError`.
     What was dropped or kept despite a problem is in ``MovieDataset.skips`` (see
     :mod:`mmimdb2.layouts.records` for the rules).
     """
     name, folder = _locate(name_or_path, data_root)
     root, data_dir = _folders(folder)
     layout = detect_layout(root, data_dir)
-    meta = _read_dataset_json(root)
+    raw_meta = _read_dataset_json(root)
+    _check_finished(root, raw_meta)
+    meta = {k: str(v) for k, v in raw_meta.items() if isinstance(v, (str, int, float))}
     if verify:
-        verify_manifest(root, progress=progress is not False)
+        manifest_sha = raw_meta.get("manifest_sha256")  # a build's DATASET.json names its MANIFEST's hash
+        verify_manifest(root, progress=progress is not False, sha256=manifest_sha if isinstance(manifest_sha, str) else None)
     listed, source = resolve_split(split, layout, root)
     listing = scan_folder(data_dir, layout.id_pattern)
     expect_title = layout is MMIMDB or bool(meta)
     movies, skips = read_movies(listing, layout, expect_title=expect_title, check_posters=check_posters, progress=progress)
-    kept, split_skips = _restrict(listed, source, movies, set(listing.json_files), layout, skips)
+    kept, split_skips = _restrict(listed, source, movies, listing, layout, skips)
     kept = with_packaged_name(kept)
     extra = {"split_source": source, "split_sha256_listed": listed.sha256, "data_dir": str(data_dir)}
     return MovieDataset(

@@ -385,6 +385,7 @@ def test_odd_ids_years_and_title_types_are_refused(world, tmp_path):
     rewrite(world.tsv_dir / "title.principals.tsv.gz", lambda h, rows: (h, [r for r in rows if not (r[0] == "tt0100001" and r[3] == "director")]))
     nm_nl = page_of(world, "tt0100002").replace(b'"id": "nm8000001"', b'"id": "nm8000001\\n"')
     episode = page_of(world, "tt0100003").replace(b'"titleType": {"text": "movie", "id": "movie", "isSeries": false, "isEpisode": false}', b'"titleType": "tvEpisode"')
+    episode = episode.replace(b'"@type": "Movie"', b'"@type": "TVEpisode"')  # its JSON-LD agrees (issue 30: else a type conflict)
     assert b'"titleType": "tvEpisode"' in episode
     files = {"tt0100001.json": json.dumps({"title": "T", "genres": ["Drama"], "plot": "P."}), "tt0100002.html": nm_nl, "tt0100003.html": episode}
     for tt, year in (("tt0100004", 99999), ("tt0100005", -5), ("tt0100006", 10**400)):
@@ -416,6 +417,7 @@ def test_page_values_are_checked_whatever_their_json_type():
     page = title_page("tt0100001", "T", 2001, ["Drama"], "P.", ("nm0000001", "D"), [("nm0000002", "A")], "https://i/p.jpg")
     for tt_json, shown in ((b'"tvEpisode"', "'tvEpisode'"), (b"5", "5"), (b'["movie"]', "['movie']"), (b'{"id": 7}', "7")):
         odd = page.replace(b'{"text": "movie", "id": "movie", "isSeries": false, "isEpisode": false}', tt_json)
+        odd = odd.replace(b'"@type": "Movie"', b'"@type": "TVEpisode"') if tt_json == b'"tvEpisode"' else odd  # JSON-LD agreeing
         with pytest.raises(NotAMovie, match=f"titleType {re.escape(shown)} is not a movie"):
             parse_title_page(odd, "tt0100001")
     r = parse_title_page(page.replace(b'"year": 2001', b'"year": 99999').replace(b'"id": "nm0000002"', b'"id": "nm0000002\\n"'), "tt0100001")

@@ -65,8 +65,9 @@ def test_croissant_of_a_build_reads_back_with_mlcroissant(world, tmp_path):
     meta = json.loads((out / "croissant.json").read_text())
     assert meta["conformsTo"] == "http://mlcommons.org/croissant/1.0" and "non-commercial" in meta["license"] and "MM '23" in meta["citeAs"]
     files = {d["@id"]: d for d in meta["distribution"]}
-    for rel in ("split/train.txt", "split/dev.txt", "split/test.txt", "DATASET.json", "DATASHEET.md"):
+    for rel in ("split/train.txt", "split/dev.txt", "split/test.txt", "DATASHEET.md"):
         assert files[rel]["sha256"] == hashlib.sha256((out / rel).read_bytes()).hexdigest()
+    assert "DATASET.json" not in files  # written last, after MANIFEST (issue 30): its hash cannot be known here
     fields = {f["name"]: f["dataType"] for r in meta["recordSet"] if r["@id"] == "movies" for f in r["field"]}
     assert fields["year"] == "sc:Integer" and fields["genres"] == "sc:Text" and fields["title"] == "sc:Text"
     ds = mlc.Dataset(jsonld=out / "croissant.json")  # raises on an invalid file

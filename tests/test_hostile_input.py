@@ -329,3 +329,30 @@ def test_torch_view_poster_swapped_for_a_fifo_after_load(ds_dir: Path):
     with deadline(), pytest.warns(UserWarning, match="not a regular file"):
         item = view[0]
     assert item["has_image"] is False and item["imdb_id"] == T4
+
+
+def test_a_fifo_movie_file_is_not_missing_and_a_poster_to_dev_zero_is_named(ds_dir: Path):
+    """Issue 30 item 11: the split's skip for a FIFO ``tt0010323.json`` says what the file is (not
+    "there is no dataset/..."), and a poster symlinked to /dev/zero is named as such for its movie
+    (not "no poster file"); neither is opened."""
+    d = ds_dir / "dataset"
+    fifo = "tt0010323"
+    write_split_dir(Split("s", {"train": (T1, T2, fifo), "dev": (T3,), "test": (T4,)}), ds_dir / "split")
+    os.mkfifo(d / f"{fifo}.json")
+    (d / f"{T1}.jpg").symlink_to("/dev/zero")
+    os.mkfifo(d / f"{T2}.jpg")
+    with deadline():
+        ds = load(ds_dir)
+    lost = _skips(ds, "split")[fifo]
+    assert "there is no" not in lost and f"dataset/{fifo}.json is a FIFO, not a regular file" in lost and "left out of the split" in lost
+    posters = _skips(ds, "poster")
+    assert f"{T1}.json" not in posters and f"{T2}.json" not in posters  # no "no poster file" for either
+    assert posters[f"{T1}.jpg"] == "poster is a symlink that leaves the dataset folder (to /dev/zero, a character device); movie kept with poster=None"
+    assert posters[f"{T2}.jpg"] == "poster is a FIFO, not a regular file; movie kept with poster=None"
+    assert ds.movies[T1].poster is None and ds.movies[T2].poster is None
+    assert "no poster file" in _skips(ds, "poster")[f"{T3}.json"]  # a poster that is really missing is still called so
+    from mmimdb2.layouts.common import scan_folder
+    from mmimdb2.layouts.records import MMIMDB2, read_movies
+
+    listing = scan_folder(d, MMIMDB2.id_pattern)  # worker processes see the refused posters too
+    assert read_movies(listing, MMIMDB2, expect_title=False, workers=2) == read_movies(listing, MMIMDB2, expect_title=False, workers=1)

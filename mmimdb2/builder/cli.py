@@ -2,7 +2,8 @@
 
 Exit codes: 0 the build is complete (or verifies), 1 incomplete, a field a selected source should
 give at 0% coverage (or files changed), 2 usage or configuration error (a bad option, a TSV that
-is not IMDb's, a TSV file the ``tsv`` source needs that is missing or cannot be downloaded), 130
+is not IMDb's, a TSV file the ``tsv`` source needs that is missing or cannot be downloaded, another
+build writing into ``--out``: its pid, host and start time are named; a file that cannot be written), 130
 interrupted by Ctrl-C (re-run the same command to continue). The summary's ``status`` line is the
 ``status`` written to ``DATASET.json``, and exit 0 goes with ``"complete": true`` only.
 """
@@ -74,7 +75,7 @@ def _verify(out: Path) -> int:
     for line in rep.lines():
         print(line)
     print(f"{'OK' if rep.ok else 'FAILED'}: {rep.checked} files checked, {len(rep.changed)} changed, "
-          f"{len(rep.missing)} missing, {len(rep.unlisted)} unlisted")  # fmt: skip
+          f"{len(rep.missing)} missing, {len(rep.unlisted)} unlisted" + ("; the build has not finished" if rep.unfinished else ""))  # fmt: skip
     return 0 if rep.ok else 1
 
 
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return _verify(args.out)
     import os
 
+    from mmimdb2.builder.lock import BuildLocked
     from mmimdb2.builder.pipeline import BuildConfig, ConfigError, build, build_redactor
 
     red = build_redactor(dict(os.environ))  # the same filter the build uses: no key in what we print
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             cache_dir=args.http_cache, progress=show_progress(args.progress),
         )  # fmt: skip
         result = build(cfg)
-    except (ConfigError, UnknownSource, OSError) as e:
+    except (ConfigError, UnknownSource, BuildLocked, OSError) as e:
         print(red(f"error: {e}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # before the movie loop (e.g. during the TSV pass): nothing to summarise

@@ -9,7 +9,9 @@ missing, so a build asks each API no more than it must.
 
 Every problem met on the way is kept (with the source and stage); a movie without a title, a
 valid genre, a plot or a valid poster is not written, and the rows that explain why are marked
-fatal. A title that is not a movie (episode, series, game ...) is refused as a skip with its reason.
+fatal. A title that is not a movie (episode, series, game ...) is refused as a skip with its reason;
+an answer whose own type signals disagree (:class:`~mmimdb2.builder.sources.base.TypeConflict`)
+fails the movie, whatever the other sources say.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from mmimdb2.builder.sources.base import NotAMovie, Record, Source, SourceError
+from mmimdb2.builder.sources.base import NotAMovie, Record, Source, SourceError, TypeConflict
 from mmimdb2.builder.validate import DEFAULT_POSTER_POLICY, Invalid, PosterPolicy, check_genres, clean_plot, clean_poster
 from mmimdb2.schema import Person, normalize_name
 from mmimdb2.text import clean_field
@@ -189,6 +191,9 @@ def assemble(
         except NotAMovie as e:
             problems.append(Problem(imdb_id, e.stage, src.name, e.reason, fatal=True))
             return Assembled(imdb_id, None, None, problems, skipped=e.reason)
+        except TypeConflict as e:  # neither a movie nor a skip can be trusted: a failure naming both signals
+            problems.append(Problem(imdb_id, e.stage, src.name, e.reason, fatal=True))
+            return Assembled(imdb_id, None, None, problems)
         except SourceError as e:
             problems.append(Problem(imdb_id, e.stage, src.name, e.reason))
             continue

@@ -1,10 +1,12 @@
 """The build: manifest -> sources -> validated movies on disk -> split, failures, datasheet, MANIFEST.
 
-Resumable by construction: movies already in the journal (with their files present) are skipped
-unless a source is usable now that was not when they were built (they are then re-merged, so the
-new source's fields take their place by precedence); the rest are assembled by a bounded pool of threads sharing one per-host rate limiter and one
-response cache, and the final files are derived from the dataset folder and the journal only, so a
-run that was killed and resumed ends with the same bytes as one that never stopped.
+One build at a time writes into a folder (:mod:`mmimdb2.builder.lock`). Resumable by
+construction: movies already in the journal (with their files present) are skipped unless a source
+is usable now that was not when they were built (they are then re-merged, so the new source's
+fields take their place by precedence); the rest are assembled by a bounded pool of threads sharing
+one per-host rate limiter and one response cache, and the final files are derived from the dataset
+folder and the journal only, so a run that was killed and resumed ends with the same bytes as one
+that never stopped.
 """
 
 from __future__ import annotations
@@ -28,14 +30,16 @@ from mmimdb2.builder import coverage, datasheet, tsv
 from mmimdb2.builder._version import __version__
 from mmimdb2.builder.http import HostRateLimiter, ResponseCache, RetryPolicy
 from mmimdb2.builder.journal import Journal
+from mmimdb2.builder.lock import BuildLock
 from mmimdb2.builder.manifest import limit_split, resolve_manifest
 from mmimdb2.builder.merge import Assembled, Cancelled, Problem, assemble
 from mmimdb2.builder.secrets import Redactor, redactor_for
 from mmimdb2.builder.sources import DEFAULT_SOURCES, SOURCES, Source, SourceContext, Unavailable, resolve_source
 from mmimdb2.builder.validate import PosterPolicy
 from mmimdb2.builder.verify import WORK_DIR, write_manifest
-from mmimdb2.builder.writer import movie_files_ok, remove_strays, remove_temp_files, write_movie
+from mmimdb2.builder.writer import movie_files_ok, remove_strays, remove_temp_files, sha256_file, write_movie
 from mmimdb2.io import atomic_write_json, atomic_write_text
+from mmimdb2.layouts.common import UNFINISHED
 from mmimdb2.splits import Split, write_split_dir
 from mmimdb2.text import ascii_int
 
@@ -172,7 +176,8 @@ def _open_sources(cfg: BuildConfig, ctx: SourceContext, ids: list[str]) -> tuple
 
 
 def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResult:
-    """Run (or resume) a build; raise :class:`ConfigError` when it cannot start."""
+    """Run (or resume) a build; raise :class:`ConfigError` when it cannot start, and
+    :class:`~mmimdb2.builder.lock.BuildLocked` (naming the holder) while another build writes into ``cfg.out``."""
     t0 = time.monotonic()
     cancel = cancel or threading.Event()
     if cfg.workers < 1:
@@ -186,6 +191,12 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
         raise ConfigError(str(e)) from None
     red = cfg.redactor()
     log = lambda s: cfg.log(red(s))  # noqa: E731 - every message of the build passes the redactor
+    with BuildLock(cfg.out, log=log):  # before anything is read or written there: one build per folder
+        return _build_locked(cfg, cancel, target, red, log, t0)
+
+
+def _build_locked(cfg: BuildConfig, cancel: threading.Event, target: Split, red: Redactor, log: Callable[[str], None], t0: float) -> BuildResult:
+    """:func:`build` once it holds the lock on ``cfg.out``."""
     out = Path(cfg.out)
     dataset_dir, work = out / "dataset", out / WORK_DIR
     dataset_dir.mkdir(parents=True, exist_ok=True)
@@ -211,6 +222,10 @@ def build(cfg: BuildConfig, cancel: threading.Event | None = None) -> BuildResul
     if not sources:
         raise ConfigError("no usable source: " + "; ".join(f"{n} {s}" for n, s in states.items()))
     active = sorted(s.name for s in sources)
+    # before any data file changes: this folder no longer holds a finished build until finalize says so
+    atomic_write_json(out / "DATASET.json", {**_dataset_meta(cfg, target), "complete": False, "status": (
+        f"{UNFINISHED}: the build started {started} has not finished (it is running, or it stopped before the end); "
+        "run the same command again to finish it")})  # fmt: skip
     entries = journal.movies()
     done = {i for i in ids if _finished(entries.get(i), active) and movie_files_ok(dataset_dir, i, entries[i].get("sizes"))}
     remerge = sum(1 for i in ids if entries.get(i, {}).get("status") == "done" and not _finished(entries[i], active))
@@ -304,11 +319,23 @@ def _finished(entry: dict | None, active: list[str]) -> bool:
     return set(active) <= set(entry.get("sources", active))
 
 
+def _dataset_meta(cfg: BuildConfig, target: Split) -> dict:
+    """What ``DATASET.json`` says of every build into ``cfg.out``, finished or not."""
+    name = "mmimdb2" if cfg.manifest in ("mmimdb2", "mmimdb2-idkg") else target.name
+    return {"name": name, "version": DATASET_VERSION, "created_by": f"mmimdb2.build {__version__}",
+            "manifest": target.name, "manifest_split_sha256": target.sha256}  # fmt: skip
+
+
 def finalize(
     cfg: BuildConfig, out: Path, target: Split, built_ids: set[str], entries: dict[str, dict], journal: Journal, sources: list[Source]
 ) -> tuple[dict[str, Counter], dict[str, tuple[int, int]], dict[str, list[str]]]:
-    """Write split/, failures.jsonl, DATASET.json, DATASHEET.md, croissant.json (Croissant 1.0) and MANIFEST from
-    the data on disk; return field sources, coverage and the fields left at 0%."""
+    """Write split/, failures.jsonl, DATASHEET.md, croissant.json (Croissant 1.0), MANIFEST and, last,
+    DATASET.json from the data on disk; return field sources, coverage and the fields left at 0%.
+
+    ``DATASET.json`` is the build's completion marker: until this point it says ``unfinished``, and
+    it says ``complete`` (or why not) only once ``MANIFEST`` is on disk, with MANIFEST's sha256 in
+    it. So MANIFEST does not list it and croissant.json does not hash it (each would need the other
+    first); a disk that fills while MANIFEST is written leaves it ``unfinished``."""
     licences = {s.name: s.licence for s in sources}
     red = cfg.redactor()
     dataset_dir = out / "dataset"
@@ -328,13 +355,8 @@ def finalize(
     empty = coverage.empty_fields(cov, {s.name: s.gives for s in sources}, len(built_ids))
     not_movies = sum(1 for i in target.all_ids if entries.get(i, {}).get("status") == "skipped")
     complete, status = build_status(target=len(target.all_ids), built=len(built_ids), not_movies=not_movies, interrupted=False, empty=empty)
-    name = "mmimdb2" if cfg.manifest in ("mmimdb2", "mmimdb2-idkg") else target.name
-    atomic_write_json(out / "DATASET.json", {
-        "name": name, "version": DATASET_VERSION, "created_by": f"mmimdb2.build {__version__}",
-        "manifest": target.name, "manifest_split_sha256": target.sha256, "split_sha256": built.sha256,
-        "manifest_ids": len(target.all_ids), "built": len(built_ids), "not_movies": not_movies,
-        "complete": complete, "status": status,
-    })  # fmt: skip
+    meta = _dataset_meta(cfg, target)
+    name = meta["name"]
     failed = [i for i in target.all_ids if i not in built_ids]
     text = datasheet.render(
         name=name, version=DATASET_VERSION, date=_build_date(cfg, journal), target=target, built=built,
@@ -343,11 +365,15 @@ def finalize(
     atomic_write_text(out / "DATASHEET.md", text)
     croissant.write(out, croissant.describe(
         out, name=name, version=croissant.semver(DATASET_VERSION), layout="mmimdb2", movies=movies, split=built,
-        split_in_folder=True, poster_exts=(".jpg",), date=_build_date(cfg, journal),
+        split_in_folder=True, poster_exts=(".jpg",), date=_build_date(cfg, journal), leave_out=("DATASET.json",),
         description=f"{name} {DATASET_VERSION}, built by mmimdb2.build from the manifest {target.name}: {len(built_ids)} movies "
         "(poster, plot, directors and cast with IMDb nm ids, 23 genres). Every file's sha256 is in MANIFEST; DATASHEET.md describes the build.",
     ))  # fmt: skip
-    write_manifest(out)
+    manifest = write_manifest(out)
+    atomic_write_json(out / "DATASET.json", {
+        **meta, "split_sha256": built.sha256, "manifest_ids": len(target.all_ids), "built": len(built_ids), "not_movies": not_movies,
+        "complete": complete, "status": status, "manifest_sha256": sha256_file(manifest),
+    })  # fmt: skip
     per: dict[str, Counter] = {}
     for m in movies.values():
         for f, s in m.get("sources", {}).items():

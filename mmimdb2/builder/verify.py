@@ -1,9 +1,14 @@
 """The ``MANIFEST`` of a build ("sha256  size  relpath" per data file, sorted) and its check.
 
-``MANIFEST`` lists every data file: ``dataset/*``, ``split/*``, ``DATASET.json``, ``croissant.json``,
-``DATASHEET.md`` and ``failures.jsonl``. Not listed: ``MANIFEST`` itself, ``BUILD_INFO.json``
-(run times and dates, the one file allowed to differ between two builds of the same data) and the
-work folder ``.build/`` (journal, HTTP cache).
+``MANIFEST`` lists every data file: ``dataset/*``, ``split/*``, ``croissant.json``, ``DATASHEET.md``
+and ``failures.jsonl``. Not listed: ``MANIFEST`` itself, ``DATASET.json`` (the completion marker,
+written after MANIFEST with MANIFEST's sha256 in it: the chain DATASET.json -> MANIFEST -> files;
+builds before issue 30 listed it, and their MANIFEST is checked as it is), ``BUILD_INFO.json`` (run
+times and dates, the one file allowed to differ between two builds of the same data) and the work
+folder ``.build/`` (journal, HTTP cache).
+
+``--verify`` says whether the build has finished: a ``DATASET.json`` that says ``unfinished`` (or
+says complete with no MANIFEST) is named, with or without a MANIFEST to check.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmimdb2.builder.writer import sha256_file
-from mmimdb2.io import atomic_write_text
+from mmimdb2.io import BadJSON, atomic_write_text, read_json
+from mmimdb2.layouts.common import build_unfinished
 from mmimdb2.text import ascii_int
 
 MANIFEST = "MANIFEST"
-NOT_LISTED = frozenset({MANIFEST, "BUILD_INFO.json"})
+NOT_LISTED = frozenset({MANIFEST, "DATASET.json", "BUILD_INFO.json"})
 WORK_DIR = ".build"
 
 
@@ -43,9 +49,24 @@ def write_manifest(root: Path) -> Path:
     return atomic_write_text(root / MANIFEST, "".join(lines))
 
 
+def _build_state(root: Path) -> tuple[str | None, str | None]:
+    """(why the build has not finished or ``None``, MANIFEST's sha256 as DATASET.json records it or ``None``)."""
+    try:
+        meta = read_json(root / "DATASET.json")
+    except BadJSON:
+        return None, None  # absent or unreadable: nothing it says can be used
+    if not isinstance(meta, dict):
+        return None, None
+    sha = meta.get("manifest_sha256")
+    return build_unfinished(root, meta), sha if isinstance(sha, str) else None
+
+
 def read_manifest(root: Path) -> dict[str, tuple[str, int]]:
     path = root / MANIFEST
     if not path.is_file():
+        unfinished, _ = _build_state(root)
+        if unfinished:
+            raise VerifyError(f"{path}: no MANIFEST yet: {unfinished}; run the build again with the same options to finish it")
         raise VerifyError(f"{path}: no MANIFEST; is {root} a folder written by python -m mmimdb2.build?")
     out = {}
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -67,20 +88,27 @@ class VerifyReport:
     changed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)
+    #: Why the build has not finished (its DATASET.json says so), else ``None``: then MANIFEST may
+    #: describe an earlier state, and the folder does not verify whatever its files say.
+    unfinished: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not (self.changed or self.missing or self.unlisted)
+        return not (self.changed or self.missing or self.unlisted or self.unfinished)
 
     def lines(self) -> list[str]:
-        return [f"changed: {p}" for p in self.changed] + [f"missing: {p}" for p in self.missing] + [f"unlisted: {p}" for p in self.unlisted]
+        out = [f"changed: {p}" for p in self.changed] + [f"missing: {p}" for p in self.missing] + [f"unlisted: {p}" for p in self.unlisted]
+        return out + ([f"not finished: {self.unfinished}; run the build again with the same options to finish it"] if self.unfinished else [])
 
 
 def verify(root: str | Path) -> VerifyReport:
     """Re-hash every file the MANIFEST lists and name each one that is changed, missing or unlisted."""
     root = Path(root)
     listed = read_manifest(root)
-    rep = VerifyReport()
+    unfinished, manifest_sha = _build_state(root)
+    rep = VerifyReport(unfinished=unfinished)
+    if manifest_sha is not None and sha256_file(root / MANIFEST) != manifest_sha:
+        rep.changed.append(MANIFEST)  # not the one DATASET.json was written after
     for rel, (digest, size) in sorted(listed.items()):
         p = root / rel
         if not p.is_file():

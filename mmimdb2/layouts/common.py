@@ -11,7 +11,8 @@ import os
 import re
 import stat
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from mmimdb2.images import MAX_ASPECT, MAX_POSTER_PIXELS, shape_problem
 from mmimdb2.io import BadJSON, NotRegularFile, file_kind, open_regular, read_json, read_regular_bytes
 from mmimdb2.names import split_names
 from mmimdb2.schema import InvalidId, Person, Skip, is_person_id, normalize_imdb_id, year_problem
-from mmimdb2.text import ascii_int
+from mmimdb2.text import ascii_int, printable
 
 
 class DatasetNotFound(FileNotFoundError):
@@ -40,6 +41,10 @@ class ManifestError(ValueError):
 #: Largest MANIFEST read (a full MM-IMDb 2.0 build lists ~68k files in ~7 MB).
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
+#: How the ``status`` in ``DATASET.json`` of a build that has not finished begins: the builder
+#: writes it before it changes any file, and replaces it only after ``MANIFEST`` is on disk.
+UNFINISHED = "unfinished"
+
 _JPEG_EOI = b"\xff\xd9"
 #: Bytes at the end of a JPEG that :func:`check_poster` reads for the end-of-image marker.
 JPEG_TAIL_BYTES = 64
@@ -47,12 +52,17 @@ JPEG_TAIL_BYTES = 64
 
 @dataclass(frozen=True)
 class Listing:
-    """One scan of a ``dataset/`` folder: the JSON files by id, the other file names, and skips."""
+    """One scan of a ``dataset/`` folder: the JSON files by id, the other file names, and skips.
+
+    ``refused``: entries that are there but are never opened (a symlink out of the folder, a FIFO,
+    a device, a folder), name -> what it is ("a FIFO, not a regular file"), so a movie file or a
+    poster refused is reported as what it is, never as missing."""
 
     folder: Path
     json_files: dict[str, Path]
     names: frozenset[str]
     skips: tuple[Skip, ...]
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def _inside(path: Path, folder_resolved: Path) -> bool:
@@ -64,15 +74,28 @@ def _inside(path: Path, folder_resolved: Path) -> bool:
 
 
 def _not_regular(entry: os.DirEntry[str]) -> str | None:
-    """Why a directory entry cannot be a movie or poster file (a FIFO, device, socket), else
-    ``None``. Checked before anything is opened: opening a FIFO would block the loader forever."""
+    """What a directory entry is when it cannot be a movie or poster file ("a FIFO, not a regular
+    file"), else ``None``. Checked before anything is opened: opening a FIFO would block the
+    loader forever."""
     try:
         mode = entry.stat().st_mode  # follows a symlink, which has already been found to stay inside
     except OSError as e:
-        return f"cannot stat ({e.strerror or e})"
+        return f"unreadable (cannot stat: {e.strerror or e})"
     if stat.S_ISREG(mode):
         return None
-    return f"{file_kind(mode)}, not a regular file; ignored (never opened)"
+    return f"{file_kind(mode)}, not a regular file"
+
+
+def _link_target(path: Path) -> str:
+    """Where a symlink leads, for a message: the resolved path, with what it is when it is not a
+    plain file ("/dev/zero, a character device"); stat only, nothing is opened."""
+    target = path.resolve()
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return f"{printable(str(target))[:200]}, which does not exist"
+    kind = "" if stat.S_ISREG(mode) else f", {file_kind(mode)}"
+    return f"{printable(str(target))[:200]}{kind}"
 
 
 def scan_folder(folder: Path, id_pattern: re.Pattern[str]) -> Listing:
@@ -86,17 +109,21 @@ def scan_folder(folder: Path, id_pattern: re.Pattern[str]) -> Listing:
     json_files: dict[str, Path] = {}
     names: set[str] = set()
     skips: list[Skip] = []
+    refused: dict[str, str] = {}
     with os.scandir(folder) as it:
         entries = sorted(it, key=lambda e: e.name)
     candidates: dict[str, list[os.DirEntry[str]]] = {}
     for e in entries:
         if e.is_symlink() and not _inside(Path(e.path), resolved):
-            skips.append(Skip(e.name, "file", "symlink leaves the dataset folder; ignored"))
+            target = _link_target(Path(e.path))
+            refused[e.name] = f"a symlink that leaves the dataset folder (to {target})"
+            skips.append(Skip(e.name, "file", f"symlink leaves the dataset folder (to {target}); ignored (never opened)"))
             continue
-        why = _not_regular(e)
-        if why is not None:
+        what = _not_regular(e)
+        if what is not None:
+            refused[e.name] = what
             if not e.is_dir() or e.name.endswith(".json"):
-                skips.append(Skip(e.name, "file", why))
+                skips.append(Skip(e.name, "file", f"{what}; ignored (never opened)"))
             continue
         if not e.name.endswith(".json"):
             names.add(e.name)
@@ -117,7 +144,7 @@ def scan_folder(folder: Path, id_pattern: re.Pattern[str]) -> Listing:
         json_files[mid] = Path(found[0].path)
         for other in found[1:]:
             skips.append(Skip(other.name, "file", f"a second file for {mid} (read: {found[0].name}); ignored"))
-    return Listing(folder, dict(sorted(json_files.items())), frozenset(names), tuple(skips))
+    return Listing(folder, dict(sorted(json_files.items())), frozenset(names), tuple(skips), refused)
 
 
 def read_json_object(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -247,15 +274,35 @@ def check_poster(path: Path, *, max_pixels: int = MAX_POSTER_PIXELS, max_aspect:
     return None
 
 
-def read_manifest(root: Path) -> list[tuple[str, int, str]]:
-    """Parse ``<root>/MANIFEST`` lines ``sha256  size  relpath``; a malformed line is an error."""
+def build_unfinished(root: Path, meta: Mapping[str, Any]) -> str | None:
+    """Why the build in ``root`` is not finished, from its ``DATASET.json`` (``meta``), or ``None``
+    (finished, or not a folder the builder wrote). Not finished: its status says so
+    (:data:`UNFINISHED`), or it says complete with no ``MANIFEST`` beside it (what a builder before
+    issue 30 left when the disk filled while ``MANIFEST`` was written)."""
+    if not str(meta.get("created_by", "")).startswith("mmimdb2.build"):
+        return None
+    status = meta.get("status")
+    if meta.get("complete") is not True and isinstance(status, str) and status.startswith(UNFINISHED):
+        return f"the build has not finished (DATASET.json: {printable(status)[:300]})"
+    if meta.get("complete") is True and not (root / "MANIFEST").is_file():
+        return "DATASET.json says complete, but there is no MANIFEST: the build has not finished writing it"
+    return None
+
+
+def read_manifest(root: Path, *, sha256: str | None = None) -> list[tuple[str, int, str]]:
+    """Parse ``<root>/MANIFEST`` lines ``sha256  size  relpath``; a malformed line is an error, and so
+    is a MANIFEST whose own sha256 is not ``sha256`` (the one ``DATASET.json`` records)."""
     path = root / "MANIFEST"
     if not path.exists():
         raise ManifestError(f"{path}: no MANIFEST to verify against (only built datasets carry one)")
     try:
-        text = read_regular_bytes(path, max_bytes=MAX_MANIFEST_BYTES).decode("utf-8")
+        raw = read_regular_bytes(path, max_bytes=MAX_MANIFEST_BYTES)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ManifestError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    got = hashlib.sha256(raw).hexdigest()
+    if sha256 is not None and got != sha256:
+        raise ManifestError(f"{path}: sha256 {got[:12]}… differs from the manifest_sha256 in DATASET.json ({printable(sha256)[:12]}…): MANIFEST was changed")
     entries = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("#"):
@@ -270,12 +317,13 @@ def read_manifest(root: Path) -> list[tuple[str, int, str]]:
     return entries
 
 
-def verify_manifest(root: Path, *, progress: bool = True) -> int:
-    """Check every file listed in MANIFEST (size, then sha256); raise :class:`ManifestError` at the
-    first mismatch, naming the file. Returns the number of files checked."""
+def verify_manifest(root: Path, *, progress: bool = True, sha256: str | None = None) -> int:
+    """Check every file listed in MANIFEST (size, then sha256; MANIFEST's own sha256 against
+    ``sha256`` when given); raise :class:`ManifestError` at the first mismatch, naming the file.
+    Returns the number of files checked."""
     from tqdm import tqdm
 
-    entries = read_manifest(root)
+    entries = read_manifest(root, sha256=sha256)
     resolved = root.resolve()
     for digest, size, rel in tqdm(entries, desc="verify MANIFEST", unit="file", disable=not progress, leave=False):
         path = root / rel

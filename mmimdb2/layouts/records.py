@@ -11,8 +11,9 @@ Decisions on bad records (each recorded as a :class:`~mmimdb2.schema.Skip` whose
 - no genre among the 23 labels: **dropped** (an all-zero target cannot be scored by samples-F1,
   and MM-IMDb itself keeps only movies with at least one label); the raw strings are in the reason;
 - genre strings outside the 23: **kept** in ``raw_genres`` (never labels), one skip per movie;
-- missing or undecodable poster: **kept** with ``poster=None`` (the torch view gives a black
-  placeholder flagged ``has_image=False``);
+- missing or undecodable poster, or one never opened (a FIFO, a symlink out of the folder: the
+  skip says which): **kept** with ``poster=None`` (the torch view gives a black placeholder
+  flagged ``has_image=False``);
 - no plot, no title (where the layout has titles), unusable person entries: **kept**.
 """
 
@@ -142,11 +143,14 @@ def parse_movie(
 
     poster: Path | None = None
     stem = fname[:-5]
+    refused = next((stem + ext for ext in layout.poster_exts if stem + ext in listing.refused), None)
     for ext in layout.poster_exts:
         if stem + ext in listing.names:
             poster = listing.folder / (stem + ext)
             break
-    if poster is None:
+    if poster is None and refused is not None:  # there, but never opened: say what it is, not "no poster"
+        skips.append(Skip(refused, "poster", f"poster is {listing.refused[refused]}; movie kept with poster=None"))
+    elif poster is None:
         skips.append(Skip(fname, "poster", f"no poster file {stem}{layout.poster_exts[0]}; movie kept with poster=None"))
     elif check_posters:
         why = check_poster(poster)
@@ -256,7 +260,8 @@ def read_movies(
 def _chunk_listing(listing: Listing, chunk: list[tuple[str, Path]], layout: Layout) -> Listing:
     """What ``parse_movie`` reads of the listing for ``chunk`` (its folder and poster names), so a
     worker is sent its own few file names rather than the whole folder's."""
-    return Listing(listing.folder, {}, frozenset(_poster_names(chunk, layout, listing.names)), ())
+    refused = _poster_names(chunk, layout, frozenset(listing.refused))
+    return Listing(listing.folder, {}, frozenset(_poster_names(chunk, layout, listing.names)), (), {n: listing.refused[n] for n in sorted(refused)})
 
 
 def _map_chunks(tasks: list, workers: int, layout: Layout, expect_title: bool, check_posters: bool):

@@ -60,18 +60,29 @@ class IncompletePage(SourceError):
 class NotAMovie(SourceError):
     """The id is a title of another kind (episode, series, game ...): the movie is refused, not failed."""
 
-    def __init__(self, title_type: object) -> None:
+    def __init__(self, title_type: object, where: str = "") -> None:
         kinds = ", ".join(sorted(MOVIE_TITLE_TYPES))
         shown = repr(title_type) if isinstance(title_type, str) else str(title_type)  # a page's odd JSON value too
-        super().__init__("skip", f"titleType {shown[:60]} is not a movie (built: {kinds})")
+        where = f"; signals: {where}" if where else ""
+        super().__init__("skip", f"titleType {shown[:60]} is not a movie (built: {kinds}){where}")
         self.title_type = title_type
 
 
-def check_title_type(title_type: object) -> None:
+class TypeConflict(SourceError):
+    """The answer's own signals disagree on what kind of title it is (a page whose ``titleType`` says
+    movie while its JSON-LD says ``TVEpisode``): the movie fails, naming both, and is not built from
+    any source, since which signal lies cannot be told."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("type", reason)
+
+
+def check_title_type(title_type: object, where: str = "") -> None:
     """Raise :class:`NotAMovie` unless ``title_type`` is unknown (``None``) or one of :data:`MOVIE_TITLE_TYPES`
-    (a value of another type, a number or a list, is not a movie type either)."""
+    (a value of another type, a number or a list, is not a movie type either); ``where`` names the
+    answer's type signals, for the reason."""
     if title_type is not None and not (isinstance(title_type, str) and title_type in MOVIE_TITLE_TYPES):
-        raise NotAMovie(title_type)
+        raise NotAMovie(title_type, where)
 
 
 class Unavailable(RuntimeError):

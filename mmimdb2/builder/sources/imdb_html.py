@@ -32,16 +32,28 @@ import re
 from bs4 import BeautifulSoup, SoupStrainer
 
 from mmimdb2.builder.http import looks_like_challenge
-from mmimdb2.builder.sources.base import IncompletePage, Record, Source, SourceError, check_title_type
+from mmimdb2.builder.sources.base import IncompletePage, Record, Source, SourceError, TypeConflict, check_title_type
 from mmimdb2.schema import InvalidId, Person, is_person_id, normalize_imdb_id
 
 DEFAULT_TITLE_URL = "https://www.imdb.com/title/{id}/"
 _NM = re.compile(r"/name/(nm[0-9]{7,8})(?![0-9])")
 _TITLE_URL = re.compile(r"/title/(tt[0-9]{7,8})(?![0-9])")
 
-#: JSON-LD ``@type`` -> IMDb ``titleType``, for pages without ``__NEXT_DATA__`` (``Movie`` also
+#: JSON-LD ``@type`` -> IMDb ``titleType``, for pages without a ``titleType`` (``Movie`` also
 #: covers shorts and videos there, so it is only the best guess an old page allows).
 _LD_TYPES = {"Movie": "movie", "TVMovie": "tvMovie", "TVSeries": "tvSeries", "TVEpisode": "tvEpisode", "VideoGame": "videoGame"}
+
+#: JSON-LD ``@type`` -> the IMDb ``titleType`` values it can describe. A ``titleType`` outside its
+#: JSON-LD type's set (``movie`` beside ``TVEpisode``) is a conflict; values in none of these sets
+#: (new IMDb types) cannot be judged and are left to :func:`check_title_type`.
+_LD_FAMILIES: dict[str, frozenset[str]] = {
+    "Movie": frozenset({"movie", "tvMovie", "short", "video", "tvShort", "tvSpecial", "musicVideo"}),
+    "TVMovie": frozenset({"tvMovie", "movie"}),
+    "TVSeries": frozenset({"tvSeries", "tvMiniSeries"}),
+    "TVEpisode": frozenset({"tvEpisode", "tvPilot"}),
+    "VideoGame": frozenset({"videoGame"}),
+}
+_KNOWN_TITLE_TYPES = frozenset().union(*_LD_FAMILIES.values())
 
 #: How far from the end of a page its closing ``</html>`` may be (browsers add a newline or two).
 _TAIL = 2048
@@ -84,16 +96,17 @@ def _ld_people(v: object) -> tuple[Person, ...] | None:
     return tuple(out) or None
 
 
-def _find_ld(soup: BeautifulSoup) -> dict | None:
+def _ld_blocks(soup: BeautifulSoup) -> list[dict]:
+    """Every JSON-LD object of the page that describes a title (its ``@type`` one of :data:`_LD_TYPES`
+    or ``CreativeWork``), in page order: the first gives the data, all of them their type."""
+    out = []
     for tag in soup.find_all("script", type="application/ld+json"):
         try:
             data = json.loads(tag.string or "")
         except ValueError:
             continue
-        for d in _as_list(data):
-            if isinstance(d, dict) and d.get("@type") in (*_LD_TYPES, "CreativeWork"):
-                return d
-    return None
+        out += [d for d in _as_list(data) if isinstance(d, dict) and isinstance(d.get("@type"), str) and d["@type"] in (*_LD_TYPES, "CreativeWork")]
+    return out
 
 
 def _page_props(soup: BeautifulSoup) -> dict:
@@ -207,13 +220,33 @@ def decode_page(raw: bytes, content_type: str = "") -> tuple[str, str | None]:
         return raw.decode(codec, errors="replace"), warning
 
 
-def _title_type(atf: dict, ld: dict) -> object:
-    """The page's ``titleType``: its id (``{"id": "movie", ...}``) or the value itself whatever its
-    JSON type (a plain string, a number ...); without one, the JSON-LD ``@type``; else ``None``."""
-    if atf.get("titleType") is not None:
-        v = atf["titleType"]
-        return v.get("id") if isinstance(v, dict) and "id" in v else v
-    return _LD_TYPES.get(str(ld.get("@type"))) if not atf else None
+def _check_type(atf: dict, blocks: list[dict]) -> None:
+    """Refuse a page that is not a movie, or whose type signals disagree.
+
+    The signals: ``aboveTheFoldData.titleType`` (its id, ``{"id": "movie", ...}``, or the value
+    itself whatever its JSON type) and the ``@type`` of each JSON-LD block. Both are read, always
+    (JSON-LD is not only a fallback for an empty ``aboveTheFoldData``): a ``titleType`` that its
+    JSON-LD type cannot describe (``movie`` beside ``TVEpisode``), or JSON-LD blocks of types no one
+    title can have, raise :class:`TypeConflict` naming every signal, so the page is not built under
+    either reading. Otherwise the ``titleType`` decides, else the JSON-LD type
+    (:class:`~mmimdb2.builder.sources.base.NotAMovie` for an episode, series, game ...)."""
+    v = atf.get("titleType")
+    title_type = v.get("id") if isinstance(v, dict) and "id" in v else v
+    ld_types = list(dict.fromkeys(str(b["@type"]) for b in blocks if b["@type"] in _LD_FAMILIES))
+    ld_shown = "JSON-LD @type " + ", ".join(repr(t) for t in ld_types)
+    allowed = frozenset(_KNOWN_TITLE_TYPES)
+    for t in ld_types:
+        allowed &= _LD_FAMILIES[t]
+    if ld_types and not allowed:
+        raise TypeConflict(f"the page's type signals disagree: {ld_shown}; not built as either")
+    if title_type is not None:
+        shown = repr(title_type) if isinstance(title_type, str) else str(title_type)
+        if ld_types and isinstance(title_type, str) and title_type in _KNOWN_TITLE_TYPES and title_type not in allowed:
+            raise TypeConflict(f"the page's type signals disagree: aboveTheFoldData.titleType {shown[:60]}, {ld_shown}; not built as either")
+        check_title_type(title_type, f"aboveTheFoldData.titleType {shown[:60]}, {ld_shown}" if ld_types else "")
+    elif ld_types:
+        no_type = "no titleType in aboveTheFoldData" if atf else "no __NEXT_DATA__ title data"
+        check_title_type(_LD_TYPES[ld_types[0]], f"{no_type}, {ld_shown}")
 
 
 def _check_complete(text: str) -> None:
@@ -229,7 +262,9 @@ def parse_title_page(page: str | bytes, imdb_id: str | None = None, *, content_t
 
     Raise :class:`SourceError` for a challenge, a truncated page, a page that does not prove it is
     ``imdb_id`` (one of its ``__NEXT_DATA__`` id, JSON-LD ``url``/``@id``, canonical link or
-    ``og:url`` must name it, and none another title) or one without movie data, and :class:`~mmimdb2.builder.sources.base.NotAMovie` for an episode, series, game ...
+    ``og:url`` must name it, and none another title) or one without movie data,
+    :class:`~mmimdb2.builder.sources.base.NotAMovie` for an episode, series, game ..., and
+    :class:`~mmimdb2.builder.sources.base.TypeConflict` for a page whose type signals disagree.
     """
     text, warning = (page, None) if isinstance(page, str) else decode_page(page, content_type)
     _check_complete(text)
@@ -237,12 +272,13 @@ def parse_title_page(page: str | bytes, imdb_id: str | None = None, *, content_t
     props = _page_props(soup)
     atf = props.get("aboveTheFoldData")
     atf = atf if isinstance(atf, dict) else {}
-    ld = _find_ld(soup) or {}
+    blocks = _ld_blocks(soup)
+    ld = blocks[0] if blocks else {}
     if not atf and not ld:
         raise SourceError("parse", "no __NEXT_DATA__ title data and no JSON-LD movie block in the page")
     if imdb_id:
         _check_identity(_title_ids(soup, props, atf, ld), imdb_id)
-    check_title_type(_title_type(atf, ld))
+    _check_type(atf, blocks)
 
     plots = [_text(_dig(atf, "plot", "plotText", "plainText")), _text(ld.get("description"))]
     image = _dig(atf, "primaryImage", "url") or ld.get("image")
