@@ -32,6 +32,18 @@ from mmimdb2.progress import add_progress_flag, show_progress
 _TRAIN, _KG, _OPTIONS, _PAPER = TrainSpec(), EmbeddingSpec(), RunOptions(), recipe("paper")
 
 
+def _own_values(setting: str) -> str:
+    """The models a recipe gives their own value of training ``setting`` (its per-model
+    departures), for that flag's help; a given flag replaces them."""
+    own = [
+        f"--recipe {name} gives {model} {departures['train'][setting]}"
+        for name in RECIPES.names()
+        for model, departures in RECIPES.load(name).per_model.items()
+        if setting in departures.get("train", {})
+    ]
+    return f"; {', '.join(own)}, unless the flag is given" if own else ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line; every default shown is read from the spec's dataclasses, never restated."""
     p = argparse.ArgumentParser(
@@ -104,7 +116,7 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=None, help=f"training batch size (default {_TRAIN.batch_size})")
     p.add_argument("--lr", type=float, default=None, help=f"AdamW learning rate (default {_TRAIN.lr})")
     p.add_argument("--weight-decay", type=float, default=None,
-                   help=f"AdamW weight decay (default {_TRAIN.weight_decay}; late-fusion: its own, see --list-models)")
+                   help=f"AdamW weight decay (default {_TRAIN.weight_decay}{_own_values('weight_decay')})")
     p.add_argument("--patience", type=int, default=None,
                    help=f"early stopping on dev after P epochs without gain; 0: off (default {_TRAIN.patience})")
     p.add_argument("--threshold", default=None, choices=THRESHOLD_POLICIES,
@@ -118,7 +130,7 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                         f"(default {_TRAIN.ema})")  # fmt: skip
     p.add_argument("--class-weight", default=None, choices=CLASS_WEIGHTS,
                    help=f"weigh each genre's positives by n_negative / n_positive in the loss (probes: sklearn's "
-                        f"class_weight) or not (default {_TRAIN.class_weight})")  # fmt: skip
+                        f"class_weight) or not (default {_TRAIN.class_weight}{_own_values('class_weight')})")  # fmt: skip
     p.add_argument("--device", default=_OPTIONS.device, choices=["auto", "cpu", "cuda"], help="default: auto (a GPU when there is one)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="model config override applied to every model, e.g. --set temperature=0.3")
