@@ -96,7 +96,8 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"named settings under the flags below (default {DEFAULT_RECIPE}): "
                         + "; ".join(f"{n}: {RECIPES.load(n).description}" for n in RECIPES.names()))  # fmt: skip
     p.add_argument("--kg-model", default=None, help=f"PyKEEN model name for the KG embedding (default {_KG.model})")
-    p.add_argument("--kg-dim", type=int, default=None, help=f"KG embedding dimension (default {_KG.dim})")
+    p.add_argument("--kg-dim", type=int, default=None, help=f"KG embedding dimension (default {_KG.dim}): F^K's width; under the paper's KG settings "
+                        "complex numbers, as OpenKE counts them (F^K twice as wide for RotatE and ComplEx)")  # fmt: skip
     p.add_argument("--kg-epochs", type=int, default=None, help=f"KG embedding epochs (default {_KG.epochs})")
     p.add_argument("--kg-optimizer", default=None, help=f"KG embedding optimizer (default {_KG.optimizer}; the paper: {_PAPER.kg['optimizer']})")
     p.add_argument("--kg-lr", type=float, default=None, help=f"KG embedding learning rate (default {_KG.lr}; the paper: {_PAPER.kg['lr']})")
