@@ -113,13 +113,14 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                         + ", ".join(f"{k} {v}" for k, v in _PAPER.kg.items()) + "; given --kg-* flags still win)")  # fmt: skip
     p.add_argument("--kg-cross-fit", type=int, default=None, metavar="K",
                    help=f"K >= 2: a training movie's F^K from a KG built without its fold (beyond the paper); 0: plain (default {KGSpec.cross_fit})")
-    p.add_argument("--epochs", type=int, default=None, help=f"training epochs per model, early-stopped on dev (default {_TRAIN.epochs})")
+    p.add_argument("--epochs", type=int, default=None, help=f"training epochs per model, at most: see --patience (default {_TRAIN.epochs})")
     p.add_argument("--batch-size", type=int, default=None, help=f"training batch size (default {_TRAIN.batch_size})")
     p.add_argument("--lr", type=float, default=None, help=f"AdamW learning rate (default {_TRAIN.lr})")
     p.add_argument("--weight-decay", type=float, default=None,
                    help=f"AdamW weight decay (default {_TRAIN.weight_decay}{_own_values('weight_decay')})")
     p.add_argument("--patience", type=int, default=None,
-                   help=f"early stopping on dev after P epochs without gain; 0: off (default {_TRAIN.patience})")
+                   help=f"stop after P epochs without a better dev score of --select; 0: off, and never under --select last "
+                        f"(default {_TRAIN.patience})")  # fmt: skip
     p.add_argument("--threshold", default=None, choices=THRESHOLD_POLICIES,
                    help=f"decision threshold: a fixed 0.5 (the paper recipe), or chosen on dev, globally or per genre "
                         f"(default {_TRAIN.threshold})")  # fmt: skip
