@@ -155,7 +155,9 @@ def test_list_models_and_encoders(capsys):
     assert "weightfree" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("flag", "setting", "given"), [("--weight-decay", "weight_decay", "0.5"), ("--class-weight", "class_weight", "none")])
+@pytest.mark.parametrize(
+    ("flag", "setting", "given"), [("--weight-decay", "weight_decay", "0.5"), ("--class-weight", "class_weight", "none")]
+)
 def test_a_training_flags_help_names_the_models_a_recipe_gives_their_own_value(flag, setting, given):
     import re
 
