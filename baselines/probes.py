@@ -3,7 +3,7 @@
 - ``probe-text`` / ``probe-image`` / ``probe-all``: one-vs-rest logistic regression on
   standardised features (``StandardScaler``), each feature block then scaled by 1/sqrt(its width)
   so that every block carries the same total variance (without it the 1280-d image block drowns
-  the 23-d people vote: realdev dev macro-F1 of probe-all 0.368 plain, 0.404 block-weighted,
+  the 23-d people vote: yts800 dev macro-F1 of probe-all 0.368 plain, 0.404 block-weighted,
   docs/training.md), the regularisation ``C`` chosen from a small grid
   by dev macro-F1 at the run's threshold policy (0.5, or the threshold chosen on dev for each C:
   a small C gives low probabilities, so judging every C at 0.5 favours the least regularised).
@@ -159,7 +159,7 @@ class ProbeConfig:
     ``block_weights``: scale each standardised block by 1/sqrt(width) (False: plain standardising)."""
 
     features: tuple[str, ...] = ("text",)
-    #: For block-weighted features (C acts on a block of width d like C/d on plain ones); on realdev
+    #: For block-weighted features (C acts on a block of width d like C/d on plain ones); on yts800
     #: dev chose 3-10; plain features want about 100x smaller values (docs/training.md).
     c_grid: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
     block_weights: bool = True

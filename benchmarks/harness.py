@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.pipeline import PreparedInputs, drop_modality
+from benchmarks.pipeline import PreparedInputs, drop_modality, prepare_inputs, timed
 from benchmarks.spec import CellSpec, RunOptions, RunSpec
 from mmimdb2.metrics import SCALAR_METRICS as SCORES
 
@@ -212,7 +212,6 @@ def _run_benchmark(spec: RunSpec, options: RunOptions, threads: int) -> list[dic
     from benchmarks.encoders import get_encoder, resolve_device
     from benchmarks.executors import executor_name
     from benchmarks.jobs import JobCache
-    from benchmarks.pipeline import timed
     from mmimdb2.paths import cache_root
 
     cell_specs = [spec.cell_spec(c) for c in spec.cells()]  # every name and option checked before data is loaded
@@ -280,7 +279,6 @@ def _prepare(todo: list[PlannedJob], dataset, encoder, device, options: RunOptio
     from collections import Counter
 
     from benchmarks.features import extract_features
-    from benchmarks.pipeline import prepare_inputs, timed
 
     if not todo:
         return {}

@@ -32,6 +32,18 @@ from mmimdb2.progress import add_progress_flag, show_progress
 _TRAIN, _KG, _OPTIONS, _PAPER = TrainSpec(), EmbeddingSpec(), RunOptions(), recipe("paper")
 
 
+def _own_values(setting: str) -> str:
+    """The models a recipe gives their own value of training ``setting`` (its per-model
+    departures), for that flag's help; a given flag replaces them."""
+    own = [
+        f"--recipe {name} gives {model} {departures['train'][setting]}"
+        for name in RECIPES.names()
+        for model, departures in RECIPES.load(name).per_model.items()
+        if setting in departures.get("train", {})
+    ]
+    return f"; {', '.join(own)}, unless the flag is given" if own else ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line; every default shown is read from the spec's dataclasses, never restated."""
     p = argparse.ArgumentParser(
@@ -84,7 +96,8 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"named settings under the flags below (default {DEFAULT_RECIPE}): "
                         + "; ".join(f"{n}: {RECIPES.load(n).description}" for n in RECIPES.names()))  # fmt: skip
     p.add_argument("--kg-model", default=None, help=f"PyKEEN model name for the KG embedding (default {_KG.model})")
-    p.add_argument("--kg-dim", type=int, default=None, help=f"KG embedding dimension (default {_KG.dim})")
+    p.add_argument("--kg-dim", type=int, default=None, help=f"KG embedding dimension (default {_KG.dim}): F^K's width; under the paper's KG settings "
+                        "complex numbers, as OpenKE counts them (F^K twice as wide for RotatE and ComplEx)")  # fmt: skip
     p.add_argument("--kg-epochs", type=int, default=None, help=f"KG embedding epochs (default {_KG.epochs})")
     p.add_argument("--kg-optimizer", default=None, help=f"KG embedding optimizer (default {_KG.optimizer}; the paper: {_PAPER.kg['optimizer']})")
     p.add_argument("--kg-lr", type=float, default=None, help=f"KG embedding learning rate (default {_KG.lr}; the paper: {_PAPER.kg['lr']})")
@@ -100,13 +113,14 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                         + ", ".join(f"{k} {v}" for k, v in _PAPER.kg.items()) + "; given --kg-* flags still win)")  # fmt: skip
     p.add_argument("--kg-cross-fit", type=int, default=None, metavar="K",
                    help=f"K >= 2: a training movie's F^K from a KG built without its fold (beyond the paper); 0: plain (default {KGSpec.cross_fit})")
-    p.add_argument("--epochs", type=int, default=None, help=f"training epochs per model, early-stopped on dev (default {_TRAIN.epochs})")
+    p.add_argument("--epochs", type=int, default=None, help=f"training epochs per model, at most: see --patience (default {_TRAIN.epochs})")
     p.add_argument("--batch-size", type=int, default=None, help=f"training batch size (default {_TRAIN.batch_size})")
     p.add_argument("--lr", type=float, default=None, help=f"AdamW learning rate (default {_TRAIN.lr})")
     p.add_argument("--weight-decay", type=float, default=None,
-                   help=f"AdamW weight decay (default {_TRAIN.weight_decay}; late-fusion: its own, see --list-models)")
+                   help=f"AdamW weight decay (default {_TRAIN.weight_decay}{_own_values('weight_decay')})")
     p.add_argument("--patience", type=int, default=None,
-                   help=f"early stopping on dev after P epochs without gain; 0: off (default {_TRAIN.patience})")
+                   help=f"stop after P epochs without a better dev score of --select; 0: off, and never under --select last "
+                        f"(default {_TRAIN.patience})")  # fmt: skip
     p.add_argument("--threshold", default=None, choices=THRESHOLD_POLICIES,
                    help=f"decision threshold: a fixed 0.5 (the paper recipe), or chosen on dev, globally or per genre "
                         f"(default {_TRAIN.threshold})")  # fmt: skip
@@ -118,7 +132,7 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
                         f"(default {_TRAIN.ema})")  # fmt: skip
     p.add_argument("--class-weight", default=None, choices=CLASS_WEIGHTS,
                    help=f"weigh each genre's positives by n_negative / n_positive in the loss (probes: sklearn's "
-                        f"class_weight) or not (default {_TRAIN.class_weight})")  # fmt: skip
+                        f"class_weight) or not (default {_TRAIN.class_weight}{_own_values('class_weight')})")  # fmt: skip
     p.add_argument("--device", default=_OPTIONS.device, choices=["auto", "cpu", "cuda"], help="default: auto (a GPU when there is one)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="model config override applied to every model, e.g. --set temperature=0.3")

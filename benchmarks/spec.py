@@ -86,7 +86,7 @@ class KGSpec:
 @dataclass(frozen=True)
 class TrainSpec:
     """The training recipe of every torch model, chosen on real movies by cross-validation on
-    train + dev (realdev yts800, offline encoders; figures in docs/training.md).
+    train + dev (yts800: 800 real movies; offline encoders; figures in docs/training.md).
 
     ``threshold`` is the decision-threshold policy (:data:`mmimdb2.metrics.THRESHOLD_POLICIES`),
     ``select`` what picks the checkpoint (a dev score, or ``last``: the last epoch), ``ema`` the weight-average decay (0: off),

@@ -3,10 +3,13 @@
 Cached features fit in memory, so all rows live on the device as tensors from the start; an
 epoch is one seeded permutation of the rows and batches are contiguous slices of the permuted
 tensors. No DataLoader, no per-sample Python. The checkpoint kept is the epoch with the best dev
-macro-F1 (sklearn's ``f1_score``) at the decision threshold of
-the run's policy (:func:`mmimdb2.metrics.select_threshold`: a fixed 0.5, or chosen on dev), with
-optional early stopping (``patience``). The training recipe (lr, weight decay, epochs, patience,
-threshold policy) is chosen on real movies; see :class:`benchmarks.spec.TrainSpec`.
+score of ``select`` (:func:`mmimdb2.metrics.dev_score`): ``loss`` (the default) the lowest mean dev
+BCE, ``f1`` the highest dev macro-F1 at the threshold(s) of the run's policy
+(:func:`mmimdb2.metrics.select_threshold`: a fixed 0.5, or chosen on dev), ``ap`` the highest mean
+average precision over the genres with a dev positive, ``last`` the last epoch run; a tie keeps
+the earlier epoch. ``patience`` > 0 stops early after that many epochs without a better score
+(never under ``last``). The training recipe (lr, weight decay, epochs, patience, threshold policy,
+``select``) is chosen on real movies; see :class:`benchmarks.spec.TrainSpec`.
 """
 
 from __future__ import annotations
@@ -74,11 +77,14 @@ class TensorSet:
 
 @dataclass
 class TrainResult:
-    """What training produced; the model passed to :func:`train` holds the best state on return."""
+    """What training produced; the model passed to :func:`train` holds the kept epoch's state on
+    return. ``best_dev_macro_f1`` is the dev macro-F1 of that epoch ``best_epoch``, which is the
+    epoch of best dev macro-F1 only under ``select="f1"``."""
 
     best_epoch: int
     best_dev_macro_f1: float
-    #: one dict per epoch: "epoch", the mean of every loss component, "dev_macro_f1".
+    #: one dict per epoch: "epoch", the mean of every loss component, "dev_macro_f1" and "dev_score"
+    #: (the ``select`` score that picks the checkpoint; under ``last``, the epoch number).
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -156,11 +162,12 @@ def train(
 ) -> TrainResult:
     """Train ``model`` with AdamW on ``train`` by the recipe ``settings`` (default: the recipe of
     :class:`benchmarks.spec.TrainSpec`, with ``overrides`` replacing its fields); keep (and load)
-    the epoch with the best dev score.
+    the epoch with the best dev score of ``select`` (the last epoch under ``last``; see the module
+    docstring).
 
-    Dev macro-F1 is measured at the ``threshold`` policy's dev-chosen threshold(s) (see
-    :func:`mmimdb2.metrics.select_threshold`; "fixed" is 0.5); ``select`` says which dev score picks the
-    checkpoint. ``patience`` > 0 stops early after that many epochs without a better dev score.
+    Dev macro-F1 is measured at the ``threshold`` policy's threshold(s) (see
+    :func:`mmimdb2.metrics.select_threshold`; "fixed" is 0.5) every epoch, whatever ``select`` is.
+    ``patience`` > 0 stops early after that many epochs without a better dev score.
     The last batch of an epoch is dropped when it has a single row (BatchNorm cannot train on
     one); the next permutation covers that row. A non-finite loss raises :class:`TrainingError`
     naming the model and the epoch.
@@ -248,7 +255,7 @@ def train(
     seconds = time.perf_counter() - t0
     if progress:
         print(
-            f"{name}: best dev macro-F1 {best_f1:.4f} at epoch {best_epoch}/{epochs} ({seconds:.1f} s, {n} rows)",
+            f"{name}: kept epoch {best_epoch}/{epochs} by dev {select}, dev macro-F1 {best_f1:.4f} ({seconds:.1f} s, {n} rows)",
             file=sys.stderr,
         )
     return TrainResult(best_epoch=best_epoch, best_dev_macro_f1=best_f1, history=history, seconds=seconds)

@@ -2,8 +2,10 @@
 
 Models are PyKEEN's own (``RotatE`` by default, the paper's Table 4 models, or any other), trained
 with its sLCWA loop and the model's default loss, and scored by filtered Hits@10 on a held-out
-sample. ``dim`` is the real width whatever the model (a complex one gets ``dim // 2`` complex
-dimensions, returned as real parts then imaginary parts). docs/training.md ("KG embedding") gives
+sample. Vectors are real: a complex model's are its real parts, then its imaginary parts. Their
+width is ``dim`` under ``dim_counts="real"`` (the default: a complex model gets ``dim // 2``
+complex dimensions), and ``2 * dim`` for a complex model under ``dim_counts="model"`` (``dim``
+complex dimensions, as OpenKE counts them; see :class:`idkg.embedding_spec.EmbeddingSpec`). docs/training.md ("KG embedding") gives
 the measured figures behind the defaults, the width rule and the Hits@10 protocol. This module
 only trains and evaluates: caching is the caller's (:mod:`benchmarks.kg_embedding`), so the
 method library depends on no benchmark code.
@@ -42,7 +44,8 @@ class KGEmbedding:
     """Real-valued entity vectors of a KG and how they were made."""
 
     entity_to_id: dict[str, int]
-    #: (n_entities, dim) float32, rows in ``entity_to_id`` order.
+    #: (n_entities, width) float32, rows in ``entity_to_id`` order; the width (:attr:`dim`) is the
+    #: spec's ``dim``, or twice it for a complex model under ``dim_counts="model"``.
     vectors: np.ndarray
     #: PyKEEN's class name of the model (e.g. ``RotatE``).
     model: str
@@ -68,7 +71,7 @@ class KGEmbedding:
 
     @property
     def dim(self) -> int:
-        """Real numbers per entity vector: the width of each movie's F^K."""
+        """The width F^K gets, in real numbers (twice the spec's ``dim`` for a complex model under ``dim_counts="model"``)."""
         return int(self.vectors.shape[1])
 
     @property
@@ -191,8 +194,8 @@ def embed_kg(
 ) -> KGEmbedding:
     """Train a PyKEEN embedding of ``kg`` by ``spec`` (default :class:`EmbeddingSpec`, with
     ``settings`` replacing its fields) and score it (no cache: see
-    :func:`benchmarks.kg_embedding.cached_embedding`); docs/training.md explains the defaults, the
-    real width ``dim`` and the Hits@10 protocol."""
+    :func:`benchmarks.kg_embedding.cached_embedding`); docs/training.md explains the defaults, what
+    ``dim`` counts and the Hits@10 protocol."""
     spec = replace(spec or EmbeddingSpec(), **settings)
     epochs = spec.epochs
     config = training_config(spec, model_kwargs=model_kwargs, seed=seed)

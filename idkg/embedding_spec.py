@@ -21,17 +21,19 @@ class EmbeddingError(ValueError):
 class EmbeddingSpec:
     """How the train-only KG is embedded with PyKEEN (sLCWA training, one seed per embedding).
 
-    Defaults: RotatE, 200 dimensions, Adam at lr 0.01 for 10 epochs of batch 1024 with sparse
-    gradients, so Adam trains as SparseAdam (the paper's RotatE at 200 dimensions; optimizer,
+    Defaults: RotatE with F^K 200 real numbers wide (100 complex dimensions), Adam at lr 0.01 for
+    10 epochs of batch 1024 with sparse gradients, so Adam trains as SparseAdam (optimizer,
     schedule, epochs and sparse gradients chosen on real movies by cross-validation on train +
     dev, where sparse and dense tied while sparse ran 2-3x faster per epoch at MM-IMDb 2.0's size,
-    and 10 epochs tied with 20 at half the cost, docs/training.md). The ``paper`` recipe
-    (:mod:`benchmarks.recipes`) holds the paper's own.
+    and 10 epochs tied with 20 at half the cost, docs/training.md). The paper's RotatE at
+    dimension 200 counts complex numbers as OpenKE does (F^K 400 wide); the ``paper`` recipe
+    (:mod:`benchmarks.recipes`) holds it and the paper's other KG settings.
     """
 
     #: PyKEEN model name (``RotatE``, ``TransH``, ...), resolved by PyKEEN itself.
     model: str = "RotatE"
-    #: Embedding dimension as PyKEEN counts it (complex models hold ``dim`` complex numbers).
+    #: Embedding dimension, counted as ``dim_counts`` says: by default the width of the real
+    #: vectors F^K gets, whatever the model.
     dim: int = 200
     epochs: int = 10
     batch_size: int = 1024
@@ -44,9 +46,11 @@ class EmbeddingSpec:
     num_negs_per_pos: int = 1
     #: Held-out triples the Hits@10 check ranks (0: no check).
     eval_sample: int = 200
-    #: What ``dim`` counts: ``real`` numbers (the vector width F^K gets; a complex model holds
-    #: ``dim // 2`` complex numbers) or the ``model``'s own units (complex numbers for RotatE and
-    #: ComplEx, so the vectors are ``2 * dim`` wide): how OpenKE, the paper's toolkit, counts it.
+    #: What ``dim`` counts: ``real`` numbers (F^K is ``dim`` wide; a complex model, RotatE or
+    #: ComplEx, holds ``dim // 2`` complex numbers, so ``dim`` must be even) or the ``model``'s own
+    #: units, PyKEEN's ``embedding_dim`` as OpenKE, the paper's toolkit, counts it (a complex
+    #: model holds ``dim`` complex numbers and F^K is ``2 * dim`` wide; a real model's F^K is
+    #: ``dim`` wide either way). F^K holds the real parts, then the imaginary parts.
     dim_counts: str = "real"
     #: Sparse entity and relation gradients: a step then costs the batch's rows, not the whole
     #: entity table. SGD and Adagrad take them as they are; Adam is trained as torch's SparseAdam

@@ -172,7 +172,7 @@ class IDKGConfig:
     #: training movie is in the train-only KG, while a test movie whose people are all new has an
     #: empty F^K, which the model would otherwise never meet in training (beyond the paper).
     #: "auto": the share of dev movies with an empty F^K (InputSpec.empty_kg_share; 0.15 when the
-    #: spec does not know it), capped at 0.5. On realdev, 0.1-0.2 all helped (docs/training.md).
+    #: spec does not know it), capped at 0.5. On yts800, 0.1-0.2 all helped (docs/training.md).
     kg_dropout: float | str = "auto"
     #: include the contrastive term (G-CACL, or the injected loss of Table 5).
     use_gcacl: bool = True

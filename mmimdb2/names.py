@@ -1,6 +1,6 @@
 """One rule for a string that joins several people's names: ``"Don Bluth, Gary Goldman"`` is two.
 
-Why one function: the IDKG authors' release (and realdev's ``yts800``, 61 of 800 movies) stores
+Why one function: the IDKG authors' release (and ``yts800``'s 800 real movies, 61 of them) stores
 several directors as one string joined by ``", "``. The loader (:mod:`mmimdb2.layouts`) and the
 builder's archive source both read that field; if only one of them split it, a folder loaded with
 :func:`mmimdb2.load` and the same folder rebuilt would give different people, hence a different

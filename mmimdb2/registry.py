@@ -39,7 +39,7 @@ class Entry(Generic[T]):
     presets: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     aliases: tuple[str, ...] = ()
     doc: str = ""
-    #: Extra data of the kind (e.g. a model's per-model training departures); read-only.
+    #: Extra data of the kind (e.g. a model's config class and whether it is an estimator); read-only.
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     kind: str = ""
 

@@ -186,29 +186,23 @@ def test_default_root_is_the_project_cache(tmp_path, monkeypatch):
     assert CacheStore("~/x", "features", 1).folder == CacheStore(os.path.expanduser("~/x"), "features", 1).folder
 
 
-def test_a_result_cell_round_trips_with_the_cells_checks(tmp_path, capsys):
-    """What benchmarks.cells needs: a result record as a JSON entry, read with the result reader's
-    caps and checked for its schema and its job's identity, all in a few lines."""
-    from leaderboard.results import LEADERBOARD_DIR, identity, read_result, schema_errors
+def test_a_job_record_round_trips_through_the_job_cache(tmp_path, capsys):
+    """benchmarks.jobs: a finished job's record comes back whole, and an entry that is not a result,
+    not this job's, or whose numbers do not add up is refused with one line each."""
+    from benchmarks.jobs import JobCache
+    from leaderboard.record import ResultRecord, upgrade
+    from leaderboard.results import LEADERBOARD_DIR, identity, read_result
 
-    record = read_result(sorted((LEADERBOARD_DIR / "submissions").glob("demo__*.json"))[0])
-    store = CacheStore(tmp_path, "cells", 2)
-
-    def why_not(r):
-        errors = schema_errors(r)
-        if errors:
-            return f"not a valid result ({len(errors)} schema error(s), first: {errors[0]})"
-        return None if identity(r) == identity(record) else "holds the result of another job"
-
-    name = f"demo__model__seed0__{store.name({'identity': identity(record)})[:16]}"
-    store.save_json(name, record)
-    assert store.load_json(name, why_not, read=read_result) == record
-    store.save_json(name, {**record, "seeds": [7]})
-    assert store.load_json(name, why_not, read=read_result) is None
-    store.save_json(name, {**record, "per_seed": []})
-    assert store.load_json(name, why_not, read=read_result) is None
-    store.json_path(name).write_text("[1, 2]")
-    assert store.load_json(name, why_not, read=read_result) is None
+    record = upgrade(read_result(sorted((LEADERBOARD_DIR / "submissions").glob("demo__*.json"))[0]))
+    cache, ident = JobCache(tmp_path), identity(record)
+    name = cache.name(ident, {}, content_sha256="0" * 64, preprocessing="none")
+    cache.write(name, record)
+    assert cache.read(name, ident) == ResultRecord.from_dict(record).to_dict()
+    path = cache.path(name)
+    for damaged in ({**record, "seeds": [7]}, {**record, "per_seed": []}, [1, 2],
+                    {**record, "aggregate": {**record["aggregate"], "mean": {**record["aggregate"]["mean"], "macro": 0.97}}}):  # fmt: skip
+        path.write_text(json.dumps(damaged))
+        assert cache.read(name, ident) is None
     lines = notices(capsys)
-    assert [line.split(" unusable (")[1].split(" ")[0] for line in lines] == ["holds", "not", "a"]
-    assert all(line.startswith("cells: cache entry ") and line.endswith("; recomputing") for line in lines)
+    assert [line.split(" unusable (")[1].split(" ")[0] for line in lines] == ["holds", "not", "a", "its"]
+    assert all(line.startswith("jobs: cache entry ") and line.endswith("; recomputing") for line in lines)

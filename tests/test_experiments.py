@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from benchmarks.spec import RunSpec
+from idkg.inputs import InputSpec
 from leaderboard.experiments import (
     EXPERIMENTS,
     Cell,
@@ -37,17 +40,79 @@ def test_each_suite_plans_exactly_the_rows_of_its_experiment():
         assert suite_cells(name) == [row.cell for row in experiment(name).rows], name
 
 
-def test_suites_keep_the_cells_they_had():
-    assert [c.model for c in suite_cells("table2")] == ["late-fusion", "concat", "gmu", "gmu-3", "centralnet", "idkg-gmu", "idkg"]
-    assert [(c.model, c.config) for c in suite_cells("table3")] == [
-        ("idkg-no-kg", {"use_gcacl": False}), ("idkg-no-gcacl", {"use_teacher": False}), ("idkg-no-at", {}),
-        ("idkg", {}), ("gmu", {}), ("gmu-3", {}), ("idkg-gmu", {}),
+#: Feature widths to build the planned models from; the genre entities' vectors tell KG-initialised anchors apart.
+INPUTS = InputSpec(16, 12, 8, genre_embeddings=torch.randn(23, 8, generator=torch.Generator().manual_seed(0)),
+                   mean_kg_count=2.0, mean_kg_degree=6.0)  # fmt: skip
+
+
+def planned(name: str) -> list[tuple[str, dict]]:
+    """(row label, resolved cell spec) for each cell ``--suite NAME`` plans, in row order."""
+    spec = RunSpec(experiment=name)
+    return [(row.label, spec.cell_spec(cell)) for row, cell in zip(experiment(name).rows, spec.cells(), strict=True)]
+
+
+def parts(cell_spec) -> set[str]:
+    """The paper's components of the model a planned cell trains, read off the built model."""
+    from baselines.gmu import GMUFusion
+    from benchmarks.registry import build_model
+
+    model = build_model(cell_spec.model, INPUTS, **cell_spec.config)
+    out = {"GMU" if isinstance(model.fusion, GMUFusion) else "attention"}
+    out |= {"F^K"} if "kg" in model.modalities else set()
+    out |= {type(model.contrastive).__name__} if model.contrastive is not None else set()
+    out |= {"teacher"} if model.use_teacher else set()
+    kg_anchors = model.genre_anchors is not None and torch.equal(model.genre_anchors.detach(), INPUTS.genre_embeddings)
+    return out | ({"KG anchors"} if kg_anchors else set())
+
+
+def as_run_alone(name: str, cell_spec) -> bool:
+    """Whether a suite's cell is what ``--models NAME`` runs (its spec and cache key, but for the suite's name)."""
+    alone = RunSpec(models=(name,))
+    return dataclasses.replace(cell_spec, experiment=None) == alone.cell_spec(alone.cells()[0])
+
+
+def test_table3_adds_one_component_per_row_as_the_built_models_show():
+    """The paper's ablations, cumulative: text + image, then + F^K, + G-CACL, + the attention
+    teacher (IDKG), for attention fusion; GMU, + F^K, + G-CACL for GMU fusion."""
+    rows = [parts(cs) for _, cs in planned("table3")]
+    attention, gmu = rows[:4], rows[4:]
+    assert attention[0] == {"attention"} and gmu[0] == {"GMU"}
+    assert [b - a for a, b in zip(attention, attention[1:])] == [{"F^K"}, {"GCACL", "KG anchors"}, {"teacher"}]
+    assert [b - a for a, b in zip(gmu, gmu[1:])] == [{"F^K"}, {"GCACL", "KG anchors"}]
+    assert all(a <= b for chain in (attention, gmu) for a, b in zip(chain, chain[1:]))  # nothing is taken away
+    assert attention[-1] == parts(planned("table5")[0][1])  # the chain ends at IDKG itself
+
+
+def test_table4_trains_idkg_on_each_of_the_papers_kg_models_and_nothing_else_differs():
+    rows = planned("table4")
+    assert [cs.kg.embedding.model for _, cs in rows] == [label for label, _ in rows]
+    assert {cs.kg.embedding.model for _, cs in rows} == {"RotatE", "TransH", "TransR", "TransD", "ComplEx", "ConvE"}
+    rest = [dataclasses.replace(cs, kg=dataclasses.replace(cs.kg, embedding=dataclasses.replace(cs.kg.embedding, model="x")))
+            for _, cs in rows]  # fmt: skip
+    assert all(r == rest[0] for r in rest) and rows[0][1].model == "idkg"
+
+
+def test_table5_swaps_only_the_contrastive_loss_or_its_anchors_of_idkg():
+    rows = [parts(cs) for _, cs in planned("table5")]
+    idkg = rows[0]
+    assert idkg == {"attention", "F^K", "GCACL", "KG anchors", "teacher"}
+    assert [row ^ idkg for row in rows[1:]] == [
+        {"KG anchors"}, {"GCACL", "MulCon"}, {"GCACL", "MCL"}, {"GCACL", "MLTC"}, {"GCACL", "CGMVAE"},
     ]  # fmt: skip
-    assert [(c.model, c.kg_model) for c in suite_cells("table4")] == [
-        ("idkg", k) for k in ("RotatE", "TransH", "TransR", "TransD", "ComplEx", "ConvE")
-    ]
-    assert [c.model for c in suite_cells("table5")] == ["idkg", "idkg-random-anchors", "idkg-mulcon", "idkg-mcl", "idkg-mltc", "idkg-cgmvae"]
-    assert [c.config for c in suite_cells("tau")] == [{"temperature": t} for t in (0.05, 0.1, 0.3, 0.5, 0.7, 0.9)]
+
+
+def test_tau_sweeps_the_contrastive_temperature_of_idkg_alone():
+    rows = planned("tau")
+    temperatures = [cs.config["temperature"] for _, cs in rows]
+    assert temperatures == [float(label) for label, _ in rows] == sorted(set(temperatures))
+    idkg = {**planned("table5")[0][1].config, "temperature": None}
+    assert all(cs.model == "idkg" and {**cs.config, "temperature": None} == idkg for _, cs in rows)
+
+
+def test_table2_runs_each_model_as_models_runs_it():
+    rows = planned("table2")
+    assert len({cs.model for _, cs in rows}) == len(rows)
+    assert all(as_run_alone(label, cs) for label, cs in rows)  # so a suite reuses the cells --models made
 
 
 def test_suite_cells_are_copies_and_unknown_suites_are_one_line():

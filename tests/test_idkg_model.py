@@ -227,7 +227,12 @@ def test_unknown_option_and_bad_spec_statistics():
     spec = InputSpec(10, 12, 8, mean_kg_count=0.0)
     with pytest.raises(ValueError, match="mean_kg_count"):
         build_idkg(spec)
-    assert build_idkg(spec, use_teacher=False) is not None
+    # N̄ = 0 only rules out the teacher (Eq. 6 divides by it): without it the model keeps its KG branch and trains
+    model = build_idkg(spec, proj_dim=16, classifier_hidden=8, use_teacher=False, kg_dropout=0.0)
+    out = model.loss(*tiny_batch())
+    assert set(out) == {"total", "bce", "contra"} and torch.isfinite(out["total"])
+    out["total"].backward()
+    assert model.aligners["kg"].proj.weight.grad.abs().sum() > 0
 
 
 def test_factory_is_seeded_and_leaves_global_rng_alone():

@@ -27,11 +27,20 @@ def test_read_json_round_trip(tmp_path):
     assert read_json(tmp_path / "r.json") == {"a": [1, {"b": 2}]}
 
 
+def _nested(kind: str, depth: int) -> str:
+    """JSON text nesting ``depth`` lists, or ``depth`` objects."""
+    return "[" * depth + "]" * depth if kind == "list" else '{"a":' * (depth - 1) + "{}" + "}" * (depth - 1)
+
+
+@pytest.mark.parametrize("kind", ["list", "object"])
 @pytest.mark.parametrize("depth, ok", [(64, True), (65, False), (200_000, False)])
-def test_read_json_bounds_nesting(tmp_path, depth, ok):
-    (tmp_path / "d.json").write_text("[" * depth + "]" * depth)
+def test_read_json_bounds_nesting(tmp_path, kind, depth, ok):
+    (tmp_path / "d.json").write_text(_nested(kind, depth))
     if ok:
-        assert read_json(tmp_path / "d.json") is not None
+        value, levels = read_json(tmp_path / "d.json"), 1  # read whole: 64 levels down to the empty one
+        while value:
+            value, levels = (value[0] if kind == "list" else value["a"]), levels + 1
+        assert value in ([], {}) and levels == depth
     else:
         with pytest.raises(BadJSON, match="nested") as e:
             read_json(tmp_path / "d.json")

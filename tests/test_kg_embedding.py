@@ -62,6 +62,17 @@ def test_pykeen_trains_real_vectors_of_width_dim(small_kg, tmp_path, model, dim)
     assert fk.kg.shape == (5, dim) and genre_embeddings(small_kg, emb).shape == (23, dim)
 
 
+@pytest.mark.parametrize(
+    "model, dim_counts, width",
+    [("RotatE", "real", 6), ("RotatE", "model", 12), ("ComplEx", "model", 12), ("TransH", "model", 6), ("TransH", "real", 6)],
+)
+def test_dim_counts_says_what_dim_counts_and_so_how_wide_fk_is(small_kg, model, dim_counts, width):
+    """real: dim is F^K's width; model: PyKEEN's embedding_dim (complex numbers for a complex model)."""
+    emb = embed_kg(small_kg, model=model, dim=6, dim_counts=dim_counts, **(FAST | {"epochs": 1, "eval_sample": 0}))
+    assert emb.dim == width and emb.vectors.shape == (small_kg.num_entities, width)
+    assert movie_kg_inputs(small_movies()[:5], small_kg, emb).kg.shape == (5, width)
+
+
 def test_rotate_vectors_are_real_then_imaginary_parts(small_kg, tmp_path, monkeypatch):
     captured = {}
     real_vectors = embedding._real_vectors

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from leaderboard import plots, render, validate
-from leaderboard.rows import labels
 from leaderboard.results import make_result
+from leaderboard.rows import labels
 from leaderboard.splits import LEADERBOARD_DIR, known_splits, splits_path
 from mmimdb2.genres import GENRES
 from mmimdb2.metrics import evaluate

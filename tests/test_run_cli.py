@@ -155,6 +155,26 @@ def test_list_models_and_encoders(capsys):
     assert "weightfree" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("flag", "setting", "given"), [("--weight-decay", "weight_decay", "0.5"), ("--class-weight", "class_weight", "none")]
+)
+def test_a_training_flags_help_names_the_models_a_recipe_gives_their_own_value(flag, setting, given):
+    import re
+
+    (help_text,) = [a.help for a in build_parser()._actions if flag in a.option_strings]
+    claims = re.findall(r"--recipe (\S+) gives (\S+) ([^,;)]+)", help_text)
+    assert "--list-models" not in help_text and claims  # --list-models prints names only
+
+    def resolved(model, *argv):
+        spec = spec_from_args(build_parser().parse_args(["--models", model, "idkg", *argv]))[0]
+        return [spec.cell_spec(cell).train[setting] for cell in spec.cells()]
+
+    for recipe_name, model, value in claims:
+        own, idkg = resolved(model, "--recipe", recipe_name)
+        assert str(own) == value and own != idkg  # the model's own value, not the recipe's
+        assert resolved(model, "--recipe", recipe_name, flag, given) == [type(own)(given)] * 2  # a given flag is every model's
+
+
 # -- where results and caches go: one line when they cannot be written ----------------------------
 @pytest.mark.parametrize("flag", ["--out", "--cache-dir"])
 @pytest.mark.parametrize("how", ["a file", "read-only", "under a file"])

@@ -78,9 +78,84 @@ def test_same_seed_same_run_and_global_rng_untouched():
     assert other.history != runs[0][0].history
 
 
-def test_single_row_last_batch_does_not_break_batchnorm():
-    res = train(build_model("idkg", SPEC, proj_dim=8), data(65, 1), data(10, 2), epochs=1, batch_size=64, progress=False)
-    assert res.best_epoch == 1
+class _RowRecorder(torch.nn.Module):
+    """Records the rows (the "row" feature) of every training batch it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.batches: list[list[int]] = []
+
+    def forward(self, batch):
+        return self.w * batch["text"][:, :1].expand(-1, C)
+
+    def loss(self, batch, labels):
+        self.batches.append(batch["row"].long().tolist())
+        return {"total": (self.w**2).sum()}
+
+
+def test_a_single_row_last_batch_is_dropped_and_the_next_permutation_covers_it():
+    tr = data(65, 1)
+    tr = TensorSet(dict(tr.features, row=torch.arange(65.0)), tr.labels, tr.ids)
+    rec = _RowRecorder()
+    train(rec, tr, data(10, 2), epochs=3, batch_size=64, progress=False, class_weight="none", patience=0)
+    assert [len(b) for b in rec.batches] == [64, 64, 64]  # one batch per epoch, the one-row rest dropped
+    assert len({r for b in rec.batches for r in b}) == 65  # a dropped row is trained on in another epoch
+    # IDKG's BatchNorm cannot train on one row: with the rest kept, this would raise
+    res = train(build_model("idkg", SPEC, proj_dim=8), tr, data(10, 2), epochs=1, batch_size=64, progress=False)
+    assert len(res.history) == 1 and np.isfinite(res.history[0]["total"])
+
+
+class _Scripted(torch.nn.Module):
+    """Dev predictions that follow a script, one (signal, noise) entry per epoch: logits are
+    signal * (2y - 1) + noise * N(0, 1). The epoch count is a buffer, so the kept checkpoint
+    carries its own entry. One batch per epoch (batch_size >= rows)."""
+
+    SCRIPT = ((1.0, 2.0), (3.0, 1.5), (0.3, 0.0), (-1.0, 0.5), (0.3, 0.0), (0.2, 1.0))
+    #        mediocre     lowest BCE  perfect F1/AP,  inverted     ties epoch 3   last
+    #                                 poor BCE
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))  # AdamW needs a parameter
+        self.register_buffer("epoch", torch.zeros((), dtype=torch.long))
+
+    def forward(self, batch):
+        signal, noise = self.SCRIPT[int(self.epoch) - 1]
+        return signal * batch["truth"] + noise * batch["noise"] + self.w
+
+    def loss(self, batch, labels):
+        self.epoch += 1
+        return {"total": (self.w**2).sum()}
+
+
+def _scripted_data(n: int, seed: int) -> TensorSet:
+    g = torch.Generator().manual_seed(seed)
+    y = (torch.rand(n, C, generator=g) < 0.3).float()
+    return TensorSet({"truth": 2 * y - 1, "noise": torch.randn(n, C, generator=g)}, y, [f"tt{i:07d}" for i in range(n)])
+
+
+@pytest.mark.parametrize(
+    ("select", "patience", "kept", "ran"),
+    [
+        ("loss", 0, 2, 6),  # the lowest dev BCE, not the best F1
+        ("f1", 0, 3, 6),  # the best dev macro-F1; epoch 5 ties it and the earlier one is kept
+        ("ap", 0, 3, 6),
+        ("last", 0, 6, 6),
+        ("loss", 2, 2, 4),  # two epochs without a lower dev BCE stop the run
+        ("f1", 2, 3, 5),  # a tie is no better score
+        ("last", 2, 6, 6),  # every epoch beats the one before: never stops early
+    ],
+)
+def test_select_keeps_the_epoch_its_dev_score_picks_and_patience_stops_after_it(select, patience, kept, ran):
+    tr, dev = _scripted_data(40, 1), _scripted_data(120, 2)
+    model = _Scripted()
+    res = train(model, tr, dev, epochs=6, batch_size=64, progress=False, select=select, patience=patience,
+                threshold="fixed", class_weight="none")  # fmt: skip
+    assert (res.best_epoch, len(res.history)) == (kept, ran)
+    assert int(model.epoch) == kept  # the kept epoch's state is loaded, not the last one run
+    assert res.best_dev_macro_f1 == res.history[kept - 1]["dev_macro_f1"]
+    assert macro_f1(dev.labels, predict_proba(model, dev)) == pytest.approx(res.best_dev_macro_f1)
 
 
 def test_nan_loss_names_model_and_epoch():
