@@ -129,16 +129,21 @@ def cv_record(dataset, encoder: str, args: argparse.Namespace, cells: list, cell
     """What a cross-validation found, JSON-ready: the data, folds and seeds, and per model its spec,
     per-seed pooled and per-fold macro-F1, their mean and std, and the pooled figure with its 95% CI."""
     from leaderboard.provenance import code_version, utc_now
+    from leaderboard.uncertainty import mark_rows
+    from mmimdb2.bootstrap import paired_bootstrap
 
+    intervals = [sc.interval() for sc in scores]
+    marks = mark_rows(intervals, lambda i, b: paired_bootstrap(scores[i].labels, scores[i].decisions, scores[b].decisions))
     models = []
-    for cell, cs, sc in zip(cells, cell_specs, scores):
-        ci = sc.interval()
+    for cell, cs, sc, ci, mark in zip(cells, cell_specs, scores, intervals, marks):
         models.append({
             "label": cell.label, "model": cs.model, "spec": cs.to_dict(),
             "macro_f1": {"mean": float(np.mean(sc.pooled)), "std": float(np.std(sc.pooled)),
                          "per_seed": [{"seed": s, "pooled": p, "folds": f} for s, p, f in zip(sc.seeds, sc.pooled, sc.per_fold)]},
             "macro_present": {"estimate": ci.estimate, "low": ci.low, "high": ci.high, "confidence": 0.95,
                               "genres_present": int((sc.labels.sum(0) > 0).sum())},
+            "vs_best": {"mark": mark.mark, **({"difference": mark.versus.estimate, "low": mark.versus.low, "high": mark.versus.high}
+                                               if mark.versus is not None else {})},
         })  # fmt: skip
     return {
         "dataset": {"name": dataset.name, "split": dataset.split.name, "split_sha256": dataset.split.sha256, "fingerprint": dataset.fingerprint},
@@ -148,6 +153,22 @@ def cv_record(dataset, encoder: str, args: argparse.Namespace, cells: list, cell
                        "macro_present": "macro-F1 over the genres present of all seeds' pooled predictions, 95% percentile bootstrap over movies"},
         "models": models, "code_version": code_version(), "created": utc_now(),
     }  # fmt: skip
+
+
+def cv_table(record: dict) -> list[str]:
+    """The terminal table of a cross-validation, through the table model: best pooled figure first,
+    each with its 95% interval and its mark against the best (``best``; ``≈``: a paired bootstrap
+    difference whose interval holds 0)."""
+    from leaderboard.table_model import TableRow, interval_text, plain_table
+    from mmimdb2.bootstrap import Interval
+
+    models = sorted(record["models"], key=lambda m: -m["macro_present"]["estimate"])
+    rows = [TableRow(m, m["label"], Interval(m["macro_present"]["estimate"], m["macro_present"]["low"], m["macro_present"]["high"]),
+                     m["vs_best"]["mark"]) for m in models]  # fmt: skip
+    head = "macro-F1 (mean ± std over seeds)"
+    body = [[row.label, f"{row.record['macro_f1']['mean']:.4f} ± {row.record['macro_f1']['std']:.4f}", interval_text(row), row.mark]
+            for row in rows]  # fmt: skip
+    return plain_table(["model", head, "macro present, seeds pooled [95% CI]", "vs best"], body)
 
 
 def write_cv(record: dict, out: Path) -> tuple[Path, Path]:
@@ -222,13 +243,8 @@ def _cross_validate_cli(args, spec, options) -> int:
     json_path, csv_path = write_cv(record, Path(options.out))
     print(f"cross-validated macro-F1 on {dataset.name} train + dev ({args.folds} folds, fold seed {args.fold_seed}, "
           f"{record['pooled_movies']} pooled movies, seeds {' '.join(map(str, spec.seeds))}; test not used)")  # fmt: skip
-    rows = sorted(record["models"], key=lambda m: -m["macro_f1"]["mean"])
-    cis = [f"{m['macro_present']['estimate']:.4f} [{m['macro_present']['low']:.4f}, {m['macro_present']['high']:.4f}]" for m in rows]
-    width, head = max([len("model"), *(len(m["label"]) for m in rows)]), "macro-F1 (mean ± std over seeds)"
-    print(f"{'model'.ljust(width)}  {head}  macro present, seeds pooled [95% CI]")
-    for m, ci in zip(rows, cis):
-        mean_std = f"{m['macro_f1']['mean']:.4f} ± {m['macro_f1']['std']:.4f}"
-        print(f"{m['label'].ljust(width)}  {mean_std.ljust(len(head))}  {ci}")
+    for line in cv_table(record):
+        print(line)
     print(f"scores in {json_path} and {csv_path.name}")
     return 0
 

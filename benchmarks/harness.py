@@ -387,34 +387,23 @@ def report_dropped(dataset, out: Path, *, verbose: bool) -> Path:
     return path
 
 
-def _fmt(mean: float, std: float) -> str:
-    return f"{mean:.4f} ± {std:.4f}"
-
-
-def _macro_present_ci(record: dict) -> str:
-    """Pooled macro-F1 over the genres present, its 95% bootstrap CI and the count; "—" without predictions."""
-    from leaderboard.uncertainty import n_present, row_interval
-    from mmimdb2.genres import GENRES
-
-    ci = row_interval(record)
-    return "—" if ci is None else f"{ci.estimate:.4f} [{ci.low:.4f}, {ci.high:.4f}] ({n_present(record)}/{len(GENRES)})"
-
-
 def format_table(records: list[dict], *, dataset_name: str) -> str:
-    """A plain-text table: one row per result, test F1 scores as mean ± std over seeds, and for a
-    result with stored test predictions the macro-F1 over the genres present with its 95% bootstrap CI."""
-    header = ["model", "protocol", *(f"{s} F1" for s in SCORES), "macro present [95% CI]", "seeds"]
-    rows = []
-    for r in records:
+    """A plain-text table of the table model's rows (:mod:`leaderboard.table_model`): test F1
+    scores as mean ± std over seeds, the pooled macro-F1 over the genres present with its 95%
+    bootstrap interval, and each row's mark against the best (``best``; ``≈``: tied with it)."""
+    from leaderboard.table_model import interval_text, plain_table, table_rows
+    from leaderboard.uncertainty import n_present
+
+    rows = table_rows(records, ranked=False)  # in the order they ran
+    header = ["model", "protocol", *(f"{s} F1" for s in SCORES), "macro present [95% CI]", "vs best", "seeds"]
+    body = []
+    for row in rows:
+        r = row.record
         mean, std = r["aggregate"]["mean"], r["aggregate"]["std"]
-        rows.append([_row_label(r, records), r["protocol"], *(_fmt(mean[s], std[s]) for s in SCORES), _macro_present_ci(r), str(len(r["seeds"]))])
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
+        ci = interval_text(row) + ("" if row.interval is None else f" ({n_present(r)}/23)")
+        body.append([row.label, r["protocol"], *(f"{mean[s]:.4f} ± {std[s]:.4f}" for s in SCORES), ci, row.mark, str(len(r["seeds"]))])
     lines = [f"test scores on {dataset_name} (each row's checkpoint and threshold by its recipe: {_recipes_text(records)})"]
-    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
-    lines += _inflation_lines(records)
-    return "\n".join(lines)
+    return "\n".join(lines + plain_table(header, body) + _inflation_lines(rows))
 
 
 def _recipes_text(records: list[dict]) -> str:
@@ -431,35 +420,21 @@ def _recipes_text(records: list[dict]) -> str:
     return "; ".join(seen)
 
 
-def _row_label(record: dict, records: list[dict]) -> str:
-    """The model name, plus the config keys and KG model that tell apart its rows in this table, and
-    the modality a row was tested without (``idkg [kg dropped]``)."""
-    same = [r for r in records if r["model"]["name"] == record["model"]["name"]]
-    config = record["model"]["config"]
-    differing = sorted(k for k in config if any(r["model"]["config"].get(k) != config[k] for r in same))
-    label = " ".join([record["model"]["name"], *(f"{k}={config[k]}" for k in differing)])
-    if record.get("kg") and any(r["kg"]["model"] != record["kg"]["model"] for r in same if r.get("kg")):
-        label += f" kg={record['kg']['model']}"
-    if record.get("drop"):  # scored without one modality: never to be read as the full model's row
-        label += f" [{record['drop']} dropped]"
-    return label
-
-
-def _inflation_lines(records: list[dict]) -> list[str]:
+def _inflation_lines(rows) -> list[str]:
     """For each authors-protocol row with a fixed-split counterpart of the same identity (model,
     config, KG, drop, ...): its score minus the fixed-split one."""
     from leaderboard.results import identity
 
     def key(r: dict) -> str:
-        ident = {k: v for k, v in identity(r).items() if k not in ("protocol", "split")}
-        return json.dumps(ident, sort_keys=True)
+        return json.dumps({k: v for k, v in identity(r).items() if k not in ("protocol", "split")}, sort_keys=True)
 
-    fixed = {key(r): r for r in records if r["protocol"] == "fixed"}
+    fixed = {key(row.record): row.record for row in rows if row.record["protocol"] == "fixed"}
     out = []
-    for r in records:
+    for row in rows:
+        r = row.record
         twin = fixed.get(key(r)) if r["protocol"] == "authors" else None
         if twin is None:
             continue
         diffs = [f"{s} {r['aggregate']['mean'][s] - twin['aggregate']['mean'][s]:+.4f}" for s in SCORES]
-        out.append(f"leakage inflation of {_row_label(r, records)} (authors protocol - fixed split): " + ", ".join(diffs))
+        out.append(f"leakage inflation of {row.label} (authors protocol - fixed split): " + ", ".join(diffs))
     return ([""] + out) if out else []

@@ -1,7 +1,7 @@
 """The leaderboard as one self-contained HTML page: sortable, filterable tables and the plots.
 
-One table per group of the README (dataset, registered split, protocol, recipe; in its order,
-:func:`leaderboard.frame.ordered_groups`), one row per result (:func:`leaderboard.frame.rows`).
+One table per group of the table model (dataset, registered split, protocol, recipe; in its
+order, :func:`leaderboard.table_model.groups`), one row per result (:func:`leaderboard.frame.row_dict`).
 The page needs nothing but itself: CSS and a small vanilla script are inline, the plots are
 ``data:`` URIs, so it works from a ``file://`` URL with no network. Every text taken from a
 submission goes through :func:`html.escape` (attributes too) and the script only reads the DOM
@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from leaderboard.experiments import HEAD_TAIL, SCORES, STATS
-from leaderboard.frame import ordered_groups, rows
+from leaderboard.frame import row_dict
+from leaderboard.table_model import groups as table_groups
 
 #: A README image line: ``![alt](path)``.
 _IMAGE = re.compile(r"^!\[(.*)\]\(([^()\s]+)\)\s*$")
@@ -80,6 +81,13 @@ def _kg(row: Mapping[str, Any]) -> str:
     return _NONE if row["kg_model"] is None else f"{row['kg_model']} ({row['kg_dim']}d, {row['kg_epochs']} ep)"
 
 
+#: The cost columns (:func:`leaderboard.table_model.cost_of`): header, row key, display format.
+_COST: tuple[tuple[str, str, str], ...] = (
+    ("Train s", "train_s", "{:.1f}"), ("s / epoch", "s_per_epoch", "{:.2f}"), ("Predict s / 1k", "predict_s_per_1k", "{:.3f}"),
+    ("Params", "parameters", "{:,}"), ("Peak MB", "peak_memory_mb", "{:,.0f}"),
+)  # fmt: skip
+
+
 #: (header, kind, cell) of a table's columns; kind "num" sorts numerically (best first on the first click).
 def _columns(with_drop: bool) -> list[tuple[str, str, Any]]:
     cols: list[tuple[str, str, Any]] = [("Model", "text", lambda r: (r["label"], r["label"]))]
@@ -88,11 +96,15 @@ def _columns(with_drop: bool) -> list[tuple[str, str, Any]]:
     for c in (*SCORES[:2], STATS[0], *SCORES[2:], *HEAD_TAIL):
         cell = _interval if c in STATS else (lambda r, k=c.key: _score(r[f"{k}_mean"], r[f"{k}_std"]))
         cols.append((c.header, "num", cell))
+    cols.append(("vs best", "text", lambda r: (r["vs_best"], r["vs_best"])))
+    for header, key, fmt in _COST:
+        cols.append((header, "num", lambda r, k=key, f=fmt: ("", _NONE) if r[k] is None else (f"{r[k]:.6g}", f.format(r[k]))))
     cols += [
         ("Seeds", "num", lambda r: (str(r["seeds"]), str(r["seeds"]))),
         ("Encoder", "text", lambda r: (r["encoder"], r["encoder"])),
         ("KG", "text", lambda r: (_kg(r), _kg(r))),
         ("Code", "text", lambda r: (r["code_version"], r["code_version"])),
+        ("Hardware", "text", lambda r: (r["hardware"], r["hardware"])),
         ("Date", "text", lambda r: (r["created"], r["created"][:10])),
         ("File", "text", lambda r: (r["file"] or "", r["file"] or _NONE)),
     ]
@@ -124,28 +136,27 @@ def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None]
     """The page's text: the tables of ``records`` (read from ``files``), the ``plots`` placed as
     ``readme`` references them, and the ``skipped`` files with why."""
     plots = plots or {}
-    table_rows = rows(records, files)
-    groups = ordered_groups(records)
+    file_of = {id(r): f for r, f in zip(records, files or [None] * len(records))}
+    groups = table_groups(records)
     sections, rest = placed_plots(readme, plots)
     if len(sections) != len(groups):  # the README does not match these groups: show every plot at the end
         sections, rest = [[] for _ in groups], [*((p, c) for s in sections for p, c in s), *rest]
-    by_group: dict[tuple, list[dict[str, Any]]] = {}
-    for r in table_rows:
-        by_group.setdefault((r["dataset"], r["version"], r["split_sha256"], r["protocol"], r["recipe"]), []).append(r)
     split_names: dict[str, list[str]] = {}
-    for r in table_rows:
-        split_names.setdefault(r["split_sha256"], []).append(r["split"])
+    for g in groups:
+        split_names.setdefault(g.split_sha256, []).extend(r["split"]["name"] for r in g.records)
+    grouped = [[row_dict(g, row, file_of.get(id(row.record))) for row in g.rows] for g in groups]
+    table_rows = [r for rows in grouped for r in rows]
 
     body: list[str] = []
     current = None
-    for ((name, version, sha, protocol, recipe), recs, _), figures in zip(groups, sections):
+    for group, grows, figures in zip(groups, grouped, sections):
+        (name, version, sha, protocol, recipe), recs = group.key, group.records
         if (name, version) != current:
             if current is not None:
                 body.append("</section>")
             current = (name, version)
             body.append(f'<section class="dataset" data-dataset="{esc(name)}"><h2>{esc(name)}'
                         + (f' <span class="sub">version {esc(version)}</span>' if version else "") + "</h2>")  # fmt: skip
-        grows = by_group[(name, version, sha, protocol, recipe)]
         split = _split_label(split_names[sha], sha)
         attrs = f'data-dataset="{esc(name)}" data-split="{esc(sha[:12])}" data-protocol="{esc(protocol)}" data-recipe="{esc(recipe)}"'
         recipe_text = f" · recipe <code>{esc(recipe)}</code>" if recipe else ""
@@ -163,7 +174,7 @@ def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None]
                     + (f'<div class="plots">{fig}</div>' if fig else "") + "</section>")  # fmt: skip
     if current is not None:
         body.append("</section>")
-    if not table_rows:
+    if not groups:
         body.append('<p class="empty">No results yet.</p>')
     if rest:
         body.append('<section class="other"><h2>Other plots</h2><div class="plots">'

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,12 +28,12 @@ from leaderboard.prose import how_to_submit, intro, reading
 from leaderboard.results import (
     LEADERBOARD_DIR,
     ResultError,
-    pool_sha256,
     submissions_dir,
 )
 from leaderboard.rows import Record
 from leaderboard.sections import PLOTS, group_sections
 from leaderboard.splits import SplitsRegistryError, known_splits
+from leaderboard.table_model import groups as table_groups
 from leaderboard.validate import list_submissions, report_lines, validate_and_load
 
 README = "README.md"
@@ -58,59 +57,36 @@ class RenderError(RuntimeError):
         self.skipped = list(skipped)
 
 
-def recipe_of(r: Record) -> str:
-    """The named recipe that made a record ("—" for results made before recipes were recorded)."""
-    return (r.get("spec") or {}).get("recipe") or "—"
-
-
-def _recipe_order(recipe: str) -> tuple[int, str]:
-    return ({"tuned": 0, "paper": 1, "—": 3}.get(recipe, 2), recipe)
-
-
-def _group_key(r: Record) -> tuple[str, str, str, str, str]:
-    """(dataset, version, registered split, protocol, recipe): an authors row's recorded hash is bound
-    to its protocol, so it is grouped by the split it drew from, next to that split's fixed rows;
-    rows of different recipes are never ranked against each other."""
-    return (r["dataset"]["name"], r["dataset"]["version"], pool_sha256(r), r["protocol"], recipe_of(r))
-
-
 def render_files(records: Sequence[Record], known: Mapping[str, Mapping[str, str]]) -> dict[str, bytes]:
     """``{relative path: bytes}`` of README.md and every plot, from already validated records."""
     plots: dict[str, bytes] = {}
     lines = intro()
     if not records:
         lines += ["**No results yet.** Be the first: see *How to submit* below.", ""]
-    groups: dict[tuple[str, str, str, str], list[Record]] = defaultdict(list)
-    for r in records:
-        groups[_group_key(r)].append(r)
-    datasets = sorted({(k[0], k[1]) for k in groups})
-    for name, version in datasets:
-        lines += [f"## {md(name)}" + (f" (version {md(version)})" if version else ""), ""]
-        keys = [k for k in groups if k[:2] == (name, version)]
-        split_names = {k: groups[k][0]["split"]["name"] for k in keys}
-        shas = sorted({k[2] for k in keys}, key=lambda s: (min(split_names[k] for k in keys if k[2] == s), s))
-        for sha in shas:
-            for protocol, recipe in [(p, r) for p in ("fixed", "authors") for r in sorted({k[4] for k in keys}, key=_recipe_order)]:
-                key = (name, version, sha, protocol, recipe)
-                if key not in groups:
-                    continue
-                recs = groups[key]
-                split_name = sorted({r["split"]["name"] for r in recs})[0]
-                named = recipe != "—"
-                title = f"{name} · {split_name} ({sha[:12]}) · {protocol}" + (f" · {recipe}" if named else "")
-                group = slug("__".join([name, version or "0", sha[:12], protocol, *([recipe] if named else [])]))
-                recipe_words = f", recipe {code(recipe)}" if named else ""
-                if protocol == "fixed":
-                    lines += [f"### Split {code(split_name)} ({code(sha[:12])}), fixed protocol{recipe_words}", ""]
-                    parts = recs[0]["split"]["parts"]
-                    lines += ["Train / dev / test: " + " / ".join(f"{parts[p]['size']:,}" for p in ("train", "dev", "test"))
-                              + f" movies. Split sha256 {code(sha)}.", ""]  # fmt: skip
-                    lines += group_sections(recs, group, title, plots, None)
-                else:
-                    lines += [f"### ⚠ Authors' protocol on {code(split_name)} ({code(sha[:12])}){recipe_words}: leaky, not comparable", "",
-                              "> These rows re-draw train, dev and test independently (they overlap) as the authors' "
-                              "released code does. They measure leakage; they are not results on the fixed split.", ""]  # fmt: skip
-                    lines += group_sections(recs, group, title, plots, groups.get((name, version, sha, "fixed", recipe), []))
+    current = None
+    all_groups = table_groups(records)
+    for g in all_groups:
+        (name, version, sha, protocol, recipe), recs = g.key, g.records
+        if (name, version) != current:
+            current = (name, version)
+            lines += [f"## {md(name)}" + (f" (version {md(version)})" if version else ""), ""]
+        split_name = g.split_name
+        named = recipe != ""
+        title = f"{name} · {split_name} ({sha[:12]}) · {protocol}" + (f" · {recipe}" if named else "")
+        group = slug("__".join([name, version or "0", sha[:12], protocol, *([recipe] if named else [])]))
+        recipe_words = f", recipe {code(recipe)}" if named else ""
+        if protocol == "fixed":
+            lines += [f"### Split {code(split_name)} ({code(sha[:12])}), fixed protocol{recipe_words}", ""]
+            parts = recs[0]["split"]["parts"]
+            lines += ["Train / dev / test: " + " / ".join(f"{parts[p]['size']:,}" for p in ("train", "dev", "test"))
+                      + f" movies. Split sha256 {code(sha)}.", ""]  # fmt: skip
+            lines += group_sections(recs, group, title, plots, None)
+        else:
+            lines += [f"### ⚠ Authors' protocol on {code(split_name)} ({code(sha[:12])}){recipe_words}: leaky, not comparable", "",
+                      "> These rows re-draw train, dev and test independently (they overlap) as the authors' "
+                      "released code does. They measure leakage; they are not results on the fixed split.", ""]  # fmt: skip
+            fixed = next((f.records for f in all_groups if f.key == (name, version, sha, "fixed", recipe)), [])
+            lines += group_sections(recs, group, title, plots, fixed)
     lines += reading() + how_to_submit(known)
     text = "\n".join(lines).rstrip("\n") + "\n"
     return {README: text.encode("utf-8"), **dict(sorted(plots.items()))}

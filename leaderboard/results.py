@@ -85,7 +85,10 @@ def schema_errors(record: Any) -> list[str]:
     for err in validator.iter_errors(record):
         err = _specific(err)
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        msg = _pattern_message(err) if err.validator == "pattern" else err.message
+        if err.validator == "maxLength":
+            msg = f"{len(err.instance):,} characters: longer than {err.validator_value} (it is too long)"
+        else:
+            msg = _pattern_message(err) if err.validator == "pattern" else err.message
         msg = msg if len(msg) < 300 else msg[:300] + "…"
         out.append(f"{where}: {msg}")
     return sorted(set(out))
@@ -432,7 +435,7 @@ def read_result(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        data = read_json(path, max_bytes=MAX_RESULT_BYTES, max_depth=MAX_RESULT_DEPTH)
+        data = read_json(path, max_bytes=MAX_RESULT_BYTES, max_depth=MAX_RESULT_DEPTH, unique_keys=True)
     except BadJSON as e:
         raise ResultError(f"{path}: cannot read a JSON result ({str(e).removeprefix(f'{path}: ')})") from None
     if _count_values(data, MAX_RESULT_VALUES) > MAX_RESULT_VALUES:

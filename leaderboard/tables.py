@@ -41,7 +41,8 @@ from leaderboard.rows import (
     sort_by_score,
     tiebreak,
 )
-from leaderboard.uncertainty import marks, present_label
+from leaderboard.table_model import recipe_of, table_rows
+from leaderboard.uncertainty import present_label
 from mmimdb2.metrics import SCALAR_METRICS
 
 PLOTS = "plots"
@@ -53,7 +54,7 @@ def _kg_field(name: str, fmt: str = "{}") -> Callable[[Record], str]:
 
 #: Text of each non-score column key (:data:`leaderboard.experiments.INFO_KEYS`) for a run.
 INFO: dict[str, Callable[[Record], str]] = {
-    "recipe": lambda r: md((r.get("spec") or {}).get("recipe") or "—"),
+    "recipe": lambda r: md(recipe_of(r) or "—"),
     "seeds": lambda r: str(len(r["seeds"])),
     "model": lambda r: md(r["model"]["name"]),
     "encoder": lambda r: md(r["encoder"]["name"]),
@@ -81,7 +82,8 @@ def stat_cells(records: Sequence[Record]) -> tuple[str, list[dict[str, str]]]:
     cells of :data:`~leaderboard.experiments.STAT_KEYS`: its interval and its verdict against the best row."""
     present = present_label(records)
     header = stat_header().replace("present", f"present ({present})") if present else stat_header()
-    return header, [{"macro_ci": interval_text(m.interval), "vs_best": versus_text(m.mark, m.versus)} for m in marks(records)]
+    rows = table_rows(records, ranked=False)  # the table model's intervals and marks, in this table's order
+    return header, [{"macro_ci": interval_text(row.interval), "vs_best": versus_text(row.mark, row.versus)} for row in rows]
 
 
 def layout(exp: Experiment, rows: Sequence[Record], names: Mapping[int, str]) -> list[str]:

@@ -15,7 +15,7 @@ shown in several tables is bootstrapped once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -89,20 +89,25 @@ class RowMark:
 
 
 def marks(records: Sequence[Mapping[str, Any]]) -> list[RowMark]:
-    """One :class:`RowMark` per record: the best row (highest pooled macro-F1; the first on a tie)
-    is marked when at least two rows have predictions, every other one tied or apart by its paired
-    interval against it; a row on other movies than the best's is not compared."""
-    intervals = [row_interval(r) for r in records]
+    """One :class:`RowMark` per record (:func:`mark_rows` on the records' stored predictions); a
+    row on other movies than the best's is not compared."""
+    return mark_rows([row_interval(r) for r in records], lambda i, best: difference(records[i], records[best]))
+
+
+def mark_rows(intervals: Sequence[Interval | None], difference_to: Callable[[int, int], Difference | None]) -> list[RowMark]:
+    """The best row (highest estimate; the first on a tie) is marked when at least two rows have
+    an interval, every other one tied or apart by ``difference_to(row, best)``, its paired
+    interval against the best (None: not comparable). Results and cross-validation share it."""
     scored = [i for i, ci in enumerate(intervals) if ci is not None]
     if len(scored) < 2:
         return [RowMark(ci, NONE) for ci in intervals]
     best = max(scored, key=lambda i: (intervals[i].estimate, -i))
     out = []
-    for i, (r, ci) in enumerate(zip(records, intervals)):
+    for i, ci in enumerate(intervals):
         if i == best:
             out.append(RowMark(ci, BEST))
             continue
-        d = None if ci is None else difference(r, records[best])
+        d = None if ci is None else difference_to(i, best)
         out.append(RowMark(ci, NONE) if d is None else RowMark(ci, TIED if d.tied else "", d))
     return out
 

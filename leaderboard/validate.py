@@ -63,7 +63,7 @@ SHOWN_PROBLEMS = 20
 PLACEHOLDERS = frozenset({".gitkeep"})
 #: How far ahead of this machine's clock a record's ``created`` may lie (another machine's clock skew).
 CLOCK_SKEW = timedelta(minutes=10)
-_CREATED = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})")
+_CREATED = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})", re.ASCII)  # 0-9 only
 
 
 def _non_finite(obj: Any, where: str = "") -> Iterable[str]:
@@ -477,6 +477,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-v", "--verbose", action="store_true", help="list every problem and every skipped file")
     args = p.parse_args(argv)
     lb = Path(args.leaderboard_dir) if args.leaderboard_dir else LEADERBOARD_DIR
+    if not lb.is_dir():
+        print(f"error: --leaderboard-dir {lb} is not a folder", file=sys.stderr)
+        return 2
     skipped: list[tuple[Path, str]] = []
     if args.files:
         files = [Path(f) for f in args.files]

@@ -50,10 +50,19 @@ def _too_deep(obj: Any, max_depth: int) -> bool:
     return False
 
 
-def parse_json(data: str | bytes, *, what: str = "JSON", max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """``json.loads`` that refuses nesting deeper than ``max_depth`` with a :class:`BadJSON` line."""
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        dup = next(k for i, k in enumerate(keys) if k in keys[:i])
+        raise ValueError(f"the key {dup!r} appears twice in one object (which one counts would be a guess)")
+    return dict(pairs)
+
+
+def parse_json(data: str | bytes, *, what: str = "JSON", max_depth: int = MAX_JSON_DEPTH, unique_keys: bool = False) -> Any:
+    """``json.loads`` that refuses nesting deeper than ``max_depth`` with a :class:`BadJSON` line
+    (and, with ``unique_keys``, an object that names a key twice: the last one would win silently)."""
     try:
-        obj = json.loads(data)
+        obj = json.loads(data, object_pairs_hook=_unique_keys if unique_keys else None)
     except RecursionError:
         raise BadJSON(f"{what}: JSON nested too deeply") from None
     except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
@@ -150,7 +159,7 @@ def read_regular_bytes(path: str | Path, *, max_bytes: int, follow_symlinks: boo
     return data
 
 
-def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
+def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH, unique_keys: bool = False) -> Any:
     """A JSON file's content, bounded: a regular file of at most ``max_bytes`` nested at most ``max_depth``.
 
     A FIFO, device or directory is refused before it is read, so it can neither hang nor
@@ -164,7 +173,7 @@ def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES, max_depth: i
         if e.errno == errno.EFBIG:
             raise BadJSON(f"{path}: {e.strerror} for a JSON file") from None
         raise BadJSON(f"{path}: cannot read ({e.strerror or e})") from None
-    return parse_json(data, what=str(path), max_depth=max_depth)
+    return parse_json(data, what=str(path), max_depth=max_depth, unique_keys=unique_keys)
 
 
 @contextmanager
