@@ -79,7 +79,10 @@ STAT_KEYS: tuple[str, ...] = ("macro_ci", "vs_best")
 #: and the verdict (:data:`STAT_KEYS`): seeds, the run's model name, encoder, KG embedding
 #: ("RotatE (200d, 20 ep)"), its dimension, epochs and Hits@10, and the provenance of the result
 #: file (code version, hardware, date).
-INFO_KEYS: tuple[str, ...] = ("recipe", "seeds", "model", "encoder", "kg", "kg_dim", "kg_epochs", "hits_at_10", "code", "hardware", "date")
+INFO_KEYS: tuple[str, ...] = (
+    "recipe", "seeds", "model", "encoder", "kg", "kg_dim", "kg_epochs", "hits_at_10", "code", "hardware", "date",
+    "train_s", "s_per_epoch", "predict_s_per_1k", "parameters", "peak_memory_mb",
+)  # fmt: skip
 COLUMN_KEYS: tuple[str, ...] = (*SCALAR_METRICS, *STAT_KEYS, *INFO_KEYS)
 
 SCORES: tuple[Column, ...] = (
@@ -92,6 +95,11 @@ SEEDS = Column("seeds", "Seeds")
 #: The named training recipe of the run (``spec.recipe`` of the record; "—" for results made before recipes).
 RECIPE = Column("recipe", "Recipe")
 MODEL = Column("model", "Model")
+#: What a row cost, summed over its seeds where it ran (the Hardware column says where).
+COST: tuple[Column, ...] = (
+    Column("train_s", "Train s"), Column("s_per_epoch", "s / epoch"), Column("predict_s_per_1k", "Predict s / 1k movies"),
+    Column("parameters", "Params"), Column("peak_memory_mb", "Peak MB"),
+)  # fmt: skip
 PROVENANCE: tuple[Column, ...] = (
     Column("encoder", "Encoder"), Column("kg", "KG"), Column("code", "Code"), Column("hardware", "Hardware"), Column("date", "Date"),
 )  # fmt: skip
@@ -155,7 +163,7 @@ for _exp in (
     Experiment(
         "table2", "Main comparison (Table 2)",
         tuple(Row(Cell(m), m) for m in ("late-fusion", "concat", "gmu", "gmu-3", "centralnet", "idkg-gmu", "idkg")),
-        columns=(RECIPE, *SCORES, *HEAD_TAIL, *STATS, SEEDS, *PROVENANCE), ranked=True,
+        columns=(RECIPE, *SCORES, *HEAD_TAIL, *STATS, SEEDS, *COST, *PROVENANCE), ranked=True,
     ),
     # Cumulative ablations: each row adds one component to the row above it, in the order the
     # paper's rows remove them: text + image -> + F^K -> + G-CACL (the paper's "- AT" row) ->

@@ -41,7 +41,7 @@ from leaderboard.rows import (
     sort_by_score,
     tiebreak,
 )
-from leaderboard.table_model import recipe_of, table_rows
+from leaderboard.table_model import cost_of, recipe_of, table_rows
 from leaderboard.uncertainty import present_label
 from mmimdb2.metrics import SCALAR_METRICS
 
@@ -65,7 +65,14 @@ INFO: dict[str, Callable[[Record], str]] = {
     "code": lambda r: md(code_text(r)),
     "hardware": lambda r: md(hardware_text(r)),
     "date": lambda r: md(r["created"][:10]),
-}
+    **{key: (lambda r, k=key, f=fmt: _cost_text(r, k, f)) for key, fmt in (
+        ("train_s", "{:.1f}"), ("s_per_epoch", "{:.2f}"), ("predict_s_per_1k", "{:.3f}"), ("parameters", "{:,}"), ("peak_memory_mb", "{:,.0f}"))},
+}  # fmt: skip
+
+
+def _cost_text(record: Record, key: str, fmt: str) -> str:
+    value = cost_of(record)[key]
+    return "—" if value is None else fmt.format(value)
 
 
 def score_cells(records: Sequence[Record], metrics: Sequence[str]) -> list[list[str]]:

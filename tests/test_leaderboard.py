@@ -373,7 +373,7 @@ def test_render_tables_and_plots(lb):
     files = render.render(lb)
     readme = files["README.md"].decode()
     # no stored predictions: no interval, no verdict ("—"), and no best mean in bold
-    assert "| gmu | — | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | — | — | 2 | hash:64 | RotatE (32d, 5 ep) | v0.1.0-1-gabcdef0 | Test CPU (2 cores) | 2026-11-25 |" in readme
+    assert "| gmu | — | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | 61.00 ± 1.00 | — | — | 2 | — | — | — | — | — | hash:64 | RotatE (32d, 5 ep) | v0.1.0-1-gabcdef0 | Test CPU (2 cores) | 2026-11-25 |" in readme
     for title in ("Main comparison (Table 2)", "Ablations (Table 3)", "KG embedding models (Table 4)",
                   "Contrastive variants (Table 5)", "Temperature τ (Fig. 4): idkg, config `temperature`",
                   "Missing modalities at test time", "Authors' protocol", "Inflation over the fixed protocol"):  # fmt: skip
