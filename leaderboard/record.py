@@ -28,16 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leaderboard.contract import ResultError, read_result, schema_errors, write_result
+
 SCHEMA_VERSION = 2
 
 #: The stages a record's timings may list, in the order a run goes through them.
 STAGES: tuple[str, ...] = ("load", "features", "kg", "kg_embedding", "kg_inputs", "train", "evaluate")
 #: Stages prepared once for many jobs (the rest, train and evaluate, are each job's own).
 PREPARATION_STAGES: tuple[str, ...] = STAGES[:5]
-
-
-class ResultError(ValueError):
-    """A result that cannot be read, converted or built; the message names the field."""
 
 
 @dataclass(frozen=True)
@@ -133,8 +131,6 @@ class ResultRecord:
         """A typed record from parsed JSON of any known version (converted, then schema-checked)."""
         current = upgrade(data)
         if check:
-            from leaderboard.results import schema_errors
-
             errors = schema_errors(current)
             if errors:
                 raise ResultError("result record does not follow leaderboard/schema.json:\n  " + "\n  ".join(errors))
@@ -143,8 +139,6 @@ class ResultRecord:
     @classmethod
     def from_disk(cls, path: str | Path) -> ResultRecord:
         """Read one result file (bounded, a regular file), convert and check it."""
-        from leaderboard.results import read_result
-
         path = Path(path)
         try:
             return cls.from_dict(read_result(path))
@@ -162,8 +156,6 @@ class ResultRecord:
 
     def to_disk(self, path: str | Path) -> Path:
         """Check against the schema (and for NaN) and write atomically."""
-        from leaderboard.results import write_result
-
         return write_result(self.to_dict(), path)
 
 
