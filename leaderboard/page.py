@@ -246,7 +246,7 @@ def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None]
         f'<span id="shown" aria-live="polite">{len(table_rows)} of {len(table_rows)} results</span>'
     )
     script_hash = base64.b64encode(hashlib.sha256(_JS.encode("utf-8")).digest()).decode("ascii")
-    gap = "".join(f'<p class="gap"><em>{esc(GAP_TITLE)}</em> {esc(text)}</p>' for text in gap_text(records, reported))
+    gap = "".join(f'<p class="gap"><em>{esc(GAP_TITLE)}</em> {esc(text)}</p>' for text in gap_text(records, reported, groups))
     parts = {"@CSP@": f"'sha256-{script_hash}'", "@CSS@": _CSS, "@JS@": _JS, "@FILTERS@": filters, "@BODY@": "\n".join(body),
              "@N@": str(len(table_rows)), "@GAP@": gap}  # fmt: skip
     return re.sub("|".join(parts), lambda m: parts[m.group(0)], _TEMPLATE)

@@ -74,11 +74,11 @@ def render_files(
     reported = reported or ReportedResults()
     plots: dict[str, bytes] = {}
     lines = intro()
-    for paragraph in gap_text(records, reported):
+    all_groups = table_groups(records)
+    for paragraph in gap_text(records, reported, all_groups):
         lines += [f"**{GAP_TITLE}** {md(paragraph)}", ""]
     if not records:
         lines += ["**No results yet.** Be the first: see *How to submit* below.", ""]
-    all_groups = table_groups(records)
     published = {d.name: d for d in reported.datasets}
     for dataset in sorted({g.dataset for g in all_groups} | set(published)):
         mine = [g for g in all_groups if g.dataset == dataset]

@@ -30,9 +30,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from leaderboard.frame import FORMULA_STARTS
 from leaderboard.markdown import code, md, table
 from leaderboard.results import LEADERBOARD_DIR
 from leaderboard.rows import Record
+from leaderboard.table_model import Group, TableRow
+from leaderboard.table_model import groups as table_groups
 from mmimdb2.io import BadJSON, atomic_write_bytes, read_json
 
 REPORTED_FILE = "reported.json"
@@ -154,7 +157,13 @@ def problems(data: Any) -> list[str]:
     out = []
     for err in Draft202012Validator(load_schema()).iter_errors(data):
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        msg = err.message if len(err.message) < 200 else err.message[:200] + "…"
+        branches = err.validator_value if err.validator == "anyOf" else None
+        if branches and all(set(b) == {"required"} for b in branches):  # e.g. a source needs a url or a doi
+            msg = "needs one of " + ", ".join(repr(k) for b in branches for k in b["required"])
+        elif err.validator == "not" and set(err.validator_value) == {"required"}:  # quoted_from on a verified row
+            msg = f"has {', '.join(map(repr, err.validator_value['required']))}, which only an unverified row may have"
+        else:
+            msg = err.message if len(err.message) < 200 else err.message[:200] + "…"
         out.append(f"{where}: {msg}")
     if out:
         return sorted(set(out))
@@ -275,7 +284,7 @@ def _f1(value: float) -> str:
     return f"{100 * value:.2f}"
 
 
-def _run_words(group: Any, row: Any, name: str) -> str:
+def _run_words(group: Group, row: TableRow, name: str) -> str:
     """How one reproduced row was made, for running text: its label when it is not the plain model
     name, the protocol, the split and the recipe."""
     if group.protocol == "fixed":
@@ -286,24 +295,30 @@ def _run_words(group: Any, row: Any, name: str) -> str:
     return (f"{row.label}: " if row.label != name else "") + words
 
 
-def reproduced(records: Sequence[Record], model: str) -> list[tuple[Any, Any]]:
-    """``(group, row)`` of every full-input run of ``model`` (no modality dropped), in the table model's order."""
-    from leaderboard.table_model import groups
+def reproduced(groups: Sequence[Group], model: str) -> list[tuple[Group, TableRow]]:
+    """``(group, row)`` of every full-input run of ``model`` (no modality dropped) among the table
+    model's ``groups`` (:func:`leaderboard.table_model.groups`), in their order."""
+    return [(g, row) for g in groups for row in g.rows if row.record["model"]["name"] == model and row.record.get("drop") is None]
 
-    return [(g, row) for g in groups(records) for row in g.rows if row.record["model"]["name"] == model and row.record.get("drop") is None]
 
-
-def gap_text(records: Sequence[Record], reported: ReportedResults) -> list[str]:
+def gap_text(records: Sequence[Record], reported: ReportedResults, groups: Sequence[Group] | None = None) -> list[str]:
     """One plain-text paragraph per method a source claims and this project runs: the claim, the
-    reproduced rows (datasets, scores, from ``records``), and why the two are not comparable."""
+    reproduced rows (datasets, scores, from ``records``), and why the two are not comparable.
+
+    ``groups``: the table model's groups of ``records`` when the caller has them (they are not
+    made twice: each group's marks cost a bootstrap)."""
     claims: dict[str, list[Reported]] = {}
     for r in reported.rows:
         if r.kind == "claim" and r.reproduced_as:
             claims.setdefault(r.reproduced_as, []).append(r)
-    return [_gap(name, rows, reproduced(records, name)) for name, rows in claims.items()]
+    if not claims:
+        return []
+    if groups is None:
+        groups = table_groups(records)
+    return [_gap(name, rows, reproduced(groups, name)) for name, rows in claims.items()]
 
 
-def _gap(name: str, claims: Sequence[Reported], runs: Sequence[tuple[Any, Any]]) -> str:
+def _gap(name: str, claims: Sequence[Reported], runs: Sequence[tuple[Group, TableRow]]) -> str:
     first = claims[0]
     said = " and ".join(f"{' / '.join(score_text(c.metrics[m]) for m in ('micro', 'macro') if m in c.metrics)} on {c.dataset.title}"
                         for c in claims)  # fmt: skip
@@ -353,8 +368,6 @@ CSV_COLUMNS: tuple[str, ...] = (
 def csv_text(reported: ReportedResults) -> str:
     """The published rows as CSV (scores as published fractions); a text cell a spreadsheet would
     run as a formula gets a leading ``'`` (as :func:`leaderboard.frame.write_csv` does)."""
-    from leaderboard.frame import FORMULA_STARTS
-
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
