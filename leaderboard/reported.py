@@ -45,6 +45,12 @@ MAX_REPORTED_BYTES = 256 * 1024
 #: The published scores a row may give, in display order (the leaderboard's four averages).
 METRICS: tuple[str, ...] = ("micro", "macro", "weighted", "samples")
 METRIC_HEADERS: dict[str, str] = {"micro": "Micro-F1", "macro": "Macro-F1", "weighted": "Weighted-F1", "samples": "Samples-F1"}
+#: What a row's number is (the schema's ``kind``): the one place these words are written.
+KINDS: dict[str, str] = {
+    "claim": "the authors' number for their own method",
+    "reproduction": "a number for another group's method, run by the citing paper's authors",
+    "baseline": "a number for another group's method listed in a comparison (re-run or copied, as its source says)",
+}
 #: Datasets whose scores show that the code runs, not which model is better (the embedded demo).
 SYNTHETIC: frozenset[str] = frozenset({"demo"})
 #: Every reported section's heading starts with this, in the README (``### ``) and on the page;
@@ -244,20 +250,15 @@ def notes(rows: Sequence[Reported]) -> list[tuple[str, str]]:
     """``(label, text)`` of what the table's rows refer to: kinds, protocols (their evidence),
     sources, and where unverified numbers were read; each once, in first-use order."""
     out: dict[str, str] = {}
-    kinds = {
-        "claim": "the authors' number for their own method",
-        "reproduction": "a number for another group's method, run by the citing paper's authors",
-        "baseline": "a number for another group's method listed in a comparison (re-run or copied, as its source says)",
-    }
     for r in rows:
-        out.setdefault(f"Kind {r.kind}", kinds[r.kind])
+        out.setdefault(f"Kind {r.kind}", KINDS[r.kind])
     for r in rows:
         out.setdefault(f"Protocol of {', '.join(sorted({x.model for x in rows if x.protocol == r.protocol}))}", r.protocol.evidence)
     for r in rows:
         out.setdefault(f"Source {r.source.short}", f"{r.source.paper}, {r.source.where}")
-    for r in rows:
-        if not r.verified:
-            out.setdefault("Not checked against the source", f"read from {r.quoted_from}")
+    quoted = list(dict.fromkeys(r.quoted_from for r in rows if not r.verified))
+    if quoted:
+        out["Not checked against the source"] = "read from " + "; and from ".join(q for q in quoted if q)
     return list(out.items())
 
 

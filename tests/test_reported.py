@@ -88,12 +88,17 @@ def test_packaged_file_validates_and_every_row_has_a_source_and_protocol_flags(p
         assert row.source.where.startswith(("https://arxiv.org/", "https://doi.org/"))
         assert row.protocol.split and row.protocol.leakage and row.protocol.encoder and row.protocol.evidence
         assert row.metrics and all(0 <= v <= 1 for v in row.metrics.values())
-        assert row.kind in ("claim", "reproduction", "baseline")
+        assert row.kind in rep.KINDS
         assert row.verified or "issue tracker" in row.quoted_from  # nothing unchecked passes for read in the paper
     # the IDKG paper's Table 2 as the issue tracker quotes it, flagged as made on the authors' leaky protocol
     claims = {(r.dataset.name, r.model): (r.metrics, r.protocol.leaky) for r in reported.rows if r.kind == "claim"}
     assert claims == {("mmimdb", "IDKG"): ({"micro": 0.849, "macro": 0.832}, True),
                       ("mmimdb2", "IDKG"): ({"micro": 0.828, "macro": 0.811}, True)}  # fmt: skip
+
+
+def test_the_schema_knows_the_kinds_the_renderer_explains():
+    kind = rep.load_schema()["properties"]["results"]["items"]["properties"]["kind"]
+    assert set(kind["enum"]) == set(rep.KINDS)
 
 
 def _broken(packaged: dict, change) -> dict:
