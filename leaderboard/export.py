@@ -15,6 +15,7 @@ from pathlib import Path
 
 from leaderboard.frame import frame, load, write_csv
 from leaderboard.page import html_page
+from leaderboard.reported import ReportedResults
 from leaderboard.results import ResultError
 from leaderboard.rows import Record
 from leaderboard.splits import SplitsRegistryError
@@ -36,8 +37,12 @@ def export(
     html_dir: str | Path | None = None,
     csv_path: str | Path | None = None,
     render: Callable[[Sequence[Record]], Mapping[str, bytes]] | None = None,
+    reported: ReportedResults | None = None,
 ) -> int:
-    """Write the CSV and/or the page of a leaderboard folder; exit status (2 with one line on an error)."""
+    """Write the CSV and/or the page of a leaderboard folder; exit status (2 with one line on an error).
+
+    ``reported``: the published numbers the page shows apart (:mod:`leaderboard.reported`); never in the CSV.
+    """
     try:
         records, files, skipped = load(leaderboard_dir)
     except (ResultError, SplitsRegistryError) as e:
@@ -51,7 +56,7 @@ def export(
             written.append(write_csv(frame(records, files), csv_path))
         if html_dir is not None:
             readme, plots = split_rendered(render(records) if render is not None else {})
-            text = html_page(records, files, readme=readme, plots=plots, skipped=skipped)
+            text = html_page(records, files, readme=readme, plots=plots, skipped=skipped, reported=reported)
             written.append(atomic_write_text(Path(html_dir) / PAGE, text))
     except OSError as e:  # a read-only folder, no space left: the file and why, no traceback
         print(f"error: cannot write {e.filename or csv_path or html_dir}: {e.strerror or e}", file=sys.stderr)

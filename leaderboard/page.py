@@ -8,6 +8,12 @@ submission goes through :func:`html.escape` (attributes too) and the script only
 and moves rows, so markup in a submission shows as text and never runs. The page is deterministic
 (no clock): the same records and plots give the same bytes.
 
+Published numbers (:mod:`leaderboard.reported`) get a section of their own after each dataset's
+groups (a dataset with published numbers and no run gets one too), styled apart, with the
+protocol flags of every row: no ``section.group``, so the script never sorts them, never ranks
+them and never counts them as results; the dataset and model filters still apply to them. The
+header carries the paragraph on the gap between a paper's claim and the reproduced rows.
+
 Plots are the PNGs the README render produced; each is shown under the group whose README
 section (``### `` heading) references it, captioned with its alt text, and any PNG the README does
 not place is shown at the end, so a new plot kind appears without this module knowing its name.
@@ -25,6 +31,11 @@ from typing import Any
 
 from leaderboard.experiments import HEAD_TAIL, SCORES, STATS
 from leaderboard.frame import row_dict
+from leaderboard.prose import GAP_TITLE
+from leaderboard.reported import HEADING, NOTE, Dataset, Reported, ReportedResults, gap_text
+from leaderboard.reported import cells as reported_cells
+from leaderboard.reported import header as reported_header
+from leaderboard.reported import notes as reported_notes
 from leaderboard.table_model import groups as table_groups
 
 #: A README image line: ``![alt](path)``.
@@ -48,7 +59,7 @@ def placed_plots(readme: str, plots: Mapping[str, bytes]) -> tuple[list[list[tup
     sections: list[list[tuple[str, str]]] = []
     placed: set[str] = set()
     for line in readme.splitlines():
-        if line.startswith("### "):
+        if line.startswith("### ") and not line.startswith(f"### {HEADING}"):  # a group's section
             sections.append([])
             continue
         m = _IMAGE.match(line)
@@ -126,16 +137,58 @@ def _table(group_rows: Sequence[Mapping[str, Any]]) -> str:
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table></div>"
 
 
+def _group_section(group: Any, grows: Sequence[Mapping[str, Any]], figures: Sequence[tuple[str, str]],
+                   split_names: Mapping[str, Sequence[str]], plots: Mapping[str, bytes]) -> str:  # fmt: skip
+    """One group's section: its heading, its note, its sortable table and its plots."""
+    (name, _, sha, protocol, recipe), recs = group.key, group.records
+    split = _split_label(split_names[sha], sha)
+    attrs = f'data-dataset="{esc(name)}" data-split="{esc(sha[:12])}" data-protocol="{esc(protocol)}" data-recipe="{esc(recipe)}"'
+    recipe_text = f" · recipe <code>{esc(recipe)}</code>" if recipe else ""
+    if protocol == "fixed":
+        title = f"Split <code>{esc(split)}</code> · fixed protocol{recipe_text}"
+        parts = recs[0]["split"]["parts"]
+        sizes = " / ".join(f"{parts[p]['size']:,}" for p in ("train", "dev", "test") if p in parts)
+        note = f'<p class="meta">Train / dev / test: {esc(sizes)} movies · split sha256 <code>{esc(sha)}</code></p>'
+    else:
+        title = f"⚠ Authors' protocol on <code>{esc(split)}</code>{recipe_text}: leaky, not comparable"
+        note = ('<p class="warn">These rows re-draw train, dev and test independently (they overlap) as the authors\' '
+                "released code does. They measure leakage; they are not results on the fixed split.</p>")  # fmt: skip
+    fig = "".join(_figure(p, c, plots[p]) for p, c in figures)
+    return (f'<section class="group" {attrs}><h3>{title}</h3>{note}{_table(grows)}'
+            + (f'<div class="plots">{fig}</div>' if fig else "") + "</section>")  # fmt: skip
+
+
 def _split_label(names: Sequence[str], sha: str) -> str:
     plain = sorted({n.removeprefix("authors:") for n in names})
     return f"{', '.join(plain)} ({sha[:12]})"
 
 
+def _reported_section(dataset: Dataset, rows: Sequence[Reported]) -> str:
+    """A dataset's published numbers: their own section, table and notes, outside every group
+    (no ``section.group``: never sorted, filtered by model or counted with the results)."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in reported_header())
+    body = []
+    for r in rows:
+        *text, here = reported_cells(r)
+        flags = {6: "split", 7: "leakage", 8: "encoder"}
+        tds = [f'<td class="flag {flags[i]}">{esc(c)}</td>' if i in flags else (f'<td class="num">{esc(c)}</td>' if 1 <= i <= 4 else f"<td>{esc(c)}</td>")
+               for i, c in enumerate(text)]  # fmt: skip
+        tds.append(f"<td><code>{esc(here)}</code></td>" if r.reproduced_as else f"<td>{esc(here)}</td>")
+        body.append(f'<tr data-model="{esc(r.model.lower())}" data-kind="{esc(r.kind)}" data-verified="{str(r.verified).lower()}">{"".join(tds)}</tr>')
+    items = "".join(f"<li><em>{esc(label)}</em>: {esc(text)}</li>" for label, text in reported_notes(rows))
+    return (f'<section class="reported" data-dataset="{esc(dataset.name)}"><h3>{esc(HEADING)}: {esc(dataset.title)}</h3>'
+            f'<p class="warn">{esc(NOTE)}</p><div class="scroll"><table class="reported-table"><thead><tr>{head}</tr></thead><tbody>\n'
+            + "\n".join(body) + f'\n</tbody></table></div><ul class="notes">{items}</ul></section>')  # fmt: skip
+
+
 def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None] | None = None, *, readme: str = "",
-              plots: Mapping[str, bytes] | None = None, skipped: Sequence[tuple[Path, str]] = ()) -> str:  # fmt: skip
+              plots: Mapping[str, bytes] | None = None, skipped: Sequence[tuple[Path, str]] = (),
+              reported: ReportedResults | None = None) -> str:  # fmt: skip
     """The page's text: the tables of ``records`` (read from ``files``), the ``plots`` placed as
-    ``readme`` references them, and the ``skipped`` files with why."""
+    ``readme`` references them, the ``skipped`` files with why, and the ``reported`` (published)
+    numbers of each dataset in a section of their own after its groups."""
     plots = plots or {}
+    reported = reported or ReportedResults()
     file_of = {id(r): f for r, f in zip(records, files or [None] * len(records))}
     groups = table_groups(records)
     sections, rest = placed_plots(readme, plots)
@@ -148,32 +201,26 @@ def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None]
     table_rows = [r for rows in grouped for r in rows]
 
     body: list[str] = []
-    current = None
-    for group, grows, figures in zip(groups, grouped, sections):
-        (name, version, sha, protocol, recipe), recs = group.key, group.records
-        if (name, version) != current:
-            if current is not None:
-                body.append("</section>")
-            current = (name, version)
-            body.append(f'<section class="dataset" data-dataset="{esc(name)}"><h2>{esc(name)}'
-                        + (f' <span class="sub">version {esc(version)}</span>' if version else "") + "</h2>")  # fmt: skip
-        split = _split_label(split_names[sha], sha)
-        attrs = f'data-dataset="{esc(name)}" data-split="{esc(sha[:12])}" data-protocol="{esc(protocol)}" data-recipe="{esc(recipe)}"'
-        recipe_text = f" · recipe <code>{esc(recipe)}</code>" if recipe else ""
-        if protocol == "fixed":
-            title = f"Split <code>{esc(split)}</code> · fixed protocol{recipe_text}"
-            parts = recs[0]["split"]["parts"]
-            sizes = " / ".join(f"{parts[p]['size']:,}" for p in ("train", "dev", "test") if p in parts)
-            note = f'<p class="meta">Train / dev / test: {esc(sizes)} movies · split sha256 <code>{esc(sha)}</code></p>'
-        else:
-            title = f"⚠ Authors' protocol on <code>{esc(split)}</code>{recipe_text}: leaky, not comparable"
-            note = ('<p class="warn">These rows re-draw train, dev and test independently (they overlap) as the authors\' '
-                    "released code does. They measure leakage; they are not results on the fixed split.</p>")  # fmt: skip
-        fig = "".join(_figure(p, c, plots[p]) for p, c in figures)
-        body.append(f'<section class="group" {attrs}><h3>{title}</h3>{note}{_table(grows)}'
-                    + (f'<div class="plots">{fig}</div>' if fig else "") + "</section>")  # fmt: skip
-    if current is not None:
-        body.append("</section>")
+    published = {d.name: d for d in reported.datasets}
+    placed = list(zip(groups, grouped, sections))
+    for dataset in sorted({g.dataset for g in groups} | set(published)):
+        mine = [p for p in placed if p[0].dataset == dataset]
+        current = None
+        for group, grows, figures in mine:
+            if (group.dataset, group.version) != current:
+                if current is not None:
+                    body.append("</section>")
+                current = (group.dataset, group.version)
+                body.append(f'<section class="dataset" data-dataset="{esc(group.dataset)}"><h2>{esc(group.dataset)}'
+                            + (f' <span class="sub">version {esc(group.version)}</span>' if group.version else "") + "</h2>")  # fmt: skip
+            body.append(_group_section(group, grows, figures, split_names, plots))
+        if dataset in published:
+            if current is None:
+                body.append(f'<section class="dataset" data-dataset="{esc(dataset)}"><h2>{esc(dataset)}</h2>'
+                            f'<p class="meta">No result on {esc(published[dataset].title)} has been reproduced here yet.</p>')  # fmt: skip
+            body.append(_reported_section(published[dataset], reported.of(dataset)))
+        if current is not None or dataset in published:
+            body.append("</section>")
     if not groups:
         body.append('<p class="empty">No results yet.</p>')
     if rest:
@@ -186,7 +233,7 @@ def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None]
     def options(values: Sequence[tuple[str, str]]) -> str:
         return '<option value="*">all</option>' + "".join(f'<option value="{esc(v)}">{esc(t)}</option>' for v, t in values)
 
-    datasets = sorted({(r["dataset"], r["dataset"]) for r in table_rows})
+    datasets = sorted({(r["dataset"], r["dataset"]) for r in table_rows} | {(d, d) for d in published})
     splits = sorted({(r["split_sha256"][:12], _split_label(split_names[r["split_sha256"]], r["split_sha256"])) for r in table_rows})
     protocols = [(p, p) for p in ("fixed", "authors") if any(r["protocol"] == p for r in table_rows)]
     recipes = sorted({(r["recipe"], r["recipe"] or "none recorded") for r in table_rows})
@@ -199,7 +246,9 @@ def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None]
         f'<span id="shown" aria-live="polite">{len(table_rows)} of {len(table_rows)} results</span>'
     )
     script_hash = base64.b64encode(hashlib.sha256(_JS.encode("utf-8")).digest()).decode("ascii")
-    parts = {"@CSP@": f"'sha256-{script_hash}'", "@CSS@": _CSS, "@JS@": _JS, "@FILTERS@": filters, "@BODY@": "\n".join(body), "@N@": str(len(table_rows))}
+    gap = "".join(f'<p class="gap"><em>{esc(GAP_TITLE)}</em> {esc(text)}</p>' for text in gap_text(records, reported, groups))
+    parts = {"@CSP@": f"'sha256-{script_hash}'", "@CSS@": _CSS, "@JS@": _JS, "@FILTERS@": filters, "@BODY@": "\n".join(body),
+             "@N@": str(len(table_rows)), "@GAP@": gap}  # fmt: skip
     return re.sub("|".join(parts), lambda m: parts[m.group(0)], _TEMPLATE)
 
 
@@ -219,7 +268,9 @@ _TEMPLATE = """<!DOCTYPE html>
 Scores are F1 × 100, mean ± std over seeds. <em>Macro-F1 present [95% CI]</em> is the macro-F1 over the genres present in the
 test labels with every seed's decisions pooled, and its 95% bootstrap interval over test movies (— where a result stores no
 test predictions): rows whose intervals overlap widely are not told apart by the test part. Click a column header to sort
-(numbers best first, click again to reverse); hover a model for its full config.</p>
+(numbers best first, click again to reverse); hover a model for its full config. Published numbers (<em>reported results</em>)
+are shown apart, after each dataset's results: never sorted or counted with them.</p>
+@GAP@
 </header>
 <nav class="filters">@FILTERS@</nav>
 <main>
@@ -231,7 +282,7 @@ test predictions): rows whose intervals overlap widely are not told apart by the
 """
 
 _CSS = """
-:root { --fg: #1d2330; --muted: #5b6475; --line: #d9dee7; --head: #eef1f6; --accent: #2f5fb3; --warn: #9a4a00; }
+:root { --fg: #1d2330; --muted: #5b6475; --line: #d9dee7; --head: #eef1f6; --accent: #2f5fb3; --warn: #9a4a00; --reported: #6b3fa0; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: var(--fg); background: #fafbfc; }
 header { background: #fff; padding: 16px 24px 0; }
@@ -265,6 +316,15 @@ figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radi
 figure img { max-width: 100%; height: auto; display: block; }
 figcaption { color: var(--muted); font-size: 12.5px; margin-top: 4px; }
 .skipped { margin-top: 28px; color: var(--warn); }
+.gap { max-width: 110ch; margin: 6px 0 10px; padding: 6px 10px; border-left: 3px solid var(--reported); background: #f7f3fb; }
+section.reported { margin: 22px 0 8px; padding: 4px 12px 8px; border: 2px dashed var(--reported); border-radius: 6px; background: #fbf8fd; }
+section.reported h3 { color: var(--reported); }
+section.reported th { cursor: default; background: #efe8f5; }
+section.reported th:hover { background: #efe8f5; }
+section.reported tbody tr:nth-child(even) { background: #f8f4fb; }
+section.reported td { font-style: italic; }
+section.reported td.flag { color: var(--warn); font-style: normal; white-space: normal; min-width: 16ch; }
+section.reported .notes { color: var(--muted); font-size: 12.5px; max-width: 120ch; }
 .hidden { display: none; }
 """
 
@@ -289,8 +349,18 @@ _JS = """
       visible += rowsShown;
       g.classList.toggle("hidden", rowsShown === 0);
     });
+    document.querySelectorAll("section.reported").forEach(function (s) {
+      var match = Object.keys(want).every(function (k) { return want[k] === "*" || (k === "dataset" && s.dataset.dataset === want[k]); });
+      var rowsShown = 0;
+      s.querySelectorAll("tbody tr").forEach(function (tr) {
+        var on = match && tr.dataset.model.indexOf(needle) !== -1;
+        tr.classList.toggle("hidden", !on);
+        if (on) { rowsShown += 1; }
+      });
+      s.classList.toggle("hidden", rowsShown === 0);
+    });
     document.querySelectorAll("section.dataset").forEach(function (d) {
-      d.classList.toggle("hidden", d.querySelector("section.group:not(.hidden)") === null);
+      d.classList.toggle("hidden", d.querySelector("section.group:not(.hidden), section.reported:not(.hidden)") === null);
     });
     shown.textContent = visible + " of " + total + " results";
   }
@@ -309,7 +379,7 @@ _JS = """
     table.querySelectorAll("th").forEach(function (h) { h.setAttribute("aria-sort", "none"); });
     th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
   }
-  document.querySelectorAll("th").forEach(function (th) {
+  document.querySelectorAll("section.group th").forEach(function (th) {
     th.addEventListener("click", function () { sortBy(th); });
     th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(th); } });
   });

@@ -10,7 +10,10 @@ dpi and no metadata. PNG bytes can still differ between matplotlib/FreeType vers
 
 The document has one section per (dataset, version, split hash, protocol) group; the tables of
 a group come from :mod:`leaderboard.sections`. Rows of the authors' protocol get their own
-marked section after their fixed counterpart. Escaping is :mod:`leaderboard.markdown`'s, plots
+marked section after their fixed counterpart. Published numbers (``leaderboard/reported.json``,
+:mod:`leaderboard.reported`) get a section of their own after each dataset's groups, never
+ranked with them, and the introduction says how far a paper's claim is from the reproduced rows.
+Escaping is :mod:`leaderboard.markdown`'s, plots
 are :mod:`leaderboard.plots`', the fixed text is :mod:`leaderboard.prose`'. A folder with any
 invalid submission is refused as a whole: nothing is written, the README that was there stays.
 """
@@ -24,7 +27,8 @@ from pathlib import Path
 
 from leaderboard.export import export
 from leaderboard.markdown import code, md, slug
-from leaderboard.prose import how_to_submit, intro, reading
+from leaderboard.prose import GAP_TITLE, how_to_submit, intro, reading
+from leaderboard.reported import ReportedError, ReportedResults, gap_text, load_reported, markdown_section
 from leaderboard.results import (
     LEADERBOARD_DIR,
     ResultError,
@@ -33,6 +37,7 @@ from leaderboard.results import (
 from leaderboard.rows import Record
 from leaderboard.sections import PLOTS, group_sections
 from leaderboard.splits import SplitsRegistryError, known_splits
+from leaderboard.table_model import Group
 from leaderboard.table_model import groups as table_groups
 from leaderboard.validate import list_submissions, report_lines, validate_and_load
 
@@ -57,39 +62,61 @@ class RenderError(RuntimeError):
         self.skipped = list(skipped)
 
 
-def render_files(records: Sequence[Record], known: Mapping[str, Mapping[str, str]]) -> dict[str, bytes]:
-    """``{relative path: bytes}`` of README.md and every plot, from already validated records."""
+def render_files(
+    records: Sequence[Record], known: Mapping[str, Mapping[str, str]], reported: ReportedResults | None = None
+) -> dict[str, bytes]:
+    """``{relative path: bytes}`` of README.md and every plot, from already validated records.
+
+    ``reported``: published numbers (:mod:`leaderboard.reported`), each dataset's in a section of
+    its own after its groups (a dataset with published numbers and no run gets a heading too),
+    and the gap between a paper's claim and the reproduced rows after the introduction.
+    """
+    reported = reported or ReportedResults()
     plots: dict[str, bytes] = {}
     lines = intro()
+    all_groups = table_groups(records)
+    for paragraph in gap_text(records, reported, all_groups):
+        lines += [f"**{GAP_TITLE}** {md(paragraph)}", ""]
     if not records:
         lines += ["**No results yet.** Be the first: see *How to submit* below.", ""]
-    current = None
-    all_groups = table_groups(records)
-    for g in all_groups:
-        (name, version, sha, protocol, recipe), recs = g.key, g.records
-        if (name, version) != current:
-            current = (name, version)
-            lines += [f"## {md(name)}" + (f" (version {md(version)})" if version else ""), ""]
-        split_name = g.split_name
-        named = recipe != ""
-        title = f"{name} · {split_name} ({sha[:12]}) · {protocol}" + (f" · {recipe}" if named else "")
-        group = slug("__".join([name, version or "0", sha[:12], protocol, *([recipe] if named else [])]))
-        recipe_words = f", recipe {code(recipe)}" if named else ""
-        if protocol == "fixed":
-            lines += [f"### Split {code(split_name)} ({code(sha[:12])}), fixed protocol{recipe_words}", ""]
-            parts = recs[0]["split"]["parts"]
-            lines += ["Train / dev / test: " + " / ".join(f"{parts[p]['size']:,}" for p in ("train", "dev", "test"))
-                      + f" movies. Split sha256 {code(sha)}.", ""]  # fmt: skip
-            lines += group_sections(recs, group, title, plots, None)
-        else:
-            lines += [f"### ⚠ Authors' protocol on {code(split_name)} ({code(sha[:12])}){recipe_words}: leaky, not comparable", "",
-                      "> These rows re-draw train, dev and test independently (they overlap) as the authors' "
-                      "released code does. They measure leakage; they are not results on the fixed split.", ""]  # fmt: skip
-            fixed = next((f.records for f in all_groups if f.key == (name, version, sha, "fixed", recipe)), [])
-            lines += group_sections(recs, group, title, plots, fixed)
+    published = {d.name: d for d in reported.datasets}
+    for dataset in sorted({g.dataset for g in all_groups} | set(published)):
+        mine = [g for g in all_groups if g.dataset == dataset]
+        current = None
+        for g in mine:
+            lines += _group_lines(g, all_groups, plots, new_heading=(g.dataset, g.version) != current)
+            current = (g.dataset, g.version)
+        if dataset in published:
+            if not mine:
+                lines += [f"## {md(dataset)}", "", f"No result on {md(published[dataset].title)} has been reproduced here yet.", ""]
+            lines += markdown_section(published[dataset], reported.of(dataset))
     lines += reading() + how_to_submit(known)
     text = "\n".join(lines).rstrip("\n") + "\n"
     return {README: text.encode("utf-8"), **dict(sorted(plots.items()))}
+
+
+def _group_lines(g: Group, all_groups: Sequence[Group], plots: dict[str, bytes], *, new_heading: bool) -> list[str]:
+    """The README lines of one group (its plots added to ``plots``), after its dataset heading when ``new_heading``."""
+    (name, version, sha, protocol, recipe), recs = g.key, g.records
+    lines = [f"## {md(name)}" + (f" (version {md(version)})" if version else ""), ""] if new_heading else []
+    split_name = g.split_name
+    named = recipe != ""
+    title = f"{name} · {split_name} ({sha[:12]}) · {protocol}" + (f" · {recipe}" if named else "")
+    group = slug("__".join([name, version or "0", sha[:12], protocol, *([recipe] if named else [])]))
+    recipe_words = f", recipe {code(recipe)}" if named else ""
+    if protocol == "fixed":
+        lines += [f"### Split {code(split_name)} ({code(sha[:12])}), fixed protocol{recipe_words}", ""]
+        parts = recs[0]["split"]["parts"]
+        lines += ["Train / dev / test: " + " / ".join(f"{parts[p]['size']:,}" for p in ("train", "dev", "test"))
+                  + f" movies. Split sha256 {code(sha)}.", ""]  # fmt: skip
+        lines += group_sections(recs, group, title, plots, None)
+    else:
+        lines += [f"### ⚠ Authors' protocol on {code(split_name)} ({code(sha[:12])}){recipe_words}: leaky, not comparable", "",
+                  "> These rows re-draw train, dev and test independently (they overlap) as the authors' "
+                  "released code does. They measure leakage; they are not results on the fixed split.", ""]  # fmt: skip
+        fixed = next((f.records for f in all_groups if f.key == (name, version, sha, "fixed", recipe)), [])
+        lines += group_sections(recs, group, title, plots, fixed)
+    return lines
 
 
 def gather(leaderboard_dir: str | Path | None = None) -> tuple[list[Record], list[tuple[Path, str]]]:
@@ -115,7 +142,7 @@ def collect(leaderboard_dir: str | Path | None = None) -> list[Record]:
 
 def render(leaderboard_dir: str | Path | None = None) -> dict[str, bytes]:
     """Everything the leaderboard folder should contain, rendered from its submissions."""
-    return render_files(collect(leaderboard_dir), known_splits(leaderboard_dir))
+    return render_files(collect(leaderboard_dir), known_splits(leaderboard_dir), load_reported(leaderboard_dir))
 
 
 def write(leaderboard_dir: str | Path | None = None) -> list[Path]:
@@ -168,11 +195,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--html", metavar="DIR", default=None, help="instead: write the self-contained page DIR/index.html")
     args = p.parse_args(argv)
     root = Path(args.leaderboard_dir or LEADERBOARD_DIR)
+    try:
+        reported = load_reported(root)
+    except ReportedError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.csv is not None or args.html is not None:  # exports skip invalid files with a warning (leaderboard.export)
-        return export(root, html_dir=args.html, csv_path=args.csv, render=lambda records: render_files(records, known_splits(root)))
+        return export(root, html_dir=args.html, csv_path=args.csv, reported=reported,
+                      render=lambda records: render_files(records, known_splits(root), reported))  # fmt: skip
     try:
         records, skipped = gather(root)
-        files = render_files(records, known_splits(root))
+        files = render_files(records, known_splits(root), reported)
     except RenderError as e:
         out, skipped_lines = report_lines(e.problems, e.skipped, verbose=args.verbose)
         print(f"error: invalid submissions in {submissions_dir(root)}; nothing written (python -m leaderboard.validate lists them):", file=sys.stderr)

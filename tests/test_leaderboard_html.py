@@ -326,3 +326,68 @@ def test_page_is_deterministic_whatever_the_order_of_the_files():
     tags = parsed(text)
     assert [a["data-protocol"] for t, a in tags.tags if t == "section" and a.get("class") == "group"] == ["fixed", "authors"]
     assert "Train / dev / test: 2 / 1 / 30 movies" in text and "leaky, not comparable" in text
+
+
+# ----------------------------------------------------------------------------- published numbers on the page
+
+
+def test_page_shows_each_datasets_published_numbers_apart_with_their_flags(exported):
+    from leaderboard.reported import load_reported
+
+    path, _, _ = exported
+    text = path.read_text(encoding="utf-8")
+    tags = parsed(text)
+    reported = [a for t, a in tags.tags if t == "section" and a.get("class") == "reported"]
+    assert [a["data-dataset"] for a in reported] == ["mmimdb", "mmimdb2"]  # after demo's groups, by name
+    # never a group: the results' count, the sorting and the ranking do not reach them
+    assert [a["data-protocol"] for t, a in tags.tags if t == "section" and a.get("class") == "group"] == ["fixed", "authors"]
+    assert f"{len(RUNS)} of {len(RUNS)} results" in text
+    block = text[text.index('<section class="reported" data-dataset="mmimdb">') :]
+    block = block[: block.index("</section>")]
+    assert "Reported results (not reproduced here): MM-IMDb" in block and "vs best" not in block and "data-type" not in block
+    rows = re.findall(r'<tr data-model="([^"]+)" data-kind="([^"]+)" data-verified="([^"]+)">', block)
+    assert rows == [(r.model.lower(), r.kind, str(r.verified).lower()) for r in load_reported().of("mmimdb")]
+    assert '<td class="flag split">⚠ re-drawn 60/10/30 split' in block and '<td class="flag leakage">⚠ KG built from another draw' in block
+    assert "ViT-B-32-quickgelu" in block and "https://arxiv.org/abs/2310.08032" in block and "⚠ no (see below)" in block
+    assert re.search(r'<p class="gap"><em>Published claims and the rows reproduced here\.</em> [^<]*84\.9 / 83\.2 on MM-IMDb', text)
+
+
+def test_page_with_published_numbers_keeps_to_the_safe_tags():
+    from leaderboard.reported import load_reported
+
+    text = page.html_page([run_record("gmu", 0.7)], reported=load_reported())
+    tags = parsed(text)
+    assert {t for t, _ in tags.tags} <= {"html", "head", "meta", "title", "style", "body", "header", "h1", "p", "code", "em",
+                                         "nav", "label", "select", "option", "input", "span", "main", "section", "h2", "h3",
+                                         "div", "table", "thead", "tr", "th", "tbody", "td", "details", "summary", "ul", "li",
+                                         "script"}  # fmt: skip
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", text)  # a source's URL is text, never a link
+    assert [a["value"] for t, a in tags.tags if t == "option" and a["value"] in ("mmimdb", "mmimdb2")] == ["mmimdb", "mmimdb2"]
+
+
+def test_page_in_chromium_never_sorts_or_counts_published_rows_and_filters_them_by_dataset(browser, exported):
+    path, _, _ = exported
+    tab, seen = open_page(browser, path)
+    try:
+        mm = tab.locator('section.reported[data-dataset="mmimdb"]')
+        assert mm.is_visible() and tab.locator('section.dataset[data-dataset="mmimdb"]').is_visible()
+        order = mm.locator("tbody tr td:first-child").all_text_contents()
+        assert order == ["IDKG", "GMU", "CentralNet"]
+        mm.locator("th", has_text="Micro-F1").click()  # a published table has no sortable header
+        assert mm.locator("tbody tr td:first-child").all_text_contents() == order
+        assert tab.locator("#shown").text_content() == f"{len(RUNS)} of {len(RUNS)} results"
+        tab.fill("#f-model", "gmu")  # the model filter reaches published rows too, without counting them
+        assert mm.locator("tbody tr:not(.hidden) td:first-child").all_text_contents() == ["GMU"]
+        assert tab.locator("#shown").text_content() == f"1 of {len(RUNS)} results"
+        tab.fill("#f-model", "")
+        tab.select_option("#f-dataset", "demo")
+        assert mm.is_hidden() and tab.locator('section.dataset[data-dataset="mmimdb"]').is_hidden()
+        tab.select_option("#f-dataset", "mmimdb")
+        assert mm.is_visible() and tab.locator('section.reported[data-dataset="mmimdb2"]').is_hidden()
+        assert tab.locator('section.dataset[data-dataset="demo"]').is_hidden() and tab.locator("#shown").text_content() == f"0 of {len(RUNS)} results"
+        tab.select_option("#f-dataset", "*")
+        tab.select_option("#f-protocol", "authors")  # published rows have no protocol of this leaderboard's: hidden
+        assert mm.is_hidden()
+        assert seen == {"errors": [], "dialogs": []}
+    finally:
+        tab.close()
