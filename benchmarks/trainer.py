@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from benchmarks.spec import TRAIN_SETTINGS, TrainSpec
+from benchmarks.threads import thread_independent
 from mmimdb2.metrics import balanced_pos_weight, dev_score
 
 
@@ -112,9 +113,10 @@ def predict_proba(model: nn.Module, data: TensorSet, batch_size: int = 4096) -> 
     device = _device_of(model)
     out = []
     try:
-        for start in range(0, len(data), batch_size):
-            batch = {k: v[start : start + batch_size].to(device) for k, v in data.features.items()}
-            out.append(torch.sigmoid(model(batch)).float().cpu())
+        with thread_independent(device):  # the same bits at any thread count
+            for start in range(0, len(data), batch_size):
+                batch = {k: v[start : start + batch_size].to(device) for k, v in data.features.items()}
+                out.append(torch.sigmoid(model(batch)).float().cpu())
     finally:
         model.train(was_training)
     if not out:
@@ -199,7 +201,8 @@ def train(
     history: list[dict[str, float]] = []
     best_score, best_f1, best_epoch, best_state = -math.inf, -math.inf, 0, None
     bar = tqdm(range(1, epochs + 1), desc=f"train {name}", unit="epoch", disable=not progress, file=sys.stderr)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    # thread_independent: the same bits at any thread count (benchmarks.threads)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), thread_independent(device):
         torch.manual_seed(seed)  # dropout and any other in-model randomness
         for epoch in bar:
             model.train()
@@ -244,7 +247,8 @@ def train(
     model.eval()
     tune = getattr(model, "tune_on_dev", None)  # optional hook: late fusion weighs its modalities on dev
     if callable(tune):
-        tune(dev.to(device), threshold)
+        with thread_independent(device):
+            tune(dev.to(device), threshold)
     seconds = time.perf_counter() - t0
     if progress:
         print(
