@@ -28,6 +28,7 @@ started here is ended by a small watchdog process when this one dies without clo
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -257,9 +258,11 @@ class ProcessExecutor:
 
     def __init__(self, *, jobs: int = 2, threads: int = 2, address: str | None = None, device: str = "cpu") -> None:
         import multiprocessing
+        import multiprocessing.util  # registers its exit hook (join every child) before ours, so ours runs first
 
         context = multiprocessing.get_context("spawn")
         self.workers: list[_Worker] = []
+        atexit.register(self.close)  # a caller that never closes: workers ended, not joined forever at exit
         try:
             for _ in range(jobs):
                 conn, child = context.Pipe()
@@ -334,6 +337,7 @@ class ProcessExecutor:
 
     def close(self) -> None:
         """End every worker: an idle one is told to stop, a busy one (its job abandoned) is killed."""
+        atexit.unregister(self.close)
         for w in self.workers:
             try:
                 if w.job is None and w.process.is_alive():
@@ -521,9 +525,9 @@ class RayExecutor:
                     for ref in running:
                         self.ray.cancel(ref, force=True)
                     running.clear()
-                    if error is not None:
-                        raise error
-                    signals.check()
+            if error is not None:
+                raise error
+            signals.check()
 
     def close(self) -> None:
         if self.started:

@@ -106,8 +106,10 @@ def _adamw(model: nn.Module, *, lr: float, weight_decay: float) -> torch.optim.O
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, data: TensorSet, batch_size: int = 4096) -> np.ndarray:
-    """Genre probabilities (N, num_genres) with the model in eval mode; labels are never read."""
+def predict_proba(model: nn.Module, data: TensorSet, batch_size: int = 4096, *, name: str | None = None) -> np.ndarray:
+    """Genre probabilities (N, num_genres) with the model in eval mode; labels are never read.
+    Logits of another shape, or that are not finite, are a :class:`TrainingError` naming the
+    model (``name``, else its own ``name`` or class)."""
     was_training = model.training
     model.eval()
     device = _device_of(model)
@@ -121,7 +123,14 @@ def predict_proba(model: nn.Module, data: TensorSet, batch_size: int = 4096) -> 
         model.train(was_training)
     if not out:
         return np.zeros((0, data.labels.shape[1]), dtype=np.float32)
-    return torch.cat(out).numpy()
+    proba = torch.cat(out).numpy()
+    label = name or (model.name if isinstance(getattr(model, "name", None), str) else type(model).__name__)
+    if proba.shape != (len(data), data.labels.shape[1]):
+        raise TrainingError(f"model {label!r} returned logits of shape {proba.shape}; expected {(len(data), data.labels.shape[1])} (movies, genres)")
+    if not np.isfinite(proba).all():
+        movies = int((~np.isfinite(proba)).any(axis=1).sum())
+        raise TrainingError(f"model {label!r} gave non-finite probabilities (NaN) for {movies} of {len(data)} movies; check its forward for NaN or inf")
+    return proba
 
 
 def genre_pos_weight(labels: np.ndarray | Tensor) -> Tensor:
@@ -228,7 +237,7 @@ def train(
                     f"model {name!r} produced a non-finite loss in epoch {epoch} ({bad}); "
                     "check the inputs for NaN/inf or lower the learning rate"
                 )
-            dev_proba = predict_proba(scored, dev)
+            dev_proba = predict_proba(scored, dev, name=name)
             dev_f1 = dev_score(dev.labels, dev_proba, "f1", threshold)
             if select == "last":  # no dev selection: every epoch beats the one before
                 score = float(epoch)
