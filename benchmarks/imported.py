@@ -254,7 +254,7 @@ def _copy(est: Any) -> Any:
     an estimator of one's own that has them, else a deep copy."""
     import copy
 
-    if hasattr(est, "__sklearn_tags__"):
+    if _is_sklearn(est):
         from sklearn.base import clone
 
         return clone(est)
@@ -329,7 +329,7 @@ class FeatureMatrixEstimator:
         only on what a cache key could name, so it is fitted every time."""
         if _multilabel(self.estimator):
             est = self.estimator
-        elif hasattr(self.estimator, "__sklearn_tags__"):
+        elif _is_sklearn(self.estimator):
             est = _one_vs_rest(self.estimator)
         else:  # scikit-learn's OneVsRestClassifier needs scikit-learn's estimator tags
             est = OwnOneVsRest(self.estimator)
@@ -380,6 +380,13 @@ def _multilabel(est: Any) -> bool:
     except (AttributeError, TypeError, ValueError):  # tags that cannot be read: one genre at a time
         return False
     return bool(tags.classifier_tags is not None and tags.classifier_tags.multi_label)
+
+
+def _is_sklearn(est: Any) -> bool:
+    """Whether ``est`` is a scikit-learn estimator (its base class: clone and estimator tags work)."""
+    from sklearn.base import BaseEstimator
+
+    return isinstance(est, BaseEstimator)
 
 
 def _one_vs_rest(est: Any) -> Any:
