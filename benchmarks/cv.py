@@ -88,13 +88,20 @@ class CVScores:
 def cross_validate(cs: CellSpec, folds: list[PreparedInputs], seeds: list[int], *, device="cpu") -> CVScores:
     """The cell ``cs`` trained on every fold half for each seed. ``folds`` are :func:`halves` in
     pairs: halves 2k and 2k + 1 together score fold k."""
+    import traceback
+
+    from benchmarks.executors import Where, describe, job_failed
     from benchmarks.harness import fit_and_predict
 
     pooled, per_fold, decisions, labels, memo = [], [], [], None, {}
     for seed in seeds:
         ys, ps = [], []
-        for fold in folds:
-            fit = fit_and_predict(cs, fold, seed=seed, device=device, progress=False, memo=memo)
+        for k, fold in enumerate(folds):
+            try:
+                fit = fit_and_predict(cs, fold, seed=seed, device=device, progress=False, memo=memo)
+            except (Exception, SystemExit) as e:  # a model's error, assert or sys.exit(): one line naming it
+                where = Where(cs.model, seed, k // 2)
+                raise job_failed(where, describe(e), traceback.format_exc(), then="no scores were written") from e
             ys.append(fold.labels[fold.rows["test"]])
             ps.append(fit["proba"] >= fit["threshold"])
         pooled.append(pooled_macro_f1(ys, ps))
@@ -196,17 +203,15 @@ def write_cv(record: dict, out: Path) -> tuple[Path, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.run import spec_from_args
+    from benchmarks.run import cli_errors, spec_from_args
     from benchmarks.threads import torch_threads
 
     args = build_parser().parse_args(argv)
-    try:
+    with cli_errors(args.debug, {"--out": args.out, "--cache-dir": args.cache_dir}, kept="no scores were written") as status:
         spec, options = spec_from_args(args)
         with torch_threads(options.threads):
             return _cross_validate_cli(args, spec, options)
-    except (ValueError, KeyError, OSError, RuntimeError, ImportError) as exc:
-        print(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}", file=sys.stderr)
-        return 2
+    return status.code
 
 
 def _cross_validate_cli(args, spec, options) -> int:

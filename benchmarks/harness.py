@@ -210,7 +210,7 @@ def run_benchmark(spec: RunSpec, options: RunOptions | None = None) -> list[dict
 def _run_benchmark(spec: RunSpec, options: RunOptions, threads: int) -> list[dict]:
     import mmimdb2
     from benchmarks.encoders import get_encoder, resolve_device
-    from benchmarks.executors import executor_name
+    from benchmarks.executors import check_address, executor_name
     from benchmarks.jobs import JobCache
     from mmimdb2.paths import cache_root
 
@@ -219,6 +219,8 @@ def _run_benchmark(spec: RunSpec, options: RunOptions, threads: int) -> list[dic
     usable_folder(Path(options.cache_dir).expanduser() if options.cache_dir is not None else cache_root(), "--cache-dir", write=False)
     device = resolve_device(options.device)
     executor = executor_name(options.executor, options.jobs)
+    if executor == "ray":
+        check_address(options.address)  # an address nothing answers at: seconds, before any data is read
     seconds: dict[str, float] = {}
     with timed(seconds, "load"):
         dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root, progress=options.progress)

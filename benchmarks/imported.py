@@ -70,11 +70,15 @@ class Imported:
 def _load(name: str) -> Any:
     if not IMPORT_PATH.fullmatch(name):
         raise ValueError(f"model {name!r}: an import path must be 'package.module:Name'")
+    from benchmarks.executors import describe
+
     module_name, _, attr = name.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
         raise ValueError(f"model {name!r}: cannot import module {module_name!r} ({e})") from None
+    except (Exception, SystemExit) as e:  # a syntax error, or anything the module runs when imported
+        raise ValueError(f"model {name!r}: importing module {module_name!r} raised {describe(e)}; fix the module (--debug shows where)") from e
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -85,6 +89,17 @@ def _load(name: str) -> Any:
 
 def _is_estimator(obj: Any) -> bool:
     return callable(getattr(obj, "fit", None)) and callable(getattr(obj, "predict_proba", None))
+
+
+def _no_predict_proba(name: str, obj: Any) -> str:
+    """Why an estimator without ``predict_proba`` cannot run, and what to give instead."""
+    short = name.partition(":")[2]
+    has = "a decision_function" if callable(getattr(obj, "decision_function", None)) else "predict"
+    return (
+        f"model {name!r} has fit and {has} but no predict_proba: the harness chooses thresholds on genre probabilities. "
+        f"Give an estimator with predict_proba, or calibrate this one in a module of yours "
+        f"(mymodels.py: model = sklearn.calibration.CalibratedClassifierCV({short}()); then --models mymodels:model)"
+    )
 
 
 def plain(value: Any) -> bool:
@@ -136,14 +151,21 @@ def _torch_options(name: str, obj: Any) -> dict[str, Any]:
 
 def _estimator_options(name: str, obj: Any) -> dict[str, Any]:
     """``get_params(deep=False)`` of the instance (or of the class built without arguments)."""
+    from benchmarks.executors import describe
+
     if isinstance(obj, type):
         try:
             obj = obj()
         except TypeError as e:
             raise ValueError(f"model {name!r} cannot be built without arguments ({e})") from None
+        except (Exception, SystemExit) as e:
+            raise ValueError(f"model {name!r} could not be built: {describe(e)}; fix its __init__ (--debug shows where)") from e
     get_params = getattr(obj, "get_params", None)
     if callable(get_params):
-        return dict(get_params(deep=False))
+        try:
+            return dict(get_params(deep=False))
+        except (Exception, SystemExit) as e:
+            raise ValueError(f"model {name!r}: its get_params(deep=False) raised {describe(e)}") from e
     try:
         return {p.name: p.default for p in inspect.signature(type(obj)).parameters.values() if p.default is not p.empty}
     except (TypeError, ValueError):
@@ -161,6 +183,8 @@ def resolve(name: str) -> Imported:
             options = {k: v for k, v in options.items() if plain(v)}
         options[ESTIMATOR_FEATURES_KEY] = FEATURE_KEYS
         kind = "estimator"
+    elif callable(getattr(obj, "fit", None)):  # an estimator, but not one that gives probabilities
+        raise ValueError(_no_predict_proba(name, obj))
     elif inspect.isclass(obj) or inspect.isfunction(obj):
         options, kind = _torch_options(name, obj), "torch"
     else:
@@ -208,24 +232,49 @@ def build(name: str, spec: Any, *, seed: int = 0, **settings: Any) -> Any:
 
 
 def _estimator(imported: Imported, settings: Mapping[str, Any], seed: int) -> Any:
-    obj = imported.obj
-    if isinstance(obj, type):
-        est = obj(**settings)
-    else:
-        from sklearn.base import clone
+    from benchmarks.executors import describe
 
-        est = clone(obj) if hasattr(obj, "get_params") else obj
-        if settings and hasattr(est, "set_params"):
-            est.set_params(**settings)
-    if hasattr(est, "get_params") and "random_state" in est.get_params(deep=False) and est.get_params(deep=False)["random_state"] is None:
-        est.set_params(random_state=seed)
+    obj = imported.obj
+    try:
+        if isinstance(obj, type):
+            est = obj(**settings)
+        else:
+            est = _copy(obj)
+            if settings and hasattr(est, "set_params"):
+                est.set_params(**settings)
+        if hasattr(est, "get_params") and "random_state" in est.get_params(deep=False) and est.get_params(deep=False)["random_state"] is None:
+            est.set_params(random_state=seed)
+    except (Exception, SystemExit) as e:
+        raise ValueError(f"model {imported.name!r} could not be built: {describe(e)}; fix its __init__ or the settings given (--debug shows where)") from e
     return est
 
 
+def _copy(est: Any) -> Any:
+    """An unfitted copy of ``est``: scikit-learn's clone, its class rebuilt from ``get_params()`` for
+    an estimator of one's own that has them, else a deep copy."""
+    import copy
+
+    if _is_sklearn(est):
+        from sklearn.base import clone
+
+        return clone(est)
+    if callable(getattr(est, "get_params", None)):
+        return type(est)(**est.get_params(deep=False))
+    return copy.deepcopy(est)
+
+
 def _torch_model(imported: Imported, spec: Any, settings: Mapping[str, Any], seed: int) -> nn.Module:
+    from benchmarks.executors import describe
+
     takes_seed = "seed" in inspect.signature(imported.obj).parameters
-    with seeded(seed):
-        model = imported.obj(spec, **settings, **({"seed": seed} if takes_seed else {}))
+    try:
+        with seeded(seed):
+            model = imported.obj(spec, **settings, **({"seed": seed} if takes_seed else {}))
+    except (Exception, SystemExit) as e:  # an assert in __init__, a missing feature width, ...
+        raise ValueError(
+            f"model {imported.name!r} could not be built: {describe(e)}; it is built as "
+            f"{imported.name.partition(':')[2]}(spec, **options): fix it or the settings given (--debug shows where)"
+        ) from e
     if not isinstance(model, nn.Module):
         raise ValueError(f"model {imported.name!r} returned a {type(model).__name__}, not a torch nn.Module")
     return model if callable(getattr(model, "loss", None)) else LogitsModel(model, imported.name)
@@ -241,10 +290,16 @@ class LogitsModel(nn.Module):
         self.name = name
 
     def forward(self, batch: Mapping[str, Tensor]) -> Tensor:
-        return self.net(batch)
+        try:
+            return self.net(batch)
+        except KeyError as e:  # batch["txt"]: say which keys there are
+            key = e.args[0] if len(e.args) == 1 else None
+            if isinstance(key, str) and key not in batch:
+                raise ValueError(f"model {self.name!r} asked the batch for {key!r}; its keys are {', '.join(sorted(batch))}") from e
+            raise
 
     def loss(self, batch: Mapping[str, Tensor], labels: Tensor, pos_weight: Tensor | None = None) -> dict[str, Tensor]:
-        logits = self.net(batch)
+        logits = self(batch)
         if tuple(logits.shape) != tuple(labels.shape):
             raise ValueError(f"model {self.name!r} returned logits of shape {tuple(logits.shape)}; expected {tuple(labels.shape)} (batch, genres)")
         return {"total": bce(logits, labels, pos_weight)}
@@ -272,7 +327,13 @@ class FeatureMatrixEstimator:
         """Fit on the training rows (dev is the harness's, for the thresholds; the estimator does not see it).
         ``fits`` (the probes' fit cache) is not used: nothing says an estimator of one's own depends
         only on what a cache key could name, so it is fitted every time."""
-        est = self.estimator if _multilabel(self.estimator) else _one_vs_rest(self.estimator)
+        if _multilabel(self.estimator):
+            est = self.estimator
+        elif _is_sklearn(self.estimator):
+            est = _one_vs_rest(self.estimator)
+        else:  # scikit-learn's OneVsRestClassifier needs scikit-learn's estimator tags
+            est = OwnOneVsRest(self.estimator)
+        self.genres = int(y_train.shape[1])
         with warnings.catch_warnings():  # constant genres (no training positive) are expected
             warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
             self.fitted = est.fit(self._matrix(train), (y_train > 0).astype(int)) or est
@@ -286,9 +347,21 @@ class FeatureMatrixEstimator:
         proba = self.fitted.predict_proba(self._matrix(arrays))
         if isinstance(proba, list):  # multi-output classifiers: one (N, 2) array per genre
             proba = np.stack([p[:, -1] if p.shape[1] > 1 else np.zeros(len(p)) for p in proba], axis=1)
-        proba = np.asarray(proba, dtype=np.float32)
-        if proba.ndim != 2 or proba.shape[0] != len(next(iter(arrays.values()))):
-            raise ValueError(f"model {self.name!r}: predict_proba returned shape {proba.shape}; expected (movies, genres)")
+        try:
+            proba = np.asarray(proba, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"model {self.name!r}: predict_proba returned {type(proba).__name__}, not a (movies, genres) array ({e})") from None
+        rows = len(next(iter(arrays.values())))
+        expected = (rows, getattr(self, "genres", proba.shape[-1] if proba.ndim else 0))
+        if proba.shape != expected:
+            raise ValueError(
+                f"model {self.name!r}: predict_proba returned shape {proba.shape}; expected {expected} "
+                "(one probability per movie and genre; a multi-output estimator may return a list of (movies, 2) arrays)"
+            )
+        bad = ~np.isfinite(proba) | (proba < 0) | (proba > 1)
+        if bad.any():
+            movies = int(bad.any(axis=1).sum())
+            raise ValueError(f"model {self.name!r}: predict_proba gave values outside [0, 1] (NaN or inf included) for {movies} of {rows} movies")
         return proba
 
 
@@ -309,10 +382,52 @@ def _multilabel(est: Any) -> bool:
     return bool(tags.classifier_tags is not None and tags.classifier_tags.multi_label)
 
 
+def _is_sklearn(est: Any) -> bool:
+    """Whether ``est`` is a scikit-learn estimator (its base class: clone and estimator tags work)."""
+    from sklearn.base import BaseEstimator
+
+    return isinstance(est, BaseEstimator)
+
+
 def _one_vs_rest(est: Any) -> Any:
     from sklearn.multiclass import OneVsRestClassifier
 
     return OneVsRestClassifier(est)
+
+
+class OwnOneVsRest:
+    """One copy of an estimator of one's own per genre (fit on that genre's 0/1 column), for one
+    that is not scikit-learn's: :class:`sklearn.multiclass.OneVsRestClassifier` reads estimator
+    tags it does not have. A genre with one class in training gets that class's probability."""
+
+    def __init__(self, estimator: Any) -> None:
+        self.estimator = estimator
+        self.fitted: list[Any] = []
+
+    def fit(self, X, Y) -> OwnOneVsRest:
+        self.fitted = []
+        for g in range(Y.shape[1]):
+            y = Y[:, g]
+            if y.min() == y.max():
+                self.fitted.append(float(y[0]))
+            else:
+                est = _copy(self.estimator)
+                self.fitted.append(est.fit(X, y) or est)
+        return self
+
+    def predict_proba(self, X):
+        import numpy as np
+
+        n = np.asarray(X).shape[0]
+        columns = []
+        for est in self.fitted:
+            if isinstance(est, float):
+                columns.append(np.full(n, est))
+                continue
+            p = np.asarray(est.predict_proba(X), dtype=np.float64)
+            classes = list(getattr(est, "classes_", [0, 1]))
+            columns.append(p[:, classes.index(1)] if p.ndim == 2 and 1 in classes and p.shape[1] == len(classes) else p.reshape(n, -1)[:, -1])
+        return np.stack(columns, axis=1)
 
 
 def attribute_path(obj: Any) -> str:

@@ -203,12 +203,16 @@ def model_config(name: str, overrides: Mapping[str, Any] | None = None, *, base:
 
 def build_model(name: str, spec: InputSpec, **overrides: Any) -> nn.Module:
     """Build the registered model ``name`` (or the one its import path names) from an InputSpec;
-    ``overrides`` replace config defaults."""
+    ``overrides`` replace config defaults. Its parameters are drawn under its ``seed`` (default 0),
+    never from the caller's RNG state, so a job's numbers do not depend on what ran before it in
+    the same process."""
     from benchmarks.imported import build, is_import_path
+    from idkg.model import seeded
 
     if is_import_path(name):
         return build(name, spec, **overrides)
     kwargs = _kwargs(name, overrides)
     if isinstance(kwargs.get("contrastive"), str):
         kwargs["contrastive"] = get_contrastive(kwargs["contrastive"])
-    return model_entry(name).load()(spec, **kwargs)
+    with seeded(int(kwargs.get("seed", 0))):  # parameters drawn from the seed, whatever the caller's RNG (a factory may seed too)
+        return model_entry(name).load()(spec, **kwargs)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from benchmarks.encoders.base import EncoderError
-from benchmarks.executors import EXECUTORS
+from benchmarks.executors import EXECUTORS, JobError, Terminated, check_address, raise_terminated
 from benchmarks.protocols import PROTOCOLS
 from benchmarks.recipes import DEFAULT_RECIPE, RECIPES, recipe
 from benchmarks.spec import CHECKPOINTS, DROPS, DataSpec, EncoderSpec, KGSpec, RunOptions, RunSpec, TrainSpec
@@ -140,6 +142,7 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     add_progress_flag(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch intra-op threads in all (default: $OMP_NUM_THREADS, else the usable CPUs idle at the start, at least 1)")
+    p.add_argument("--debug", action="store_true", help="with an error's one line, print its traceback (a worker's own, for a failed job)")
 
 
 def _parse_value(text: str):
@@ -200,7 +203,7 @@ def encoder_hint(defaulted: bool):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
+    with cli_errors(args.debug, {"--out": args.out, "--cache-dir": args.cache_dir}) as status:
         from benchmarks.harness import format_table, run_benchmark
 
         if args.list_models:
@@ -214,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(available_encoders()))
             return 0
         spec, options = spec_from_args(args)
+        if options.executor and EXECUTORS.canonical(options.executor) == "ray":
+            check_address(options.address)  # an address nothing answers at: seconds, before any data is read
         start = time.perf_counter()
         with encoder_hint(spec.encoder.name is None):
             records = run_benchmark(spec, options)
@@ -221,16 +226,55 @@ def main(argv: list[str] | None = None) -> int:
         plots = write_run_plots(records, options.out)
         print(f"done in {time.perf_counter() - start:.1f} s; results in {options.out}/" + (f"; plots: {', '.join(map(str, plots))}" if plots else ""))
         return 0
-    except KeyboardInterrupt:
-        print("\ninterrupted: finished cells are kept and will be skipped on the next run", file=sys.stderr)
-        return 130
-    except (ValueError, KeyError, RuntimeError, ImportError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"error: {msg}", file=sys.stderr)
-        return 2
-    except OSError as e:  # a folder that cannot be written, no space left, ...: the path and why, no traceback
-        print(f"error: {os_error_line(e, {'--out': args.out, '--cache-dir': args.cache_dir})}", file=sys.stderr)
-        return 2
+    return status.code
+
+
+@dataclasses.dataclass
+class ExitStatus:
+    """The exit code :func:`cli_errors` settled on (0 until an error is caught)."""
+
+    code: int = 0
+
+
+#: What Ctrl-C or SIGTERM of ``benchmarks.run`` says of the work done.
+KEPT = "finished cells are kept and will be skipped on the next run"
+
+
+@contextlib.contextmanager
+def cli_errors(debug: bool, folders: dict[str, Path | None], *, kept: str = KEPT):
+    """A benchmark command's errors as one line on stderr and its exit code: 2 for bad input, a
+    failed job (:class:`benchmarks.executors.JobError`) or a file that cannot be written; 130 for
+    Ctrl-C and 143 for SIGTERM, each followed by ``kept`` (what happened to the work done).
+    ``debug`` adds the traceback (a worker's own for a failed job). SIGTERM is handled like Ctrl-C
+    while inside."""
+    status = ExitStatus()
+    main_thread = _main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main_thread else None
+    if main_thread:
+        signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield status
+    except KeyboardInterrupt as e:
+        name, status.code = ("terminated (SIGTERM)", 143) if isinstance(e, Terminated) else ("interrupted", 130)
+        print(f"\n{name}: {kept}", file=sys.stderr)
+    except (ValueError, KeyError, RuntimeError, ImportError, OSError) as e:
+        if debug:
+            print(e.detail if isinstance(e, JobError) and e.detail else traceback.format_exc(), file=sys.stderr, end="")
+        if isinstance(e, OSError):  # a folder that cannot be written, no space left, ...: the path and why
+            line = os_error_line(e, folders)
+        else:
+            line = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"error: {line}", file=sys.stderr)
+        status.code = 2
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def os_error_line(e: OSError, folders: dict[str, Path | None]) -> str:

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from benchmarks.spec import TRAIN_SETTINGS, TrainSpec
+from benchmarks.threads import thread_independent
 from mmimdb2.metrics import balanced_pos_weight, dev_score
 
 
@@ -111,21 +112,31 @@ def _adamw(model: nn.Module, *, lr: float, weight_decay: float) -> torch.optim.O
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, data: TensorSet, batch_size: int = 4096) -> np.ndarray:
-    """Genre probabilities (N, num_genres) with the model in eval mode; labels are never read."""
+def predict_proba(model: nn.Module, data: TensorSet, batch_size: int = 4096, *, name: str | None = None) -> np.ndarray:
+    """Genre probabilities (N, num_genres) with the model in eval mode; labels are never read.
+    Logits of another shape, or that are not finite, are a :class:`TrainingError` naming the
+    model (``name``, else its own ``name`` or class)."""
     was_training = model.training
     model.eval()
     device = _device_of(model)
     out = []
     try:
-        for start in range(0, len(data), batch_size):
-            batch = {k: v[start : start + batch_size].to(device) for k, v in data.features.items()}
-            out.append(torch.sigmoid(model(batch)).float().cpu())
+        with thread_independent(device):  # the same bits at any thread count
+            for start in range(0, len(data), batch_size):
+                batch = {k: v[start : start + batch_size].to(device) for k, v in data.features.items()}
+                out.append(torch.sigmoid(model(batch)).float().cpu())
     finally:
         model.train(was_training)
     if not out:
         return np.zeros((0, data.labels.shape[1]), dtype=np.float32)
-    return torch.cat(out).numpy()
+    proba = torch.cat(out).numpy()
+    label = name or (model.name if isinstance(getattr(model, "name", None), str) else type(model).__name__)
+    if proba.shape != (len(data), data.labels.shape[1]):
+        raise TrainingError(f"model {label!r} returned logits of shape {proba.shape}; expected {(len(data), data.labels.shape[1])} (movies, genres)")
+    if not np.isfinite(proba).all():
+        movies = int((~np.isfinite(proba)).any(axis=1).sum())
+        raise TrainingError(f"model {label!r} gave non-finite probabilities (NaN) for {movies} of {len(data)} movies; check its forward for NaN or inf")
+    return proba
 
 
 def genre_pos_weight(labels: np.ndarray | Tensor) -> Tensor:
@@ -206,7 +217,8 @@ def train(
     history: list[dict[str, float]] = []
     best_score, best_f1, best_epoch, best_state = -math.inf, -math.inf, 0, None
     bar = tqdm(range(1, epochs + 1), desc=f"train {name}", unit="epoch", disable=not progress, file=sys.stderr)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    # thread_independent: the same bits at any thread count (benchmarks.threads)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), thread_independent(device):
         torch.manual_seed(seed)  # dropout and any other in-model randomness
         for epoch in bar:
             model.train()
@@ -232,7 +244,7 @@ def train(
                     f"model {name!r} produced a non-finite loss in epoch {epoch} ({bad}); "
                     "check the inputs for NaN/inf or lower the learning rate"
                 )
-            dev_proba = predict_proba(scored, dev)
+            dev_proba = predict_proba(scored, dev, name=name)
             dev_f1 = dev_score(dev.labels, dev_proba, "f1", threshold)
             if select == "last":  # no dev selection: every epoch beats the one before
                 score = float(epoch)
@@ -251,7 +263,8 @@ def train(
     model.eval()
     tune = getattr(model, "tune_on_dev", None)  # optional hook: late fusion weighs its modalities on dev
     if callable(tune):
-        tune(dev.to(device), threshold)
+        with thread_independent(device):
+            tune(dev.to(device), threshold)
     seconds = time.perf_counter() - t0
     if progress:
         print(

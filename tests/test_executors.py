@@ -73,6 +73,14 @@ def test_jobs_2_gives_the_serial_results(serial, tiny_demo, tmp_path, monkeypatc
     assert {json.loads(p.read_text())["hardware"]["threads"] for p in (tmp_path / "results").glob("*.json")} == {1}  # 2 threads / 2 jobs
 
 
+def test_one_thread_and_fresh_caches_give_the_two_thread_results(serial, tiny_demo, tmp_path, capsys):
+    """The same command at --threads 1, features and KG embedding recomputed in a cache of its own:
+    every number of the two-thread run (the probabilities bit for bit: tests/test_thread_independence.py)."""
+    assert _run(tiny_demo, tmp_path / "out", "--threads", "1", "--cache-dir", str(tmp_path / "cache")) == 0
+    assert "1 torch thread(s)" in capsys.readouterr().err
+    assert _comparable(tmp_path / "out") == _comparable(serial)
+
+
 def test_a_local_ray_instance_gives_the_serial_results(serial, tiny_demo, tmp_path, capsys):
     pytest.importorskip("ray")
     assert _run(tiny_demo, tmp_path, "--executor", "ray", "--address", "local", "--jobs", "2", "--threads", "2") == 0
