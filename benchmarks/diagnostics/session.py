@@ -56,12 +56,13 @@ def open_session(spec: RunSpec, options: RunOptions, extra_models: Sequence[str]
     from benchmarks.encoders import get_encoder, resolve_device
     from benchmarks.harness import usable_folder
     from benchmarks.pipeline import Stopwatch, prepare_inputs
+    from benchmarks.registry import canonical_model
     from benchmarks.run import encoder_hint
     from leaderboard.experiments import Cell
 
     cells = spec.cells()
     known = {c.model for c in cells}
-    cells += [Cell(m) for m in extra_models if m not in known]
+    cells += [Cell(canonical_model(m)) for m in dict.fromkeys(extra_models) if canonical_model(m) not in known]
     cell_specs = [spec.cell_spec(c) for c in cells]
     if spec.data.protocol != "fixed":
         raise ValueError("diagnostics run on the fixed split; drop --protocol")
