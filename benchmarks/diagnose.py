@@ -162,7 +162,12 @@ def gain_plot(record: dict) -> bytes:
     right.axvline(0, color="grey", linewidth=1)
     right.set_xlabel("interaction gain: model − EMAP (paired 95% CI)")
     groups = " | ".join("+".join(g) for g in record["groups"])
-    fig.suptitle(f"{record['dataset']['name']}: EMAP over {groups} ({record['method']})", fontsize=10)
+    how = (
+        record["method"]
+        if record["method"] == "exact"
+        else f"sampled, {record['partners']} partners per movie and group, seed {record['emap_seed']}"
+    )
+    fig.suptitle(f"{record['dataset']['name']}: EMAP over {groups} ({how}); {len(record['seeds'])} seed(s) pooled", fontsize=10)
     for ax in (left, right):
         ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
