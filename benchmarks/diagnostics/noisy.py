@@ -91,13 +91,17 @@ def noisy_part_arrays(
     cache_dir: str | Path | None = None,
     device: Any = "cpu",
     batch_size: int = 64,
-    num_workers: int = 0,
+    num_workers: int | None = None,
     progress: bool = False,
     timings: dict[str, float] | None = None,
 ) -> dict[str, np.ndarray]:
     """``{"text", "image"}`` features of the movies ``ids`` (in that order) under ``setting``: each
     noised modality encoded from corrupted raw data (or read from the cache), the other taken from
-    ``clean``. ``timings`` (if given) receives the seconds spent encoding each modality (0 on a hit)."""
+    ``clean``. ``timings`` (if given) receives the seconds spent encoding each modality (0 on a hit);
+    ``num_workers`` decode posters as :func:`benchmarks.features.extract_features` does (default: one per usable CPU)."""
+    from benchmarks.features import default_workers
+
+    num_workers = default_workers() if num_workers is None else num_workers
     rows = clean.rows(ids)
     out = {"text": clean.text[rows], "image": clean.image[rows]}
     store = CacheStore(cache_dir, "noisy-features", NOISY_FORMAT)
