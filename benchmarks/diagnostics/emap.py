@@ -30,8 +30,8 @@ Exact: all n^M combinations are scored, in batches, when n^M <= ``exact_max``
 for each group m, one set of ``partners`` (:data:`PARTNERS`, at most n) combinations of the other
 groups' rows, each group's rows drawn without replacement by ``numpy.random.default_rng((seed,
 m))`` and the groups paired at random, is scored with group m at every movie's row (n·M·partners
-rows in all). Each estimated main effect is centred over the movies and E[f] (the mean of every
-scored row) added back::
+rows in all). Each estimated main effect is centred over the movies and an estimate of E[f]
+added back::
 
     f̂(x_i) = Σ_m (Ê_m(i) − 1/n Σ_j Ê_m(j)) + Ê[f]
 
