@@ -44,7 +44,7 @@ def fit_and_predict(
 ) -> dict:
     """Train the model of ``cs`` for one seed on ``prep``'s train rows (dev picks checkpoint and
     thresholds); return ``{"proba": test probabilities, "threshold", "best_epoch", "resolved",
-    "cost": SeedCost fields}``.
+    "cost": SeedCost fields, "model": the fitted model}`` (diagnostics query the model).
 
     An estimator whose fit ignores the seed (``seed_independent``, e.g. the lbfgs probes) is
     fitted once per (cell spec, inputs) when ``memo`` is given; later seeds reuse it (and cost
@@ -94,7 +94,7 @@ def fit_and_predict(
     cost = {"train_s": seconds, "epochs": epochs, "predict_s": predict_s, "n_test": int(len(proba)),
             "parameters": trainable_parameters(model), "memory": memory.memory,
             "memory_before_mb": round(memory.before_mb, 1), "memory_peak_mb": round(memory.peak_mb, 1)}  # fmt: skip
-    out = {"proba": proba, "threshold": threshold, "best_epoch": best_epoch, "resolved": resolved, "cost": cost}
+    out = {"proba": proba, "threshold": threshold, "best_epoch": best_epoch, "resolved": resolved, "cost": cost, "model": model}
     if memo is not None and getattr(model, "seed_independent", False):
         memo[key] = (prep, out)  # holding prep keeps its id from being reused by other inputs
     return out

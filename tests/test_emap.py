@@ -141,7 +141,7 @@ FAST = {"epochs": 2}
 def prepared(tmp_path_factory):
     import mmimdb2
     from benchmarks.encoders import get_encoder
-    from benchmarks.pipeline import Stopwatch, prepare_inputs
+    from benchmarks.pipeline import prepare_inputs
     from benchmarks.spec import DataSpec, RunSpec
     from mmimdb2.demo import generate
 
@@ -151,7 +151,7 @@ def prepared(tmp_path_factory):
     ds = mmimdb2.load(folder, progress=False)
     cache = tmp_path_factory.mktemp("cache")
     prep = prepare_inputs(ds, encoder=get_encoder("weightfree"), kg=spec.cell_spec(spec.cells()[0]).kg, device="cpu", cache_dir=cache,
-                          watch=Stopwatch(), progress=False)  # fmt: skip
+                          progress=False)  # fmt: skip
     return spec, prep, folder
 
 

@@ -87,7 +87,7 @@ def prepared(tmp_path_factory):
     """One prepared input (80 demo movies, weight-free features, a tiny KG embedding)."""
     import mmimdb2
     from benchmarks.encoders import get_encoder
-    from benchmarks.pipeline import Stopwatch, prepare_inputs
+    from benchmarks.pipeline import prepare_inputs
     from benchmarks.spec import KGSpec
     from idkg.embedding_spec import EmbeddingSpec
     from mmimdb2.demo.writer import generate
@@ -95,7 +95,7 @@ def prepared(tmp_path_factory):
     demo = generate(tmp_path_factory.mktemp("demo") / "demo", n_movies=80, seed=0)
     kg = KGSpec(embedding=EmbeddingSpec(epochs=1, dim=8))
     return prepare_inputs(mmimdb2.load(str(demo), progress=False), encoder=get_encoder("weightfree"), kg=kg, device="cpu",
-                          cache_dir=Path(tmp_path_factory.mktemp("cache")), watch=Stopwatch(), progress=False)  # fmt: skip
+                          cache_dir=Path(tmp_path_factory.mktemp("cache")), progress=False)  # fmt: skip
 
 
 def _torch_models() -> list[str]:

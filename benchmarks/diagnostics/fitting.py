@@ -2,10 +2,8 @@
 
 :func:`benchmarks.harness.fit_and_predict` trains a cell's model for one seed and returns its test
 probabilities and dev-chosen threshold, but not the model. EMAP feeds the model recombined test
-inputs and the robustness runner feeds it noisy ones, so :func:`fit_row` does what it does (the
-same factory, trainer, estimator fit store and threshold policy) and also returns the model;
-``tests/test_emap.py`` checks that both give the same probabilities and threshold. Once
-``fit_and_predict`` returns its model (``out["model"]``), this module reduces to a call of it.
+inputs and the robustness runner feeds it noisy ones, so :func:`fit_row` calls it and keeps the
+model it returns (``out["model"]``): one fit, the harness's, whatever the caller.
 """
 
 from __future__ import annotations
@@ -64,7 +62,10 @@ def predict_proba(model: Any, arrays: Mapping[str, np.ndarray], device: Any = "c
     from benchmarks.trainer import predict_proba as torch_proba
 
     n = len(next(iter(arrays.values())))
-    data = TensorSet.from_arrays(arrays, np.zeros((n, 0)), [str(i) for i in range(n)])  # labels are never read
+    from mmimdb2.genres import GENRES
+
+    # labels are never read; their width is the genres', which the trainer checks the output against
+    data = TensorSet.from_arrays(arrays, np.zeros((n, len(GENRES))), [str(i) for i in range(n)])
     return torch_proba(model, data.to(device))
 
 
@@ -95,38 +96,13 @@ def logit_function(model: Any, device: Any = "cpu") -> LogitFn:
 
 def fit_row(cs: CellSpec, prep: PreparedInputs, *, seed: int, device: Any = "cpu", progress: bool = False) -> FittedRow:
     """Train the model of ``cs`` for one seed on ``prep``'s clean train rows (dev picks checkpoint and
-    threshold) as :func:`benchmarks.harness.fit_and_predict` does, and keep the model.
+    threshold) by :func:`benchmarks.harness.fit_and_predict` itself, and keep the model it returns.
 
     ``cs.drop`` is refused: a diagnostic of a row tested without a modality would diagnose a
     different input than the row's model was scored on."""
-    import time
-
-    from baselines.probes import is_estimator
-    from benchmarks.cache import CacheStore
-    from benchmarks.harness import PROBE_FITS_FORMAT
-    from benchmarks.registry import build_model
-    from benchmarks.spec import TrainSpec
-    from benchmarks.trainer import TensorSet, train
-    from mmimdb2.metrics import select_threshold
+    from benchmarks.harness import fit_and_predict
 
     if cs.drop is not None:
         raise ValueError(f"diagnostics run on full inputs; drop the --drop {cs.drop} flag")
-    model = build_model(cs.model, prep.spec, **{**cs.config, "seed": seed})
-    arrays = {p: part_arrays(prep, p) for p in ("train", "dev", "test")}
-    labels = {p: prep.labels[prep.rows[p]] for p in ("train", "dev", "test")}
-    t0 = time.perf_counter()
-    if is_estimator(model):
-        model.fit(arrays["train"], labels["train"], arrays["dev"], labels["dev"], cs.train["threshold"],
-                  class_weight=cs.train.get("class_weight", "none"),
-                  fits=CacheStore(prep.cache_dir, "probe-fits", PROBE_FITS_FORMAT))  # fmt: skip
-        seconds = time.perf_counter() - t0
-    else:
-
-        def tensors(p: str) -> TensorSet:
-            return TensorSet.from_arrays(arrays[p], labels[p], [prep.ids[i] for i in prep.rows[p]])
-
-        seconds = train(model, tensors("train"), tensors("dev"), TrainSpec(**cs.train), seed=seed, device=device,
-                        progress=progress, name=cs.model).seconds  # fmt: skip
-    dev_proba = predict_proba(model, arrays["dev"], device)
-    threshold = select_threshold(labels["dev"], dev_proba, cs.train["threshold"])
-    return FittedRow(cs, seed, model, threshold, predict_proba(model, arrays["test"], device), seconds, device)
+    fit = fit_and_predict(cs, prep, seed=seed, device=device, progress=progress)
+    return FittedRow(cs, seed, fit["model"], fit["threshold"], fit["proba"], fit["cost"]["train_s"], device)

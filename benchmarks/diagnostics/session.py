@@ -55,7 +55,7 @@ def open_session(spec: RunSpec, options: RunOptions, extra_models: Sequence[str]
     import mmimdb2
     from benchmarks.encoders import get_encoder, resolve_device
     from benchmarks.harness import usable_folder
-    from benchmarks.pipeline import Stopwatch, prepare_inputs
+    from benchmarks.pipeline import prepare_inputs, timed
     from benchmarks.registry import canonical_model
     from benchmarks.run import encoder_hint
     from leaderboard.experiments import Cell
@@ -70,18 +70,18 @@ def open_session(spec: RunSpec, options: RunOptions, extra_models: Sequence[str]
     if other := sorted({cs.kg.embedding.model for cs in cell_specs} - {kg.embedding.model}):
         raise ValueError(f"a diagnostic embeds one KG model per call ({kg.embedding.model}); run {', '.join(other)} with --kg-model")
     usable_folder(Path(options.out), "--out", write=True)  # refused now, not after training
-    watch = Stopwatch()
-    with watch.stage("load"):
+    seconds: dict[str, float] = {}
+    with timed(seconds, "load"):
         dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root, progress=options.progress)
     device = resolve_device(options.device)
     with encoder_hint(spec.encoder.name is None):
         encoder = get_encoder(spec.resolved_encoder())
-        prep = prepare_inputs(dataset, encoder=encoder, kg=kg, device=str(device), cache_dir=options.cache_dir, watch=watch,
+        prep = prepare_inputs(dataset, encoder=encoder, kg=kg, device=str(device), cache_dir=options.cache_dir,
                               progress=options.progress)  # fmt: skip
     if not len(prep.rows["test"]):
         raise ValueError(f"{dataset.name} has no test movies to diagnose")
     labels = [_label(c) for c in cells]
-    return Session(spec, options, dataset, encoder, prep, labels, cell_specs, device, dict(watch.seconds))
+    return Session(spec, options, dataset, encoder, prep, labels, cell_specs, device, {**seconds, **prep.seconds})
 
 
 def _label(cell) -> str:
