@@ -412,7 +412,7 @@ def where(name: str, config: Mapping[str, Any], train: Mapping[str, Any]) -> str
     if name.startswith(KG_PREFIX) and name[len(KG_PREFIX) :] in KG_SETTINGS:
         return "kg"
     known = [*sorted(config), *sorted(train), *(KG_PREFIX + k for k in KG_SETTINGS)]
-    raise ValueError(f"search space names {name!r}, which the model does not have; its settings are: {', '.join(known)}")
+    raise ValueError(f"{name!r} is not a setting of the model; its settings are: {', '.join(known)}")
 
 
 def split_settings(params: Mapping[str, Any], config: Mapping[str, Any], train: Mapping[str, Any]) -> Settings:

@@ -161,12 +161,13 @@ class Heartbeat:
 
 # -- counting -------------------------------------------------------------------------------------
 def finished(trials: Sequence) -> list:
-    """The trials that spend the budget: complete, failed by an error, or killed and not retried."""
+    """The trials that spend the budget: complete (a copied repeat excepted), failed by an error, or
+    killed and not retried (a surplus trial, set aside unrun, spends none)."""
     from optuna.trial import TrialState
 
     retried = {t.user_attrs.get("retry_of") for t in trials if "retry_of" in t.user_attrs}
     return [t for t in trials if (t.state == TrialState.COMPLETE and "duplicate_of" not in t.user_attrs)
-            or (t.state == TrialState.FAIL and ("error" in t.user_attrs or t.number not in retried))]  # fmt: skip
+            or (t.state == TrialState.FAIL and "surplus" not in t.user_attrs and ("error" in t.user_attrs or t.number not in retried))]  # fmt: skip
 
 
 # -- records --------------------------------------------------------------------------------------

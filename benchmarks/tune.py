@@ -90,9 +90,11 @@ def plan(spec: RunSpec, cell, settings: TuneSpec) -> Plan:
     """The study of one cell: its default, its checked space (a default the space does not hold
     widens it, with a note), its grid when the space is no larger than the trials."""
     from benchmarks import spaces
+    from benchmarks.imported import is_import_path
     from benchmarks.study import STUDY_FORMAT
 
     given = settings.spaces.get(cell.model)
+    imported = is_import_path(cell.model)
     default = trial_spec(spec, cell, {})
     try:
         space = spaces.space_of(cell.model, given)
@@ -104,7 +106,7 @@ def plan(spec: RunSpec, cell, settings: TuneSpec) -> Plan:
                     raise ValueError(f"{name!r} defaults to {value!r}, which a {type(domain).__name__} domain cannot hold: make it a choice")
                 space[name] = domain = domain.widened(value)
                 notes.append(f"{name!r} widened to hold the default {value!r}")
-            for bound in domain.bounds():
+            for bound in () if imported else domain.bounds():  # a model of one's own has no config type to check values against
                 try:
                     trial_spec(spec, cell, {name: bound})
                 except ValueError as e:
@@ -263,7 +265,7 @@ def run_study(p: Plan, spec: RunSpec, options: RunOptions, settings: TuneSpec, r
             study.enqueue_trial({n: spaces.encode(p.space[n], v) for n, v in params.items()}, user_attrs={"role": "default" if i == 0 else "grid"})
         study.set_user_attr("seeded", True)
     target = len(p.grid) if p.grid is not None else settings.trials
-    meta = {"model": p.default.model, "base": p.base, "space": spaces.space_to_json(p.space), "space_domains": p.space,
+    meta = {"model": p.default.model, "data": p.identity["data"], "base": p.base, "space": spaces.space_to_json(p.space), "space_domains": p.space,
             "space_notes": p.notes, "sampler": p.identity["sampler"],
             "budget": {"trials": target, "trials_asked": settings.trials, "folds": settings.folds, "fold_seed": settings.fold_seed,
                        "seeds": list(spec.seeds), "cv_fits_per_trial": settings.folds * 2 * len(spec.seeds)}}  # fmt: skip
@@ -295,6 +297,8 @@ def run_study(p: Plan, spec: RunSpec, options: RunOptions, settings: TuneSpec, r
                     study.sampler = _sampler(p, settings, len(study.get_trials(deepcopy=False)))
                     trial = study.ask()
                     params = spaces.suggest(trial, p.space)
+                    if _surplus(study, trial, target):
+                        break
                     if _copied_duplicate(study, trial):
                         repeats += 1
                         continue
@@ -318,6 +322,26 @@ def run_study(p: Plan, spec: RunSpec, options: RunOptions, settings: TuneSpec, r
                 beat.remove(number)
                 _requeue(study, number)
     return write_records(folder, study, meta)
+
+
+def _surplus(study, trial, target: int) -> bool:
+    """Whether another process took the budget's last slot between this one's count and its ask
+    (trial numbers order the claims): then the trial is set aside unrun, settings it was given
+    from the queue go back to it, and it spends no budget."""
+    from optuna.trial import TrialState
+
+    from benchmarks.study import finished
+
+    trials = study.get_trials(deepcopy=False)
+    ahead = len(finished(trials)) + sum(t.state == TrialState.RUNNING and t.number < trial.number for t in trials)
+    if ahead < target:
+        return False
+    trial.set_user_attr("surplus", True)
+    queued = {k: trial.user_attrs[k] for k in ("role", "retry_of") if k in trial.user_attrs}
+    if queued:
+        study.enqueue_trial(dict(trial.params), user_attrs=queued)
+    study.tell(trial, state=TrialState.FAIL)
+    return True
 
 
 def _copied_duplicate(study, trial) -> bool:
