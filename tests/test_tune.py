@@ -238,3 +238,16 @@ def test_a_study_killed_with_sigkill_resumes_in_two_processes_without_repeating_
     record = json.loads((folder / "study.json").read_text())
     assert record["trials"]["finished"] == 4 and record["trials"]["complete"] == 4
     assert sum("left running by a process that died" in log for log in logs) == 1
+
+
+def test_the_tuning_field_is_carried_verbatim_keys_the_cache_and_is_absent_when_untuned():
+    from dataclasses import replace
+
+    from mmimdb2.io import digest
+
+    plain = RunSpec(models=("idkg",))
+    tuned = replace(plain, tuning={"study": "s", "digest": "d", "budget": {"trials": 30}})
+    a, b = (s.cell_spec(s.cells()[0]).to_dict() for s in (plain, tuned))
+    assert "tuning" not in a  # an untuned cell keeps the spec, and so the cache key, it had before the field
+    assert b["tuning"] == {"study": "s", "digest": "d", "budget": {"trials": 30}} and {k: v for k, v in b.items() if k != "tuning"} == a
+    assert digest(a) != digest(b)
