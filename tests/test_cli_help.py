@@ -13,7 +13,7 @@ COMMANDS = [
     ("benchmarks.run", []), ("benchmarks.cv", []), ("mmimdb2.builder.cli", []), ("mmimdb2.builder.select", []),
     ("mmimdb2.demo.__main__", []), ("mmimdb2.stats", []), ("mmimdb2.audit", []), ("idkg.kg", []),
     ("leaderboard.render", []), ("leaderboard.validate", []), ("leaderboard.splits", []),
-    ("benchmarks.perf.scale", []),
+    ("benchmarks.perf.scale", []), ("benchmarks.tune", []), ("benchmarks.reproduce", ["row.json"]),
 ]  # fmt: skip
 
 

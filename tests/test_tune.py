@@ -72,6 +72,7 @@ def test_the_test_part_never_reaches_the_objective(tuned, small_demo):
     assert test and seen["pool"] and seen["fold_ids"]
     assert all(not (movies & test) and not (ids & test) for movies, ids in seen["pool"])  # dropped before any feature or KG
     assert all(not (ids & test) for ids in seen["fold_ids"])
+    assert len(seen["pool"]) == 1  # the fold inputs were prepared once, for both studies and all their trials
 
 
 def test_every_model_gets_the_budget_the_default_first_and_never_a_worse_best(tuned):
@@ -251,3 +252,21 @@ def test_the_tuning_field_is_carried_verbatim_keys_the_cache_and_is_absent_when_
     assert "tuning" not in a  # an untuned cell keeps the spec, and so the cache key, it had before the field
     assert b["tuning"] == {"study": "s", "digest": "d", "budget": {"trials": 30}} and {k: v for k, v in b.items() if k != "tuning"} == a
     assert digest(a) != digest(b)
+
+
+def test_a_kg_setting_in_the_space_gets_its_own_fold_inputs(small_demo, tmp_path, monkeypatch):
+    import benchmarks.cv as cv
+
+    kgs = []
+    real = cv.prepare_folds
+    monkeypatch.setattr(cv, "prepare_folds", lambda dataset, **kw: kgs.append(kw["kg"].embedding.dim) or real(dataset, **kw))
+    settings = TuneSpec(trials=2, folds=2, spaces={"people-vote": {"kg_dim": {"choice": [8, 16]}}})
+    (r,) = tune(_spec(small_demo, "people-vote"), RunOptions(out=tmp_path, progress=False, threads=1), settings)
+    assert kgs == [16, 8] and r["trials"]["finished"] == 2 and r["default"]["settings"] == {"kg_dim": 16}
+
+
+def test_trials_run_in_parallel_worker_processes_give_the_serial_results(tuned, small_demo, tmp_path):
+    out, (vote, _), _, _ = tuned
+    (par,) = tune(_spec(small_demo, "people-vote"), RunOptions(out=tmp_path, progress=False, threads=2, jobs=2), TuneSpec(trials=3, folds=2))
+    assert par["study"] == vote["study"] and par["trials"]["finished"] == 2
+    assert [par["default"]["value"], par["best"]["value"]] == [vote["default"]["value"], vote["best"]["value"]]
