@@ -21,6 +21,7 @@ SPACE = {"lr": {"log": [1e-4, 1e-2]}, "weight_decay": {"log": [1e-3, 10.0]}, "dr
 @pytest.mark.benchmark(group="benchmarks.tune")
 def test_trials_per_second_of_a_small_idkg_study(benchmark, tmp_path, monkeypatch):
     from benchmarks.spec import DataSpec, EncoderSpec, RunOptions, RunSpec
+    from benchmarks.threads import resolve_threads
     from benchmarks.tune import TuneSpec, tune
     from mmimdb2.demo import generate
 
@@ -29,13 +30,15 @@ def test_trials_per_second_of_a_small_idkg_study(benchmark, tmp_path, monkeypatc
     spec = RunSpec(models=("idkg",), data=DataSpec(str(demo)), encoder=EncoderSpec("weightfree"), kg={"epochs": 1, "dim": 16},
                    train={"epochs": 3})  # fmt: skip
     settings = TuneSpec(trials=TRIALS, folds=4, spaces={"idkg": SPACE})
-    tune(spec, RunOptions(out=tmp_path / "warm", progress=False), TuneSpec(trials=1, folds=4, spaces={"idkg": SPACE}))  # fills the caches
-    counter = itertools.count()
+    threads = resolve_threads(None)  # as the command line: the usable CPUs idle now (more threads than idle cores stall)
+    tune(spec, RunOptions(out=tmp_path / "warm", progress=False, threads=threads), TuneSpec(trials=1, folds=4, spaces={"idkg": SPACE}))
+    counter = itertools.count()  # each round a new study on the warm caches
 
     def study():
-        (record,) = tune(spec, RunOptions(out=tmp_path / f"study{next(counter)}", progress=False), settings)
+        (record,) = tune(spec, RunOptions(out=tmp_path / f"study{next(counter)}", progress=False, threads=threads), settings)
         assert record["trials"]["finished"] == TRIALS
 
     benchmark.pedantic(study, rounds=3, iterations=1)
     benchmark.extra_info["trials"] = TRIALS
+    benchmark.extra_info["threads"] = threads
     benchmark.extra_info["trials_per_s"] = TRIALS / benchmark.stats.stats.median
