@@ -58,6 +58,22 @@ def halves(prep: PreparedInputs, seed: int = 0) -> list[PreparedInputs]:
     return out
 
 
+def prepare_folds(dataset, *, encoder, kg, folds: int, fold_seed: int = 0, device: str = "cpu", cache_dir=None, progress: bool = False) -> list[PreparedInputs]:
+    """Every fold's inputs (features, the fold's train-only KG and its embedding, the people vote),
+    each cut into its two :func:`halves`: halves 2k and 2k + 1 score fold k (what
+    :func:`cross_validate` takes). Prepared once, they serve any number of cells on the same KG setting."""
+    from tqdm.auto import tqdm
+
+    from benchmarks.pipeline import prepare_inputs
+
+    out: list[PreparedInputs] = []
+    splits = list(fold_splits(dataset, folds, seed=fold_seed))
+    for k, ds in enumerate(tqdm(splits, desc="cv folds", unit="fold", file=sys.stderr, disable=not progress)):
+        prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=device, cache_dir=cache_dir, progress=False)
+        out += halves(prep, seed=k + fold_seed * folds)  # fold seed 0: seed k, as before the flag
+    return out
+
+
 def pooled_macro_f1(labels: list[np.ndarray], predictions: list[np.ndarray]) -> float:
     """Macro-F1 over the concatenated rows of every fold (sklearn, genres without positives count 0)."""
     from sklearn.metrics import f1_score
@@ -216,12 +232,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cross_validate_cli(args, spec, options) -> int:
     """The folds, each cell's cross-validated scores, and the table (errors are ``main``'s)."""
-    from tqdm.auto import tqdm
-
     import mmimdb2
     from benchmarks.encoders import get_encoder, resolve_device
     from benchmarks.harness import usable_folder
-    from benchmarks.pipeline import prepare_inputs
     from benchmarks.run import encoder_hint
 
     cells = spec.cells()
@@ -233,13 +246,10 @@ def _cross_validate_cli(args, spec, options) -> int:
     usable_folder(Path(options.out), "--out", write=True)  # scores are written: refused now, not after training
     dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=options.data_root, progress=options.progress)
     device = resolve_device(options.device)
-    folds: list[PreparedInputs] = []
     with encoder_hint(spec.encoder.name is None):
         encoder = get_encoder(spec.resolved_encoder())
-        for k, ds in enumerate(tqdm(list(fold_splits(dataset, args.folds, seed=args.fold_seed)), desc="cv folds", unit="fold", file=sys.stderr, disable=not options.progress)):
-            prep = prepare_inputs(ds, encoder=encoder, kg=kg, device=str(device), cache_dir=options.cache_dir,
-                                  progress=False)  # fmt: skip
-            folds += halves(prep, seed=k + args.fold_seed * args.folds)  # fold seed 0: seed k, as before the flag
+        folds = prepare_folds(dataset, encoder=encoder, kg=kg, folds=args.folds, fold_seed=args.fold_seed, device=str(device),
+                              cache_dir=options.cache_dir, progress=options.progress)  # fmt: skip
     scores = []
     for cell, cs in zip(cells, cell_specs):
         scores.append(cross_validate(cs, folds, list(spec.seeds), device=device))

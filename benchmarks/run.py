@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where jobs run: serial (this process), process (--jobs worker processes), ray (a Ray cluster) "
                         "(default: serial for one job at a time, process for more)")  # fmt: skip
     p.add_argument("--address", default=None, help="Ray cluster address for --executor ray (default: a local Ray instance)")
+    p.add_argument("--from-study", nargs="+", default=None, metavar="DIR",
+                   help="run the best settings of each study in DIR (a benchmarks.tune --out folder, or one study folder) once "
+                        "on test with --seeds; the models, data and settings come from the study, which each result records")  # fmt: skip
     p.add_argument("--list-models", action="store_true", help="print the registered model names and exit")
     p.add_argument("--list-encoders", action="store_true", help="print the registered encoder names and exit")
     return p
@@ -219,9 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         spec, options = spec_from_args(args)
         if options.executor and EXECUTORS.canonical(options.executor) == "ray":
             check_address(options.address)  # an address nothing answers at: seconds, before any data is read
+        specs = from_study(args) if args.from_study else [spec]
         start = time.perf_counter()
         with encoder_hint(spec.encoder.name is None):
-            records = run_benchmark(spec, options)
+            records = [r for s in specs for r in run_benchmark(s, options)]
         print(format_table(records, dataset_name=records[0]["dataset"]["name"] if records else spec.data.dataset))
         plots = write_run_plots(records, options.out)
         print(f"done in {time.perf_counter() - start:.1f} s; results in {options.out}/" + (f"; plots: {', '.join(map(str, plots))}" if plots else ""))
@@ -275,6 +279,22 @@ def _main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()
+
+
+#: Flags that say where and how a run goes, which --from-study keeps; every other flag is the study's to set.
+_NOT_THE_STUDYS = {"seeds", "out", "submit", "force", "verbose", "jobs", "executor", "address", "device", "cache_dir", "data_root",
+                   "progress", "threads", "from_study", "list_models", "list_encoders"}  # fmt: skip
+
+
+def from_study(args: argparse.Namespace) -> list[RunSpec]:
+    """One spec per study named by ``--from-study`` (:func:`benchmarks.study.study_specs`); a flag
+    that would change what the study chose is refused in one line."""
+    from benchmarks.study import study_specs
+
+    defaults = vars(build_parser().parse_args([]))
+    if given := [d for d in defaults if d not in _NOT_THE_STUDYS and getattr(args, d) != defaults[d]]:
+        raise ValueError(f"--from-study takes the models, data and settings from the study: leave out --{given[0].replace('_', '-')}")
+    return study_specs(args.from_study, seeds=args.seeds, data_root=args.data_root)
 
 
 def os_error_line(e: OSError, folders: dict[str, Path | None]) -> str:

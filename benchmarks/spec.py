@@ -171,6 +171,10 @@ class CellSpec:
     drop: str | None = None
     experiment: str | None = None
     recipe: str = DEFAULT_RECIPE
+    #: The study whose best settings these are (``benchmarks.run --from-study``): its name, digest,
+    #: sampler and budget, carried verbatim (and so in the cache key); None: not tuned by a study,
+    #: and then left out of :meth:`to_dict`, so untuned cells keep their keys.
+    tuning: Mapping[str, Any] | None = None
 
     def recorded_config(self) -> dict[str, Any]:
         """A result's flat ``model.config``: the model config, its training settings and the KG
@@ -179,7 +183,10 @@ class CellSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, as the result record stores it."""
-        return to_jsonable(self)
+        out = to_jsonable(self)
+        if out["tuning"] is None:
+            del out["tuning"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -202,6 +209,8 @@ class RunSpec:
     kg: Mapping[str, Any] = field(default_factory=dict)
     overrides: Mapping[str, Any] = field(default_factory=dict)
     drop: str | None = None
+    #: What every cell records as its :attr:`CellSpec.tuning` (the study its settings come from).
+    tuning: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "models", tuple(self.models))
@@ -264,7 +273,7 @@ class RunSpec:
         return CellSpec(
             data=self.data, encoder=self.resolved_encoder(), kg=KGSpec(embedding, self.kg.get("cross_fit", 0)), train=train,
             model=entry.name, config=model_config(cell.model, cell.config, base=applicable(entry.name, r.model)),
-            drop=self.drop, experiment=self.experiment, recipe=r.name,
+            drop=self.drop, experiment=self.experiment, recipe=r.name, tuning=None if self.tuning is None else dict(self.tuning),
         )  # fmt: skip
 
 

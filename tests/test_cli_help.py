@@ -15,6 +15,7 @@ COMMANDS = [
     ("leaderboard.render", []), ("leaderboard.validate", []), ("leaderboard.splits", []),
     ("benchmarks.perf.scale", []), ("benchmarks.board", []), ("benchmarks.robustness", []), ("benchmarks.diagnose", ["emap"]),
     ("leaderboard.reported", []),
+    ("benchmarks.tune", []), ("benchmarks.reproduce", ["row.json"]),
 ]  # fmt: skip
 
 
