@@ -159,12 +159,10 @@ def _reproduce(args: argparse.Namespace) -> int:
     from benchmarks.harness import run_benchmark
     from benchmarks.spec import RunOptions
     from benchmarks.threads import resolve_threads
-    from leaderboard.results import read_result, schema_errors
+    from leaderboard.record import ResultRecord
     from mmimdb2.progress import show_progress
 
-    old = read_result(args.file)
-    if errors := schema_errors(old):
-        raise ValueError(f"{args.file}: not a valid result ({len(errors)} schema error(s), first: {errors[0]})")
+    old = ResultRecord.from_disk(args.file).to_dict()  # any schema version, converted and checked
     spec = spec_of(old, dataset=args.dataset)
     changes = spec_changes(old, spec)
     dataset = mmimdb2.load(spec.data.dataset, spec.data.split, data_root=args.data_root, progress=False)

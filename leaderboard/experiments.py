@@ -80,7 +80,7 @@ STAT_KEYS: tuple[str, ...] = ("macro_ci", "vs_best")
 #: ("RotatE (200d, 20 ep)"), its dimension, epochs and Hits@10, and the provenance of the result
 #: file (code version, hardware, date).
 INFO_KEYS: tuple[str, ...] = (
-    "recipe", "seeds", "model", "encoder", "kg", "kg_dim", "kg_epochs", "hits_at_10", "code", "hardware", "date",
+    "recipe", "tuning", "seeds", "model", "encoder", "kg", "kg_dim", "kg_epochs", "hits_at_10", "code", "hardware", "date",
     "train_s", "s_per_epoch", "predict_s_per_1k", "parameters", "peak_memory_mb",
 )  # fmt: skip
 COLUMN_KEYS: tuple[str, ...] = (*SCALAR_METRICS, *STAT_KEYS, *INFO_KEYS)
@@ -93,7 +93,7 @@ HEAD_TAIL: tuple[Column, ...] = (Column("head", "Head"), Column("tail", "Tail"))
 STATS: tuple[Column, ...] = (Column("macro_ci", "Macro-F1 present [95% CI]"), Column("vs_best", "vs best: Δ [95% CI]"))
 SEEDS = Column("seeds", "Seeds")
 #: The named training recipe of the run (``spec.recipe`` of the record; "—" for results made before recipes).
-RECIPE = Column("recipe", "Recipe")
+TUNING = Column("tuning", "Tuning")
 MODEL = Column("model", "Model")
 #: What a row cost, summed over its seeds where it ran (the Hardware column says where).
 COST: tuple[Column, ...] = (
@@ -121,7 +121,7 @@ class Experiment:
     title: str
     rows: tuple[Row, ...]
     first_column: str = "Model"
-    columns: tuple[Column, ...] = (RECIPE, *SCORES, *STATS, SEEDS)
+    columns: tuple[Column, ...] = (TUNING, *SCORES, *STATS, SEEDS)
     sweep: str | None = None
     ranked: bool = False
 
@@ -163,7 +163,7 @@ for _exp in (
     Experiment(
         "table2", "Main comparison (Table 2)",
         tuple(Row(Cell(m), m) for m in ("late-fusion", "concat", "gmu", "gmu-3", "centralnet", "idkg-gmu", "idkg")),
-        columns=(RECIPE, *SCORES, *HEAD_TAIL, *STATS, SEEDS, *COST, *PROVENANCE), ranked=True,
+        columns=(TUNING, *SCORES, *HEAD_TAIL, *STATS, SEEDS, *COST, *PROVENANCE), ranked=True,
     ),
     # Cumulative ablations: each row adds one component to the row above it, in the order the
     # paper's rows remove them: text + image -> + F^K -> + G-CACL (the paper's "- AT" row) ->
@@ -180,13 +180,13 @@ for _exp in (
             Row(Cell("gmu-3"), "GMU + F^K"),
             Row(Cell("idkg-gmu"), "GMU + F^K + G-CACL = IDKG(GMU)"),
         ),
-        first_column="Variant", columns=(MODEL, RECIPE, *SCORES, *STATS, SEEDS),
+        first_column="Variant", columns=(MODEL, TUNING, *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "table4", "KG embedding models (Table 4)",
         tuple(Row(Cell("idkg", kg_model=k), k) for k in KG_MODELS),
         first_column="KG model",
-        columns=(RECIPE, Column("kg_dim", "Dim"), Column("kg_epochs", "Epochs"), Column("hits_at_10", HITS_AT_10), *SCORES, *STATS, SEEDS),
+        columns=(TUNING, Column("kg_dim", "Dim"), Column("kg_epochs", "Epochs"), Column("hits_at_10", HITS_AT_10), *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "table5", "Contrastive variants (Table 5)",
@@ -198,7 +198,7 @@ for _exp in (
             Row(Cell("idkg-mltc"), "MLTC"),
             Row(Cell("idkg-cgmvae"), "C-GMVAE"),
         ),
-        first_column="Loss", columns=(MODEL, RECIPE, *SCORES, *STATS, SEEDS),
+        first_column="Loss", columns=(MODEL, TUNING, *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "tau", "Temperature τ (Fig. 4)",

@@ -20,7 +20,7 @@ from typing import Any
 
 from leaderboard.results import LEADERBOARD_DIR, submissions_dir
 from leaderboard.rows import Record, code_text, hardware_text
-from leaderboard.table_model import Group, TableRow, cost_of, groups
+from leaderboard.table_model import Group, TableRow, cost_of, groups, recipe_of, tuning_text
 from leaderboard.validate import list_submissions, validate_and_load
 from mmimdb2.io import atomic_writer
 from mmimdb2.metrics import SCALAR_METRICS
@@ -49,7 +49,7 @@ def row_dict(group: Group, row: TableRow, file: Path | None = None) -> dict[str,
     kg = r["kg"] or {}
     out: dict[str, Any] = {
         "dataset": group.dataset, "version": group.version, "split": r["split"]["name"], "split_sha256": group.split_sha256,
-        "protocol": group.protocol, "recipe": group.recipe, "model": r["model"]["name"], "label": row.label,
+        "protocol": group.protocol, "recipe": recipe_of(r), "tuning": tuning_text(r), "model": r["model"]["name"], "label": row.label,
         "config": json.dumps(r["model"]["config"], sort_keys=True, ensure_ascii=False, separators=(",", ":")),
         "encoder": r["encoder"]["name"], "encoder_version": r["encoder"]["version"],
         "kg_model": kg.get("model"), "kg_dim": kg.get("dim"), "kg_epochs": kg.get("epochs"),
@@ -83,7 +83,7 @@ def frame(records: Sequence[Record], files: Sequence[Path | None] | None = None)
 def columns() -> list[str]:
     """The DataFrame's columns, in order (also the CSV header)."""
     return [
-        "dataset", "version", "split", "split_sha256", "protocol", "recipe", "model", "label", "config", "encoder",
+        "dataset", "version", "split", "split_sha256", "protocol", "recipe", "tuning", "model", "label", "config", "encoder",
         "encoder_version", "kg_model", "kg_dim", "kg_epochs", "kg_hits_at_10", "drop", "suite", "seeds", "seed_list",
         *(f"{m}_{s}" for m in SCALAR_METRICS for s in ("mean", "std")),
         "macro_present_estimate", "macro_present_ci_low", "macro_present_ci_high", "vs_best", *COST_COLUMNS,

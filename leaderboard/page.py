@@ -142,8 +142,9 @@ def _group_section(group: Any, grows: Sequence[Mapping[str, Any]], figures: Sequ
     """One group's section: its heading, its note, its sortable table and its plots."""
     (name, _, sha, protocol, recipe), recs = group.key, group.records
     split = _split_label(split_names[sha], sha)
-    attrs = f'data-dataset="{esc(name)}" data-split="{esc(sha[:12])}" data-protocol="{esc(protocol)}" data-recipe="{esc(recipe)}"'
-    recipe_text = f" · recipe <code>{esc(recipe)}</code>" if recipe else ""
+    attrs = f'data-dataset="{esc(name)}" data-split="{esc(sha[:12])}" data-protocol="{esc(protocol)}" data-recipe="{esc(group.tuning)}"'
+    recipe_text = (f" · tuned on this dataset: {esc(group.tuning)}" if recipe.startswith("study:")
+                   else f" · recipe <code>{esc(recipe)}</code>" if recipe else "")  # fmt: skip
     if protocol == "fixed":
         title = f"Split <code>{esc(split)}</code> · fixed protocol{recipe_text}"
         parts = recs[0]["split"]["parts"]
@@ -236,12 +237,12 @@ def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None]
     datasets = sorted({(r["dataset"], r["dataset"]) for r in table_rows} | {(d, d) for d in published})
     splits = sorted({(r["split_sha256"][:12], _split_label(split_names[r["split_sha256"]], r["split_sha256"])) for r in table_rows})
     protocols = [(p, p) for p in ("fixed", "authors") if any(r["protocol"] == p for r in table_rows)]
-    recipes = sorted({(r["recipe"], r["recipe"] or "none recorded") for r in table_rows})
+    recipes = sorted({(r["tuning"], r["tuning"] if r["tuning"] != "—" else "none recorded") for r in table_rows})
     filters = (
         f'<label>Dataset <select id="f-dataset" data-key="dataset">{options(datasets)}</select></label>'
         f'<label>Split <select id="f-split" data-key="split">{options(splits)}</select></label>'
         f'<label>Protocol <select id="f-protocol" data-key="protocol">{options(protocols)}</select></label>'
-        f'<label>Recipe <select id="f-recipe" data-key="recipe">{options(recipes)}</select></label>'
+        f'<label>Tuning <select id="f-recipe" data-key="recipe">{options(recipes)}</select></label>'
         '<label>Model <input id="f-model" type="search" placeholder="filter by name" autocomplete="off"></label>'
         f'<span id="shown" aria-live="polite">{len(table_rows)} of {len(table_rows)} results</span>'
     )

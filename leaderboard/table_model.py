@@ -5,8 +5,9 @@ CSV and ``to_dataframe()`` (:mod:`leaderboard.frame`), the terminal table of ``b
 and ``benchmarks.cv``'s table all take their grouping, row order, row labels, recipe names, 95%
 intervals and tie marks from here, so the five cannot disagree.
 
-A *group* is (dataset, version, registered split, protocol, recipe): rows of different recipes
-(or tunings) are never ranked as one list. In a group, rows are ordered best micro-F1 first (then
+A *group* is (dataset, version, registered split, protocol, tuning): rows whose settings were
+chosen differently (the ``tuned`` recipe, the ``paper`` recipe, an Optuna study on the dataset
+itself) are never ranked as one list, and every row says which in its Tuning column. In a group, rows are ordered best micro-F1 first (then
 macro-F1, then label, then a digest of the identity) and each carries its pooled macro-F1 interval
 over the genres present and its mark against the group's best row (:mod:`leaderboard.uncertainty`).
 """
@@ -33,10 +34,27 @@ def recipe_of(r: Record) -> str:
     return (r.get("spec") or {}).get("recipe") or ""
 
 
+def tuning_key(r: Record) -> str:
+    """What chose a row's settings, as a group key: the recipe's name (``tuned``, ``paper``), or
+    ``study:<digest>`` for settings a tuning study chose on the dataset itself ("": not recorded)."""
+    tuning = (r.get("spec") or {}).get("tuning")
+    return f"study:{str(tuning.get('digest', ''))[:12]}" if tuning else recipe_of(r)
+
+
+def tuning_text(r: Record) -> str:
+    """A row's Tuning column: ``recipe tuned``, ``recipe paper``, or the study's budget
+    (``Optuna, 30 trials x 4-fold CV x 3 seeds``); "—" when not recorded."""
+    tuning = (r.get("spec") or {}).get("tuning")
+    if tuning:
+        return str(tuning.get("text") or "a tuning study")
+    return f"recipe {recipe_of(r)}" if recipe_of(r) else "—"
+
+
 def group_key(r: Record) -> GroupKey:
-    """(dataset, version, registered split, protocol, recipe): an authors row is grouped by the
-    split its parts were drawn from, next to that split's fixed rows."""
-    return (r["dataset"]["name"], r["dataset"]["version"], pool_sha256(r), r["protocol"], recipe_of(r))
+    """(dataset, version, registered split, protocol, tuning): an authors row is grouped by the
+    split its parts were drawn from, next to that split's fixed rows; rows whose settings were
+    chosen differently (a recipe, another recipe, a study) are never ranked as one list."""
+    return (r["dataset"]["name"], r["dataset"]["version"], pool_sha256(r), r["protocol"], tuning_key(r))
 
 
 def base_label(r: Record) -> str:
@@ -80,7 +98,13 @@ class Group:
 
     @property
     def recipe(self) -> str:
+        """The group's tuning key: a recipe's name, or ``study:<digest>`` (:func:`tuning_key`)."""
         return self.key[4]
+
+    @property
+    def tuning(self) -> str:
+        """The group's Tuning text (:func:`tuning_text`)."""
+        return tuning_text(self.rows[0].record)
 
     @property
     def records(self) -> list[Record]:
@@ -113,7 +137,7 @@ def groups(records: Sequence[Record]) -> list[Group]:
 
     def order(key: GroupKey) -> tuple:
         name, version, sha, protocol, rec = key
-        rank = RECIPE_ORDER.get(rec, len(RECIPE_ORDER) + (rec == ""))
+        rank = RECIPE_ORDER.get(rec, len(RECIPE_ORDER) + (rec == "") + (not rec.startswith("study:")))
         return (name, version, first_name[(name, version, sha)], sha, protocol != "fixed", rank, rec)
 
     return [Group(key, tuple(table_rows(by_key[key]))) for key in sorted(by_key, key=order)]

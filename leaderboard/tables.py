@@ -41,7 +41,7 @@ from leaderboard.rows import (
     sort_by_score,
     tiebreak,
 )
-from leaderboard.table_model import cost_of, recipe_of, table_rows
+from leaderboard.table_model import cost_of, recipe_of, table_rows, tuning_text
 from leaderboard.uncertainty import present_label
 from mmimdb2.metrics import SCALAR_METRICS
 
@@ -55,6 +55,7 @@ def _kg_field(name: str, fmt: str = "{}") -> Callable[[Record], str]:
 #: Text of each non-score column key (:data:`leaderboard.experiments.INFO_KEYS`) for a run.
 INFO: dict[str, Callable[[Record], str]] = {
     "recipe": lambda r: md(recipe_of(r) or "—"),
+    "tuning": lambda r: md(tuning_text(r)),
     "seeds": lambda r: str(len(r["seeds"])),
     "model": lambda r: md(r["model"]["name"]),
     "encoder": lambda r: md(r["encoder"]["name"]),

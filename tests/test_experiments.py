@@ -127,7 +127,7 @@ def test_suite_cells_are_copies_and_unknown_suites_are_one_line():
 def test_definitions_say_title_labels_columns_and_sweep():
     t4 = experiment("table4")
     assert (t4.title, t4.first_column, [r.label for r in t4.rows][:2]) == ("KG embedding models (Table 4)", "KG model", ["RotatE", "TransH"])
-    assert [c.header for c in t4.columns][:4] == ["Recipe", "Dim", "Epochs", "Hits@10 (held-out triples of the train-only movie KG)"]
+    assert [c.header for c in t4.columns][:4] == ["Tuning", "Dim", "Epochs", "Hits@10 (held-out triples of the train-only movie KG)"]
     assert [r.label for r in experiment("table3").rows][:2] == ["text + image, attention fusion", "+ F^K"]
     assert experiment("tau").sweep == "temperature" and sweep_keys() == ("temperature",)
     assert experiment("table2").ranked and not any(e.ranked for e in experiments() if e.name != "table2")

@@ -425,7 +425,7 @@ def test_experiment_tables_show_the_definitions_rows_in_order_under_their_labels
     assert [(r[0], r[4]) for r in t4] == [  # KG_MODELS order; two RotatE runs told apart by their config
         ("RotatE (lr=0.003)", "0.400"), ("RotatE (lr=unset)", "0.400"), ("TransH", "—"), ("ConvE", "0.250"),
     ]  # fmt: skip
-    assert "| KG model | Recipe | Dim | Epochs | Hits@10 (held-out triples of the train-only movie KG) |" in readme
+    assert "| KG model | Tuning | Dim | Epochs | Hits@10 (held-out triples of the train-only movie KG) |" in readme
     assert [r[0] for r in _table_rows(readme, "Contrastive variants (Table 5)")] == ["G-CACL = IDKG (lr=0.003)", "G-CACL = IDKG (lr=unset)", "MulCon"]
     without = render.render_files(runs[:4], {"demo": {"demo": SPLIT.sha256}})["README.md"].decode()
     assert "Contrastive variants" not in without and "KG embedding models" not in without  # one row is no table
@@ -861,7 +861,19 @@ def test_each_recipe_gets_its_own_section_and_rows_are_never_ranked_across_recip
     sections = [line for line in readme.splitlines() if line.startswith("### ")]
     assert [s.rsplit(", ", 1)[1] for s in sections] == ["recipe `tuned`", "recipe `paper`"]  # tuned first
     tuned_part = readme.split("recipe `tuned`")[1].split("recipe `paper`")[0]
-    assert "| idkg | tuned |" in tuned_part and "| gmu |" not in tuned_part
+    assert "| idkg | recipe tuned |" in tuned_part and "| gmu |" not in tuned_part
+
+
+def test_rows_tuned_by_a_study_get_their_own_section_and_say_their_budget():
+    by_recipe, by_study = record("idkg", (0.60,)), record("gmu", (0.70,), config={"hidden": 64, "lr": 0.001})
+    by_recipe["spec"] = {"recipe": "tuned"}
+    by_study["spec"] = {"recipe": "tuned", "tuning": {"digest": "ab" * 32, "text": "Optuna, 30 trials x 4-fold CV x 3 seeds"}}
+    readme = render.render_files([by_recipe, by_study], {"demo": {"demo": SPLIT.sha256}})["README.md"].decode()
+    sections = [line for line in readme.splitlines() if line.startswith("### ")]
+    assert [s.split("fixed protocol, ", 1)[1] for s in sections] == [
+        "recipe `tuned`", "tuned on this dataset: Optuna, 30 trials x 4-fold CV x 3 seeds"]  # never one ranked list
+    study_part = readme.split("tuned on this dataset:")[1]
+    assert "| gmu | Optuna, 30 trials x 4-fold CV x 3 seeds |" in study_part and "| idkg |" not in study_part
 
 
 def test_a_model_with_its_own_temperature_is_not_hidden_as_part_of_the_tau_sweep():

@@ -262,7 +262,7 @@ def test_tables_show_the_interval_the_best_row_and_ties_instead_of_bold():
     assert all(problems_of(r) == [] for r in records)
     readme = render.render_files(records, KNOWN)["README.md"].decode()
     table = readme.split("#### Main comparison (Table 2)\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    assert table[0].startswith("| Model | Recipe | Micro-F1 | Macro-F1 | Weighted-F1 | Samples-F1 | Head | Tail | Macro-F1 present (2/23) [95% CI] | vs best: Δ [95% CI] | Seeds |")
+    assert table[0].startswith("| Model | Tuning | Micro-F1 | Macro-F1 | Weighted-F1 | Samples-F1 | Head | Tail | Macro-F1 present (2/23) [95% CI] | vs best: Δ [95% CI] | Seeds |")
     cells = {line.split(" | ")[0][2:]: line.split(" | ")[8:10] for line in table[2:]}
     assert cells == {
         "gmu": ["100.00 [100.00, 100.00]", "**best**"],
