@@ -237,7 +237,7 @@ def _cross_validate_cli(args, spec, options) -> int:
     from benchmarks.harness import usable_folder
     from benchmarks.run import encoder_hint
 
-    cells = spec.cells()
+    cells = spec.variants()
     cell_specs = [spec.cell_spec(c) for c in cells]
     kg = cell_specs[0].kg
     other = sorted({cs.kg.embedding.model for cs in cell_specs} - {kg.embedding.model})

@@ -214,7 +214,7 @@ def _run_benchmark(spec: RunSpec, options: RunOptions, threads: int) -> list[dic
     from benchmarks.jobs import JobCache
     from mmimdb2.paths import cache_root
 
-    cell_specs = [spec.cell_spec(c) for c in spec.cells()]  # every name and option checked before data is loaded
+    cell_specs = [spec.cell_spec(c) for c in spec.variants()]  # every name and option checked before data is loaded
     usable_folder(Path(options.out), "--out", write=True)  # results are written: refused now, not after training
     usable_folder(Path(options.cache_dir).expanduser() if options.cache_dir is not None else cache_root(), "--cache-dir", write=False)
     device = resolve_device(options.device)

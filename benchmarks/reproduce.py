@@ -68,7 +68,7 @@ def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
 def spec_changes(record: Mapping[str, Any], spec: RunSpec) -> list[str]:
     """Where this checkout resolves the record's cell otherwise than the file says: settings the
     file does not name (added since; today's defaults apply) or resolves to another value."""
-    new = _flat(spec.cell_spec(spec.cells()[0]).to_dict())
+    new = _flat(spec.cell_spec(spec.variants()[0]).to_dict())
     old = _flat(record["spec"])
     out = []
     for key in sorted(set(new) | set(old)):

@@ -21,7 +21,7 @@ from typing import Any
 from benchmarks.protocols import PROTOCOLS
 from benchmarks.recipes import DEFAULT_RECIPE, recipe
 from idkg.embedding_spec import EmbeddingSpec
-from leaderboard.experiments import Cell, experiment
+from leaderboard.experiments import Variant, experiment
 from leaderboard.results import to_jsonable
 from mmimdb2.metrics import CLASS_WEIGHTS, SELECTION_METRICS, THRESHOLD_POLICIES
 from mmimdb2.typecheck import accepts, describe, field_types
@@ -230,8 +230,8 @@ class RunSpec:
     def resolved_encoder(self) -> str:
         return self.encoder.resolved(self.data.dataset).name  # type: ignore[return-value]
 
-    def cells(self) -> list[Cell]:
-        """The cells to run: the experiment's, then each model, aliases resolved, without duplicates;
+    def variants(self) -> list[Variant]:
+        """The model variants to run: the experiment's, then each model, aliases resolved, without duplicates;
         each with the ``overrides`` its model takes.
 
         An unknown model or experiment name, an override no planned model takes and an empty plan
@@ -239,7 +239,7 @@ class RunSpec:
         """
         from benchmarks.registry import applicable, canonical_model
 
-        planned = [*(experiment(self.experiment).cells if self.experiment else ()), *(Cell(m) for m in self.models)]
+        planned = [*(experiment(self.experiment).variants if self.experiment else ()), *(Variant(m) for m in self.models)]
         if not planned:
             raise ValueError("nothing to run: give --models M [M ...] or --suite NAME (see --list-models)")
         seen, unique, taken = set(), [], set()
@@ -247,7 +247,7 @@ class RunSpec:
             name = canonical_model(c.model)
             mine = applicable(name, self.overrides)
             taken |= set(mine)
-            c = Cell(name, {**c.config, **mine}, c.kg_model)
+            c = Variant(name, {**c.config, **mine}, c.kg_model)
             key = (c.model, tuple(sorted(c.config.items())), c.kg_model)
             if key not in seen:
                 seen.add(key)
@@ -257,7 +257,7 @@ class RunSpec:
             raise ValueError(f"--set {', '.join(unused)}: no planned model ({models}) has such a setting")
         return unique
 
-    def cell_spec(self, cell: Cell) -> CellSpec:
+    def cell_spec(self, cell: Variant) -> CellSpec:
         """The resolved spec of one planned cell (see :class:`CellSpec`)."""
         from benchmarks.registry import applicable, model_config, model_entry
         from idkg.embedding import resolve_model

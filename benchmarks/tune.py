@@ -64,7 +64,7 @@ class TuneSpec:
 class Plan:
     """One model's study, planned before any data is read."""
 
-    cell: Any
+    variant: Any
     default: CellSpec
     space: dict
     grid: list[dict] | None
@@ -83,7 +83,7 @@ def trial_spec(spec: RunSpec, cell, params: Mapping[str, Any]) -> CellSpec:
     s = split_settings(params, base.config, base.train)
     kg = {**spec.kg, **({"model": cell.kg_model} if cell.kg_model else {}), **s.kg}
     one = replace(spec, models=(cell.model,), experiment=None, overrides={**cell.config, **s.model}, train={**spec.train, **s.train}, kg=kg)
-    return one.cell_spec(one.cells()[0])
+    return one.cell_spec(one.variants()[0])
 
 
 def plan(spec: RunSpec, cell, settings: TuneSpec) -> Plan:
@@ -195,8 +195,8 @@ def _tune(spec: RunSpec, options: RunOptions, settings: TuneSpec, threads: int) 
     from mmimdb2.io import digest
     from mmimdb2.paths import cache_root
 
-    plans = [plan(spec, cell, settings) for cell in spec.cells()]  # every name, space and value checked before data is read
-    if unknown := sorted(set(settings.spaces) - {p.cell.model for p in plans} - {p.default.model for p in plans}):
+    plans = [plan(spec, cell, settings) for cell in spec.variants()]  # every name, space and value checked before data is read
+    if unknown := sorted(set(settings.spaces) - {p.variant.model for p in plans} - {p.default.model for p in plans}):
         raise ValueError(f"--space {unknown[0]}: no planned model has that name")
     usable_folder(Path(options.out), "--out", write=True)
     usable_folder(Path(options.cache_dir).expanduser() if options.cache_dir is not None else cache_root(), "--cache-dir", write=False)
@@ -306,7 +306,7 @@ def run_study(p: Plan, spec: RunSpec, options: RunOptions, settings: TuneSpec, r
                     trial.set_user_attr("owner", owner())
                     beat.add(trial)
                     running[trial.number] = trial
-                    cs = trial_spec(spec, p.cell, params)
+                    cs = trial_spec(spec, p.variant, params)
                     batch.append((inputs(cs.kg), TrialTask(cs, tuple(spec.seeds), options.device), trial, params))
                 if not batch:
                     continue

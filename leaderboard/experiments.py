@@ -1,11 +1,11 @@
 """The paper's experiments as data: each table is one :class:`Experiment` that both plans the runs
 and lays out the rendered table.
 
-``python -m benchmarks.run --suite NAME`` runs the cells of experiment ``NAME`` (through
-:meth:`benchmarks.spec.RunSpec.cells`), and ``python -m leaderboard.render`` shows the runs of each
+``python -m benchmarks.run --suite NAME`` runs the variants of experiment ``NAME`` (through
+:meth:`benchmarks.spec.RunSpec.variants`), and ``python -m leaderboard.render`` shows the runs of each
 (dataset, split, protocol) group under the experiment's title, one row per row of the
 definition, in its order and under its label, with its columns. A run is shown in a row when
-:meth:`Cell.matches` it: same model name, a config holding every item of the row's config, and
+:meth:`Variant.matches` it: same model name, a config holding every item of the row's config, and
 the row's KG model when the row names one (the most specific row wins; see
 :meth:`Experiment.row_of`).
 
@@ -24,9 +24,11 @@ from mmimdb2.registry import Registry
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One model configuration to train and evaluate: a model name, config overrides, a KG model
-    (``None``: the run's default). Seeds, dataset, split, encoder and protocol come from the run."""
+class Variant:
+    """What an experiment row (or ``--models``) asks to run: a model name, config overrides, a KG
+    model (``None``: the run's default). Seeds, dataset, split, encoder and protocol come from the
+    run; resolved by :meth:`benchmarks.spec.RunSpec.cell_spec`, a variant becomes a *cell*, the one
+    configuration a result row reports over its seeds (a *job* is one cell for one seed)."""
 
     model: str
     config: dict = field(default_factory=dict, hash=False)
@@ -40,8 +42,8 @@ class Cell:
         return self.model + (f" [{', '.join(extra)}]" if extra else "")
 
     def matches(self, record: Mapping[str, Any]) -> bool:
-        """Whether a result record ran this cell: same model name, every config item of the cell
-        in the record's config, and the cell's KG model when it names one."""
+        """Whether a result record ran this variant: same model name, every config item of the
+        variant in the record's config, and the variant's KG model when it names one."""
         if record["model"]["name"] != self.model:
             return False
         config = record["model"]["config"]
@@ -51,21 +53,21 @@ class Cell:
 
     @property
     def specificity(self) -> int:
-        """How much of a run the cell pins down (config items, plus one for a KG model)."""
+        """How much of a run the variant pins down (config items, plus one for a KG model)."""
         return len(self.config) + (self.kg_model is not None)
 
 
 @dataclass(frozen=True)
 class Row:
-    """One row of an experiment's table: the cell that is run and the label it is shown under."""
+    """One row of an experiment's table: the model variant that is run and the label it is shown under."""
 
-    cell: Cell
+    variant: Variant
     label: str
 
 
 @dataclass(frozen=True)
 class Column:
-    """A column after the first: ``key`` says what each cell shows (see :data:`COLUMN_KEYS`)."""
+    """A column after the first: ``key`` says what each of its entries shows (see :data:`COLUMN_KEYS`)."""
 
     key: str
     header: str
@@ -107,7 +109,7 @@ PROVENANCE: tuple[Column, ...] = (
 
 @dataclass(frozen=True)
 class Experiment:
-    """One paper table: what runs (the rows' cells) and how it is shown.
+    """One paper table: what runs (the rows' variants) and how it is shown.
 
     ``first_column`` heads the row labels, ``columns`` follow it in order. ``sweep`` names the
     config key the rows vary (τ: ``"temperature"``): the runs that differ only by it form one
@@ -131,26 +133,26 @@ class Experiment:
         unknown = [c.key for c in self.columns if c.key not in COLUMN_KEYS]
         if unknown:
             raise ValueError(f"experiment {self.name!r}: unknown column keys {unknown}; known: {', '.join(COLUMN_KEYS)}")
-        keys = [(r.cell.model, sorted(r.cell.config.items()), r.cell.kg_model) for r in self.rows]
+        keys = [(r.variant.model, sorted(r.variant.config.items()), r.variant.kg_model) for r in self.rows]
         if any(keys.count(k) > 1 for k in keys):
-            raise ValueError(f"experiment {self.name!r} lists one cell twice")
-        if self.sweep is not None and any(self.sweep not in r.cell.config for r in self.rows):
+            raise ValueError(f"experiment {self.name!r} lists one variant twice")
+        if self.sweep is not None and any(self.sweep not in r.variant.config for r in self.rows):
             raise ValueError(f"experiment {self.name!r}: every row must set its sweep key {self.sweep!r}")
 
     @property
-    def cells(self) -> list[Cell]:
-        """The cells to run, in row order."""
-        return [r.cell for r in self.rows]
+    def variants(self) -> list[Variant]:
+        """The variants to run, in row order."""
+        return [r.variant for r in self.rows]
 
     @property
     def varies_kg(self) -> bool:
         """Whether rows name KG models (then the table is not restricted to the usual KG model)."""
-        return any(r.cell.kg_model is not None for r in self.rows)
+        return any(r.variant.kg_model is not None for r in self.rows)
 
     def row_of(self, record: Mapping[str, Any]) -> Row | None:
         """The row showing ``record``: the most specific matching row, the first on a tie; ``None`` if none."""
-        matching = [r for r in self.rows if r.cell.matches(record)]
-        return max(matching, key=lambda r: r.cell.specificity, default=None)
+        matching = [r for r in self.rows if r.variant.matches(record)]
+        return max(matching, key=lambda r: r.variant.specificity, default=None)
 
 
 TAUS: tuple[float, ...] = (0.05, 0.1, 0.3, 0.5, 0.7, 0.9)
@@ -162,7 +164,7 @@ EXPERIMENTS: Registry[Experiment] = Registry("experiment")
 for _exp in (
     Experiment(
         "table2", "Main comparison (Table 2)",
-        tuple(Row(Cell(m), m) for m in ("late-fusion", "concat", "gmu", "gmu-3", "centralnet", "idkg-gmu", "idkg")),
+        tuple(Row(Variant(m), m) for m in ("late-fusion", "concat", "gmu", "gmu-3", "centralnet", "idkg-gmu", "idkg")),
         columns=(TUNING, *SCORES, *HEAD_TAIL, *STATS, SEEDS, *COST, *PROVENANCE), ranked=True,
     ),
     # Cumulative ablations: each row adds one component to the row above it, in the order the
@@ -172,37 +174,37 @@ for _exp in (
     Experiment(
         "table3", "Ablations (Table 3)",
         (
-            Row(Cell("idkg-no-kg", {"use_gcacl": False}), "text + image, attention fusion"),
-            Row(Cell("idkg-no-gcacl", {"use_teacher": False}), "+ F^K"),
-            Row(Cell("idkg-no-at"), "+ F^K + G-CACL (IDKG − AT)"),
-            Row(Cell("idkg"), "+ attention teacher = IDKG"),
-            Row(Cell("gmu"), "text + image, GMU fusion"),
-            Row(Cell("gmu-3"), "GMU + F^K"),
-            Row(Cell("idkg-gmu"), "GMU + F^K + G-CACL = IDKG(GMU)"),
+            Row(Variant("idkg-no-kg", {"use_gcacl": False}), "text + image, attention fusion"),
+            Row(Variant("idkg-no-gcacl", {"use_teacher": False}), "+ F^K"),
+            Row(Variant("idkg-no-at"), "+ F^K + G-CACL (IDKG − AT)"),
+            Row(Variant("idkg"), "+ attention teacher = IDKG"),
+            Row(Variant("gmu"), "text + image, GMU fusion"),
+            Row(Variant("gmu-3"), "GMU + F^K"),
+            Row(Variant("idkg-gmu"), "GMU + F^K + G-CACL = IDKG(GMU)"),
         ),
         first_column="Variant", columns=(MODEL, TUNING, *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "table4", "KG embedding models (Table 4)",
-        tuple(Row(Cell("idkg", kg_model=k), k) for k in KG_MODELS),
+        tuple(Row(Variant("idkg", kg_model=k), k) for k in KG_MODELS),
         first_column="KG model",
         columns=(TUNING, Column("kg_dim", "Dim"), Column("kg_epochs", "Epochs"), Column("hits_at_10", HITS_AT_10), *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "table5", "Contrastive variants (Table 5)",
         (
-            Row(Cell("idkg"), "G-CACL = IDKG"),
-            Row(Cell("idkg-random-anchors"), "G-CACL, random anchors"),
-            Row(Cell("idkg-mulcon"), "MulCon"),
-            Row(Cell("idkg-mcl"), "MCL"),
-            Row(Cell("idkg-mltc"), "MLTC"),
-            Row(Cell("idkg-cgmvae"), "C-GMVAE"),
+            Row(Variant("idkg"), "G-CACL = IDKG"),
+            Row(Variant("idkg-random-anchors"), "G-CACL, random anchors"),
+            Row(Variant("idkg-mulcon"), "MulCon"),
+            Row(Variant("idkg-mcl"), "MCL"),
+            Row(Variant("idkg-mltc"), "MLTC"),
+            Row(Variant("idkg-cgmvae"), "C-GMVAE"),
         ),
         first_column="Loss", columns=(MODEL, TUNING, *SCORES, *STATS, SEEDS),
     ),
     Experiment(
         "tau", "Temperature τ (Fig. 4)",
-        tuple(Row(Cell("idkg", {"temperature": t}), f"{t:g}") for t in TAUS),
+        tuple(Row(Variant("idkg", {"temperature": t}), f"{t:g}") for t in TAUS),
         first_column="τ", sweep="temperature",
     ),
 ):
@@ -226,7 +228,7 @@ def sweep_models() -> dict[str, frozenset[str]]:
     out: dict[str, set[str]] = {}
     for e in experiments():
         if e.sweep is not None:
-            out.setdefault(e.sweep, set()).update(r.cell.model for r in e.rows)
+            out.setdefault(e.sweep, set()).update(r.variant.model for r in e.rows)
     return {k: frozenset(v) for k, v in out.items()}
 
 

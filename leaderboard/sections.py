@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from leaderboard.experiments import SCORES, STATS, experiments
 from leaderboard.markdown import delta, md, pm, table
 from leaderboard.rows import Record, counterpart, labels, tiebreak
-from leaderboard.tables import PLOTS, experiment_tables, score_cells, stat_cells
+from leaderboard.tables import PLOTS, experiment_tables, score_texts, stat_texts
 
 __all__ = ["PLOTS", "group_sections", "inflation", "missing_modalities"]
 
@@ -41,10 +41,10 @@ def missing_modalities(records: Sequence[Record], full: Sequence[Record]) -> lis
         return []
     names = labels(dropped)
     dropped.sort(key=lambda r: (names[id(r)], r["drop"], tiebreak(r)))
-    ci_header, stats = stat_cells(dropped)
+    ci_header, stats = stat_texts(dropped)
     header = ["Model", "Dropped at test", *(c.header for c in SCORES), ci_header, STATS[1].header, "Δ Macro vs full", "Seeds"]
     body = []
-    for r, scores, stat in zip(dropped, score_cells(dropped, [c.key for c in SCORES]), stats):
+    for r, scores, stat in zip(dropped, score_texts(dropped, [c.key for c in SCORES]), stats):
         ref = counterpart(r, full, drop=None)
         change = "—" if ref is None else delta(r["aggregate"]["mean"]["macro"], ref["aggregate"]["mean"]["macro"])
         body.append([md(names[id(r)]), md(r["drop"]), *scores, stat["macro_ci"], stat["vs_best"], change, str(len(r["seeds"]))])

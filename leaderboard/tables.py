@@ -76,8 +76,8 @@ def _cost_text(record: Record, key: str, fmt: str) -> str:
     return "—" if value is None else fmt.format(value)
 
 
-def score_cells(records: Sequence[Record], metrics: Sequence[str]) -> list[list[str]]:
-    """Score cells per record: mean ± std over seeds (no best-mean bold: see :func:`stat_cells`)."""
+def score_texts(records: Sequence[Record], metrics: Sequence[str]) -> list[list[str]]:
+    """Score cells per record: mean ± std over seeds (no best-mean bold: see :func:`stat_texts`)."""
     return [[pm(r, m) for m in metrics] for r in records]
 
 
@@ -85,7 +85,7 @@ def stat_header() -> str:
     return next(c.header for c in STATS if c.key == "macro_ci")
 
 
-def stat_cells(records: Sequence[Record]) -> tuple[str, list[dict[str, str]]]:
+def stat_texts(records: Sequence[Record]) -> tuple[str, list[dict[str, str]]]:
     """The header of the interval column (with the count of genres present) and, per record, the
     cells of :data:`~leaderboard.experiments.STAT_KEYS`: its interval and its verdict against the best row."""
     present = present_label(records)
@@ -97,9 +97,9 @@ def stat_cells(records: Sequence[Record]) -> tuple[str, list[dict[str, str]]]:
 def layout(exp: Experiment, rows: Sequence[Record], names: Mapping[int, str]) -> list[str]:
     """The Markdown table of ``rows`` (in this order, labelled ``names[id(r)]``) with the experiment's columns."""
     metrics = [c.key for c in exp.columns if c.key in SCALAR_METRICS]
-    ci_header, stats = stat_cells(rows)
+    ci_header, stats = stat_texts(rows)
     body = []
-    for r, scores, stat in zip(rows, score_cells(rows, metrics), stats):
+    for r, scores, stat in zip(rows, score_texts(rows, metrics), stats):
         by_key = {**dict(zip(metrics, scores)), **stat}
         body.append([md(names[id(r)]), *(by_key[c.key] if c.key in by_key else INFO[c.key](r) for c in exp.columns)])
     headers = [ci_header if c.key == "macro_ci" else c.header for c in exp.columns]
@@ -204,7 +204,7 @@ def _sweeps(exp: Experiment, runs: Sequence[Record], group: str, title: str, plo
         names = {id(r): row.label for row, r in points}
         what = exp.first_column
         plot = f"{PLOTS}/{group}__{exp.name}__{slug(model)}__{digest[:8]}.png"
-        xs = [(float(row.cell.config[exp.sweep]), r) for row, r in points]
+        xs = [(float(row.variant.config[exp.sweep]), r) for row, r in points]
         plots[plot] = sweep_plot(xs, f"{exp.sweep} {what}", f"{what} sweep · {model} · {title}")
         out += [f"#### {exp.title}: {md(model)}, config {code(exp.sweep)}", "", *layout(exp, [r for _, r in points], names)]
         out += [f"![{md(what)} sweep, {md(model)}]({plot})", ""]

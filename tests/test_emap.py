@@ -150,7 +150,7 @@ def prepared(tmp_path_factory):
                    kg={"epochs": 1, "dim": 16})  # fmt: skip
     ds = mmimdb2.load(folder, progress=False)
     cache = tmp_path_factory.mktemp("cache")
-    prep = prepare_inputs(ds, encoder=get_encoder("weightfree"), kg=spec.cell_spec(spec.cells()[0]).kg, device="cpu", cache_dir=cache,
+    prep = prepare_inputs(ds, encoder=get_encoder("weightfree"), kg=spec.cell_spec(spec.variants()[0]).kg, device="cpu", cache_dir=cache,
                           progress=False)  # fmt: skip
     return spec, prep, folder
 
@@ -159,10 +159,10 @@ def prepared(tmp_path_factory):
 def test_fit_row_fits_what_the_harness_fits(prepared, model, one_torch_thread):
     from benchmarks.diagnostics.fitting import fit_row
     from benchmarks.harness import fit_and_predict
-    from leaderboard.experiments import Cell
+    from leaderboard.experiments import Variant
 
     spec, prep, _ = prepared
-    cs = spec.cell_spec(Cell(model))
+    cs = spec.cell_spec(Variant(model))
     row, harness = fit_row(cs, prep, seed=1), fit_and_predict(cs, prep, seed=1, device="cpu", progress=False)
     np.testing.assert_allclose(row.proba, harness["proba"], atol=1e-6)
     assert np.all(row.threshold == harness["threshold"])
@@ -174,12 +174,12 @@ def test_a_block_additive_probe_keeps_its_decisions_and_late_fusion_of_probabili
     its EMAP decides as it does. late-fusion-probes averages two probes' probabilities: not additive
     in the logits, so its EMAP moves some logits (the gain says whether that costs anything)."""
     from benchmarks.diagnostics.fitting import fit_row, part_arrays
-    from leaderboard.experiments import Cell
+    from leaderboard.experiments import Variant
 
     spec, prep, _ = prepared
     test = part_arrays(prep, "test")
     for model in ("probe-all", "late-fusion-probes"):
-        row = fit_row(spec.cell_spec(Cell(model)), prep, seed=0)
+        row = fit_row(spec.cell_spec(Variant(model)), prep, seed=0)
         result = emap(row.logits(), test, exact_max=0, partners=8)  # sampled: exact for an additive model all the same
         own = row.logits()(test)
         if model == "probe-all":

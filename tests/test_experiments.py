@@ -14,10 +14,10 @@ from benchmarks.spec import RunSpec
 from idkg.inputs import InputSpec
 from leaderboard.experiments import (
     EXPERIMENTS,
-    Cell,
     Column,
     Experiment,
     Row,
+    Variant,
     experiment,
     experiments,
     sweep_keys,
@@ -27,7 +27,7 @@ from mmimdb2.registry import UnknownNameError
 
 def suite_cells(name: str) -> list:
     """What ``--suite NAME`` plans (aliases resolved, duplicates dropped)."""
-    return RunSpec(experiment=name).cells()
+    return RunSpec(experiment=name).variants()
 
 
 def _record(model: str, config: dict | None = None, kg: str | None = "RotatE") -> dict:
@@ -37,7 +37,7 @@ def _record(model: str, config: dict | None = None, kg: str | None = "RotatE") -
 def test_each_suite_plans_exactly_the_rows_of_its_experiment():
     assert tuple(EXPERIMENTS.names()) == ("table2", "table3", "table4", "table5", "tau") == tuple(e.name for e in experiments())
     for name in EXPERIMENTS.names():
-        assert suite_cells(name) == [row.cell for row in experiment(name).rows], name
+        assert suite_cells(name) == [row.variant for row in experiment(name).rows], name
 
 
 #: Feature widths to build the planned models from; the genre entities' vectors tell KG-initialised anchors apart.
@@ -48,7 +48,7 @@ INPUTS = InputSpec(16, 12, 8, genre_embeddings=torch.randn(23, 8, generator=torc
 def planned(name: str) -> list[tuple[str, dict]]:
     """(row label, resolved cell spec) for each cell ``--suite NAME`` plans, in row order."""
     spec = RunSpec(experiment=name)
-    return [(row.label, spec.cell_spec(cell)) for row, cell in zip(experiment(name).rows, spec.cells(), strict=True)]
+    return [(row.label, spec.cell_spec(cell)) for row, cell in zip(experiment(name).rows, spec.variants(), strict=True)]
 
 
 def parts(cell_spec) -> set[str]:
@@ -68,7 +68,7 @@ def parts(cell_spec) -> set[str]:
 def as_run_alone(name: str, cell_spec) -> bool:
     """Whether a suite's cell is what ``--models NAME`` runs (its spec and cache key, but for the suite's name)."""
     alone = RunSpec(models=(name,))
-    return dataclasses.replace(cell_spec, experiment=None) == alone.cell_spec(alone.cells()[0])
+    return dataclasses.replace(cell_spec, experiment=None) == alone.cell_spec(alone.variants()[0])
 
 
 def test_table3_adds_one_component_per_row_as_the_built_models_show():
@@ -117,7 +117,7 @@ def test_table2_runs_each_model_as_models_runs_it():
 
 def test_suite_cells_are_copies_and_unknown_suites_are_one_line():
     suite_cells("tau")[0].config["temperature"] = 99.0
-    assert experiment("tau").rows[0].cell.config == {"temperature": 0.05}
+    assert experiment("tau").rows[0].variant.config == {"temperature": 0.05}
     with pytest.raises(UnknownNameError, match="unknown experiment 'table9'. Did you mean 'table5'"):
         suite_cells("table9")
     with pytest.raises(UnknownNameError, match="Did you mean 'table4'"):
@@ -149,13 +149,13 @@ def test_a_record_goes_to_its_most_specific_matching_row():
 
 
 def test_bad_definitions_are_refused():
-    row = Row(Cell("idkg"), "IDKG")
+    row = Row(Variant("idkg"), "IDKG")
     with pytest.raises(ValueError, match="no rows"):
         Experiment("x", "X", ())
     with pytest.raises(ValueError, match="unknown column keys"):
         Experiment("x", "X", (row,), columns=(Column("nope", "Nope"),))
-    with pytest.raises(ValueError, match="one cell twice"):
-        Experiment("x", "X", (row, Row(Cell("idkg"), "again")))
+    with pytest.raises(ValueError, match="one variant twice"):
+        Experiment("x", "X", (row, Row(Variant("idkg"), "again")))
     with pytest.raises(ValueError, match="sweep key"):
         Experiment("x", "X", (row,), sweep="temperature")
 

@@ -123,7 +123,7 @@ def test_cli_runs_an_import_path_with_set(small_demo, tmp_path, capsys):
     args = ["--dataset", str(small_demo), "--encoder", "weightfree", "--kg-epochs", "1", "--kg-dim", "16", "--no-progress", "--out", str(tmp_path)]
     assert main(["--models", "sklearn.neighbors:KNeighborsClassifier", "--set", "n_neighbors=4", "--drop", "kg", *args]) == 0
     table = capsys.readouterr().out
-    assert "sklearn.neighbors:KNeighborsClassifier [kg dropped]" in table
+    assert "sklearn.neighbors:KNeighborsClassifier (drop kg)" in table
     (path,) = (tmp_path / "results").glob("*.json")
     record = read_result(path)
     assert record["model"]["config"]["n_neighbors"] == 4 and record["drop"] == "kg"
@@ -180,7 +180,7 @@ def test_what_a_result_cannot_record_is_refused_in_one_line(tmp_path):
     with pytest.raises(ValueError, match=r"--set width: no planned model \(test_own_model:TinyNet\) has such a setting"):
         from benchmarks.spec import RunSpec
 
-        RunSpec(models=("test_own_model:TinyNet",), overrides={"width": 3}).cells()
+        RunSpec(models=("test_own_model:TinyNet",), overrides={"width": 3}).variants()
 
 
 def test_logits_of_the_wrong_shape_are_one_line():
@@ -203,14 +203,12 @@ def test_a_torch_model_is_built_under_its_seed():
 
 
 def test_the_terminal_table_labels_a_dropped_modality():
+    """The terminal table labels rows as the leaderboard does (one table model): a row scored
+    without a modality is never to be read as the full model's row."""
     from benchmarks.harness import format_table
-    from mmimdb2.metrics import SCALAR_METRICS
+    from tests.test_leaderboard import record
 
-    def record(drop):
-        scores = {s: 0.5 for s in SCALAR_METRICS}
-        return {"model": {"name": "idkg", "config": {"lr": 0.001}}, "protocol": "fixed", "seeds": [0], "kg": None, "drop": drop,
-                "aggregate": {"mean": scores, "std": {s: 0.0 for s in SCALAR_METRICS}}}  # fmt: skip
-
-    rows = format_table([record(None), record("kg"), record("poster")], dataset_name="demo").splitlines()[3:]
+    records = [record("idkg", (0.5,)), record("idkg", (0.5,), drop="kg"), record("idkg", (0.5,), drop="poster")]
+    rows = format_table(records, dataset_name="demo").splitlines()[3:]
     labels = [re.split(r"\s{2,}", row)[0] for row in rows]
-    assert labels == ["idkg", "idkg [kg dropped]", "idkg [poster dropped]"]
+    assert labels == ["idkg", "idkg (drop kg)", "idkg (drop poster)"]

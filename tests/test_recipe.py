@@ -154,7 +154,7 @@ def test_loss_balance_is_checked():
 def test_table3_adds_fk_then_gcacl_then_the_teacher_as_the_paper_removes_them():
     from benchmarks.spec import RunSpec
 
-    cells = RunSpec(experiment="table3").cells()
+    cells = RunSpec(experiment="table3").variants()
     idkg_rows = [build_model(c.model, SPEC, proj_dim=8, classifier_hidden=8, **c.config) for c in cells[:4]]
     parts = [(m.config.use_kg, m.use_teacher, m.contrastive is not None) for m in idkg_rows]
     # (KG, attention teacher, G-CACL): the paper's "- AT" row is F^K + G-CACL
@@ -175,7 +175,7 @@ def test_kg_paper_settings_are_one_flag_away_and_given_flags_win():
 
     def kg(*argv):
         spec = spec_from_args(build_parser().parse_args(["--models", "idkg", *argv]))[0]
-        return spec.cell_spec(spec.cells()[0]).kg
+        return spec.cell_spec(spec.variants()[0]).kg
 
     paper = kg("--kg-paper-settings").embedding
     assert (paper.optimizer, paper.lr, paper.epochs, paper.batches_per_epoch, paper.dim, paper.dim_counts) == ("SGD", 0.5, 500, 100, 200, "model")
@@ -294,10 +294,10 @@ def test_dev_score_metrics_against_hand_computed_values():
 
 def test_class_weight_is_a_recorded_training_setting_of_every_model():
     from benchmarks.spec import RunSpec, TrainSpec
-    from leaderboard.experiments import Cell
+    from leaderboard.experiments import Variant
 
     def config(model, **train):
-        return RunSpec(train=train).cell_spec(Cell(model=model)).recorded_config()
+        return RunSpec(train=train).cell_spec(Variant(model=model)).recorded_config()
 
     assert config("idkg")["class_weight"] == TrainSpec.class_weight
     probe = config("probe-text")

@@ -18,7 +18,7 @@ from benchmarks.spec import RunSpec, TrainSpec
 from benchmarks.trainer import TensorSet, predict_proba, train
 from idkg.gcacl import GCACL
 from idkg.inputs import InputSpec
-from leaderboard.experiments import Cell
+from leaderboard.experiments import Variant
 from mmimdb2.registry import Registry
 
 #: The names the harness and the paper's tables rely on (never rename one: add an alias).
@@ -176,7 +176,7 @@ TORCH_MODELS = sorted(n for n in MODEL_REGISTRY.names() if not MODEL_REGISTRY.en
 def test_every_model_trains_infers_label_free_and_round_trips(name, tmp_path):
     spec, train_set, dev = _spec(), _data(70, 1), _data(30, 2)
     model = build_model(name, spec, **_small_overrides(name))
-    recipe = RunSpec(train={"epochs": 2, "batch_size": 32}).cell_spec(Cell(name)).train  # the model's own recipe
+    recipe = RunSpec(train={"epochs": 2, "batch_size": 32}).cell_spec(Variant(name)).train  # the model's own recipe
     result = train(model, train_set, dev, TrainSpec(**recipe), seed=0, progress=False, name=name)
     assert len(result.history) == 2 and all(np.isfinite(v) for h in result.history for v in h.values())
     assert "total" in result.history[0]

@@ -81,7 +81,7 @@ def test_a_committed_realdev_row_resolves_to_its_cell_and_names_what_was_added_s
                 if json.loads(p.read_text()).get("spec", {}).get("data", {}).get("protocol") == "fixed")  # fmt: skip
     record = json.loads(path.read_text())
     spec = reproduce.spec_of(record)
-    cell = spec.cell_spec(spec.cells()[0]).to_dict()
+    cell = spec.cell_spec(spec.variants()[0]).to_dict()
     assert cell["config"] == record["spec"]["config"] | {k: v for k, v in cell["config"].items() if k not in record["spec"]["config"]}
     assert cell["train"] == record["spec"]["train"] and spec.seeds == tuple(record["seeds"])
     changes = reproduce.spec_changes(record, spec)

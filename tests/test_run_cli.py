@@ -108,7 +108,7 @@ def test_drop_modality_zeroes_it_at_test_time(small_demo, tmp_path, capsys):
 
 
 def _cells(*argv: str):
-    return spec_from_args(build_parser().parse_args(list(argv)))[0].cells()
+    return spec_from_args(build_parser().parse_args(list(argv)))[0].variants()
 
 
 def test_suite_plans_the_papers_cells():
@@ -167,7 +167,7 @@ def test_a_training_flags_help_names_the_models_a_recipe_gives_their_own_value(f
 
     def resolved(model, *argv):
         spec = spec_from_args(build_parser().parse_args(["--models", model, "idkg", *argv]))[0]
-        return [spec.cell_spec(cell).train[setting] for cell in spec.cells()]
+        return [spec.cell_spec(cell).train[setting] for cell in spec.variants()]
 
     for recipe_name, model, value in claims:
         own, idkg = resolved(model, "--recipe", recipe_name)
@@ -430,7 +430,7 @@ def test_python_callers_and_the_cli_build_the_same_spec():
     argv = ["--models", "idkg", "gmu", "--seeds", "0", "1", "--encoder", "offline", "--kg-model", "TransH", "--kg-dim", "64",
             "--lr", "0.003", "--class-weight", "none", "--set", "temperature=0.3"]  # fmt: skip
     assert spec_from_args(build_parser().parse_args(argv))[0] == by_hand
-    cs = by_hand.cell_spec(by_hand.cells()[0])
+    cs = by_hand.cell_spec(by_hand.variants()[0])
     assert (cs.model, cs.encoder, cs.kg.embedding.model, cs.train["lr"], cs.config["temperature"]) == ("idkg", "offline", "TransH", 0.003, 0.3)
     assert cs.train["epochs"] == 30 and cs.train["weight_decay"] == 0.1  # the recipe fills what was not given
 

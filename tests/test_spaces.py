@@ -28,7 +28,7 @@ class Tiny(nn.Module):
 
 def _plan(model: str, space=None, trials: int = 30, **run):
     spec = RunSpec(models=(model,), **run)
-    return plan(spec, spec.cells()[0], TuneSpec(trials=trials, spaces={model: space} if space is not None else {}))
+    return plan(spec, spec.variants()[0], TuneSpec(trials=trials, spaces={model: space} if space is not None else {}))
 
 
 def test_every_registered_model_has_a_space_that_its_model_takes():

@@ -111,7 +111,7 @@ def test_every_torch_model_gives_the_same_probabilities_at_1_and_2_threads(model
     from benchmarks.harness import fit_and_predict
     from benchmarks.spec import RunSpec
 
-    (cs,) = [RunSpec(models=(model,), seeds=(0,), train={"epochs": 1}).cell_spec(c) for c in RunSpec(models=(model,)).cells()]
+    (cs,) = [RunSpec(models=(model,), seeds=(0,), train={"epochs": 1}).cell_spec(c) for c in RunSpec(models=(model,)).variants()]
 
     def fit():
         return fit_and_predict(cs, prepared, seed=0, device=torch.device("cpu"), progress=False)["proba"]

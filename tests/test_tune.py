@@ -166,7 +166,7 @@ def test_run_from_study_runs_the_best_settings_and_records_the_study(tuned, tmp_
         assert best["tuning"]["digest"] == study["digest"] and best["tuning"]["budget"]["folds"] == 2
         spec = RunSpec(models=(r["model"],), data=DataSpec(best["base"]["data"]["dataset"]), encoder=EncoderSpec("weightfree"),
                        kg=FAST_KG, train={"epochs": 2})  # fmt: skip
-        trial = trial_spec(spec, spec.cells()[0], tuples(best["settings"])).to_dict()
+        trial = trial_spec(spec, spec.variants()[0], tuples(best["settings"])).to_dict()
         assert {k: v for k, v in record["spec"].items() if k != "tuning"} == trial  # the very cell the study scored
     capsys.readouterr()
     assert run.main(["--from-study", str(out), "--models", "idkg", "--out", str(tmp_path)]) == 2
@@ -248,7 +248,7 @@ def test_the_tuning_field_is_carried_verbatim_keys_the_cache_and_is_absent_when_
 
     plain = RunSpec(models=("idkg",))
     tuned = replace(plain, tuning={"study": "s", "digest": "d", "budget": {"trials": 30}})
-    a, b = (s.cell_spec(s.cells()[0]).to_dict() for s in (plain, tuned))
+    a, b = (s.cell_spec(s.variants()[0]).to_dict() for s in (plain, tuned))
     assert "tuning" not in a  # an untuned cell keeps the spec, and so the cache key, it had before the field
     assert b["tuning"] == {"study": "s", "digest": "d", "budget": {"trials": 30}} and {k: v for k, v in b.items() if k != "tuning"} == a
     assert digest(a) != digest(b)

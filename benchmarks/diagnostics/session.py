@@ -58,11 +58,11 @@ def open_session(spec: RunSpec, options: RunOptions, extra_models: Sequence[str]
     from benchmarks.pipeline import prepare_inputs, timed
     from benchmarks.registry import canonical_model
     from benchmarks.run import encoder_hint
-    from leaderboard.experiments import Cell
+    from leaderboard.experiments import Variant
 
-    cells = spec.cells()
+    cells = spec.variants()
     known = {c.model for c in cells}
-    cells += [Cell(canonical_model(m)) for m in dict.fromkeys(extra_models) if canonical_model(m) not in known]
+    cells += [Variant(canonical_model(m)) for m in dict.fromkeys(extra_models) if canonical_model(m) not in known]
     cell_specs = [spec.cell_spec(c) for c in cells]
     if spec.data.protocol != "fixed":
         raise ValueError("diagnostics run on the fixed split; drop --protocol")

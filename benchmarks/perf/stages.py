@@ -79,7 +79,7 @@ def _cell(ctx: Context, model: str, epochs: int):
 
     spec = RunSpec(models=(model,), data=DataSpec(dataset=str(ctx.data)), encoder=EncoderSpec(ENCODER),
                    train={"epochs": epochs, "patience": 0})  # fmt: skip
-    return spec.cell_spec(spec.cells()[0])
+    return spec.cell_spec(spec.variants()[0])
 
 
 def _part(prep, part: str):
