@@ -392,7 +392,8 @@ def report_dropped(dataset, out: Path, *, verbose: bool) -> Path:
 def format_table(records: list[dict], *, dataset_name: str) -> str:
     """A plain-text table of the table model's rows (:mod:`leaderboard.table_model`): test F1
     scores as mean ± std over seeds, the pooled macro-F1 over the genres present with its 95%
-    bootstrap interval, and each row's mark against the best (``best``; ``≈``: tied with it)."""
+    bootstrap interval, and each row's paired difference to the best with its interval (``best``;
+    ``≈``: tied with it, the interval holds 0)."""
     from leaderboard.table_model import interval_text, plain_table, table_rows
     from leaderboard.uncertainty import n_present
 
@@ -403,9 +404,17 @@ def format_table(records: list[dict], *, dataset_name: str) -> str:
         r = row.record
         mean, std = r["aggregate"]["mean"], r["aggregate"]["std"]
         ci = interval_text(row) + ("" if row.interval is None else f" ({n_present(r)}/23)")
-        body.append([row.label, r["protocol"], *(f"{mean[s]:.4f} ± {std[s]:.4f}" for s in SCORES), ci, row.mark, str(len(r["seeds"]))])
+        body.append([row.label, r["protocol"], *(f"{mean[s]:.4f} ± {std[s]:.4f}" for s in SCORES), ci, _versus(row), str(len(r["seeds"]))])
     lines = [f"test scores on {dataset_name} (each row's checkpoint and threshold by its recipe: {_recipes_text(records)})"]
     return "\n".join(lines + plain_table(header, body) + _inflation_lines(rows))
+
+
+def _versus(row) -> str:
+    """``best``; the paired difference to the best row with its 95% interval, ``≈`` when it holds 0; "—" when not comparable."""
+    d = row.versus
+    if d is None:
+        return row.mark
+    return f"{row.mark + ' ' if row.mark else ''}{d.estimate:+.4f} [{d.low:+.4f}, {d.high:+.4f}]"
 
 
 def _recipes_text(records: list[dict]) -> str:
