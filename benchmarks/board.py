@@ -127,15 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/board"), help="where the runs' jobs and results go (default runs/board)")
     p.add_argument("--leaderboard-dir", type=Path, default=None, help="leaderboard folder (default: this package's)")
     args, extra = p.parse_known_args(argv)
-    try:
+    from benchmarks.run import cli_errors
+
+    with cli_errors("--debug" in extra, {"--out": args.out},
+                    kept="nothing in the leaderboard was replaced; finished jobs are kept and skipped on the next run") as status:  # fmt: skip
         remake(args.board, data=args.data, out=args.out / args.board, leaderboard_dir=args.leaderboard_dir, extra=extra)
-    except KeyboardInterrupt:
-        print("\ninterrupted: nothing in the leaderboard was replaced; finished jobs are kept and skipped on the next run", file=sys.stderr)
-        return 130
-    except (ValueError, KeyError, RuntimeError, ImportError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return status.code
 
 
 if __name__ == "__main__":

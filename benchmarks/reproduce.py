@@ -17,7 +17,6 @@ a row without stored predictions).
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -138,20 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.run import os_error_line
+    from benchmarks.run import cli_errors
 
     args = build_parser().parse_args(argv)
-    try:
+    with cli_errors(getattr(args, "debug", False), {"--out": args.out, "--cache-dir": args.cache_dir}, kept="the row's file is unchanged") as status:
         return _reproduce(args)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except (ValueError, KeyError, RuntimeError, ImportError) as e:
-        print(f"error: {e.args[0] if isinstance(e, KeyError) and e.args else e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"error: {os_error_line(e, {'--out': args.out, '--cache-dir': args.cache_dir})}", file=sys.stderr)
-        return 2
+    return status.code
 
 
 def _reproduce(args: argparse.Namespace) -> int:

@@ -477,10 +477,11 @@ def parse_spaces(items: list[str]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.run import encoder_hint, os_error_line, spec_from_args
+    from benchmarks.run import cli_errors, encoder_hint, spec_from_args
 
     args = build_parser().parse_args(argv)
-    try:
+    with cli_errors(getattr(args, "debug", False), {"--out": args.out, "--cache-dir": args.cache_dir},
+                    kept="finished trials are kept; the same command resumes the studies") as status:  # fmt: skip
         spec, options = spec_from_args(args)
         settings = TuneSpec(trials=args.trials, folds=args.folds, fold_seed=args.fold_seed, sampler_seed=args.sampler_seed,
                             storage=args.storage, spaces=parse_spaces(args.space))  # fmt: skip
@@ -490,15 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"done in {time.perf_counter() - start:.1f} s; studies in {options.out}/ "
               f"(run their best settings on test: python -m benchmarks.run --from-study {options.out})")  # fmt: skip
         return 0
-    except KeyboardInterrupt:
-        print("\ninterrupted: finished trials are kept; the same command resumes the studies", file=sys.stderr)
-        return 130
-    except (ValueError, KeyError, RuntimeError, ImportError) as e:
-        print(f"error: {e.args[0] if isinstance(e, KeyError) and e.args else e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"error: {os_error_line(e, {'--out': args.out, '--cache-dir': args.cache_dir})}", file=sys.stderr)
-        return 2
+    return status.code
 
 
 if __name__ == "__main__":

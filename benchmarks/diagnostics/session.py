@@ -146,20 +146,12 @@ def png_bytes(fig) -> bytes:
 
 def main_guard(run, argv_parser, argv) -> int:
     """Parse, run, and turn a bad input into one ``error:`` line and exit 2 (never a traceback)."""
-    from benchmarks.run import os_error_line, spec_from_args
+    from benchmarks.run import cli_errors, spec_from_args
     from benchmarks.threads import torch_threads
 
     args = argv_parser.parse_args(argv)
-    try:
+    with cli_errors(getattr(args, "debug", False), {"--out": args.out, "--cache-dir": args.cache_dir}, kept="cached features are kept") as status:
         spec, options = spec_from_args(args)
         with torch_threads(options.threads):
             return run(args, spec, options)
-    except KeyboardInterrupt:
-        print("\ninterrupted: cached features are kept", file=sys.stderr)
-        return 130
-    except (ValueError, KeyError, RuntimeError, ImportError) as e:
-        print(f"error: {e.args[0] if isinstance(e, KeyError) and e.args else e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"error: {os_error_line(e, {'--out': args.out, '--cache-dir': args.cache_dir})}", file=sys.stderr)
-        return 2
+    return status.code
