@@ -270,3 +270,13 @@ def test_trials_run_in_parallel_worker_processes_give_the_serial_results(tuned, 
     (par,) = tune(_spec(small_demo, "people-vote"), RunOptions(out=tmp_path, progress=False, threads=2, jobs=2), TuneSpec(trials=3, folds=2))
     assert par["study"] == vote["study"] and par["trials"]["finished"] == 2
     assert [par["default"]["value"], par["best"]["value"]] == [vote["default"]["value"], vote["best"]["value"]]
+
+
+def test_a_storage_url_holds_the_study_instead_of_the_journal_file(small_demo, tmp_path):
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    (r,) = tune(_spec(small_demo, "people-vote"), RunOptions(out=tmp_path / "out", progress=False, threads=1),
+                TuneSpec(trials=3, folds=2, storage=url))  # fmt: skip
+    assert not list((tmp_path / "out").glob("*/journal.log")) and (tmp_path / "out" / r["study"] / "best.json").is_file()
+    assert [t.state.name for t in optuna.load_study(study_name=r["study"], storage=url).trials] == ["COMPLETE", "COMPLETE"]
