@@ -84,6 +84,9 @@ def test_a_committed_realdev_row_resolves_to_its_cell_and_names_what_was_added_s
     cell = spec.cell_spec(spec.variants()[0]).to_dict()
     assert cell["config"] == record["spec"]["config"] | {k: v for k, v in cell["config"].items() if k not in record["spec"]["config"]}
     assert cell["train"] == record["spec"]["train"] and spec.seeds == tuple(record["seeds"])
-    changes = reproduce.spec_changes(record, spec)
+    assert reproduce.spec_changes(record, spec) == []  # the committed rows were made by today's code
+    older = json.loads(path.read_text())
+    del older["spec"]["kg"]["embedding"]["sparse"]  # a row made before the setting existed
+    changes = reproduce.spec_changes(older, reproduce.spec_of(older))
     assert all(c.endswith("now") or "today's default" in c for c in changes)
     assert "kg.embedding.sparse: not in the file, today's default True" in changes
