@@ -107,13 +107,28 @@ def _emap(args, spec, options) -> int:
         "rows": out_rows, "seconds": {"prepare": session.seconds, "total": time.perf_counter() - t_all},
     }  # fmt: skip
     _print(record, group_label(groups), n)
+    status = 0
+    if args.attach:
+        from benchmarks.diagnostics.session import attach_to_rows
+
+        status = attach_to_rows(session, fitted, "emap", {r["label"]: _block(r, record) for r in out_rows}, args.leaderboard)
     csv_rows = [[r["label"], *(f"{r[k][s]:.6f}" for k in ("macro_f1", "emap_macro_f1", "gain") for s in ("estimate", "low", "high")),
                  r["exact"], r["evaluations"], f"{r['seconds']['fit']:.2f}", f"{r['seconds']['emap']:.2f}"] for r in out_rows]  # fmt: skip
     header = ["model", "macro_f1", "ci_low", "ci_high", "emap_macro_f1", "emap_ci_low", "emap_ci_high", "gain", "gain_low", "gain_high",
               "exact", "evaluations", "fit_s", "emap_s"]  # fmt: skip
     paths = write_outputs(Path(options.out), "emap", record, csv_rows, header, gain_plot(record))
     print(f"written: {', '.join(map(str, paths))}")
-    return 0
+    return status
+
+
+def _block(row: dict, record: dict) -> dict:
+    """One row's EMAP as its leaderboard record holds it (``diagnostics.emap`` in schema.json)."""
+    return {
+        "groups": record["groups"], "method": record["method"], "partners": record["partners"], "emap_seed": record["emap_seed"],
+        **{k: {s: row[k][s] for s in ("estimate", "low", "high")} for k in ("macro_f1", "emap_macro_f1", "gain")},
+        "decisions_changed": row["decisions_changed"], "seconds": row["seconds"],
+        "code_version": record["code_version"], "created": record["created"],
+    }  # fmt: skip
 
 
 def _print(record: dict, groups: str, n: int) -> None:

@@ -244,15 +244,25 @@ def _run_benchmark(spec: RunSpec, options: RunOptions, threads: int) -> list[dic
     return _write_results(cells, out, submit=options.submit)
 
 
-def _plan(spec: RunSpec, cell_specs, dataset, encoder, cache, options: RunOptions) -> dict[tuple, list[PlannedJob]]:
-    """``{(protocol, cell index): its jobs, one per seed}``, each looked up in the job cache."""
+def cell_identity(cs: CellSpec, dataset, encoder, seeds, *, protocol: str = "fixed") -> dict:
+    """The identity (:func:`leaderboard.results.identity_of`) of the row ``cs`` makes over ``seeds``:
+    one seed's is its job's, all seeds' the merged row's, so also the name of its leaderboard file."""
     from leaderboard.results import identity_of
 
+    emb = cs.kg.embedding
+    return identity_of(
+        dataset=dataset.name, dataset_version=dataset.version or "unversioned", split_sha256=dataset.split.sha256,
+        protocol=protocol, model=cs.model, config=cs.recorded_config(), seeds=list(seeds), encoder=encoder.name,
+        encoder_version=encoder.version, kg=[emb.model, emb.dim, emb.epochs], drop=cs.drop, fingerprint=dataset.fingerprint,
+    )  # fmt: skip
+
+
+def _plan(spec: RunSpec, cell_specs, dataset, encoder, cache, options: RunOptions) -> dict[tuple, list[PlannedJob]]:
+    """``{(protocol, cell index): its jobs, one per seed}``, each looked up in the job cache."""
     protocols = ["fixed", "authors"] if spec.data.protocol == "authors" else ["fixed"]
     cells: dict[tuple, list[PlannedJob]] = {}
     for protocol in protocols:
         for index, cs in enumerate(cell_specs):
-            emb = cs.kg.embedding
             base = dict(
                 dataset=dataset.name, dataset_version=dataset.version or "unversioned", split=dataset.split,
                 model=cs.model, config=cs.recorded_config(), encoder=encoder.name, encoder_version=encoder.version,
@@ -261,12 +271,7 @@ def _plan(spec: RunSpec, cell_specs, dataset, encoder, cache, options: RunOption
             )  # fmt: skip
             jobs = []
             for seed in spec.seeds:
-                ident = identity_of(
-                    dataset=base["dataset"], dataset_version=base["dataset_version"], split_sha256=dataset.split.sha256,
-                    protocol=protocol, model=cs.model, config=base["config"], seeds=[seed], encoder=encoder.name,
-                    encoder_version=encoder.version, kg=[emb.model, emb.dim, emb.epochs], drop=cs.drop,
-                    fingerprint=dataset.fingerprint,
-                )  # fmt: skip
+                ident = cell_identity(cs, dataset, encoder, [seed], protocol=protocol)
                 name = cache.name(ident, cs.to_dict(), content_sha256=dataset.fingerprint, preprocessing=encoder.preprocessing)
                 job = Job(cs, seed, base, ident, {}, options.device, options.progress)
                 inputs = (cs.kg, protocol, seed if protocol == "authors" else 0)

@@ -82,6 +82,8 @@ def _run(args, spec, options) -> int:
 
     if args.noise and args.sweep:
         raise ValueError("give --noise (one setting) or --sweep (levels of each noise), not both")
+    if args.noise and args.attach:
+        raise ValueError("--attach puts robustness curves into the leaderboard: give a sweep (--sweep/--levels), not --noise")
     if args.noise:
         settings = {"clean": NoiseSetting((), args.noise_seed), "noisy": NoiseSetting.parse(args.noise, args.noise_seed)}
         sweep, levels, reference = (), (), None
@@ -124,7 +126,26 @@ def _run(args, spec, options) -> int:
           f"predictions {sum(s['predict'].values()):.1f}, model fits {sum(s['fit'].values()):.1f}, whole command {s['total']:.1f} "
           f"(on {session.device})")  # fmt: skip
     print(f"written: {', '.join(map(str, paths))}")
-    return 0
+    if not args.attach:
+        return 0
+    from benchmarks.diagnostics.session import attach_to_rows
+
+    return attach_to_rows(session, rows, "robustness", {lab: _block(record, lab) for lab in rows}, args.leaderboard)
+
+
+def _block(record: dict, label: str) -> dict:
+    """One row's curves as its leaderboard record holds them (``diagnostics.robustness`` in schema.json)."""
+    s = record["seconds"]
+    curves = {}
+    for name, by in record["curves"].items():
+        c = by[label]
+        points = [{"level": lv, **{k: p[k] for k in ("estimate", "low", "high", "changed")}} for lv, p in zip(record["levels"], c["points"])]
+        curves[name] = {"points": points, "relative_robustness": c["relative_robustness"], "effective_robustness": c["effective_robustness"]}
+    return {
+        "noise_seed": record["noise_seed"], "reference": record["reference"], "curves": curves,
+        "seconds": {"fit": s["fit"][label], "predict": s["predict"].get(label, 0.0), "encode_noisy": sum(s["encode_noisy"].values())},
+        "code_version": record["code_version"], "created": record["created"],
+    }  # fmt: skip
 
 
 def _canonical(name: str) -> str:

@@ -17,6 +17,10 @@ Version 2 (this one) differs from version 1 in three places:
   shared with other jobs; ``kg_inputs`` is a stage of its own.
 - ``kg`` is read off the embedding that was used: PyKEEN's canonical model name, the width of F^K
   as stored (``dim``) and as the model counts it (``dim_model``), epochs, optimizer, Hits@10.
+
+An optional ``diagnostics`` block (EMAP's interaction gain, robustness curves) is added to a
+record after it was made, by the diagnostic commands' ``--attach`` (:mod:`leaderboard.attach`); a
+record without one is unchanged, so the block needs no new version.
 """
 
 from __future__ import annotations
@@ -89,6 +93,70 @@ class SeedResult:
 
 
 @dataclass(frozen=True)
+class Interval:
+    """An estimate with its 95% bootstrap interval (a score, or a paired difference of two)."""
+
+    estimate: float
+    low: float
+    high: float
+
+    def holds(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+@dataclass(frozen=True)
+class EmapDiagnostic:
+    """The row's model projected onto additive functions of its modality groups (Hessel & Lee 2020)."""
+
+    groups: tuple[tuple[str, ...], ...]
+    method: str
+    partners: int | None
+    emap_seed: int | None
+    macro_f1: Interval
+    emap_macro_f1: Interval
+    #: model minus EMAP, paired: what the row's score owes to interactions between the groups.
+    gain: Interval
+    decisions_changed: float
+    seconds: Mapping[str, float]
+    code_version: Mapping[str, Any]
+    created: str
+
+
+@dataclass(frozen=True)
+class NoisePoint:
+    level: float
+    estimate: float
+    low: float
+    high: float
+    changed: float
+
+
+@dataclass(frozen=True)
+class RobustnessCurve:
+    points: tuple[NoisePoint, ...]
+    relative_robustness: float
+    effective_robustness: float | None
+
+
+@dataclass(frozen=True)
+class RobustnessDiagnostic:
+    """Test macro-F1 as noise grows on one modality's raw inputs (MultiBench's protocol)."""
+
+    noise_seed: int
+    reference: str | None
+    curves: Mapping[str, RobustnessCurve]
+    seconds: Mapping[str, float]
+    code_version: Mapping[str, Any]
+    created: str
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    emap: EmapDiagnostic | None = None
+    robustness: RobustnessDiagnostic | None = None
+
+
+@dataclass(frozen=True)
 class ResultRecord:
     """One run of one model configuration on one dataset and split, over one or more seeds."""
 
@@ -114,6 +182,8 @@ class ResultRecord:
     test_labels: Mapping[str, Any] | None = None
     #: A record converted from an older version: that version and the fields its identity kept.
     converted_from: Mapping[str, Any] | None = None
+    #: Diagnostics attached after the record was made (None: none run).
+    diagnostics: Diagnostics | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
 
     @property
@@ -149,9 +219,11 @@ class ResultRecord:
         """The JSON object of the current schema version (optional blocks left out when absent)."""
         out = _plain(self)
         out["per_seed"] = [{k: v for k, v in s.items() if v is not None or k in ("best_epoch",)} for s in out["per_seed"]]
-        for key in ("spec", "test_labels", "converted_from"):
+        for key in ("spec", "test_labels", "converted_from", "diagnostics"):
             if out[key] is None:
                 del out[key]
+        if out.get("diagnostics") is not None:
+            out["diagnostics"] = {k: v for k, v in out["diagnostics"].items() if v is not None}
         return out
 
     def to_disk(self, path: str | Path) -> Path:
@@ -188,7 +260,29 @@ def _build(d: Mapping[str, Any]) -> ResultRecord:
         hardware=d["hardware"], created=d["created"],
         timings={k: StageTime(**v) for k, v in d["timings"].items()}, spec=d.get("spec"),
         test_labels=d.get("test_labels"), converted_from=d.get("converted_from"),
+        diagnostics=_diagnostics(d.get("diagnostics")),
     )  # fmt: skip
+
+
+def _interval(d: Mapping[str, Any]) -> Interval:
+    return Interval(float(d["estimate"]), float(d["low"]), float(d["high"]))
+
+
+def _diagnostics(d: Mapping[str, Any] | None) -> Diagnostics | None:
+    if d is None:
+        return None
+    emap = rob = None
+    if (e := d.get("emap")) is not None:
+        emap = EmapDiagnostic(
+            groups=tuple(tuple(g) for g in e["groups"]), method=e["method"], partners=e["partners"], emap_seed=e["emap_seed"],
+            macro_f1=_interval(e["macro_f1"]), emap_macro_f1=_interval(e["emap_macro_f1"]), gain=_interval(e["gain"]),
+            decisions_changed=float(e["decisions_changed"]), seconds=dict(e["seconds"]), code_version=e["code_version"], created=e["created"],
+        )  # fmt: skip
+    if (r := d.get("robustness")) is not None:
+        curves = {name: RobustnessCurve(tuple(NoisePoint(**p) for p in c["points"]), c["relative_robustness"], c["effective_robustness"])
+                  for name, c in r["curves"].items()}  # fmt: skip
+        rob = RobustnessDiagnostic(int(r["noise_seed"]), r["reference"], curves, dict(r["seconds"]), r["code_version"], r["created"])
+    return Diagnostics(emap, rob)
 
 
 # ------------------------------------------------------------------ older versions, in one place

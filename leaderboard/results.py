@@ -329,7 +329,12 @@ def file_stem(ident: Mapping[str, Any]) -> str:
 
 def result_filename(record: Mapping[str, Any]) -> str:
     """``<dataset>__<model>__<key12>.json``: the canonical file name of a record."""
-    return f"{file_stem(identity(record))}__{result_key(record)[:12]}.json"
+    return filename_of(identity(record))
+
+
+def filename_of(ident: Mapping[str, Any]) -> str:
+    """The canonical file name of the record whose :func:`identity` is ``ident``."""
+    return f"{file_stem(ident)}__{digest(ident)[:12]}.json"
 
 
 def submissions_dir(leaderboard_dir: str | Path | None = None) -> Path:

@@ -230,3 +230,32 @@ def digest(obj: Any) -> str:
     """
     blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     return hashlib.sha256(blob.encode("ascii")).hexdigest()
+
+
+@contextmanager
+def exclusive_lock(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive ``fcntl.flock`` on the lock file ``path`` for the block, waiting for it.
+
+    For read-modify-write of a file two processes may update at once (two diagnostics attaching to
+    one result). flock, as :mod:`mmimdb2.builder.lock` explains, is dropped by the kernel when its
+    holder dies however it dies; the lock file is never deleted (deleting a lock file another
+    process has open would let two processes lock two different files). Where there is no
+    ``fcntl`` or the file system cannot lock, the block runs unlocked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not a POSIX system
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as e:
+            if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the flock

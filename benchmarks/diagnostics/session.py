@@ -27,6 +27,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_shared_arguments(p)
     p.add_argument("--out", type=Path, default=RunOptions.out,
                    help=f"folder the diagnostics go to, under <out>/diagnostics/ (default ./{RunOptions.out})")  # fmt: skip
+    p.add_argument("--attach", action="store_true",
+                   help="also put each model's diagnostic into its leaderboard row (made by benchmarks.run --submit with the "
+                        "same flags; the refit must reproduce the row's stored predictions) and re-render the leaderboard")  # fmt: skip
+    p.add_argument("--leaderboard", type=Path, default=None, metavar="DIR", help="the leaderboard folder --attach writes to "
+                   "(default: the repository's leaderboard/)")  # fmt: skip
     p.set_defaults(**RUN_ONLY_DEFAULTS)
 
 
@@ -43,6 +48,8 @@ class Session:
     cell_specs: list[CellSpec]
     device: Any
     seconds: dict[str, float] = field(default_factory=dict)
+    #: The labels of the cells the user asked for (not a reference the diagnostic added).
+    asked: list[str] = field(default_factory=list)
 
     @property
     def test_labels(self):
@@ -61,6 +68,7 @@ def open_session(spec: RunSpec, options: RunOptions, extra_models: Sequence[str]
     from leaderboard.experiments import Variant
 
     cells = spec.variants()
+    n_asked = len(cells)
     known = {c.model for c in cells}
     cells += [Variant(canonical_model(m)) for m in dict.fromkeys(extra_models) if canonical_model(m) not in known]
     cell_specs = [spec.cell_spec(c) for c in cells]
@@ -81,7 +89,7 @@ def open_session(spec: RunSpec, options: RunOptions, extra_models: Sequence[str]
     if not len(prep.rows["test"]):
         raise ValueError(f"{dataset.name} has no test movies to diagnose")
     labels = [_label(c) for c in cells]
-    return Session(spec, options, dataset, encoder, prep, labels, cell_specs, device, {**seconds, **prep.seconds})
+    return Session(spec, options, dataset, encoder, prep, labels, cell_specs, device, {**seconds, **prep.seconds}, asked=labels[:n_asked])
 
 
 def _label(cell) -> str:
@@ -113,6 +121,41 @@ def provenance(session: Session) -> dict[str, Any]:
         "test_movies": int(len(session.prep.rows["test"])), "device": str(session.device), "code_version": code_version(),
         "created": utc_now(),
     }  # fmt: skip
+
+
+def attach_to_rows(session: Session, fitted: dict[str, list[FittedRow]], kind: str, blocks: dict[str, dict],
+                   leaderboard_dir: Path | None) -> int:
+    """Put each asked row's diagnostic ``blocks[label]`` into its leaderboard file
+    (:func:`leaderboard.attach.attach`), re-render the leaderboard, and return the exit status:
+    0 when every row took its block, 1 when one was refused (each refusal is one stderr line;
+    the other rows still get theirs)."""
+    import numpy as np
+
+    from benchmarks.harness import cell_identity
+    from leaderboard.attach import attach
+    from leaderboard.contract import ResultError
+    from leaderboard.render import write
+    from mmimdb2.metrics import decisions
+    from mmimdb2.packing import ordered_ids_sha256
+
+    prep = session.prep
+    ids_sha = ordered_ids_sha256(prep.ids[i] for i in prep.rows["test"])
+    done, refused = [], 0
+    for label, cs in zip(session.labels, session.cell_specs):
+        if label not in session.asked:
+            continue
+        rows = fitted[label]
+        ident = cell_identity(cs, session.dataset, session.encoder, [r.seed for r in rows])
+        own = np.stack([decisions(r.proba, r.threshold) for r in rows])
+        try:
+            done.append(attach(ident, kind, blocks[label], decisions=own, ids_sha256=ids_sha, leaderboard_dir=leaderboard_dir))
+        except ResultError as e:
+            refused += 1
+            print(f"{label}: not attached: {e}", file=sys.stderr)
+    if done:
+        write(leaderboard_dir)
+    print(f"{kind} attached to {len(done)} leaderboard row(s)" + (f"; {refused} refused (above)" if refused else ""), file=sys.stderr)
+    return 1 if refused else 0
 
 
 def write_outputs(out: Path, kind: str, record: dict, rows: list[list[Any]], header: list[str], png: bytes | None) -> list[Path]:
