@@ -103,7 +103,7 @@ def _group_lines(g: Group, all_groups: Sequence[Group], plots: dict[str, bytes],
     named, study = recipe != "", recipe.startswith("study:")
     title = f"{name} · {split_name} ({sha[:12]}) · {protocol}" + (f" · {g.tuning if study else recipe}" if named else "")
     group = slug("__".join([name, version or "0", sha[:12], protocol, *([recipe.replace(":", "-")] if named else [])]))
-    recipe_words = (f", tuned on this dataset: {md(g.tuning)}" if study else f", recipe {code(recipe)}") if named else ""
+    recipe_words = (f", tuned per dataset, each model by its own study with the same budget: {md(g.tuning)}" if study else f", recipe {code(recipe)}") if named else ""
     if protocol == "fixed":
         lines += [f"### Split {code(split_name)} ({code(sha[:12])}), fixed protocol{recipe_words}", ""]
         parts = recs[0]["split"]["parts"]

@@ -23,6 +23,7 @@ from leaderboard.results import pool_sha256
 from leaderboard.rows import Record, labels, sort_by_score
 from leaderboard.uncertainty import RowMark, marks
 from mmimdb2.bootstrap import Difference, Interval
+from mmimdb2.io import digest
 
 GroupKey = tuple[str, str, str, str, str]
 #: Recipes in display order; any other named recipe comes after these, rows of no recipe last.
@@ -36,9 +37,16 @@ def recipe_of(r: Record) -> str:
 
 def tuning_key(r: Record) -> str:
     """What chose a row's settings, as a group key: the recipe's name (``tuned``, ``paper``), or
-    ``study:<digest>`` for settings a tuning study chose on the dataset itself ("": not recorded)."""
+    ``study:<key>`` for settings a tuning study chose on the dataset itself ("": not recorded).
+
+    A study's key is its budget (trials, folds, seeds, fold draw) with its tool and sampler, not the
+    study's own digest: each model has its own study, and the rows whose studies had the same
+    budget had the same chance, so they are ranked as one list."""
     tuning = (r.get("spec") or {}).get("tuning")
-    return f"study:{str(tuning.get('digest', ''))[:12]}" if tuning else recipe_of(r)
+    if not tuning:
+        return recipe_of(r)
+    chance = {k: tuning.get(k) for k in ("tool", "sampler", "sampler_seed", "budget")}
+    return f"study:{digest(chance)[:12]}"
 
 
 def tuning_text(r: Record) -> str:

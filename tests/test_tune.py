@@ -168,6 +168,15 @@ def test_run_from_study_runs_the_best_settings_and_records_the_study(tuned, tmp_
                        kg=FAST_KG, train={"epochs": 2})  # fmt: skip
         trial = trial_spec(spec, spec.variants()[0], tuples(best["settings"])).to_dict()
         assert {k: v for k, v in record["spec"].items() if k != "tuning"} == trial  # the very cell the study scored
+    # rows of studies with one budget are ranked as one list; another budget is another list
+    from leaderboard.table_model import group_key, tuning_text
+
+    late, vote = made["late-fusion"], made["people-vote"]
+    same_budget = late["spec"]["tuning"]["budget"] == vote["spec"]["tuning"]["budget"]
+    assert (group_key(late) == group_key(vote)) == same_budget and group_key(late)[-1].startswith("study:")
+    assert tuning_text(vote) == f"Optuna, {vote['spec']['tuning']['budget']['trials']} trials x 2-fold CV x 1 seed"
+    other = {**late, "spec": {**late["spec"], "tuning": {**late["spec"]["tuning"], "digest": "0" * 64, "study": "another"}}}
+    assert group_key(other) == group_key(late)  # the study's own digest does not split the list
     capsys.readouterr()
     assert run.main(["--from-study", str(out), "--models", "idkg", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == "error: --from-study takes the models, data and settings from the study: leave out --models"
