@@ -28,6 +28,11 @@ REAL_MODELS: tuple[str, ...] = (
     "probe-text", "probe-image", "probe-all", "late-fusion-probes", "people-vote",
 )  # fmt: skip
 
+#: The paper's Table 2 models and the scikit-learn baselines beside them: the rows diagnosed.
+TABLE2_MODELS: tuple[str, ...] = (
+    "idkg", "idkg-gmu", "gmu", "centralnet", "concat", "late-fusion", "probe-text", "probe-all", "late-fusion-probes", "people-vote",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class BoardRun:
@@ -55,6 +60,9 @@ class Board:
     seeds: tuple[int, ...] = (0, 1, 2)
     #: Where the dataset is when no --data is given (None: it is not shipped; --data is needed).
     shipped: str | None = None
+    #: ``benchmarks.diagnose`` commands (``("emap", "--models", ...)``) run on the new rows and
+    #: attached to them (``--attach``) once they are written, so a remake keeps its diagnostics.
+    diagnose: tuple[tuple[str, ...], ...] = ()
 
 
 BOARDS: Registry[Board] = Registry("leaderboard dataset")
@@ -79,8 +87,10 @@ BOARDS.add(
             BoardRun(models=REAL_MODELS, recipe="paper"),
             BoardRun(models=("idkg", "gmu", "probe-text", "probe-all", "late-fusion-probes"), protocol="authors"),
         ),
+        diagnose=(("emap", "--models", *TABLE2_MODELS), ("robustness", "--models", *TABLE2_MODELS)),
     ),  # fmt: skip
-    doc="800 real movies (not shipped: give --data PATH): every model under both recipes, five under the authors' protocol",
+    doc="800 real movies (not shipped: give --data PATH): every model under both recipes, five under the authors' protocol; "
+        "EMAP and robustness curves of the Table 2 models under the tuned recipe",
 )
 
 
@@ -117,7 +127,23 @@ def remake(name: str, *, data: str | None, out: Path, leaderboard_dir: Path | No
     write(leaderboard_dir)
     print(f"board {name}: {len(written)} row(s) written, {len(old)} old file(s) removed, leaderboard re-rendered "
           f"({time.perf_counter() - start:.0f} s in all)", file=sys.stderr)  # fmt: skip
+    _diagnose(board, dataset, out, leaderboard_dir, extra)
     return written
+
+
+def _diagnose(board: Board, dataset: str, out: Path, leaderboard_dir: Path | None, extra: Sequence[str]) -> None:
+    """Run the board's diagnostics on its new rows and attach them; one line per refusal or failure
+    (the rows are written already and stay)."""
+    from benchmarks import diagnose
+
+    for argv in board.diagnose:
+        t0 = time.perf_counter()
+        flags = ["--dataset", dataset, "--encoder", board.encoder, "--seeds", *map(str, board.seeds), "--out", str(out), "--attach", *extra]
+        code = diagnose.main([*argv, *flags, *(["--leaderboard", str(leaderboard_dir)] if leaderboard_dir else [])])
+        if code:
+            raise ValueError(f"the rows are written, but diagnose {argv[0]} ended with status {code} (above): "
+                             f"rerun it with python -m benchmarks.diagnose {argv[0]} ... --attach")  # fmt: skip
+        print(f"board: diagnose {argv[0]} attached in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,8 @@ def tiny(tmp_path, monkeypatch):
     assert ds.name == "tinydemo"
     monkeypatch.setitem(board.BOARDS._entries, "tinydemo", board.BOARDS.entry("demo").__class__(
         "tinydemo", Board(encoder="weightfree", shipped=str(folder), seeds=(0,), runs=(BoardRun(models=("late-fusion",)),
-                      BoardRun(models=("gmu",), drop="kg"))), kind="leaderboard dataset"))  # fmt: skip
+                      BoardRun(models=("gmu",), drop="kg")), diagnose=(("emap", "--models", "late-fusion"),)),
+        kind="leaderboard dataset"))  # fmt: skip
     return folder, lb, ds
 
 
@@ -55,4 +56,7 @@ def test_remake_replaces_the_datasets_rows_and_renders(tiny, tmp_path):
     rows = [json.loads(p.read_text()) for p in written]
     assert {(r["model"]["name"], r["drop"]) for r in rows} == {("late-fusion", None), ("gmu", "kg")}
     assert all(r["spec"]["recipe"] == "tuned" and r["schema_version"] == 2 for r in rows)
+    # the board's diagnostics ran on the new rows and were attached to the one they diagnosed
+    late, gmu = (next(r for r in rows if r["model"]["name"] == m) for m in ("late-fusion", "gmu"))
+    assert late["diagnostics"]["emap"]["method"] == "exact" and "diagnostics" not in gmu
     assert "late-fusion" in (lb / "README.md").read_text()
