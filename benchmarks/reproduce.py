@@ -45,6 +45,9 @@ def spec_of(record: Mapping[str, Any], *, dataset: str | None = None) -> RunSpec
                   if not (is_import_path(model) and k in ADDED_KEYS) and not (k in defaults and same(defaults[k], v))}  # fmt: skip
         kg = {**s["kg"]["embedding"], "cross_fit": s["kg"].get("cross_fit", 0)}
         data = dict(s["data"]) | ({"dataset": dataset} if dataset is not None else {})
+        # a run under the authors' protocol makes a fixed row too (the same jobs as a fixed run's):
+        # such a row is re-run under its own protocol only
+        data["protocol"] = record.get("protocol", data.get("protocol"))
         return RunSpec(
             models=(model,), seeds=tuple(record["seeds"]), data=DataSpec(**data), encoder=EncoderSpec(s["encoder"]),
             recipe=s.get("recipe", "tuned"), train=s["train"], kg=kg, overrides=config, drop=s.get("drop"), tuning=s.get("tuning"),
@@ -71,7 +74,7 @@ def spec_changes(record: Mapping[str, Any], spec: RunSpec) -> list[str]:
     old = _flat(record["spec"])
     out = []
     for key in sorted(set(new) | set(old)):
-        if key in ("experiment", "data.dataset"):
+        if key in ("experiment", "data.dataset", "data.protocol"):  # the protocol re-run is the row's (spec_of)
             continue
         if key not in old:
             out.append(f"{key}: not in the file, today's default {new[key]!r}")
@@ -168,7 +171,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="reproduce-") as tmp:
         options = RunOptions(out=args.out or Path(tmp), cache_dir=args.cache_dir, data_root=args.data_root, device=args.device, force=True,
                              progress=show_progress(args.progress), threads=resolve_threads(args.threads))  # fmt: skip
-        (new,) = run_benchmark(spec, options)
+        new = next(r for r in run_benchmark(spec, options) if r["protocol"] == old["protocol"])
     print(f"old: {machine(old)}")
     print(f"new: {machine(new)}")
     lines, tied = compare(old, new)

@@ -39,6 +39,20 @@ def test_a_row_is_reproduced_from_its_file_alone_and_says_which_hardware_made_ea
         assert "seeds 0 1" in out and "resolved otherwise now" not in out
 
 
+def test_a_fixed_row_made_by_an_authors_protocol_run_is_rerun_under_the_fixed_protocol(rows, tmp_path, capsys):
+    """``--protocol authors`` makes a fixed row beside each authors row (the committed realdev board
+    does): its spec names the authors' protocol, yet the row, and its re-run, are fixed."""
+    _, files = rows
+    record = json.loads(files["people-vote"].read_text())
+    assert record["protocol"] == "fixed"
+    record["spec"]["data"]["protocol"] = "authors"
+    spec = reproduce.spec_of(record)
+    assert spec.data.protocol == "fixed" and reproduce.spec_changes(record, spec) == []
+    assert reproduce.main([str(_write(record, tmp_path / "r.json")), "--no-progress", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("reproduced within the interval") and out.count("\nnew: ") == 1
+
+
 def _write(record: dict, path: Path) -> Path:
     path.write_text(json.dumps(record))
     return path
