@@ -8,7 +8,7 @@ predictions the row's file stores, on the same movies (same ids hash and labels)
 left as it was.
 
 Two diagnostics may attach to one row at once (EMAP and robustness in two terminals): each
-read-modify-write holds an flock on ``<submissions>/.attach.lock`` (:func:`mmimdb2.io.exclusive_lock`),
+read-modify-write holds an flock on ``<leaderboard>/.attach.lock`` (:func:`mmimdb2.io.exclusive_lock`),
 so neither loses the other's block; the write itself is atomic.
 """
 
@@ -28,7 +28,7 @@ from mmimdb2.io import exclusive_lock
 
 #: The diagnostics a record can carry (``schema.json``'s ``diagnostics`` properties).
 KINDS: tuple[str, ...] = ("emap", "robustness")
-#: The lock file beside the submissions (hidden: the validator reads ``*.json`` only).
+#: The lock file, in the leaderboard folder beside ``submissions/`` (which holds results only).
 LOCK_NAME = ".attach.lock"
 
 
@@ -56,7 +56,7 @@ def attach(
     if kind not in KINDS:
         raise ResultError(f"unknown diagnostic {kind!r} (known: {', '.join(KINDS)})")
     path = row_path(ident, leaderboard_dir)
-    with exclusive_lock(path.parent / LOCK_NAME):
+    with exclusive_lock(path.parent.parent / LOCK_NAME):
         if not path.is_file():
             raise ResultError(f"no leaderboard row {path.name} for this model, data and seeds: run it with --submit first")
         record = read_result(path)

@@ -128,7 +128,7 @@ def test_two_attaches_at_once_keep_both_blocks(board, tmp_path):
                     "created": record["created"], "curves": {"plot": {"points": [{"level": 0, **score, "changed": 0.0},
                     {"level": 1, **score, "changed": 0.2}], "relative_robustness": 0.5, "effective_robustness": None}}}  # fmt: skip
     done = []
-    with exclusive_lock(lb / "submissions" / LOCK_NAME):
+    with exclusive_lock(lb / LOCK_NAME):
         worker = threading.Thread(target=lambda: done.append(attach(identity(record), "emap", emap_block, decisions=stored.seeds,
                                                                     ids_sha256=stored.ids_sha256, leaderboard_dir=lb)))  # fmt: skip
         worker.start()
