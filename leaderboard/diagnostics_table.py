@@ -18,6 +18,7 @@ from typing import Any
 from leaderboard.markdown import interval_text, slug
 from leaderboard.record import Diagnostics, Interval, diagnostics_of
 from leaderboard.table_model import Group, TableRow, cost_of
+from leaderboard.tables import PLOTS
 
 #: Curves shown first, in this order (MultiBench's modality mixes); any other noise after, by name.
 CURVE_ORDER: tuple[str, ...] = ("poster", "plot")
@@ -184,9 +185,9 @@ def caption(rows: Sequence[DiagRow]) -> str:
                    f"all seeds (refit and projection; refit, noisy encoding and predictions). {NONE}: no such diagnostic.")  # fmt: skip
 
 
-def plot_name(dataset: str) -> str:
-    """The file (under ``plots/``) of a dataset's robustness curves."""
-    return f"{slug(dataset)}__diagnostics__robustness.png"
+def plot_path(dataset: str) -> str:
+    """The file (relative to the leaderboard folder) of a dataset's robustness curves."""
+    return f"{PLOTS}/{slug(dataset)}__diagnostics__robustness.png"
 
 
 def curve_lines(rows: Sequence[DiagRow]) -> dict[str, list[tuple[str, list[tuple[float, float, float, float]]]]]:

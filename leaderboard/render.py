@@ -132,7 +132,7 @@ def _diagnostics_lines(all_groups: Sequence[Group], dataset: str, plots: dict[st
     lines = [f"### {diagnostics_table.HEADING}", "", f"*{md(diagnostics_table.caption(rows))}*", "", *table([c.header for c in cols], body)]
     curves = diagnostics_table.curve_lines(rows)
     if curves:
-        plot = f"{PLOTS}/{diagnostics_table.plot_name(dataset)}"
+        plot = diagnostics_table.plot_path(dataset)
         plots[plot] = robustness_plot(curves, f"{dataset} · robustness to noise on the raw test inputs")
         lines += [f"![Robustness curves, {md(dataset)}]({plot})", "",
                   "*Test macro-F1 × 100 of each row above with a robustness curve, against the noise level; shaded: its 95% "

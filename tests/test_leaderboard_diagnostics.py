@@ -6,17 +6,18 @@ of committed yts800 rows with blocks written by hand, as ``--attach`` writes the
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from leaderboard import render
-from leaderboard.diagnostics_table import plot_name
+from leaderboard.diagnostics_table import plot_path
 from leaderboard.frame import columns, to_dataframe
 from leaderboard.results import submit_result
 from leaderboard.splits import add_split
-from tests.test_leaderboard_html import SPLIT, run_record
+from tests.test_leaderboard_html import SPLIT, browser, open_page, run_record  # noqa: F401 (browser: a fixture)
 
 SUBMISSIONS = Path(__file__).resolve().parents[1] / "leaderboard" / "submissions"
 #: Committed yts800 rows, all on the fixed split: three of the tuned recipe, one of the paper recipe.
@@ -26,7 +27,7 @@ ROWS = {
     "late-fusion": "yts800__late-fusion__6edcea60aa78.json",
     "idkg-paper": "yts800__idkg__4e587a1a8632.json",
 }
-README_PLOT = f"plots/{plot_name('yts800')}"
+README_PLOT = plot_path("yts800")
 
 
 def ci(estimate: float, low: float, high: float) -> dict:
@@ -203,3 +204,62 @@ def test_a_reference_label_is_escaped_in_the_readme(tmp_path):
     attach(root, "gmu", robustness=lambda r: robustness_block(r, {"plot": curve(0.4, 0.1, 0.35, 0.1)}, reference="late_fusion (x)"))
     text = section(render.render(root)["README.md"].decode())
     assert "reference row (late\\_fusion (x))" in text
+
+
+# ----------------------------------------------------------------------------- the page
+
+
+@pytest.fixture(scope="module")
+def site(board, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    assert render.main(["--leaderboard-dir", str(board), "--html", str(out)]) == 0
+    return out / "index.html"
+
+
+def test_page_has_one_diagnostics_part_with_the_readmes_table_and_plot(site, files):
+    from tests.test_leaderboard_html import parsed
+
+    text = site.read_text(encoding="utf-8")
+    tags = parsed(text)
+    parts = [a for t, a in tags.tags if t == "section" and a.get("class") == "diagnostics"]
+    assert [a["data-dataset"] for a in parts] == ["yts800"]
+    block = text[text.index('<section class="diagnostics"') :]
+    block = block[: block.index("</section>")]
+    readme_rows = table_rows(section(files["README.md"].decode()))
+    assert re.findall(r'<tr data-model="([^"]+)"[^>]* data-recipe="([^"]+)"', block) == [(m, t) for m, t in readme_rows]
+    assert ">+1.80 [+0.13, +3.49]</td>" in block and ">interactions help</td>" in block and ">tie: additive</td>" in block
+    assert block.count("data:image/png;base64,") == 1  # the robustness plot, here and not under 'Other plots'
+    assert "Other plots" not in text
+    # every README plot on the page exactly once
+    assert len([a for t, a in tags.tags if t == "img"]) == len([k for k in files if k.endswith(".png")])
+
+
+def test_page_in_chromium_sorts_and_filters_the_diagnostics_table(browser, site):
+    tab, seen = open_page(browser, site)
+    try:
+        part = tab.locator("section.diagnostics")
+
+        def col(header: str) -> list[str]:
+            return tab.evaluate(
+                """(h) => { const t = document.querySelector("section.diagnostics table");
+                     const i = [...t.tHead.rows[0].cells].findIndex(c => c.textContent === h);
+                     return [...t.tBodies[0].rows].filter(r => r.offsetParent !== null).map(r => r.cells[i].dataset.v); }""",
+                header,
+            )
+
+        assert part.is_visible() and col("Model") == ["gmu", "idkg", "idkg"]
+        gain = part.locator("th", has_text="Interaction gain")
+        gain.click()  # numbers best first; a row without EMAP last
+        assert col("Interaction gain [95% CI]") == ["0.018", "-0.0018", ""] and gain.get_attribute("aria-sort") == "descending"
+        gain.click()
+        assert col("Interaction gain [95% CI]") == ["-0.0018", "0.018", ""] and gain.get_attribute("aria-sort") == "ascending"
+        part.locator("th", has_text="poster relative").click()
+        assert col("poster relative") == ["0.4", "0.3951", ""]
+        tab.select_option("#f-recipe", "recipe paper")
+        assert col("Model") == ["idkg"] and part.is_visible()
+        tab.select_option("#f-recipe", "*")
+        tab.fill("#f-model", "late")
+        assert part.is_hidden()  # late-fusion has no diagnostics
+        assert seen == {"errors": [], "dialogs": []}
+    finally:
+        tab.close()
