@@ -57,20 +57,22 @@ class Column:
     cell: Callable[[DiagRow], Cell]
 
 
-def _where(g: Group) -> str:
-    version = f"version {g.version} · " if g.version else ""
-    return f"{version}{g.split_name} ({g.split_sha256[:12]}) · {g.protocol}"
+def _place(g: Group) -> tuple[str, str, str]:
+    """Where a group's rows were run, besides its dataset and tuning: version, split, protocol."""
+    return (f"version {g.version}" if g.version else "", f"{g.split_name.removeprefix('authors:')} ({g.split_sha256[:12]})", g.protocol)
 
 
 def diagnosed(groups: Sequence[Group], dataset: str) -> list[DiagRow]:
-    """The rows of ``dataset`` that carry diagnostics, in the tables' order (groups, then rank)."""
+    """The rows of ``dataset`` that carry diagnostics, in the tables' order (groups, then rank);
+    a row's ``where`` names the parts of its group (version, split, protocol) that differ among them."""
     found = [(g, row, d) for g in groups if g.dataset == dataset for row in g.rows if (d := diagnostics_of(row.record)) is not None]
     several_tunings = len({g.tuning for g, _, _ in found}) > 1
-    several_places = len({_where(g) for g, _, _ in found}) > 1
+    varies = [len({_place(g)[i] for g, _, _ in found}) > 1 for i in range(3)]
     out = []
     for g, row, d in found:
-        extra = [*([g.tuning] if several_tunings else []), *([_where(g)] if several_places else [])]
-        out.append(DiagRow(g, row, d, _where(g) if several_places else "", " · ".join([row.label, *extra])))
+        where = " · ".join(part for part, shown in zip(_place(g), varies) if shown)
+        name = " · ".join(x for x in (row.label, g.tuning if several_tunings else "", where) if x)
+        out.append(DiagRow(g, row, d, where, name))
     return out
 
 

@@ -263,3 +263,24 @@ def test_page_in_chromium_sorts_and_filters_the_diagnostics_table(browser, site)
         assert seen == {"errors": [], "dialogs": []}
     finally:
         tab.close()
+
+
+def test_rows_of_two_protocols_say_which_and_another_noise_gets_its_own_columns(tmp_path):
+    root = fill(tmp_path / "lb", diagnosed=False)
+    authors_file = "yts800__gmu__0c389e0004fa.json"  # gmu, tuned, the authors' protocol
+    shutil.copy(SUBMISSIONS / authors_file, root / "submissions" / authors_file)
+    record = json.loads((root / "submissions" / authors_file).read_text())
+    record["diagnostics"] = {"robustness": robustness_block(record, {"gaussian": curve(0.5, 0.2, 0.4, -0.1)})}
+    (root / "submissions" / authors_file).write_text(json.dumps(record))
+    attach(root, "gmu", emap=lambda r: emap_block(r, ci(-0.02, -0.03, -0.01)))
+    text = section(render.render(root)["README.md"].decode())
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split(" | ")]
+    assert header[:3] == ["Model", "Tuning", "Split · protocol"] and "gaussian relative" in header
+    places = [line.strip("|").split(" | ")[2].strip() for line in lines[2:]]
+    assert places == ["fixed", "authors"]  # only what differs between the rows
+    assert "| interactions hurt |" in lines[2]
+    df = to_dataframe(root / "submissions")
+    assert list(df.columns) == columns(["poster", "plot", "gaussian"])
+    authors = df[df["protocol"] == "authors"].iloc[0]
+    assert authors["gaussian_relative_robustness"] == 0.4 and authors["gaussian_effective_robustness"] == -0.1
