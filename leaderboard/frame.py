@@ -7,7 +7,9 @@ model (:mod:`leaderboard.table_model`), as in the rendered README: by dataset, r
 protocol (fixed before authors) and recipe, best micro-F1 first in a group; each row's cost
 columns sum its seeds' recorded costs (empty for a result made before costs were recorded). Scores are fractions in [0, 1] (the README shows F1 × 100); the macro-F1 interval is the
 pooled one over present genres with its 95% bootstrap interval (:mod:`leaderboard.uncertainty`),
-NaN where a result stores no test predictions.
+NaN where a result stores no test predictions. A row's diagnostics (:mod:`leaderboard.diagnostics_table`:
+EMAP macro-F1 and interaction gain with their intervals, relative and effective robustness per
+noise, poster and plot always and any other noise a row has) are NaN where none is attached.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from leaderboard.diagnostics_table import CURVE_ORDER, curve_names, record_values, value_columns
+from leaderboard.record import diagnostics_of
 from leaderboard.results import LEADERBOARD_DIR, submissions_dir
 from leaderboard.rows import Record, code_text, hardware_text
 from leaderboard.table_model import Group, TableRow, cost_of, groups, recipe_of, tuning_text
@@ -40,11 +44,19 @@ def rows(records: Sequence[Record], files: Sequence[Path | None] | None = None) 
     ``files``: the file each record was read from (parallel to ``records``), shown by name.
     """
     file_of = {id(r): f for r, f in zip(records, files or [None] * len(records))}
-    return [row_dict(g, row, file_of.get(id(row.record))) for g in groups(records) for row in g.rows]
+    names = noise_names(records)
+    return [row_dict(g, row, file_of.get(id(row.record)), names) for g in groups(records) for row in g.rows]
 
 
-def row_dict(group: Group, row: TableRow, file: Path | None = None) -> dict[str, Any]:
-    """One table row as the DataFrame's, the CSV's and the page's flat dict."""
+def noise_names(records: Sequence[Record]) -> list[str]:
+    """The curves with robustness columns: poster and plot always, then any other noise a record has."""
+    found = curve_names(diagnostics_of(r) for r in records)
+    return [*CURVE_ORDER, *(n for n in found if n not in CURVE_ORDER)]
+
+
+def row_dict(group: Group, row: TableRow, file: Path | None = None, noises: Sequence[str] = CURVE_ORDER) -> dict[str, Any]:
+    """One table row as the DataFrame's, the CSV's and the page's flat dict (``noises``: the curves
+    with robustness columns)."""
     r, ci = row.record, row.interval
     kg = r["kg"] or {}
     out: dict[str, Any] = {
@@ -64,6 +76,7 @@ def row_dict(group: Group, row: TableRow, file: Path | None = None) -> dict[str,
     out["macro_present_ci_high"] = None if ci is None else ci.high
     out["vs_best"] = row.mark
     out |= cost_of(r)
+    out |= record_values(r, noises)
     out |= {"code_version": code_text(r), "commit": r["code_version"]["commit"], "hardware": hardware_text(r),
             "created": r["created"], "file": None if file is None else Path(file).name}  # fmt: skip
     return out
@@ -74,20 +87,22 @@ def frame(records: Sequence[Record], files: Sequence[Path | None] | None = None)
     integers, text as objects (``None`` where missing)."""
     import pandas as pd
 
-    df = pd.DataFrame(rows(records, files), columns=columns())
+    names = noise_names(records)
+    df = pd.DataFrame(rows(records, files), columns=columns(names))
     floats = [c for c in df.columns if c.endswith(("_mean", "_std")) or c.startswith("macro_present_") or c == "kg_hits_at_10"]
-    floats += ["train_s", "s_per_epoch", "predict_s_per_1k", "peak_memory_mb"]
+    floats += ["train_s", "s_per_epoch", "predict_s_per_1k", "peak_memory_mb", *value_columns(names)]
     return df.astype({**dict.fromkeys(floats, "float64"), **dict.fromkeys(("kg_dim", "kg_epochs", "seeds", "parameters"), "Int64")})
 
 
-def columns() -> list[str]:
-    """The DataFrame's columns, in order (also the CSV header)."""
+def columns(noises: Sequence[str] = CURVE_ORDER) -> list[str]:
+    """The DataFrame's columns, in order (also the CSV header); ``noises``: the curves with
+    robustness columns (:func:`noise_names`: poster and plot, and any other a record has)."""
     return [
         "dataset", "version", "split", "split_sha256", "protocol", "recipe", "tuning", "model", "label", "config", "encoder",
         "encoder_version", "kg_model", "kg_dim", "kg_epochs", "kg_hits_at_10", "drop", "suite", "seeds", "seed_list",
         *(f"{m}_{s}" for m in SCALAR_METRICS for s in ("mean", "std")),
         "macro_present_estimate", "macro_present_ci_low", "macro_present_ci_high", "vs_best", *COST_COLUMNS,
-        "code_version", "commit", "hardware", "created", "file",
+        *value_columns(noises), "code_version", "commit", "hardware", "created", "file",
     ]  # fmt: skip
 
 

@@ -14,6 +14,10 @@ protocol flags of every row: no ``section.group``, so the script never sorts the
 them and never counts them as results; the dataset and model filters still apply to them. The
 header carries the paragraph on the gap between a paper's claim and the reproduced rows.
 
+A dataset with diagnosed rows gets a Diagnostics part after its groups: the table, caption and
+robustness plot of :mod:`leaderboard.diagnostics_table` (the README's), sortable like a group's
+table and filtered row by row by every filter, never counted as results.
+
 Plots are the PNGs the README render produced; each is shown under the group whose README
 section (``### `` heading) references it, captioned with its alt text, and any PNG the README does
 not place is shown at the end, so a new plot kind appears without this module knowing its name.
@@ -29,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from leaderboard import diagnostics_table
+from leaderboard.diagnostics_table import HEADING as DIAGNOSTICS
 from leaderboard.experiments import HEAD_TAIL, SCORES, STATS
 from leaderboard.frame import row_dict
 from leaderboard.prose import GAP_TITLE
@@ -58,13 +64,17 @@ def placed_plots(readme: str, plots: Mapping[str, bytes]) -> tuple[list[list[tup
     """``(per README ``### `` section: [(plot, caption)], [(plot, caption) not in any section])``."""
     sections: list[list[tuple[str, str]]] = []
     placed: set[str] = set()
+    current: list[tuple[str, str]] | None = None
     for line in readme.splitlines():
-        if line.startswith("### ") and not line.startswith(f"### {HEADING}"):  # a group's section
+        if line == f"### {DIAGNOSTICS}":  # a dataset's diagnostics: its plot is placed by name (_diagnostics_section)
+            current = None
+        elif line.startswith("### ") and not line.startswith(f"### {HEADING}"):  # a group's section
             sections.append([])
+            current = sections[-1]
             continue
         m = _IMAGE.match(line)
-        if m and m.group(2) in plots and sections and m.group(2) not in placed:
-            sections[-1].append((m.group(2), _md_text(m.group(1))))
+        if m and m.group(2) in plots and current is not None and m.group(2) not in placed:
+            current.append((m.group(2), _md_text(m.group(1))))
             placed.add(m.group(2))
     rest = [(name, Path(name).stem) for name in sorted(plots) if name not in placed]
     return sections, rest
@@ -124,7 +134,7 @@ def _columns(with_drop: bool) -> list[tuple[str, str, Any]]:
 
 def _table(group_rows: Sequence[Mapping[str, Any]]) -> str:
     cols = _columns(any(r["drop"] is not None for r in group_rows))
-    head = "".join(f'<th data-type="{kind}" tabindex="0" aria-sort="none">{esc(h)}</th>' for h, kind, _ in cols)
+    head = "".join(_th(h, kind) for h, kind, _ in cols)
     body = []
     for r in group_rows:
         cells = []
@@ -135,6 +145,38 @@ def _table(group_rows: Sequence[Mapping[str, Any]]) -> str:
             cells.append(f'<td{cls} data-v="{esc(key)}"{title}>{esc(text)}</td>')
         body.append(f'<tr data-model="{esc(r["label"].lower())}">{"".join(cells)}</tr>')
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table></div>"
+
+
+def _th(header: str, kind: str) -> str:
+    """A sortable header cell (the script sorts a ``num`` column best first on the first click)."""
+    return f'<th data-type="{kind}" tabindex="0" aria-sort="none">{esc(header)}</th>'
+
+
+def _diagnostics_section(groups: Sequence[Any], dataset: str, plots: Mapping[str, bytes]) -> str:
+    """A dataset's Diagnostics part: :mod:`leaderboard.diagnostics_table`'s caption, table (sortable,
+    each row filtered as its group is) and robustness plot; "" without a diagnosed row."""
+    rows = diagnostics_table.diagnosed(groups, dataset)
+    if not rows:
+        return ""
+    cols = diagnostics_table.columns(rows)
+    body = []
+    for r in rows:
+        g = r.group
+        cells = []
+        for c in cols:
+            cell = c.cell(r)
+            key = "" if cell.key is None else (f"{cell.key:.10g}" if c.kind == "num" else str(cell.key))
+            cls = ' class="num"' if c.kind == "num" else ""
+            cells.append(f'<td{cls} data-v="{esc(key)}">{esc(cell.text)}</td>')
+        attrs = (f'data-model="{esc(r.row.label.lower())}" data-dataset="{esc(g.dataset)}" data-split="{esc(g.split_sha256[:12])}" '
+                 f'data-protocol="{esc(g.protocol)}" data-recipe="{esc(g.tuning)}"')  # fmt: skip
+        body.append(f'<tr {attrs}>{"".join(cells)}</tr>')
+    plot = diagnostics_table.plot_path(dataset)
+    fig = _figure(plot, f"Robustness curves, {dataset}", plots[plot]) if plot in plots else ""
+    return (f'<section class="diagnostics" data-dataset="{esc(dataset)}"><h3>{esc(DIAGNOSTICS)}</h3>'
+            f'<p class="meta">{esc(diagnostics_table.caption(rows))}</p><div class="scroll"><table><thead><tr>'
+            + "".join(_th(c.header, c.kind) for c in cols) + "</tr></thead><tbody>\n" + "\n".join(body)
+            + "\n</tbody></table></div>" + (f'<div class="plots">{fig}</div>' if fig else "") + "</section>")  # fmt: skip
 
 
 def _group_section(group: Any, grows: Sequence[Mapping[str, Any]], figures: Sequence[tuple[str, str]],
@@ -215,6 +257,7 @@ def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None]
                 body.append(f'<section class="dataset" data-dataset="{esc(group.dataset)}"><h2>{esc(group.dataset)}'
                             + (f' <span class="sub">version {esc(group.version)}</span>' if group.version else "") + "</h2>")  # fmt: skip
             body.append(_group_section(group, grows, figures, split_names, plots))
+        body.append(_diagnostics_section(groups, dataset, plots))
         if dataset in published:
             if current is None:
                 body.append(f'<section class="dataset" data-dataset="{esc(dataset)}"><h2>{esc(dataset)}</h2>'
@@ -224,6 +267,7 @@ def html_page(records: Sequence[Mapping[str, Any]], files: Sequence[Path | None]
             body.append("</section>")
     if not groups:
         body.append('<p class="empty">No results yet.</p>')
+    rest = [(p, c) for p, c in rest if p not in {diagnostics_table.plot_path(g.dataset) for g in groups}]  # placed by name
     if rest:
         body.append('<section class="other"><h2>Other plots</h2><div class="plots">'
                     + "".join(_figure(p, c, plots[p]) for p, c in rest) + "</div></section>")  # fmt: skip
@@ -360,8 +404,18 @@ _JS = """
       });
       s.classList.toggle("hidden", rowsShown === 0);
     });
+    document.querySelectorAll("section.diagnostics").forEach(function (s) {
+      var rowsShown = 0;
+      s.querySelectorAll("tbody tr").forEach(function (tr) {
+        var on = Object.keys(want).every(function (k) { return want[k] === "*" || tr.dataset[k] === want[k]; })
+          && tr.dataset.model.indexOf(needle) !== -1;
+        tr.classList.toggle("hidden", !on);
+        if (on) { rowsShown += 1; }
+      });
+      s.classList.toggle("hidden", rowsShown === 0);
+    });
     document.querySelectorAll("section.dataset").forEach(function (d) {
-      d.classList.toggle("hidden", d.querySelector("section.group:not(.hidden), section.reported:not(.hidden)") === null);
+      d.classList.toggle("hidden", d.querySelector("section.group:not(.hidden), section.reported:not(.hidden), section.diagnostics:not(.hidden)") === null);
     });
     shown.textContent = visible + " of " + total + " results";
   }
@@ -380,7 +434,7 @@ _JS = """
     table.querySelectorAll("th").forEach(function (h) { h.setAttribute("aria-sort", "none"); });
     th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
   }
-  document.querySelectorAll("section.group th").forEach(function (th) {
+  document.querySelectorAll("section.group th, section.diagnostics th").forEach(function (th) {
     th.addEventListener("click", function () { sortBy(th); });
     th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(th); } });
   });

@@ -267,6 +267,45 @@ def sweep_plot(points: Sequence[tuple[float, Record]], xlabel: str, title: str) 
     return _png(fig)
 
 
+def robustness_plot(lines: Mapping[str, Sequence[tuple[str, Sequence[tuple[float, float, float, float]]]]], title: str) -> bytes:
+    """Robustness curves: one panel per noise (``lines[noise]``), each row a line of its test
+    macro-F1 × 100 against the noise level with its 95% interval shaded; a row keeps its colour
+    in every panel. ``lines``: :func:`leaderboard.diagnostics_table.curve_lines`."""
+    from matplotlib.figure import Figure
+
+    names = list(dict.fromkeys(name for curves in lines.values() for name, _ in curves))
+    styles = {n: _line_style(i) for i, n in enumerate(names)}
+    fig = Figure(figsize=(4.6 * max(len(lines), 1) + 0.6, 4.2 + 0.22 * len(names)), dpi=FIG_DPI)
+    axes = fig.subplots(1, max(len(lines), 1), sharey=True, squeeze=False)[0]
+    for ax, (noise, curves) in zip(axes, lines.items()):
+        for name, points in curves:
+            level, est, low, high = (np.array(v, dtype=np.float64) * (1 if k == 0 else 100) for k, v in enumerate(zip(*points)))
+            color, dash = styles[name]
+            ax.fill_between(level, low, high, color=color, alpha=0.18, linewidth=0)
+            ax.plot(level, est, marker="o", markersize=3, color=color, linestyle=dash, label=plot_text(name))
+        ax.set_title(f"noise: {plot_text(noise)}", fontsize=10)
+        ax.set_xlabel("noise level", fontsize=9)
+        ax.grid(color="#e5e5e5")
+    axes[0].set_ylabel("test macro-F1 × 100 (shaded: 95% interval)", fontsize=9)
+    handles, texts = axes[0].get_legend_handles_labels()
+    for ax in axes[1:]:  # a row missing from the first panel still gets its legend entry
+        for h, t in zip(*ax.get_legend_handles_labels()):
+            if t not in texts:
+                handles.append(h)
+                texts.append(t)
+    fig.legend(handles, texts, fontsize=8, loc="lower left", ncol=2, frameon=False)
+    fig.suptitle(plot_text(title), fontsize=10, x=0.01, ha="left")
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.86, bottom=(1.0 + 0.22 * ((len(names) + 1) // 2)) / (4.2 + 0.22 * len(names)))
+    return _png(fig)
+
+
+def _line_style(i: int) -> tuple[str, str]:
+    """The ``i``-th line's colour and dash: ten colours, then the same with another dash."""
+    import matplotlib
+
+    return matplotlib.colors.to_hex(matplotlib.colormaps["tab10"](i % 10)), ("-", "--", ":", "-.")[(i // 10) % 4]
+
+
 def group_plots(shown: Sequence[Record], names: Mapping[int, str], title: str) -> dict[str, bytes]:
     """``{"per_genre": png, "head_tail": png}`` of the records ``shown`` (one row each, in order)."""
     what = f"mean over {seeds_text(shown)}"

@@ -268,6 +268,11 @@ def _interval(d: Mapping[str, Any]) -> Interval:
     return Interval(float(d["estimate"]), float(d["low"]), float(d["high"]))
 
 
+def diagnostics_of(record: Mapping[str, Any]) -> Diagnostics | None:
+    """The typed diagnostics block of a validated record dict (None: none attached); what the views read."""
+    return _diagnostics(record.get("diagnostics"))
+
+
 def _diagnostics(d: Mapping[str, Any] | None) -> Diagnostics | None:
     if d is None:
         return None

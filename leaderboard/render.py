@@ -25,8 +25,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from leaderboard import diagnostics_table
 from leaderboard.export import export
-from leaderboard.markdown import code, md, slug
+from leaderboard.markdown import code, md, slug, table
+from leaderboard.plots import robustness_plot
 from leaderboard.prose import GAP_TITLE, how_to_submit, intro, reading
 from leaderboard.reported import ReportedError, ReportedResults, gap_text, load_reported, markdown_section
 from leaderboard.results import (
@@ -86,6 +88,7 @@ def render_files(
         for g in mine:
             lines += _group_lines(g, all_groups, plots, new_heading=(g.dataset, g.version) != current)
             current = (g.dataset, g.version)
+        lines += _diagnostics_lines(all_groups, dataset, plots)
         if dataset in published:
             if not mine:
                 lines += [f"## {md(dataset)}", "", f"No result on {md(published[dataset].title)} has been reproduced here yet.", ""]
@@ -116,6 +119,24 @@ def _group_lines(g: Group, all_groups: Sequence[Group], plots: dict[str, bytes],
                   "released code does. They measure leakage; they are not results on the fixed split.", ""]  # fmt: skip
         fixed = next((f.records for f in all_groups if f.key == (name, version, sha, "fixed", recipe)), [])
         lines += group_sections(recs, group, title, plots, fixed)
+    return lines
+
+
+def _diagnostics_lines(all_groups: Sequence[Group], dataset: str, plots: dict[str, bytes]) -> list[str]:
+    """A dataset's Diagnostics section (its robustness plot added to ``plots``); none without a diagnosed row."""
+    rows = diagnostics_table.diagnosed(all_groups, dataset)
+    if not rows:
+        return []
+    cols = diagnostics_table.columns(rows)
+    body = [[md(c.cell(r).text) if c.kind == "text" else c.cell(r).text for c in cols] for r in rows]
+    lines = [f"### {diagnostics_table.HEADING}", "", f"*{md(diagnostics_table.caption(rows))}*", "", *table([c.header for c in cols], body)]
+    curves = diagnostics_table.curve_lines(rows)
+    if curves:
+        plot = diagnostics_table.plot_path(dataset)
+        plots[plot] = robustness_plot(curves, f"{dataset} · robustness to noise on the raw test inputs")
+        lines += [f"![Robustness curves, {md(dataset)}]({plot})", "",
+                  "*Test macro-F1 × 100 of each row above with a robustness curve, against the noise level; shaded: its 95% "
+                  "bootstrap interval over test movies.*", ""]  # fmt: skip
     return lines
 
 
