@@ -247,13 +247,14 @@ def _run_benchmark(spec: RunSpec, options: RunOptions, threads: int) -> list[dic
 def cell_identity(cs: CellSpec, dataset, encoder, seeds, *, protocol: str = "fixed") -> dict:
     """The identity (:func:`leaderboard.results.identity_of`) of the row ``cs`` makes over ``seeds``:
     one seed's is its job's, all seeds' the merged row's, so also the name of its leaderboard file."""
-    from leaderboard.results import identity_of
+    from leaderboard.results import identity_of, study_digest
 
     emb = cs.kg.embedding
     return identity_of(
         dataset=dataset.name, dataset_version=dataset.version or "unversioned", split_sha256=dataset.split.sha256,
         protocol=protocol, model=cs.model, config=cs.recorded_config(), seeds=list(seeds), encoder=encoder.name,
         encoder_version=encoder.version, kg=[emb.model, emb.dim, emb.epochs], drop=cs.drop, fingerprint=dataset.fingerprint,
+        study=study_digest(cs.to_dict()),
     )  # fmt: skip
 
 

@@ -281,14 +281,10 @@ def write_records(folder: Path, study, meta: Mapping[str, Any]) -> dict[str, Any
     return record
 
 
-def budget_text(budget: Mapping[str, Any]) -> str:
-    """``30 trials x 4-fold CV x 1 seed``."""
-    seeds = len(budget["seeds"])
-    return f"{budget['trials']} trials x {budget['folds']}-fold CV x {seeds} seed{'s' if seeds != 1 else ''}"
-
-
 def tuning_field(record: Mapping[str, Any]) -> dict[str, Any]:
     """What a run of the study's best settings records as its spec's ``tuning``."""
+    from leaderboard.table_model import budget_text
+
     budget = {**record["budget"], "trials": record["trials"]["finished"]}
     return {"tool": "optuna", "study": record["study"], "digest": record["digest"], "sampler": record["sampler"]["name"],
             "sampler_seed": record["sampler"].get("seed"), "budget": budget, "text": f"Optuna, {budget_text(budget)}",

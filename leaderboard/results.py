@@ -271,6 +271,7 @@ def identity_of(
     drop: str | None,
     fingerprint: str | None = None,
     legacy_threshold: float | None = None,
+    study: str | None = None,
 ) -> dict[str, Any]:
     """The fields that make one experiment: equal identities ran the same thing.
 
@@ -279,7 +280,9 @@ def identity_of(
     (:func:`kg_identity`) or None. ``fingerprint``, the dataset's content fingerprint, is part of
     the identity only when given (not None), so a record made before it was stored keeps its
     identity, key and file name; ``legacy_threshold`` likewise keeps a converted version-1
-    record's. The one place an identity is made: :func:`identity` reads it back from a record,
+    record's. ``study``: the digest of the tuning study that chose the settings (None: a recipe
+    chose them), so a study's row never overwrites the recipe's row of the same settings, which
+    the leaderboard ranks in another list. The one place an identity is made: :func:`identity` reads it back from a record,
     the harness makes it before a job runs.
     """
     ident = {
@@ -297,6 +300,8 @@ def identity_of(
         ident["threshold"] = legacy_threshold
     if fingerprint is not None:
         ident["fingerprint"] = fingerprint
+    if study is not None:
+        ident["study"] = study
     return ident
 
 
@@ -310,7 +315,14 @@ def identity(record: Mapping[str, Any]) -> dict[str, Any]:
         config=config, seeds=record["seeds"], encoder=record["encoder"]["name"],
         encoder_version=record["encoder"]["version"], kg=kg_identity(record.get("kg"), config), drop=record.get("drop"),
         fingerprint=record["dataset"].get("fingerprint"), legacy_threshold=(record.get("converted_from") or {}).get("threshold"),
+        study=study_digest(record.get("spec")),
     )  # fmt: skip
+
+
+def study_digest(spec: Mapping[str, Any] | None) -> str | None:
+    """The digest of the study a cell spec was tuned by (None: not tuned by a study)."""
+    tuning = (spec or {}).get("tuning")
+    return str(tuning["digest"]) if isinstance(tuning, Mapping) and tuning.get("digest") else None
 
 
 def result_key(record: Mapping[str, Any]) -> str:

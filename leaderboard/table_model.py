@@ -39,14 +39,29 @@ def tuning_key(r: Record) -> str:
     """What chose a row's settings, as a group key: the recipe's name (``tuned``, ``paper``), or
     ``study:<key>`` for settings a tuning study chose on the dataset itself ("": not recorded).
 
-    A study's key is its budget (trials, folds, seeds, fold draw) with its tool and sampler, not the
+    A study's key is its allowance (trials asked, folds, seeds, fold draw) with its tool, not the
     study's own digest: each model has its own study, and the rows whose studies had the same
     budget had the same chance, so they are ranked as one list."""
     tuning = (r.get("spec") or {}).get("tuning")
     if not tuning:
         return recipe_of(r)
-    chance = {k: tuning.get(k) for k in ("tool", "sampler", "sampler_seed", "budget")}
-    return f"study:{digest(chance)[:12]}"
+    return f"study:{digest(_allowance(tuning))[:12]}"
+
+
+def _allowance(tuning: Mapping[str, Any]) -> dict[str, Any]:
+    """What a study was allowed (tool, trials asked, folds, seeds, fold draw): a model whose whole
+    space has fewer settings than the trials asked (enumerated once, by another sampler than TPE)
+    had the same chance as one that used them all."""
+    budget = dict(tuning.get("budget") or {})
+    budget["trials"] = budget.pop("trials_asked", budget.get("trials"))
+    return {"tool": tuning.get("tool"), "budget": budget}
+
+
+def budget_text(budget: Mapping[str, Any], *, trials: int | None = None) -> str:
+    """``30 trials x 4-fold CV x 1 seed`` (``trials``: another count than the budget's)."""
+    seeds = len(budget["seeds"])
+    n = budget["trials"] if trials is None else trials
+    return f"{n} trials x {budget['folds']}-fold CV x {seeds} seed{'s' if seeds != 1 else ''}"
 
 
 def tuning_text(r: Record) -> str:
@@ -111,8 +126,13 @@ class Group:
 
     @property
     def tuning(self) -> str:
-        """The group's Tuning text (:func:`tuning_text`)."""
-        return tuning_text(self.rows[0].record)
+        """The group's Tuning text: its recipe (:func:`tuning_text`), or what each model's study was
+        allowed ("Optuna, up to 30 trials x 4-fold CV x 1 seed per model")."""
+        tuning = (self.rows[0].record.get("spec") or {}).get("tuning")
+        if not tuning or not isinstance(tuning.get("budget"), Mapping):
+            return tuning_text(self.rows[0].record)
+        allowed = _allowance(tuning)
+        return f"{tuning.get('tool', 'a study').capitalize()}, up to {budget_text(allowed['budget'])} per model"
 
     @property
     def records(self) -> list[Record]:

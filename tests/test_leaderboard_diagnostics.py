@@ -60,13 +60,20 @@ def attach(root: Path, name: str, **blocks: dict) -> None:
     path.write_text(json.dumps(record))
 
 
+def copy_undiagnosed(name: str, folder: Path) -> None:
+    """A committed row as it was before diagnostics were attached to it (the tests attach their own)."""
+    record = json.loads((SUBMISSIONS / name).read_text())
+    record.pop("diagnostics", None)
+    (folder / name).write_text(json.dumps(record, indent=2))
+
+
 def fill(root: Path, *, diagnosed: bool = True) -> Path:
     """A leaderboard with the four yts800 rows and a demo row. With ``diagnosed``: idkg (tuned) has
     an EMAP gain apart from 0 and poster and plot curves; gmu (tuned) an EMAP tie and no robustness;
     idkg (paper) robustness only, with no reference; late-fusion and demo nothing."""
     (root / "submissions").mkdir(parents=True)
     for name in ROWS.values():
-        shutil.copy(SUBMISSIONS / name, root / "submissions" / name)
+        copy_undiagnosed(name, root / "submissions")
     split = json.loads((SUBMISSIONS / ROWS["idkg"]).read_text())["split"]
     add_split("yts800", split["name"], split["sha256"], root)
     add_split("demo", "demo", SPLIT.sha256, root)
@@ -268,7 +275,7 @@ def test_page_in_chromium_sorts_and_filters_the_diagnostics_table(browser, site)
 def test_rows_of_two_protocols_say_which_and_another_noise_gets_its_own_columns(tmp_path):
     root = fill(tmp_path / "lb", diagnosed=False)
     authors_file = "yts800__gmu__0c389e0004fa.json"  # gmu, tuned, the authors' protocol
-    shutil.copy(SUBMISSIONS / authors_file, root / "submissions" / authors_file)
+    copy_undiagnosed(authors_file, root / "submissions")
     record = json.loads((root / "submissions" / authors_file).read_text())
     record["diagnostics"] = {"robustness": robustness_block(record, {"gaussian": curve(0.5, 0.2, 0.4, -0.1)})}
     (root / "submissions" / authors_file).write_text(json.dumps(record))
