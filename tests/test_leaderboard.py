@@ -871,8 +871,9 @@ def test_rows_tuned_by_a_study_get_their_own_section_and_say_their_budget():
     readme = render.render_files([by_recipe, by_study], {"demo": {"demo": SPLIT.sha256}})["README.md"].decode()
     sections = [line for line in readme.splitlines() if line.startswith("### ")]
     assert [s.split("fixed protocol, ", 1)[1] for s in sections] == [
-        "recipe `tuned`", "tuned on this dataset: Optuna, 30 trials x 4-fold CV x 3 seeds"]  # never one ranked list
-    study_part = readme.split("tuned on this dataset:")[1]
+        "recipe `tuned`", "tuned per dataset, each model by its own study with the same budget: "
+        "Optuna, 30 trials x 4-fold CV x 3 seeds"]  # never one ranked list
+    study_part = readme.split("tuned per dataset")[1]
     assert "| gmu | Optuna, 30 trials x 4-fold CV x 3 seeds |" in study_part and "| idkg |" not in study_part
 
 
