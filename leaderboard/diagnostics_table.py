@@ -112,10 +112,18 @@ def _curve(name: str, field: str, fmt: str) -> Callable[[DiagRow], Cell]:
     return cell
 
 
+#: Seconds a block records for work shared by every row of its run (not the row's own).
+SHARED_SECONDS = frozenset({"encode_noisy"})
+
+
 def _seconds(kind: str) -> Callable[[DiagRow], Cell]:
+    """The row's own seconds of a diagnostic (refit, projection or predictions), without the work
+    its run shared among rows (the noisy test inputs' encoding, given once in the caption)."""
+
     def cell(r: DiagRow) -> Cell:
         block = getattr(r.diagnostics, kind)
-        return _number(None if block is None else sum(block.seconds.values()), "{:.1f}")
+        own = None if block is None else sum(v for k, v in block.seconds.items() if k not in SHARED_SECONDS)
+        return _number(own, "{:.1f}")
 
     return cell
 
@@ -183,8 +191,13 @@ def caption(rows: Sequence[DiagRow]) -> str:
                  + f", noise seed {_distinct(str(b.noise_seed) for b in robs)}: relative is the area under the macro-F1 "
                  "curve (raw, not normalised), effective the score kept, summed over the levels, beyond what the "
                  f"reference row ({refs}) keeps from the same clean start. ")  # fmt: skip
-    return text + ("Params, Train s: the row's cost, as in its tables. EMAP s, Robustness s: seconds each diagnostic took, "
-                   f"all seeds (refit and projection; refit, noisy encoding and predictions). {NONE}: no such diagnostic.")  # fmt: skip
+    shared = ""
+    if robs:
+        encode = _distinct(f"{b.seconds.get('encode_noisy', 0.0):.0f} s" for b in robs)
+        shared = f" The noisy test inputs were encoded once for every row of a robustness run: {encode}."
+    return text + ("Params, Train s: the row's cost, as in its tables. EMAP s, Robustness s: the row's own seconds of each "
+                   f"diagnostic, all seeds (refit and projection; refit and predictions at every level).{shared} "
+                   f"{NONE}: no such diagnostic.")  # fmt: skip
 
 
 def plot_path(dataset: str) -> str:

@@ -42,3 +42,49 @@ def test_trials_per_second_of_a_small_idkg_study(benchmark, tmp_path, monkeypatc
     benchmark.extra_info["trials"] = TRIALS
     benchmark.extra_info["threads"] = threads
     benchmark.extra_info["trials_per_s"] = TRIALS / benchmark.stats.stats.median
+
+
+#: A dataset folder of real movies (not shipped) for the full-size study below, e.g. yts800.
+REAL_DATASET_ENV = "MMIMDB2_BENCH_DATASET"
+#: The target a 30-trial IDKG study on 560 train + dev movies is measured against (seconds).
+TARGET_S = 600.0
+
+
+@pytest.mark.benchmark(group="benchmarks.tune")
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_30_trial_idkg_study_on_a_real_dataset(benchmark, tmp_path, jobs):
+    """The study a user runs: IDKG's own space, 30 trials x 4 folds on a real dataset's train +
+    dev with offline encoders, on the caches as they are (features cached; fold KGs and their
+    embeddings made by the first trial), one trial at a time with every idle core, or ``jobs``
+    trials at once in worker processes sharing them. Records the study's seconds, its ratio to
+    the :data:`TARGET_S` target, the first trial's and the median trial's seconds, and the machine."""
+    import os
+    import statistics
+    import time
+
+    from benchmarks.spec import DataSpec, EncoderSpec, RunOptions, RunSpec
+    from benchmarks.threads import resolve_threads
+    from benchmarks.tune import TuneSpec, tune
+    from leaderboard.provenance import hardware_info
+
+    folder = os.environ.get(REAL_DATASET_ENV)
+    if not folder:
+        pytest.skip(f"set {REAL_DATASET_ENV}=PATH to a dataset folder of real movies (e.g. yts800) to time a full study")
+    threads = resolve_threads(None)
+    spec = RunSpec(models=("idkg",), data=DataSpec(folder), encoder=EncoderSpec("offline"))
+    out = tmp_path / "study"
+    t0 = time.perf_counter()
+    (record,) = benchmark.pedantic(lambda: tune(spec, RunOptions(out=out, progress=False, threads=threads, jobs=jobs, executor="process" if jobs > 1 else "serial"),
+                                                        TuneSpec(trials=30, folds=4)),
+                                   rounds=1, iterations=1)  # fmt: skip
+    wall = time.perf_counter() - t0
+    assert record["trials"]["finished"] == 30 and not record["test_used"]
+    import csv
+
+    trials = list(csv.DictReader((out / record["study"] / "trials.csv").open()))
+    seconds = [float(t["seconds"]) for t in trials if t["state"] == "COMPLETE"]
+    benchmark.extra_info.update({
+        "study_s": wall, "ratio_to_target": wall / TARGET_S, "first_trial_s": seconds[0], "median_trial_s": statistics.median(seconds),
+        "trials_per_s": len(seconds) / wall, "threads": threads, "jobs": jobs, "hardware": hardware_info("cpu", threads),
+        "load_average_1min": os.getloadavg()[0],
+    })  # fmt: skip
