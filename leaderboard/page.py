@@ -185,7 +185,7 @@ def _group_section(group: Any, grows: Sequence[Mapping[str, Any]], figures: Sequ
     (name, _, sha, protocol, recipe), recs = group.key, group.records
     split = _split_label(split_names[sha], sha)
     attrs = f'data-dataset="{esc(name)}" data-split="{esc(sha[:12])}" data-protocol="{esc(protocol)}" data-recipe="{esc(group.tuning)}"'
-    recipe_text = (f" · tuned on this dataset: {esc(group.tuning)}" if recipe.startswith("study:")
+    recipe_text = (f" · tuned per dataset, each model by its own study with the same budget: {esc(group.tuning)}" if recipe.startswith("study:")
                    else f" · recipe <code>{esc(recipe)}</code>" if recipe else "")  # fmt: skip
     if protocol == "fixed":
         title = f"Split <code>{esc(split)}</code> · fixed protocol{recipe_text}"
