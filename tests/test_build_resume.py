@@ -91,7 +91,10 @@ def test_leftovers_of_a_crash_are_cleaned_and_the_movie_rebuilt(world, tmp_path)
 
 def test_ctrl_c_stops_cleanly_with_a_summary_and_exit_130(world, tmp_path):
     env = {**os.environ, **world.env}
-    world.web.delay = 0.05
+    # slow enough that the build is still running when the signal lands, even if this process is
+    # starved of the CPU for a second or two after seeing the third movie (a CI machine under load
+    # once let a 0.05 s build finish first); only the first few movies are waited for
+    world.web.delay = 0.25
     out = tmp_path / "out"
     proc = subprocess.Popen(cmd(world, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
