@@ -32,7 +32,12 @@ def intro() -> list[str]:
         "that dataset's files only once every run has finished: `python -m benchmarks.board demo` (40 rows "
         "in 30 files, 2,033 s) and `python -m benchmarks.board yts800 --data PATH` (54 rows, 1,306 s), both "
         "timed on 2026-12-07 on the project's 2-core CPU beside other work. Each row records the commit that "
-        "made it, its spec, each job's stage timings and cost, and its test predictions.",
+        "made it, its spec, each job's stage timings and cost, and its test predictions. The yts800 board then "
+        "diagnoses its ten Table 2 rows under the `tuned` recipe and attaches EMAP and robustness curves to "
+        "them (`--attach`: 9 min 50 s and 9 min 8 s when run on their own on 2026-12-07; each refit must "
+        "reproduce its row's stored predictions). The rows tuned per dataset come from "
+        "`python -m benchmarks.tune --models ... --trials 30 --folds 4 --out DIR` on yts800's train + dev and "
+        "`python -m benchmarks.run --from-study DIR --submit` (74 s for the ten rows).",
         "",
     ]
 
