@@ -873,7 +873,7 @@ def test_rows_tuned_by_a_study_get_their_own_section_and_say_their_budget():
     assert [s.split("fixed protocol, ", 1)[1] for s in sections] == [
         "recipe `tuned`", "tuned per dataset, each model by its own study with the same budget: "
         "Optuna, 30 trials x 4-fold CV x 3 seeds"]  # never one ranked list
-    study_part = readme.split("tuned per dataset")[1]
+    study_part = readme.split("fixed protocol, tuned per dataset, each model by its own study")[1]
     assert "| gmu | Optuna, 30 trials x 4-fold CV x 3 seeds |" in study_part and "| idkg |" not in study_part
 
 
