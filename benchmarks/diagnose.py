@@ -69,9 +69,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _emap(args, spec, options) -> int:
     from benchmarks.diagnostics.emap import emap, emap_decisions, group_label, interaction_gain, parse_groups
-    from benchmarks.diagnostics.fitting import part_arrays
+    from benchmarks.diagnostics.fitting import part_arrays, test_decisions
     from benchmarks.diagnostics.session import fit_rows, open_session, provenance, write_outputs
-    from mmimdb2.metrics import decisions
 
     groups = parse_groups(args.groups)
     if args.exact_max < 0 or args.partners < 1:
@@ -84,7 +83,7 @@ def _emap(args, spec, options) -> int:
     for label, rows in fitted.items():
         results = [emap(r.logits(), test, groups, exact_max=args.exact_max, partners=args.partners, seed=args.emap_seed) for r in rows]
         emap_of += results
-        own = np.stack([decisions(r.proba, r.threshold) for r in rows])
+        own = test_decisions(rows)
         projected = np.stack([emap_decisions(res, r.threshold) for res, r in zip(results, rows)])
         g = interaction_gain(labels, own, projected)
         out_rows.append({

@@ -37,14 +37,16 @@ COST_COLUMNS: tuple[str, ...] = ("train_s", "s_per_epoch", "predict_s_per_1k", "
 FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 
-def rows(records: Sequence[Record], files: Sequence[Path | None] | None = None) -> list[dict[str, Any]]:
+def rows(records: Sequence[Record], files: Sequence[Path | None] | None = None,
+         noises: Sequence[str] | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """One flat dict per record (the DataFrame's rows), in the table model's order
     (:func:`leaderboard.table_model.groups`), with its label, interval, mark and cost.
 
-    ``files``: the file each record was read from (parallel to ``records``), shown by name.
+    ``files``: the file each record was read from (parallel to ``records``), shown by name;
+    ``noises``: the curves with robustness columns (None: :func:`noise_names` of ``records``).
     """
     file_of = {id(r): f for r, f in zip(records, files or [None] * len(records))}
-    names = noise_names(records)
+    names = noise_names(records) if noises is None else noises
     return [row_dict(g, row, file_of.get(id(row.record)), names) for g in groups(records) for row in g.rows]
 
 
@@ -88,7 +90,7 @@ def frame(records: Sequence[Record], files: Sequence[Path | None] | None = None)
     import pandas as pd
 
     names = noise_names(records)
-    df = pd.DataFrame(rows(records, files), columns=columns(names))
+    df = pd.DataFrame(rows(records, files, names), columns=columns(names))
     floats = [c for c in df.columns if c.endswith(("_mean", "_std")) or c.startswith("macro_present_") or c == "kg_hits_at_10"]
     floats += ["train_s", "s_per_epoch", "predict_s_per_1k", "peak_memory_mb", *value_columns(names)]
     return df.astype({**dict.fromkeys(floats, "float64"), **dict.fromkeys(("kg_dim", "kg_epochs", "seeds", "parameters"), "Int64")})

@@ -140,11 +140,16 @@ def _table(group_rows: Sequence[Mapping[str, Any]]) -> str:
         cells = []
         for i, (_, kind, cell) in enumerate(cols):
             key, text = cell(r)
-            title = f' title="{esc(r["config"])}"' if i == 0 else ""
-            cls = ' class="num"' if kind == "num" else ""
-            cells.append(f'<td{cls} data-v="{esc(key)}"{title}>{esc(text)}</td>')
+            cells.append(_td(kind, key, text, title=r["config"] if i == 0 else None))
         body.append(f'<tr data-model="{esc(r["label"].lower())}">{"".join(cells)}</tr>')
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table></div>"
+
+
+def _td(kind: str, key: str, text: str, *, title: str | None = None) -> str:
+    """A table cell: its shown text, its sort key (``data-v``) and, for a ``num`` column, its class."""
+    cls = ' class="num"' if kind == "num" else ""
+    tip = "" if title is None else f' title="{esc(title)}"'
+    return f'<td{cls} data-v="{esc(key)}"{tip}>{esc(text)}</td>'
 
 
 def _th(header: str, kind: str) -> str:
@@ -165,9 +170,7 @@ def _diagnostics_section(groups: Sequence[Any], dataset: str, plots: Mapping[str
         cells = []
         for c in cols:
             cell = c.cell(r)
-            key = "" if cell.key is None else (f"{cell.key:.10g}" if c.kind == "num" else str(cell.key))
-            cls = ' class="num"' if c.kind == "num" else ""
-            cells.append(f'<td{cls} data-v="{esc(key)}">{esc(cell.text)}</td>')
+            cells.append(_td(c.kind, "" if cell.key is None else (f"{cell.key:.10g}" if c.kind == "num" else str(cell.key)), cell.text))
         attrs = (f'data-model="{esc(r.row.label.lower())}" data-dataset="{esc(g.dataset)}" data-split="{esc(g.split_sha256[:12])}" '
                  f'data-protocol="{esc(g.protocol)}" data-recipe="{esc(g.tuning)}"')  # fmt: skip
         body.append(f'<tr {attrs}>{"".join(cells)}</tr>')

@@ -260,7 +260,7 @@ def _build(d: Mapping[str, Any]) -> ResultRecord:
         hardware=d["hardware"], created=d["created"],
         timings={k: StageTime(**v) for k, v in d["timings"].items()}, spec=d.get("spec"),
         test_labels=d.get("test_labels"), converted_from=d.get("converted_from"),
-        diagnostics=_diagnostics(d.get("diagnostics")),
+        diagnostics=diagnostics_of(d),
     )  # fmt: skip
 
 
@@ -269,11 +269,9 @@ def _interval(d: Mapping[str, Any]) -> Interval:
 
 
 def diagnostics_of(record: Mapping[str, Any]) -> Diagnostics | None:
-    """The typed diagnostics block of a validated record dict (None: none attached); what the views read."""
-    return _diagnostics(record.get("diagnostics"))
-
-
-def _diagnostics(d: Mapping[str, Any] | None) -> Diagnostics | None:
+    """The typed diagnostics block of a validated record dict (None: none attached); what the
+    typed record and the views read."""
+    d = record.get("diagnostics")
     if d is None:
         return None
     emap = rob = None

@@ -8,7 +8,7 @@ model it returns (``out["model"]``): one fit, the harness's, whatever the caller
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,14 @@ class FittedRow:
     def logits(self) -> LogitFn:
         """The model as a function from a batch of arrays to (n, genres) float64 logits (EMAP's f)."""
         return logit_function(self.model, self.device)
+
+
+def test_decisions(rows: Sequence[FittedRow]) -> np.ndarray:
+    """(seeds, n, genres) 0/1 test decisions of one cell's fitted seeds, each at its own dev-chosen
+    threshold(s): the decisions its leaderboard row stores and scores."""
+    from mmimdb2.metrics import decisions
+
+    return np.stack([decisions(r.proba, r.threshold) for r in rows])
 
 
 def predict_proba(model: Any, arrays: Mapping[str, np.ndarray], device: Any = "cpu") -> np.ndarray:

@@ -129,26 +129,21 @@ def attach_to_rows(session: Session, fitted: dict[str, list[FittedRow]], kind: s
     (:func:`leaderboard.attach.attach`), re-render the leaderboard, and return the exit status:
     0 when every row took its block, 1 when one was refused (each refusal is one stderr line;
     the other rows still get theirs)."""
-    import numpy as np
-
-    from benchmarks.harness import cell_identity
+    from benchmarks.diagnostics.fitting import test_decisions
+    from benchmarks.harness import cell_identity, scored_movies
     from leaderboard.attach import attach
     from leaderboard.contract import ResultError
     from leaderboard.render import write
-    from mmimdb2.metrics import decisions
-    from mmimdb2.packing import ordered_ids_sha256
 
-    prep = session.prep
-    ids_sha = ordered_ids_sha256(prep.ids[i] for i in prep.rows["test"])
+    ids_sha = scored_movies(session.prep)["test_ids_sha256"]  # as the harness hashed the row's test movies
     done, refused = [], 0
     for label, cs in zip(session.labels, session.cell_specs):
         if label not in session.asked:
             continue
         rows = fitted[label]
         ident = cell_identity(cs, session.dataset, session.encoder, [r.seed for r in rows])
-        own = np.stack([decisions(r.proba, r.threshold) for r in rows])
         try:
-            done.append(attach(ident, kind, blocks[label], decisions=own, ids_sha256=ids_sha, leaderboard_dir=leaderboard_dir))
+            done.append(attach(ident, kind, blocks[label], decisions=test_decisions(rows), ids_sha256=ids_sha, leaderboard_dir=leaderboard_dir))
         except ResultError as e:
             refused += 1
             print(f"{label}: not attached: {e}", file=sys.stderr)
